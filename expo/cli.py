@@ -1,0 +1,59 @@
+"""The ``energy-expo`` command: one entry point, a subcommand per module in ``expo.commands``.
+
+Adding a subcommand is adding a module there with ``NAME``, ``HELP``,
+``add_arguments(parser)`` and ``run(args) -> int``. Expected failures
+(``UserError``) print one line and exit 2; Ctrl-C exits 130 without a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import pkgutil
+import sys
+
+from expo import __version__, commands
+from expo.errors import UserError
+
+LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+
+
+def _command_modules():
+    for info in sorted(pkgutil.iter_modules(commands.__path__), key=lambda i: i.name):
+        yield importlib.import_module(f"{commands.__name__}.{info.name}")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="energy-expo",
+        description="Live telemetry exhibit for energy systems: simulate meters, ingest readings, show them.",
+    )
+    parser.add_argument("--version", action="version", version=f"energy-expo {__version__}")
+    parser.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", title="commands")
+    for module in _command_modules():
+        child = sub.add_parser(module.NAME, help=module.HELP, description=module.__doc__)
+        module.add_arguments(child)
+        child.set_defaults(run=module.run)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "run", None):
+        parser.print_help()
+        return 2
+    logging.basicConfig(level=args.log_level.upper(), format=LOG_FORMAT, stream=sys.stderr)
+    try:
+        return args.run(args)
+    except UserError as exc:
+        print(f"energy-expo {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,123 @@
+"""Simulate the zero-energy building and the smart energy town.
+
+Publishes every meter's readings to an MQTT broker on the clock (``--speed``
+to accelerate), or with ``--output jsonl`` writes them to stdout as fast as
+possible, one JSON object per line, for a ``--start``, ``--duration`` and
+``--step``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import math
+import os
+import signal
+import sys
+import threading
+
+from expo import config as settings
+from expo.addresses import parse_broker
+from expo.errors import UserError
+from expo.timeutil import parse_duration_s, parse_instant_s
+from simulators import scenario as scenarios
+from simulators.engine import Simulation
+from simulators.faults import FaultRates
+from simulators.publish import Publisher
+from simulators.runner import run_jsonl, run_realtime
+
+NAME = "simulate"
+HELP = "publish simulated meter readings to MQTT, or write them as JSON lines"
+log = logging.getLogger("expo.simulate")
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    s = settings.SETTINGS
+    parser.add_argument("--config", help="TOML settings file (default: $EXPO_CONFIG or ./energy-expo.toml)")
+    parser.add_argument(
+        "--scenario", help=f"{s['scenario'].help} (bundled: {', '.join(scenarios.bundled_names())})"
+    )
+    parser.add_argument("--seed", help=s["seed"].help)
+    parser.add_argument("--output", choices=["mqtt", "jsonl"], default="mqtt", help="where readings go (default mqtt)")
+    parser.add_argument("--start", help="first instant: now, today, 2026-07-01 or 2026-07-01T06:00 "
+                        "(site local time unless an offset is given); default: now for mqtt, today for jsonl")
+    parser.add_argument("--duration", help="how much simulated time, e.g. 1d or 6h; default: forever for mqtt, 1h for jsonl")
+    parser.add_argument("--step", default="10s", help="simulated time between readings of a meter (default 10s)")
+    parser.add_argument("--speed", type=float, default=1.0, help="simulated seconds per wall-clock second (mqtt only)")
+    parser.add_argument("--faults", help="inject meter faults, e.g. offline=0.01,spike=0.001,stuck=0.005,skew=0.02,malformed=0.001")
+    parser.add_argument("--no-meta", action="store_true", help="jsonl: leave out the device metadata lines")
+    mqtt = parser.add_argument_group("MQTT")
+    mqtt.add_argument("--broker", help=s["broker"].help)
+    mqtt.add_argument("--mqtt-username", help=s["mqtt_username"].help)
+    mqtt.add_argument("--mqtt-password", help=s["mqtt_password"].help)
+    mqtt.add_argument("--mqtt-ca-file", help=s["mqtt_ca_file"].help)
+    mqtt.add_argument("--mqtt-client-id", help=s["mqtt_client_id"].help)
+    mqtt.add_argument("--qos", type=int, default=1, choices=[0, 1, 2], help="MQTT QoS of readings (default 1)")
+    mqtt.add_argument("--publish-queue", help=s["publish_queue"].help)
+
+
+def run(args: argparse.Namespace) -> int:
+    flags = {name: getattr(args, name, None) for name in settings.SETTINGS}
+    cfg = settings.load(flags, path=args.config)
+    scenario = scenarios.load(cfg.scenario)
+    step_s = parse_duration_s(args.step, "--step")
+    offset_h = scenario.climate.utc_offset_h
+    if args.output == "jsonl":
+        start_s = parse_instant_s(args.start or "today", offset_h)
+        duration_s = parse_duration_s(args.duration or "1h", "--duration")
+    else:
+        if not args.speed > 0 or not math.isfinite(args.speed):
+            raise UserError(f"--speed must be a positive number, got {args.speed}")
+        start_s = parse_instant_s(args.start or "now", offset_h)
+        start_s = math.floor(start_s / step_s) * step_s  # readings on round instants
+        duration_s = parse_duration_s(args.duration, "--duration") if args.duration else None
+    faults = FaultRates.parse(args.faults)
+    steps = None if duration_s is None else max(1, int(duration_s // step_s))
+    sim = Simulation(scenario, cfg.seed, start_s, step_s)
+
+    if args.output == "jsonl":
+        return _jsonl(sim, steps, faults, not args.no_meta)
+    return _mqtt(args, cfg, sim, steps, faults)
+
+
+def _jsonl(sim: Simulation, steps: int, faults: FaultRates, with_meta: bool) -> int:
+    try:
+        stats = run_jsonl(sim, steps, sys.stdout, faults, with_meta)
+    except BrokenPipeError:  # e.g. piped into `head`: the reader has all it wanted
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
+    log.debug("wrote %d readings over %d steps; faults %s", stats.readings, stats.steps, stats.faults)
+    return 0
+
+
+def _mqtt(args, cfg, sim: Simulation, steps: int | None, faults: FaultRates) -> int:
+    broker = parse_broker(cfg.broker)
+    if cfg.mqtt_username:
+        broker = type(broker)(broker.host, broker.port, broker.tls, cfg.mqtt_username, cfg.mqtt_password)
+    publisher = Publisher(
+        broker,
+        sim.site.site_id,
+        client_id=cfg.mqtt_client_id,
+        ca_file=cfg.mqtt_ca_file,
+        queue_limit=cfg.publish_queue,
+        qos=args.qos,
+    )
+    stop = threading.Event()
+    previous = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGINT, signal.SIGTERM)}
+    log.info(
+        "simulating %s (%d meters) every %gs at %gx to %s",
+        sim.scenario.site.name, sim.site.count, sim.step_s, args.speed, broker,
+    )
+    try:
+        publisher.start(wait_s=5.0)
+        stats = run_realtime(sim, publisher, args.speed, steps, faults, stop)
+    finally:
+        publisher.stop()
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    p = publisher.stats
+    log.info(
+        "done: steps=%d readings=%d acknowledged=%d dropped=%d late_steps=%d max_lag_s=%.3f faults=%s",
+        stats.steps, stats.readings, p.acknowledged, p.dropped, stats.late_steps, stats.max_lag_s, stats.faults,
+    )
+    return 0

@@ -1,0 +1,122 @@
+"""Configuration: one table of settings, read from flags, environment and a TOML file, in that order.
+
+A setting has one name in three spellings: ``mqtt_username`` in the file,
+``--mqtt-username`` on the command line, ``EXPO_MQTT_USERNAME`` in the
+environment. The file is ``--config PATH``, else ``$EXPO_CONFIG``, else
+``./energy-expo.toml`` when it exists.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Mapping
+
+from expo.errors import UserError
+
+DEFAULT_FILE = "energy-expo.toml"
+
+
+@dataclass(frozen=True)
+class Setting:
+    name: str
+    default: Any
+    help: str
+    type: type = str
+
+    @property
+    def env(self) -> str:
+        return "EXPO_" + self.name.upper()
+
+    @property
+    def flag(self) -> str:
+        return "--" + self.name.replace("_", "-")
+
+
+SETTINGS: dict[str, Setting] = {
+    s.name: s
+    for s in (
+        Setting("broker", "mqtt://127.0.0.1:1883", "MQTT broker, mqtt://[user:pass@]host:port or mqtts:// for TLS"),
+        Setting("mqtt_username", None, "MQTT user name (overrides one given in the broker address)"),
+        Setting("mqtt_password", None, "MQTT password; prefer the environment variable to a flag"),
+        Setting("mqtt_ca_file", None, "CA certificate file to verify the broker's TLS certificate"),
+        Setting("mqtt_client_id", None, "MQTT client id; a stable one keeps a persistent session"),
+        Setting("scenario", "tianjin-demo", "simulation scenario: a bundled name or a path to a .toml file"),
+        Setting("seed", 1, "random seed; the same seed gives the same readings", int),
+        Setting("publish_queue", 100_000, "readings the simulator holds while the broker is away", int),
+    )
+}
+
+
+class Config:
+    """Resolved settings; ``config.broker`` etc. Unknown keys in a file are an error, not a silent no-op."""
+
+    def __init__(self, values: Mapping[str, Any], origins: Mapping[str, str]):
+        self._values = dict(values)
+        self.origins = dict(origins)
+
+    def __getattr__(self, name: str) -> Any:
+        try:
+            return self._values[name]
+        except KeyError:
+            raise AttributeError(name) from None
+
+
+def load(
+    flags: Mapping[str, Any] | None = None,
+    environ: Mapping[str, str] | None = None,
+    path: str | os.PathLike | None = None,
+) -> Config:
+    flags = flags or {}
+    environ = os.environ if environ is None else environ
+    file_values, file_name = _read_file(path, environ)
+    values: dict[str, Any] = {}
+    origins: dict[str, str] = {}
+    for setting in SETTINGS.values():
+        for origin, source, key in (
+            ("flag " + setting.flag, flags, setting.name),
+            ("environment " + setting.env, environ, setting.env),
+            (f"file {file_name}", file_values, setting.name),
+        ):
+            if source.get(key) is not None:
+                values[setting.name] = _coerce(setting, source[key], origin)
+                origins[setting.name] = origin
+                break
+        else:
+            values[setting.name] = setting.default
+            origins[setting.name] = "default"
+    return Config(values, origins)
+
+
+def _read_file(path, environ) -> tuple[dict, str]:
+    explicit = path or environ.get("EXPO_CONFIG")
+    candidate = Path(explicit) if explicit else Path(DEFAULT_FILE)
+    if not candidate.exists():
+        if explicit:
+            raise UserError(f"config file {candidate} does not exist")
+        return {}, str(candidate)
+    try:
+        data = tomllib.loads(candidate.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise UserError(f"config file {candidate}: {exc}") from None
+    except OSError as exc:
+        raise UserError(f"config file {candidate}: {exc.strerror}") from None
+    unknown = sorted(set(data) - set(SETTINGS))
+    if unknown:
+        raise UserError(f"config file {candidate}: unknown setting {unknown[0]!r}; known: {', '.join(SETTINGS)}")
+    return data, str(candidate)
+
+
+def _coerce(setting: Setting, value: Any, origin: str) -> Any:
+    if setting.type is int:
+        if isinstance(value, bool):
+            raise UserError(f"{setting.name} from {origin} must be an integer, got {value!r}")
+        try:
+            return int(value)
+        except (TypeError, ValueError):
+            raise UserError(f"{setting.name} from {origin} must be an integer, got {value!r}") from None
+    if not isinstance(value, str):
+        raise UserError(f"{setting.name} from {origin} must be text, got {value!r}")
+    return value

@@ -1,0 +1,155 @@
+"""The reading: one device's metrics at one instant, and its native JSON payload (version 1).
+
+Payload on ``expo/<site>/<device>/reading``::
+
+    {"v": 1, "ts": "2026-11-25T04:00:00Z", "seq": 17,
+     "metrics": {"power_w": 512.3, "energy_wh": 90412.125}}
+
+``ts`` is RFC 3339 (any offset; ``Z`` preferred) or integer epoch milliseconds.
+``seq`` is optional: a per-device counter that lets a consumer see gaps.
+Every metric name ends in its unit (see ``UNITS``) so a number never travels
+without one.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+
+PAYLOAD_VERSION = 1
+
+# Unit suffix of a metric name -> the unit it stands for (SI, as shown to people).
+UNITS: dict[str, str] = {
+    "w": "W",
+    "wh": "Wh",
+    "var": "var",
+    "varh": "varh",
+    "va": "VA",
+    "v": "V",
+    "a": "A",
+    "hz": "Hz",
+    "pct": "%",
+    "c": "°C",
+    "wm2": "W/m²",
+    "ms": "m/s",
+}
+# Dimensionless metrics, named in full because they have no unit to end in.
+UNITLESS = frozenset({"cop", "power_factor"})
+
+_METRIC = re.compile(r"^[a-z][a-z0-9]*(?:_[a-z0-9]+)*$")
+MAX_METRICS = 64
+
+
+class ContractError(ValueError):
+    """A payload or reading that breaks the contract; the message says where."""
+
+
+def unit_of(metric: str) -> str:
+    """The unit a metric name declares; ContractError when it declares none."""
+    if metric in UNITLESS:
+        return "1"
+    if not _METRIC.match(metric) or "_" not in metric:
+        raise ContractError(f"metric name {metric!r} must be snake_case and end in a unit, e.g. power_w")
+    suffix = metric.rsplit("_", 1)[1]
+    if suffix not in UNITS:
+        raise ContractError(
+            f"metric {metric!r} ends in {suffix!r}, which is not a known unit ({', '.join(sorted(UNITS))})"
+        )
+    return UNITS[suffix]
+
+
+def format_ts(epoch_s: float) -> str:
+    """RFC 3339 in UTC; milliseconds only when the instant has them."""
+    whole = int(epoch_s)
+    ms = round((epoch_s - whole) * 1000)
+    base = datetime.fromtimestamp(whole, timezone.utc).strftime("%Y-%m-%dT%H:%M:%S")
+    return f"{base}.{ms:03d}Z" if ms else f"{base}Z"
+
+
+def parse_ts(value: object) -> float:
+    """Epoch seconds from RFC 3339 text or integer epoch milliseconds."""
+    if isinstance(value, bool):
+        raise ContractError("ts must be RFC 3339 text or epoch milliseconds, not a boolean")
+    if isinstance(value, int):
+        return value / 1000.0
+    if not isinstance(value, str):
+        raise ContractError(f"ts must be RFC 3339 text or epoch milliseconds, got {type(value).__name__}")
+    text = value.strip()
+    if text.endswith(("Z", "z")):
+        text = text[:-1] + "+00:00"
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise ContractError(f"ts {value!r} is not RFC 3339, e.g. 2026-11-25T04:00:00Z") from None
+    if moment.tzinfo is None:
+        raise ContractError(f"ts {value!r} has no UTC offset; add Z or +08:00")
+    return moment.timestamp()
+
+
+@dataclass(frozen=True)
+class Reading:
+    site: str
+    device: str
+    ts_s: float
+    metrics: dict[str, float] = field(default_factory=dict)
+    seq: int | None = None
+
+    def to_payload(self) -> dict:
+        body: dict = {"v": PAYLOAD_VERSION, "ts": format_ts(self.ts_s)}
+        if self.seq is not None:
+            body["seq"] = self.seq
+        body["metrics"] = dict(self.metrics)
+        return body
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_payload(), separators=(",", ":"), allow_nan=False)
+
+    @classmethod
+    def from_payload(cls, site: str, device: str, payload: bytes | str | dict) -> "Reading":
+        """Validate a native payload; every way it can be wrong raises ContractError."""
+        body = load_json_object(payload)
+        version = body.get("v")
+        if version != PAYLOAD_VERSION:
+            raise ContractError(f"payload version {version!r} is not supported; expected v={PAYLOAD_VERSION}")
+        if "ts" not in body:
+            raise ContractError("payload has no ts")
+        ts_s = parse_ts(body["ts"])
+        seq = body.get("seq")
+        if seq is not None and (isinstance(seq, bool) or not isinstance(seq, int) or seq < 0):
+            raise ContractError(f"seq must be a non-negative integer, got {seq!r}")
+        metrics = body.get("metrics")
+        if not isinstance(metrics, dict) or not metrics:
+            raise ContractError("payload needs a non-empty metrics object")
+        if len(metrics) > MAX_METRICS:
+            raise ContractError(f"payload has {len(metrics)} metrics; at most {MAX_METRICS} are accepted")
+        clean: dict[str, float] = {}
+        for name, value in metrics.items():
+            unit_of(name)
+            if isinstance(value, bool) or not isinstance(value, (int, float)):
+                raise ContractError(f"metric {name!r} must be a number, got {type(value).__name__}")
+            if not math.isfinite(value):
+                raise ContractError(f"metric {name!r} is not finite")
+            clean[name] = float(value)
+        return cls(site, device, ts_s, clean, seq)
+
+
+def load_json_object(payload: bytes | str | dict) -> dict:
+    if isinstance(payload, dict):
+        return payload
+    if isinstance(payload, bytes):
+        try:
+            payload = payload.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise ContractError(f"payload is not UTF-8 (bad byte at {exc.start})") from None
+    try:
+        body = json.loads(payload)
+    except json.JSONDecodeError as exc:
+        raise ContractError(f"payload is not JSON: {exc.msg} at character {exc.pos}") from None
+    except RecursionError:
+        raise ContractError("payload JSON is nested too deeply") from None
+    if not isinstance(body, dict):
+        raise ContractError(f"payload must be a JSON object, got {type(body).__name__}")
+    return body

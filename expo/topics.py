@@ -1,0 +1,68 @@
+"""MQTT topic scheme of the native contract: ``expo/<site>/<device>/<message type>``.
+
+Identifiers are restricted to lower-case letters, digits, ``-`` and ``_`` so
+that a site or device id can travel unescaped through an MQTT topic, an
+InfluxDB tag and a URL, and can never smuggle a wildcard, a separator or a
+quote into any of them.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from enum import Enum
+
+ROOT = "expo"
+_ID = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
+
+
+class MessageType(str, Enum):
+    READING = "reading"  # one timestamped set of metrics, QoS 1, not retained
+    META = "meta"  # who the device is, retained so a late subscriber learns it at once
+    STATUS = "status"  # "online"/"offline", retained; also a publisher's last will
+
+
+def is_valid_id(value: str) -> bool:
+    return bool(_ID.match(value))
+
+
+def check_id(value: str, what: str = "id") -> str:
+    if not isinstance(value, str) or not is_valid_id(value):
+        raise ValueError(
+            f"invalid {what} {value!r}: use 1-64 characters of a-z, 0-9, '-' or '_', starting with a letter or digit"
+        )
+    return value
+
+
+def topic(site: str, device: str, message: MessageType | str) -> str:
+    return f"{ROOT}/{check_id(site, 'site id')}/{check_id(device, 'device id')}/{MessageType(message).value}"
+
+
+def subscription(site: str = "+", message: MessageType | str | None = None) -> str:
+    """A subscription filter for one site (or all, with ``+``) and one message type (or all)."""
+    if site != "+":
+        check_id(site, "site id")
+    kind = "+" if message is None else MessageType(message).value
+    return f"{ROOT}/{site}/+/{kind}"
+
+
+@dataclass(frozen=True)
+class TopicParts:
+    site: str
+    device: str
+    message: MessageType
+
+
+def parse(value: str) -> TopicParts:
+    """Split a native topic; raises ValueError naming what is wrong."""
+    parts = value.split("/")
+    if len(parts) != 4 or parts[0] != ROOT:
+        raise ValueError(f"not a native topic {value!r}: expected {ROOT}/<site>/<device>/<reading|meta|status>")
+    _, site, device, message = parts
+    check_id(site, "site id")
+    check_id(device, "device id")
+    try:
+        kind = MessageType(message)
+    except ValueError:
+        raise ValueError(f"unknown message type {message!r} in topic {value!r}") from None
+    return TopicParts(site, device, kind)

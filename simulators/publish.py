@@ -1,0 +1,149 @@
+"""Publishing to an MQTT broker with a bounded queue: never unbounded memory, never a silent drop.
+
+paho keeps QoS 1 messages queued while the broker is away and sends them on
+reconnect; ``max_queued_messages_set`` bounds that queue, and every message
+refused because it is full is counted in ``stats.dropped`` and logged.
+Reconnects back off from 1 s to 60 s.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import ssl
+import threading
+import time
+from dataclasses import dataclass
+
+import paho.mqtt.client as mqtt
+from paho.mqtt.enums import CallbackAPIVersion, MQTTErrorCode
+
+from expo.addresses import BrokerAddress
+from expo.errors import UserError
+from expo.reading import format_ts
+from expo.topics import MessageType, topic
+
+log = logging.getLogger("expo.simulate.publish")
+
+STATUS_DEVICE = "simulator"
+
+
+@dataclass
+class PublishStats:
+    queued: int = 0
+    acknowledged: int = 0
+    dropped: int = 0
+    connects: int = 0
+    disconnects: int = 0
+
+
+class Publisher:
+    """``start()`` connects in the background, ``publish()`` queues, ``stop()`` drains then disconnects."""
+
+    def __init__(
+        self,
+        broker: BrokerAddress,
+        site: str,
+        client_id: str | None = None,
+        ca_file: str | None = None,
+        queue_limit: int = 100_000,
+        qos: int = 1,
+        max_inflight: int = 1000,
+    ):
+        if qos not in (0, 1, 2):
+            raise UserError(f"QoS must be 0, 1 or 2, got {qos}")
+        if queue_limit < 1:
+            raise UserError("publish queue limit must be at least 1")
+        self.broker = broker
+        self.qos = qos
+        self.stats = PublishStats()
+        self._connected = threading.Event()
+        self._last_refusal: str | None = None
+        self._status_topic = topic(site, STATUS_DEVICE, MessageType.STATUS)
+        self._client = mqtt.Client(
+            callback_api_version=CallbackAPIVersion.VERSION2,
+            client_id=client_id or "",
+            protocol=mqtt.MQTTv311,
+        )
+        if broker.username:
+            self._client.username_pw_set(broker.username, broker.password)
+        if broker.tls:
+            try:
+                self._client.tls_set(ca_certs=ca_file, cert_reqs=ssl.CERT_REQUIRED)
+            except (OSError, ssl.SSLError) as exc:
+                raise UserError(f"cannot use CA file {ca_file!r}: {exc}") from None
+        self._client.max_queued_messages_set(queue_limit)
+        self._client.max_inflight_messages_set(max_inflight)
+        self._client.reconnect_delay_set(min_delay=1, max_delay=60)
+        self._client.will_set(self._status_topic, self._status("offline"), qos=1, retain=True)
+        self._client.on_connect = self._on_connect
+        self._client.on_disconnect = self._on_disconnect
+        self._client.on_publish = self._on_publish
+
+    def _status(self, state: str) -> str:
+        return json.dumps({"v": 1, "state": state, "ts": format_ts(time.time())})
+
+    def _on_connect(self, client, userdata, flags, reason_code, properties) -> None:
+        if reason_code.is_failure:
+            self._last_refusal = str(reason_code)
+            log.error("broker %s refused the connection: %s", self.broker, reason_code)
+            return
+        self.stats.connects += 1
+        self._connected.set()
+        client.publish(self._status_topic, self._status("online"), qos=1, retain=True)
+        log.info("connected to %s", self.broker)
+
+    def _on_disconnect(self, client, userdata, flags, reason_code, properties) -> None:
+        self._connected.clear()
+        self.stats.disconnects += 1
+        log.warning("disconnected from %s (%s); reconnecting with backoff", self.broker, reason_code)
+
+    def _on_publish(self, client, userdata, mid, reason_code, properties) -> None:
+        self.stats.acknowledged += 1
+
+    def start(self, wait_s: float = 0.0) -> bool:
+        """Connect in the background; with ``wait_s`` wait that long for the first connection."""
+        try:
+            self._client.connect_async(self.broker.host, self.broker.port, keepalive=30)
+        except (OSError, ValueError) as exc:
+            raise UserError(f"cannot connect to broker {self.broker}: {exc}") from None
+        self._client.loop_start()
+        if wait_s > 0 and not self._connected.wait(wait_s):
+            detail = f": {self._last_refusal}" if self._last_refusal else ""
+            log.warning("broker %s not reachable yet%s; readings are queued and sent when it is", self.broker, detail)
+        return self._connected.is_set()
+
+    @property
+    def connected(self) -> bool:
+        return self._connected.is_set()
+
+    @property
+    def pending(self) -> int:
+        """Messages queued or in flight, not yet acknowledged by the broker."""
+        return len(self._client._out_messages)  # paho has no public accessor for its queue length
+
+    def publish(self, topic_name: str, payload: bytes | str, retain: bool = False) -> bool:
+        info = self._client.publish(topic_name, payload, qos=self.qos, retain=retain)
+        if info.rc == MQTTErrorCode.MQTT_ERR_QUEUE_SIZE:
+            self.stats.dropped += 1
+            if self.stats.dropped in (1, 10, 100, 1000) or self.stats.dropped % 10_000 == 0:
+                log.warning("publish queue full while the broker is away: %d readings dropped so far", self.stats.dropped)
+            return False
+        self.stats.queued += 1
+        return True
+
+    def stop(self, drain_s: float = 10.0) -> None:
+        """Wait up to ``drain_s`` for queued messages to be acknowledged, mark offline, disconnect."""
+        deadline = time.monotonic() + drain_s
+        while self.qos > 0 and self.pending and self.connected and time.monotonic() < deadline:
+            time.sleep(0.02)
+        if self.pending:
+            log.warning("stopping with %d readings not acknowledged by the broker", self.pending)
+        if self.connected:
+            info = self._client.publish(self._status_topic, self._status("offline"), qos=1, retain=True)
+            try:
+                info.wait_for_publish(timeout=2.0)
+            except RuntimeError:
+                pass
+        self._client.disconnect()
+        self._client.loop_stop()
