@@ -16,6 +16,7 @@ physics (and so every energy counter) stays correct underneath.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, fields
 from typing import Iterator
 
@@ -28,7 +29,7 @@ _STREAMS = {"offline": 71, "stuck": 72, "spike": 73, "skew": 74, "malformed": 75
 
 MALFORMED_VARIANTS = (
     lambda p: p[: max(1, len(p) // 2)].encode(),  # truncated in transit
-    lambda p: p.replace('"metrics":{', '"metrics":{"power_w":"n/a",', 1).encode(),  # wrong type (and duplicate key)
+    lambda p: re.sub(r'("metrics":\{"[a-z0-9_]+":)[-0-9.e+]+', r'\1"n/a"', p, count=1).encode(),  # text, not a number
     lambda p: b"\xff\xfe" + p.encode()[2:],  # not UTF-8
     lambda p: p.replace('"ts":', '"time":', 1).encode(),  # no ts
     lambda p: (p[:-2] + ',"power_w":NaN}}').encode(),  # non-finite number
@@ -103,7 +104,7 @@ class FaultInjector:
             payload, fault = json.dumps(body, separators=(",", ":")), "stuck"
         else:
             self._held.pop(row, None)
-        if r.spike and self._chance("spike", reading_key) < r.spike:
+        if fault is None and r.spike and self._chance("spike", reading_key) < r.spike:
             body = json.loads(payload)
             if "power_w" in body["metrics"]:
                 body["metrics"]["power_w"] = round(body["metrics"]["power_w"] * 20.0 + 5000.0, 1)

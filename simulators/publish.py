@@ -35,6 +35,7 @@ class PublishStats:
     dropped: int = 0
     connects: int = 0
     disconnects: int = 0
+    failed_connects: int = 0
 
 
 class Publisher:
@@ -48,7 +49,7 @@ class Publisher:
         ca_file: str | None = None,
         queue_limit: int = 100_000,
         qos: int = 1,
-        max_inflight: int = 1000,
+        max_inflight: int = 100,
     ):
         if qos not in (0, 1, 2):
             raise UserError(f"QoS must be 0, 1 or 2, got {qos}")
@@ -59,6 +60,7 @@ class Publisher:
         self.stats = PublishStats()
         self._connected = threading.Event()
         self._last_refusal: str | None = None
+        self._stopping = False
         self._status_topic = topic(site, STATUS_DEVICE, MessageType.STATUS)
         self._client = mqtt.Client(
             callback_api_version=CallbackAPIVersion.VERSION2,
@@ -78,6 +80,7 @@ class Publisher:
         self._client.will_set(self._status_topic, self._status("offline"), qos=1, retain=True)
         self._client.on_connect = self._on_connect
         self._client.on_disconnect = self._on_disconnect
+        self._client.on_connect_fail = self._on_connect_fail
         self._client.on_publish = self._on_publish
 
     def _status(self, state: str) -> str:
@@ -93,8 +96,19 @@ class Publisher:
         client.publish(self._status_topic, self._status("online"), qos=1, retain=True)
         log.info("connected to %s", self.broker)
 
+    def _on_connect_fail(self, client, userdata) -> None:
+        self.stats.failed_connects += 1
+        n = self.stats.failed_connects
+        if n in (1, 3, 10) or n % 30 == 0:
+            log.warning(
+                "cannot reach broker %s (attempt %d); retrying with backoff up to 60 s, readings are queued",
+                self.broker, n,
+            )
+
     def _on_disconnect(self, client, userdata, flags, reason_code, properties) -> None:
         self._connected.clear()
+        if self._stopping:
+            return
         self.stats.disconnects += 1
         log.warning("disconnected from %s (%s); reconnecting with backoff", self.broker, reason_code)
 
@@ -132,13 +146,16 @@ class Publisher:
         self.stats.queued += 1
         return True
 
-    def stop(self, drain_s: float = 10.0) -> None:
-        """Wait up to ``drain_s`` for queued messages to be acknowledged, mark offline, disconnect."""
+    def stop(self, drain_s: float = 10.0) -> int:
+        """Wait up to ``drain_s`` for queued messages to be acknowledged, mark offline, disconnect.
+
+        Returns how many readings were still unacknowledged, so the caller can say they were lost.
+        """
         deadline = time.monotonic() + drain_s
-        while self.qos > 0 and self.pending and self.connected and time.monotonic() < deadline:
+        while self.qos > 0 and self.pending and time.monotonic() < deadline:  # the broker may yet come back
             time.sleep(0.02)
-        if self.pending:
-            log.warning("stopping with %d readings not acknowledged by the broker", self.pending)
+        unsent = self.pending if self.qos > 0 else 0
+        self._stopping = True
         if self.connected:
             info = self._client.publish(self._status_topic, self._status("offline"), qos=1, retain=True)
             try:
@@ -147,3 +164,4 @@ class Publisher:
                 pass
         self._client.disconnect()
         self._client.loop_stop()
+        return unsent

@@ -8,6 +8,8 @@ behind" is a number, not a hope.
 
 from __future__ import annotations
 
+import base64
+import json
 import logging
 import threading
 import time
@@ -18,6 +20,7 @@ from simulators import encode
 from simulators.engine import Simulation
 from simulators.faults import FaultInjector, FaultRates
 from simulators.publish import Publisher
+from simulators.summary import site_summary
 
 log = logging.getLogger("expo.simulate")
 
@@ -59,9 +62,6 @@ def run_jsonl(sim: Simulation, steps: int, out: IO[str], faults: FaultRates, wit
 
 
 def _faulty_lines(frame, groups, injector: FaultInjector, stats: RunStats):
-    import base64
-    import json
-
     for step in range(frame.steps):
         for row, topic_name, payload in encode.messages(frame, groups, step):
             for message in injector.apply(row, topic_name, payload, float(frame.times_s[step])):
@@ -116,6 +116,7 @@ def run_realtime(
         if time.monotonic() >= next_report:
             next_report += report_every_s
             p = publisher.stats
+            log.info("%s", site_summary(sim.site, frame))
             log.info(
                 "steps=%d readings=%d acknowledged=%d pending=%d dropped=%d max_lag_s=%.3f connected=%s",
                 stats.steps, stats.readings, p.acknowledged, publisher.pending, p.dropped, stats.max_lag_s,

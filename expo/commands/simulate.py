@@ -45,6 +45,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--step", default="10s", help="simulated time between readings of a meter (default 10s)")
     parser.add_argument("--speed", type=float, default=1.0, help="simulated seconds per wall-clock second (mqtt only)")
     parser.add_argument("--faults", help="inject meter faults, e.g. offline=0.01,spike=0.001,stuck=0.005,skew=0.02,malformed=0.001")
+    parser.add_argument("--report-every", default="30s", help="mqtt: how often to log a summary of the site (default 30s)")
     parser.add_argument("--no-meta", action="store_true", help="jsonl: leave out the device metadata lines")
     mqtt = parser.add_argument_group("MQTT")
     mqtt.add_argument("--broker", help=s["broker"].help)
@@ -54,6 +55,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     mqtt.add_argument("--mqtt-client-id", help=s["mqtt_client_id"].help)
     mqtt.add_argument("--qos", type=int, default=1, choices=[0, 1, 2], help="MQTT QoS of readings (default 1)")
     mqtt.add_argument("--publish-queue", help=s["publish_queue"].help)
+    mqtt.add_argument("--drain", default="10s", help="at exit, how long to wait for the broker to take what is queued")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -102,6 +104,7 @@ def _mqtt(args, cfg, sim: Simulation, steps: int | None, faults: FaultRates) -> 
         queue_limit=cfg.publish_queue,
         qos=args.qos,
     )
+    drain_s = parse_duration_s(args.drain, "--drain")
     stop = threading.Event()
     previous = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGINT, signal.SIGTERM)}
     log.info(
@@ -110,14 +113,21 @@ def _mqtt(args, cfg, sim: Simulation, steps: int | None, faults: FaultRates) -> 
     )
     try:
         publisher.start(wait_s=5.0)
-        stats = run_realtime(sim, publisher, args.speed, steps, faults, stop)
+        report_s = parse_duration_s(args.report_every, "--report-every")
+        stats = run_realtime(sim, publisher, args.speed, steps, faults, stop, report_s)
     finally:
-        publisher.stop()
+        unsent = publisher.stop(drain_s)
         for sig, handler in previous.items():
             signal.signal(sig, handler)
     p = publisher.stats
     log.info(
-        "done: steps=%d readings=%d acknowledged=%d dropped=%d late_steps=%d max_lag_s=%.3f faults=%s",
-        stats.steps, stats.readings, p.acknowledged, p.dropped, stats.late_steps, stats.max_lag_s, stats.faults,
+        "done: steps=%d readings=%d acknowledged=%d dropped=%d unsent=%d late_steps=%d max_lag_s=%.3f faults=%s",
+        stats.steps, stats.readings, p.acknowledged, p.dropped, unsent, stats.late_steps, stats.max_lag_s, stats.faults,
     )
+    if p.dropped or unsent:
+        log.error(
+            "%d messages were not delivered to %s (%d dropped from the full queue, %d unsent at exit)",
+            p.dropped + unsent, broker, p.dropped, unsent,
+        )
+        return 1
     return 0

@@ -1,0 +1,109 @@
+"""Shared fixtures: a real Mosquitto broker on a free loopback port, started and stopped by PID."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+
+def pytest_addoption(parser):
+    parser.addoption("--slow", action="store_true", help="also run slow checks (years of simulation, deep fuzzing)")
+
+
+def pytest_configure(config):
+    if config.getoption("--slow"):
+        os.environ.setdefault("EXPO_HYPOTHESIS_PROFILE", "slow")
+    from hypothesis import HealthCheck, settings
+
+    settings.register_profile("quick", max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+    settings.register_profile("slow", max_examples=10_000, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+    settings.load_profile(os.environ.get("EXPO_HYPOTHESIS_PROFILE", "quick"))
+
+
+def pytest_collection_modifyitems(config, items):
+    if config.getoption("--slow"):
+        return
+    skip = pytest.mark.skip(reason="slow: run with --slow")
+    for item in items:
+        if "slow" in item.keywords:
+            item.add_marker(skip)
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for_port(port: int, timeout_s: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                return
+        except OSError:
+            time.sleep(0.05)
+    raise TimeoutError(f"nothing listening on 127.0.0.1:{port} after {timeout_s}s")
+
+
+def mosquitto_binary() -> str:
+    found = shutil.which("mosquitto") or next(
+        (p for p in ("/usr/sbin/mosquitto", "/usr/bin/mosquitto") if os.path.exists(p)), None
+    )
+    if not found:
+        pytest.fail("Mosquitto is not installed; ./scripts/test.sh installs it (Debian package 'mosquitto')")
+    return found
+
+
+class Mosquitto:
+    """A private broker: its own config, port and data directory; stopped by the PID we started."""
+
+    def __init__(self, workdir: Path, port: int | None = None, persistence: bool = False):
+        self.workdir = workdir
+        self.port = port or free_port()
+        self.persistence = persistence
+        self.process: subprocess.Popen | None = None
+        self.log = workdir / "mosquitto.log"
+
+    @property
+    def url(self) -> str:
+        return f"mqtt://127.0.0.1:{self.port}"
+
+    def start(self) -> "Mosquitto":
+        conf = self.workdir / "mosquitto.conf"
+        conf.write_text(
+            f"listener {self.port} 127.0.0.1\n"
+            "allow_anonymous true\n"
+            f"persistence {'true' if self.persistence else 'false'}\n"
+            f"persistence_location {self.workdir}/\n"
+            "max_queued_messages 1000000\n"
+            "log_dest stderr\n"
+        )
+        self.process = subprocess.Popen(
+            [mosquitto_binary(), "-c", str(conf)], stdout=subprocess.DEVNULL, stderr=open(self.log, "ab")
+        )
+        wait_for_port(self.port)
+        return self
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        self.process = None
+
+
+@pytest.fixture
+def mosquitto(tmp_path):
+    broker = Mosquitto(tmp_path).start()
+    yield broker
+    broker.stop()

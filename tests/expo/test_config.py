@@ -1,0 +1,29 @@
+import pytest
+
+from expo import config
+from expo.errors import UserError
+
+
+def test_flag_beats_environment_beats_file_beats_default(tmp_path):
+    f = tmp_path / "expo.toml"
+    f.write_text('broker = "mqtt://file:1883"\nseed = 5\nscenario = "large"\n')
+    env = {"EXPO_BROKER": "mqtt://env:1883", "EXPO_SEED": "7"}
+    cfg = config.load({"broker": "mqtt://flag:1883"}, env, f)
+    assert cfg.broker == "mqtt://flag:1883" and cfg.origins["broker"] == "flag --broker"
+    assert cfg.seed == 7 and cfg.origins["seed"] == "environment EXPO_SEED"
+    assert cfg.scenario == "large" and cfg.origins["scenario"].startswith("file")
+    assert cfg.publish_queue == config.SETTINGS["publish_queue"].default
+
+
+def test_unknown_keys_and_bad_values_are_errors_not_silence(tmp_path):
+    f = tmp_path / "expo.toml"
+    f.write_text('brokr = "mqtt://x"\n')
+    with pytest.raises(UserError, match="unknown setting 'brokr'"):
+        config.load({}, {}, f)
+    with pytest.raises(UserError, match="seed from environment EXPO_SEED must be an integer"):
+        config.load({}, {"EXPO_SEED": "many"}, None)
+    f.write_text("seed = [")
+    with pytest.raises(UserError, match="expo.toml"):
+        config.load({}, {}, f)
+    with pytest.raises(UserError, match="does not exist"):
+        config.load({}, {}, tmp_path / "missing.toml")
