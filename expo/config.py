@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import os
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Mapping
 
+from expo.addresses import BrokerAddress, parse_broker
 from expo.errors import UserError
 
 DEFAULT_FILE = "energy-expo.toml"
@@ -120,3 +121,11 @@ def _coerce(setting: Setting, value: Any, origin: str) -> Any:
     if not isinstance(value, str):
         raise UserError(f"{setting.name} from {origin} must be text, got {value!r}")
     return value
+
+
+def broker_address(cfg: Config) -> BrokerAddress:
+    """The broker to use: the ``broker`` URL, with user name and password settings taking precedence."""
+    broker = parse_broker(cfg.broker)
+    return replace(
+        broker, username=cfg.mqtt_username or broker.username, password=cfg.mqtt_password or broker.password
+    )

@@ -10,16 +10,15 @@ from __future__ import annotations
 
 import json
 import logging
-import ssl
 import threading
 import time
 from dataclasses import dataclass
 
-import paho.mqtt.client as mqtt
-from paho.mqtt.enums import CallbackAPIVersion, MQTTErrorCode
+from paho.mqtt.enums import MQTTErrorCode
 
 from expo.addresses import BrokerAddress
 from expo.errors import UserError
+from expo.mqtt import diagnose, make_client
 from expo.reading import format_ts
 from expo.topics import MessageType, topic
 
@@ -62,18 +61,8 @@ class Publisher:
         self._last_refusal: str | None = None
         self._stopping = False
         self._status_topic = topic(site, STATUS_DEVICE, MessageType.STATUS)
-        self._client = mqtt.Client(
-            callback_api_version=CallbackAPIVersion.VERSION2,
-            client_id=client_id or "",
-            protocol=mqtt.MQTTv311,
-        )
-        if broker.username:
-            self._client.username_pw_set(broker.username, broker.password)
-        if broker.tls:
-            try:
-                self._client.tls_set(ca_certs=ca_file, cert_reqs=ssl.CERT_REQUIRED)
-            except (OSError, ssl.SSLError) as exc:
-                raise UserError(f"cannot use CA file {ca_file!r}: {exc}") from None
+        self._ca_file = ca_file
+        self._client = make_client(broker, client_id, ca_file)
         self._client.max_queued_messages_set(queue_limit)
         self._client.max_inflight_messages_set(max_inflight)
         self._client.reconnect_delay_set(min_delay=1, max_delay=60)
@@ -101,8 +90,8 @@ class Publisher:
         n = self.stats.failed_connects
         if n in (1, 3, 10) or n % 30 == 0:
             log.warning(
-                "cannot reach broker %s (attempt %d); retrying with backoff up to 60 s, readings are queued",
-                self.broker, n,
+                "cannot reach broker %s (attempt %d): %s; retrying with backoff up to 60 s, readings are queued",
+                self.broker, n, diagnose(self.broker, self._ca_file),
             )
 
     def _on_disconnect(self, client, userdata, flags, reason_code, properties) -> None:

@@ -64,10 +64,11 @@ def mosquitto_binary() -> str:
 class Mosquitto:
     """A private broker: its own config, port and data directory; stopped by the PID we started."""
 
-    def __init__(self, workdir: Path, port: int | None = None, persistence: bool = False):
+    def __init__(self, workdir: Path, port: int | None = None, persistence: bool = False, extra: str = ""):
         self.workdir = workdir
         self.port = port or free_port()
         self.persistence = persistence
+        self.extra = extra  # more configuration, e.g. a second listener with TLS or a password file
         self.process: subprocess.Popen | None = None
         self.log = workdir / "mosquitto.log"
 
@@ -77,13 +78,17 @@ class Mosquitto:
 
     def start(self) -> "Mosquitto":
         conf = self.workdir / "mosquitto.conf"
+        # As root, mosquitto would drop to user 'mosquitto', which cannot read pytest's private tmp dirs.
+        run_as = "user root\n" if os.geteuid() == 0 else ""
         conf.write_text(
-            f"listener {self.port} 127.0.0.1\n"
+            "per_listener_settings true\n"
+            + run_as
+            + f"listener {self.port} 127.0.0.1\n"
             "allow_anonymous true\n"
             f"persistence {'true' if self.persistence else 'false'}\n"
             f"persistence_location {self.workdir}/\n"
             "max_queued_messages 1000000\n"
-            "log_dest stderr\n"
+            "log_dest stderr\n" + self.extra
         )
         self.process = subprocess.Popen(
             [mosquitto_binary(), "-c", str(conf)], stdout=subprocess.DEVNULL, stderr=open(self.log, "ab")
@@ -107,3 +112,21 @@ def mosquitto(tmp_path):
     broker = Mosquitto(tmp_path).start()
     yield broker
     broker.stop()
+
+
+def make_tls_files(directory: Path) -> dict[str, Path]:
+    """A throw-away CA and a server certificate for 127.0.0.1, made with openssl for one test."""
+    files = {name: directory / f"{name}.pem" for name in ("ca", "ca-key", "server", "server-key")}
+    csr, ext = directory / "server.csr", directory / "san.cnf"
+    ext.write_text("subjectAltName=IP:127.0.0.1,DNS:localhost\n")
+
+    def openssl(*args):
+        subprocess.run(["openssl", *args], check=True, capture_output=True)
+
+    openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=energy-expo test CA",
+            "-keyout", str(files["ca-key"]), "-out", str(files["ca"]))
+    openssl("req", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=127.0.0.1",
+            "-keyout", str(files["server-key"]), "-out", str(csr))
+    openssl("x509", "-req", "-in", str(csr), "-CA", str(files["ca"]), "-CAkey", str(files["ca-key"]),
+            "-CAcreateserial", "-days", "2", "-extfile", str(ext), "-out", str(files["server"]))
+    return files

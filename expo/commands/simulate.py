@@ -17,7 +17,6 @@ import sys
 import threading
 
 from expo import config as settings
-from expo.addresses import parse_broker
 from expo.errors import UserError
 from expo.timeutil import parse_duration_s, parse_instant_s
 from simulators import scenario as scenarios
@@ -93,9 +92,7 @@ def _jsonl(sim: Simulation, steps: int, faults: FaultRates, with_meta: bool) -> 
 
 
 def _mqtt(args, cfg, sim: Simulation, steps: int | None, faults: FaultRates) -> int:
-    broker = parse_broker(cfg.broker)
-    if cfg.mqtt_username:
-        broker = type(broker)(broker.host, broker.port, broker.tls, cfg.mqtt_username, cfg.mqtt_password)
+    broker = settings.broker_address(cfg)
     publisher = Publisher(
         broker,
         sim.site.site_id,

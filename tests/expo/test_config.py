@@ -27,3 +27,11 @@ def test_unknown_keys_and_bad_values_are_errors_not_silence(tmp_path):
         config.load({}, {}, f)
     with pytest.raises(UserError, match="does not exist"):
         config.load({}, {}, tmp_path / "missing.toml")
+
+
+def test_credentials_from_settings_override_the_address_and_fill_what_it_lacks():
+    cfg = config.load({"broker": "mqtts://sim:old@broker.local"}, {"EXPO_MQTT_PASSWORD": "new"}, None)
+    b = config.broker_address(cfg)
+    assert (b.username, b.password, b.tls, b.port) == ("sim", "new", True, 8883)
+    cfg = config.load({"broker": "mqtt://broker.local", "mqtt_username": "ingest"}, {}, None)
+    assert config.broker_address(cfg).username == "ingest"
