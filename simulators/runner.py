@@ -33,6 +33,7 @@ class RunStats:
     readings: int = 0
     faults: dict[str, int] = field(default_factory=dict)
     max_lag_s: float = 0.0
+    max_steady_lag_s: float = 0.0  # after the first step, which also carries the metadata and cold caches
     late_steps: int = 0
 
     def count_fault(self, name: str | None) -> None:
@@ -113,6 +114,8 @@ def run_realtime(
         if lag > interval_s:
             stats.late_steps += 1
         stats.max_lag_s = max(stats.max_lag_s, lag)
+        if stats.steps > 1:
+            stats.max_steady_lag_s = max(stats.max_steady_lag_s, lag)
         if time.monotonic() >= next_report:
             next_report += report_every_s
             p = publisher.stats

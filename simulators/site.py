@@ -145,18 +145,17 @@ def build_site(scenario: Scenario, seed: int) -> Site:
                      kwp * 1000, parent=feeders[f], building=device),
                 pdc0_w=kwp * 1000, tilt_deg=rng.uniform(15, 35), azimuth_deg=rng.uniform(150, 210),
             )
-    for i, device in enumerate(_ids("shop", town.shops)):
-        f = (i * 7 + 3) % town.feeders
-        base_kw, peak_kw = rng.uniform(2, 6), rng.uniform(10, 40)
-        site.add("commercial", meta(device, "commercial", f"Shop {i + 1}", f"商铺 {i + 1}", place(f), peak_kw * 1300,
-                                    parent=feeders[f], building=device),
-                 base_w=base_kw * 1000, peak_w=peak_kw * 1000, is_office=False)
-    for i, device in enumerate(_ids("office", town.offices)):
-        f = (i * 5 + 1) % town.feeders
-        base_kw, peak_kw = rng.uniform(5, 15), rng.uniform(30, 120)
-        site.add("commercial", meta(device, "commercial", f"Office {i + 1}", f"办公楼 {i + 1}", place(f), peak_kw * 1300,
-                                    parent=feeders[f], building=device),
-                 base_w=base_kw * 1000, peak_w=peak_kw * 1000, is_office=True)
+    commercial = (  # prefix, count, names, feeder stride and offset, base and peak load ranges [kW]
+        ("shop", town.shops, "Shop", "商铺", 7, 3, (2, 6), (10, 40), False),
+        ("office", town.offices, "Office", "办公楼", 5, 1, (5, 15), (30, 120), True),
+    )
+    for prefix, count, en, zh, stride, offset, base_range, peak_range, is_office in commercial:
+        for i, device in enumerate(_ids(prefix, count)):
+            f = (i * stride + offset) % town.feeders
+            base_kw, peak_kw = rng.uniform(*base_range), rng.uniform(*peak_range)
+            site.add("commercial", meta(device, "commercial", f"{en} {i + 1}", f"{zh} {i + 1}", place(f),
+                                        peak_kw * 1300, parent=feeders[f], building=device),
+                     base_w=base_kw * 1000, peak_w=peak_kw * 1000, is_office=is_office)
     for i, device in enumerate(_ids("lights", town.street_light_circuits)):
         f = i % town.feeders
         site.add("street_lights", meta(device, "street_light", f"Street lights {i + 1}", f"路灯 {i + 1}", place(f),
