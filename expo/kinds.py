@@ -56,6 +56,7 @@ KINDS: dict[str, Kind] = {
         Kind("ev_charger", Flow.CONSUMES, _UNI_CONSUMER, "EV charger", "电动汽车充电桩"),
         Kind("household", Flow.CONSUMES, _UNI_CONSUMER + ("voltage_v", "current_a"), "Household", "居民用户"),
         Kind("commercial", Flow.CONSUMES, _UNI_CONSUMER, "Shop or office", "商业用户"),
+        Kind("meter", Flow.CONSUMES, _UNI_CONSUMER + ("voltage_v", "current_a"), "Energy meter", "电能表"),
         Kind("lighting", Flow.CONSUMES, _UNI_CONSUMER, "Lighting", "照明"),
         Kind("plug_load", Flow.CONSUMES, _UNI_CONSUMER, "Plug loads", "插座负荷"),
         Kind("street_light", Flow.CONSUMES, _UNI_CONSUMER, "Street lights", "路灯"),
