@@ -1,7 +1,7 @@
 """Service addresses in the one form used by flags, the config file and the environment.
 
 Broker: ``mqtt://[user:pass@]host[:port]`` or ``mqtts://...`` for TLS.
-Store: ``sqlite:///path/to/expo.db``, ``influxdb://host:port/<bucket or database>``
+Store: ``sqlite:///relative/expo.db`` or ``sqlite:////absolute/expo.db``, ``influxdb://host:port/<bucket or database>``
 (``influxdbs://`` for TLS).
 """
 
@@ -72,7 +72,8 @@ def parse_store(url: str) -> StoreAddress:
             raise UserError(f"store address {url!r}: a SQLite path needs three slashes, e.g. sqlite:///data/expo.db")
         if not parts.path or parts.path == "/":
             raise UserError(f"store address {url!r} names no database file")
-        return StoreAddress("sqlite", path=unquote(parts.path))
+        # As in SQLAlchemy: sqlite:///expo.db is relative to the working directory, sqlite:////var/x.db absolute.
+        return StoreAddress("sqlite", path=unquote(parts.path[1:]))
     if not parts.hostname:
         raise UserError(f"store address {url!r} has no host; e.g. influxdb://127.0.0.1:8086/expo")
     database = unquote(parts.path.strip("/"))

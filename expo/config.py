@@ -47,16 +47,39 @@ SETTINGS: dict[str, Setting] = {
         Setting("scenario", "tianjin-demo", "simulation scenario: a bundled name or a path to a .toml file"),
         Setting("seed", 1, "random seed; the same seed gives the same readings", int),
         Setting("publish_queue", 100_000, "readings the simulator holds while the broker is away", int),
+        Setting("store", "sqlite:///energy-expo-data/expo.db",
+                "store, sqlite:///path/to/expo.db or influxdb://host:port/<bucket or database>"),
+        Setting("site", "binhai", "the site that meters without one of their own belong to"),
+        Setting("state_dir", "energy-expo-data/ingest",
+                "ingest's own directory: the spool and the counter state (one per ingest process)"),
+        Setting("spool_max_mb", 512, "largest the spool may grow while the store is away, in MiB", int),
+        Setting("mqtt_protocol", "5", "MQTT protocol version of ingest: 5 or 3.1.1"),
+        Setting("shared_group", None, "MQTT 5 shared-subscription group, so several ingest processes split one stream"),
+        Setting("session_expiry_s", 86_400, "how long the broker keeps ingest's session (and its messages) while "
+                "ingest is away, in seconds (MQTT 5)", int),
+        Setting("max_payload_bytes", 65_536, "larger messages are quarantined, not parsed", int),
+        Setting("max_future_s", 300, "readings further in the future than this are quarantined", int),
+        Setting("max_new_devices_per_minute", 1000, "cap on new device ids a minute (cardinality flood guard)", int),
+        Setting("batch_size", 2000, "most readings written in one batch", int),
+        Setting("flush_interval_ms", 200, "longest a reading waits for its batch to be written, in ms", int),
+        Setting("health", None, "address for ingest's health endpoint, e.g. 127.0.0.1:9108 (off when unset)"),
     )
+}
+FILE_ONLY = {
+    "routes": "extra [[routes]] tables: topic filter, decoder and the decoder's options (docs/meters.md)",
+    "default_routes": "false to subscribe only to the configured routes, not each decoder's usual topics",
 }
 
 
 class Config:
     """Resolved settings; ``config.broker`` etc. Unknown keys in a file are an error, not a silent no-op."""
 
-    def __init__(self, values: Mapping[str, Any], origins: Mapping[str, str]):
+    def __init__(self, values: Mapping[str, Any], origins: Mapping[str, str], file_values: Mapping[str, Any] = {}):
         self._values = dict(values)
         self.origins = dict(origins)
+        self.routes: list[dict] = list(file_values.get("routes", []))
+        self.default_routes: bool = file_values.get("default_routes", True)
+        self.file = origins.get("_file")
 
     def __getattr__(self, name: str) -> Any:
         try:
@@ -88,7 +111,8 @@ def load(
         else:
             values[setting.name] = setting.default
             origins[setting.name] = "default"
-    return Config(values, origins)
+    origins["_file"] = file_name
+    return Config(values, origins, file_values)
 
 
 def _read_file(path, environ) -> tuple[dict, str]:
@@ -104,9 +128,14 @@ def _read_file(path, environ) -> tuple[dict, str]:
         raise UserError(f"config file {candidate}: {exc}") from None
     except OSError as exc:
         raise UserError(f"config file {candidate}: {exc.strerror}") from None
-    unknown = sorted(set(data) - set(SETTINGS))
+    unknown = sorted(set(data) - set(SETTINGS) - set(FILE_ONLY))
     if unknown:
-        raise UserError(f"config file {candidate}: unknown setting {unknown[0]!r}; known: {', '.join(SETTINGS)}")
+        known = ", ".join([*SETTINGS, *FILE_ONLY])
+        raise UserError(f"config file {candidate}: unknown setting {unknown[0]!r}; known: {known}")
+    if not isinstance(data.get("routes", []), list) or not all(isinstance(r, dict) for r in data.get("routes", [])):
+        raise UserError(f"config file {candidate}: routes must be [[routes]] tables")
+    if not isinstance(data.get("default_routes", True), bool):
+        raise UserError(f"config file {candidate}: default_routes must be true or false")
     return data, str(candidate)
 
 

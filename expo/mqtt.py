@@ -25,14 +25,23 @@ def tls_context(ca_file: str | None) -> ssl.SSLContext:
         raise UserError(f"cannot use CA file {ca_file!r}: {getattr(exc, 'strerror', None) or exc}") from None
 
 
+PROTOCOLS = {"5": mqtt.MQTTv5, "3.1.1": mqtt.MQTTv311}
+
+
 def make_client(
-    broker: BrokerAddress, client_id: str | None = None, ca_file: str | None = None, clean_session: bool = True
+    broker: BrokerAddress,
+    client_id: str | None = None,
+    ca_file: str | None = None,
+    clean_session: bool = True,
+    protocol: str = "3.1.1",
 ) -> mqtt.Client:
+    if protocol not in PROTOCOLS:
+        raise UserError(f"MQTT protocol must be one of {', '.join(PROTOCOLS)}, got {protocol!r}")
     client = mqtt.Client(
         callback_api_version=CallbackAPIVersion.VERSION2,
         client_id=client_id or "",
-        protocol=mqtt.MQTTv311,
-        clean_session=clean_session,
+        protocol=PROTOCOLS[protocol],
+        clean_session=clean_session if protocol != "5" else None,  # MQTT 5 sets clean start at connect
     )
     if broker.username:
         client.username_pw_set(broker.username, broker.password)

@@ -12,7 +12,8 @@ def test_broker_addresses():
 
 
 def test_store_addresses():
-    assert parse_store("sqlite:///var/lib/expo/expo.db").path == "/var/lib/expo/expo.db"
+    assert parse_store("sqlite:////var/lib/expo/expo.db").path == "/var/lib/expo/expo.db"
+    assert parse_store("sqlite:///data/expo.db").path == "data/expo.db"  # relative, as in SQLAlchemy
     s = parse_store("influxdbs://influx.local/expo")
     assert (s.host, s.port, s.database, s.tls) == ("influx.local", 8086, "expo", True)
 

@@ -1,0 +1,1 @@
+"""Store backends, one module each; each registers itself with ``expo.store.register``."""

@@ -1,0 +1,238 @@
+"""Embedded store: one SQLite file in WAL mode, so ingest writes while the dashboard reads, no server needed.
+
+Layout (docs/data-model.md): a ``series`` table interns (site, device,
+metric) as an integer; ``readings`` holds (series, ts_ms, value) keyed by
+series and instant, so a redelivered reading replaces itself. Each batch
+recomputes exactly the 1-minute buckets it touched from raw rows, and the
+1-hour buckets from those minutes, inside the same transaction: a late
+reading corrects its rollups, and a query over a year reads at most 8,760
+rows per series.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import threading
+import time
+from pathlib import Path
+
+from expo.addresses import StoreAddress
+from expo.errors import UserError
+from expo.metadata import DeviceMeta
+from expo.reading import Reading
+from expo.store import ROLLUPS_S, Batch, Rejected, RollupRow, StoreUnavailable, register
+
+SCHEMA_VERSION = 1
+KEEP_REJECTED = 10_000  # newest quarantined messages kept; older ones are counted in health, not kept
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS schema (version INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS series (
+    id INTEGER PRIMARY KEY, site TEXT NOT NULL, device TEXT NOT NULL, metric TEXT NOT NULL,
+    UNIQUE (site, device, metric));
+CREATE TABLE IF NOT EXISTS readings (
+    series INTEGER NOT NULL, ts_ms INTEGER NOT NULL, value REAL NOT NULL,
+    PRIMARY KEY (series, ts_ms)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS latest (series INTEGER PRIMARY KEY, ts_ms INTEGER NOT NULL, value REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS rollup_1m (
+    series INTEGER NOT NULL, bucket_ms INTEGER NOT NULL, n INTEGER NOT NULL, total REAL NOT NULL,
+    lo REAL NOT NULL, hi REAL NOT NULL, last_ts_ms INTEGER NOT NULL, last REAL NOT NULL,
+    PRIMARY KEY (series, bucket_ms)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS rollup_1h (
+    series INTEGER NOT NULL, bucket_ms INTEGER NOT NULL, n INTEGER NOT NULL, total REAL NOT NULL,
+    lo REAL NOT NULL, hi REAL NOT NULL, last_ts_ms INTEGER NOT NULL, last REAL NOT NULL,
+    PRIMARY KEY (series, bucket_ms)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS devices (
+    site TEXT NOT NULL, device TEXT NOT NULL, kind TEXT NOT NULL, name_en TEXT NOT NULL, name_zh TEXT NOT NULL,
+    x_m REAL, y_m REAL, rated_power_w REAL, parent TEXT, building TEXT, source TEXT NOT NULL,
+    PRIMARY KEY (site, device));
+CREATE TABLE IF NOT EXISTS rejected (
+    id INTEGER PRIMARY KEY, received_ms INTEGER NOT NULL, topic TEXT NOT NULL, reason TEXT NOT NULL,
+    detail TEXT NOT NULL, payload BLOB NOT NULL);
+CREATE TABLE IF NOT EXISTS health (name TEXT PRIMARY KEY, value REAL NOT NULL, ts_ms INTEGER NOT NULL);
+"""
+
+# Recompute the touched buckets of one rollup from its source; {source} is raw readings or the finer rollup.
+_ROLLUP_FROM_READINGS = """
+WITH agg AS (
+    SELECT t.series, t.bucket_ms, count(*) AS n, sum(r.value) AS total, min(r.value) AS lo, max(r.value) AS hi,
+           max(r.ts_ms) AS last_ts_ms
+    FROM touched t JOIN readings r
+      ON r.series = t.series AND r.ts_ms >= t.bucket_ms AND r.ts_ms < t.bucket_ms + {width_ms}
+    GROUP BY t.series, t.bucket_ms)
+INSERT OR REPLACE INTO rollup_{name} (series, bucket_ms, n, total, lo, hi, last_ts_ms, last)
+SELECT agg.*, (SELECT value FROM readings x WHERE x.series = agg.series AND x.ts_ms = agg.last_ts_ms) FROM agg
+"""
+_ROLLUP_FROM_ROLLUP = """
+WITH agg AS (
+    SELECT t.series, t.bucket_ms, sum(r.n) AS n, sum(r.total) AS total, min(r.lo) AS lo, max(r.hi) AS hi,
+           max(r.last_ts_ms) AS last_ts_ms
+    FROM touched t JOIN rollup_{finer} r
+      ON r.series = t.series AND r.bucket_ms >= t.bucket_ms AND r.bucket_ms < t.bucket_ms + {width_ms}
+    GROUP BY t.series, t.bucket_ms)
+INSERT OR REPLACE INTO rollup_{name} (series, bucket_ms, n, total, lo, hi, last_ts_ms, last)
+SELECT agg.*, (SELECT last FROM rollup_{finer} x WHERE x.series = agg.series AND x.last_ts_ms = agg.last_ts_ms
+               AND x.bucket_ms >= agg.bucket_ms AND x.bucket_ms < agg.bucket_ms + {width_ms}) FROM agg
+"""
+
+
+class SQLiteStore:
+    def __init__(self, path: str | os.PathLike, timeout_s: float = 2.0):
+        self.path = Path(path)
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._db = sqlite3.connect(self.path, timeout=timeout_s, check_same_thread=False, isolation_level=None)
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=FULL")  # a reading acknowledged to the broker survives a power cut
+            self._db.executescript(_SCHEMA)
+            row = self._db.execute("SELECT version FROM schema").fetchone()
+            if row is None:
+                self._db.execute("INSERT INTO schema VALUES (?)", (SCHEMA_VERSION,))
+            elif row[0] != SCHEMA_VERSION:
+                raise UserError(f"{self.path} has store schema {row[0]}; this version reads schema {SCHEMA_VERSION}")
+        except sqlite3.DatabaseError as exc:
+            raise UserError(f"cannot open SQLite store {self.path}: {exc}") from None
+        except OSError as exc:
+            raise UserError(f"cannot open SQLite store {self.path}: {exc.strerror}") from None
+        self._lock = threading.Lock()
+        self._series: dict[tuple[str, str, str], int] = {}
+
+    # -- writing ---------------------------------------------------------------------------------
+
+    def write(self, batch: Batch) -> None:
+        with self._lock:
+            try:
+                self._db.execute("BEGIN IMMEDIATE")
+                try:
+                    self._write(batch)
+                    self._db.execute("COMMIT")
+                except BaseException:
+                    self._db.execute("ROLLBACK")
+                    raise
+            except sqlite3.OperationalError as exc:  # locked, disk full, I/O error: worth retrying later
+                self._series.clear()  # ids handed out inside the rolled-back transaction are gone
+                raise StoreUnavailable(f"SQLite store {self.path}: {exc}") from exc
+
+    def _series_id(self, site: str, device: str, metric: str) -> int:
+        key = (site, device, metric)
+        sid = self._series.get(key)
+        if sid is None:
+            self._db.execute("INSERT OR IGNORE INTO series (site, device, metric) VALUES (?, ?, ?)", key)
+            sid = self._db.execute(
+                "SELECT id FROM series WHERE site = ? AND device = ? AND metric = ?", key
+            ).fetchone()[0]
+            self._series[key] = sid
+        return sid
+
+    def _write(self, batch: Batch) -> None:
+        db = self._db
+        rows = []
+        for r in batch.readings:
+            ts_ms = round(r.ts_s * 1000)
+            for metric, value in r.metrics.items():
+                rows.append((self._series_id(r.site, r.device, metric), ts_ms, value))
+        if rows:
+            db.executemany("INSERT OR REPLACE INTO readings (series, ts_ms, value) VALUES (?, ?, ?)", rows)
+            db.executemany(
+                "INSERT INTO latest (series, ts_ms, value) VALUES (?, ?, ?) ON CONFLICT (series) DO UPDATE "
+                "SET ts_ms = excluded.ts_ms, value = excluded.value WHERE excluded.ts_ms >= latest.ts_ms",
+                rows,
+            )
+            self._update_rollups({(sid, ts_ms) for sid, ts_ms, _ in rows})
+        if batch.metas:
+            db.executemany(
+                "INSERT OR REPLACE INTO devices VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [(m.site, m.device, m.kind, m.name_en, m.name_zh, m.x_m, m.y_m, m.rated_power_w, m.parent,
+                  m.building, m.source) for m in batch.metas],
+            )
+        if batch.rejected:
+            db.executemany(
+                "INSERT INTO rejected (received_ms, topic, reason, detail, payload) VALUES (?, ?, ?, ?, ?)",
+                [(round(q.received_s * 1000), q.topic, q.reason, q.detail, q.payload) for q in batch.rejected],
+            )
+            db.execute("DELETE FROM rejected WHERE id <= (SELECT max(id) FROM rejected) - ?", (KEEP_REJECTED,))
+        if batch.health:
+            now_ms = round(time.time() * 1000)
+            db.executemany(
+                "INSERT OR REPLACE INTO health (name, value, ts_ms) VALUES (?, ?, ?)",
+                [(name, float(value), now_ms) for name, value in batch.health.items()],
+            )
+
+    def _update_rollups(self, touched_instants: set[tuple[int, int]]) -> None:
+        db = self._db
+        finer = None
+        touched = touched_instants
+        for name, width_s in ROLLUPS_S.items():
+            width_ms = width_s * 1000
+            buckets = {(sid, ts_ms - ts_ms % width_ms) for sid, ts_ms in touched}
+            db.execute("CREATE TEMP TABLE IF NOT EXISTS touched (series INTEGER, bucket_ms INTEGER)")
+            db.execute("DELETE FROM touched")
+            db.executemany("INSERT INTO touched VALUES (?, ?)", buckets)
+            template = _ROLLUP_FROM_READINGS if finer is None else _ROLLUP_FROM_ROLLUP
+            db.execute(template.format(name=name, width_ms=width_ms, finer=finer))
+            finer, touched = name, buckets
+
+    # -- reading ---------------------------------------------------------------------------------
+
+    def latest(self, site: str | None = None) -> list[Reading]:
+        rows = self._db.execute(
+            "SELECT s.site, s.device, s.metric, l.ts_ms, l.value FROM latest l JOIN series s ON s.id = l.series "
+            "WHERE ?1 IS NULL OR s.site = ?1 ORDER BY s.site, s.device",
+            (site,),
+        ).fetchall()
+        by_device: dict[tuple[str, str], tuple[int, dict[str, float]]] = {}
+        for s, d, metric, ts_ms, value in rows:
+            newest, metrics = by_device.get((s, d), (0, {}))
+            metrics[metric] = value
+            by_device[(s, d)] = (max(newest, ts_ms), metrics)
+        return [Reading(s, d, ts_ms / 1000, metrics) for (s, d), (ts_ms, metrics) in by_device.items()]
+
+    def rollups(self, resolution, start_s, end_s, metric, devices=None) -> list[RollupRow]:
+        if resolution not in ROLLUPS_S:
+            raise ValueError(f"resolution must be one of {', '.join(ROLLUPS_S)}")
+        query = (
+            f"SELECT s.site, s.device, s.metric, r.bucket_ms, r.n, r.total, r.lo, r.hi, r.last "
+            f"FROM rollup_{resolution} r JOIN series s ON s.id = r.series "
+            "WHERE s.metric = ? AND r.bucket_ms >= ? AND r.bucket_ms < ?"
+        )
+        params: list = [metric, round(start_s * 1000), round(end_s * 1000)]
+        if devices is not None:
+            query += f" AND s.device IN ({','.join('?' * len(devices))})"
+            params += list(devices)
+        query += " ORDER BY s.device, r.bucket_ms"
+        return [
+            RollupRow(site, device, m, bucket / 1000, n, total / n, lo, hi, last)
+            for site, device, m, bucket, n, total, lo, hi, last in self._db.execute(query, params)
+        ]
+
+    def devices(self, site: str | None = None) -> list[DeviceMeta]:
+        rows = self._db.execute(
+            "SELECT site, device, kind, name_en, name_zh, x_m, y_m, rated_power_w, parent, building, source "
+            "FROM devices WHERE ?1 IS NULL OR site = ?1 ORDER BY site, device",
+            (site,),
+        )
+        return [DeviceMeta(*row) for row in rows]
+
+    def rejected(self, limit: int = 100) -> list[Rejected]:
+        rows = self._db.execute(
+            "SELECT received_ms, topic, reason, detail, payload FROM rejected ORDER BY id DESC LIMIT ?", (limit,)
+        )
+        return [Rejected(ms / 1000, topic, reason, detail, bytes(payload)) for ms, topic, reason, detail, payload in rows]
+
+    def health(self) -> dict[str, float]:
+        return dict(self._db.execute("SELECT name, value FROM health"))
+
+    def count_readings(self) -> int:
+        return self._db.execute("SELECT count(*) FROM readings").fetchone()[0]
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+
+def _open(address: StoreAddress) -> SQLiteStore:
+    return SQLiteStore(address.path)
+
+
+register("sqlite", _open)

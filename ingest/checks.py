@@ -1,0 +1,71 @@
+"""Plausibility checks on decoded readings: what a decoder cannot know on its own.
+
+Each failed check names a countable reason. The limits are settings, with
+defaults chosen for meters in one exhibition hall: a clock more than five
+minutes ahead is wrong, a consumer that produces is wrong, and a thousand new
+device ids in a minute is a misconfigured gateway (or an attack), not a town.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import deque
+from dataclasses import dataclass
+
+from expo.kinds import KINDS, Flow
+from expo.reading import Reading
+
+NEGATIVE_TOLERANCE_W = 1.0  # meters read a watt or so either side of zero at no load
+
+
+class CheckFailed(ValueError):
+    def __init__(self, reason: str, detail: str):
+        super().__init__(detail)
+        self.reason = reason
+        self.detail = detail
+
+
+@dataclass
+class Limits:
+    max_future_s: float = 300.0
+    max_new_devices_per_minute: int = 1000
+
+
+class Checks:
+    def __init__(self, limits: Limits | None = None):
+        self.limits = limits or Limits()
+        self.known: set[tuple[str, str]] = set()
+        self._new_device_times: deque[float] = deque()
+
+    def check(self, reading: Reading, kind: str | None, now_s: float | None = None) -> None:
+        now_s = time.time() if now_s is None else now_s
+        if reading.ts_s > now_s + self.limits.max_future_s:
+            raise CheckFailed(
+                "future_timestamp",
+                f"reading is {reading.ts_s - now_s:.0f} s in the future (limit {self.limits.max_future_s:.0f} s): "
+                "is the meter's clock or time zone wrong?",
+            )
+        flow = KINDS[kind].flow if kind in KINDS else None
+        power = reading.metrics.get("power_w")
+        if flow in (Flow.CONSUMES, Flow.PRODUCES) and power is not None and power < -NEGATIVE_TOLERANCE_W:
+            raise CheckFailed(
+                "negative_power",
+                f"{kind} reports power_w {power:g}; a {flow.value} device cannot be negative "
+                "(a bidirectional meter should be kind grid_connection)",
+            )
+        key = (reading.site, reading.device)
+        if key not in self.known:
+            self._admit_new_device(key, now_s)
+
+    def _admit_new_device(self, key: tuple[str, str], now_s: float) -> None:
+        window = self._new_device_times
+        while window and window[0] < now_s - 60.0:
+            window.popleft()
+        if len(window) >= self.limits.max_new_devices_per_minute:
+            raise CheckFailed(
+                "new_device_flood",
+                f"more than {self.limits.max_new_devices_per_minute} new devices in a minute; "
+                f"{key[1]!r} was not admitted (cardinality cap)",
+            )
+        window.append(now_s)
+        self.known.add(key)

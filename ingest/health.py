@@ -1,0 +1,63 @@
+"""A small HTTP endpoint with ingest's counters as JSON, for monitoring and the engineer view.
+
+``GET /health`` answers 200 with the counters while ingest is connected and
+the store is up, 503 with the same body otherwise, so a container
+healthcheck or a load balancer can read the status code alone.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Callable
+
+from expo.errors import UserError
+
+log = logging.getLogger("expo.ingest.health")
+
+
+class HealthServer:
+    def __init__(self, address: str, figures: Callable[[], dict]):
+        host, _, port = address.rpartition(":")
+        try:
+            self.address = (host or "127.0.0.1", int(port))
+        except ValueError:
+            raise UserError(f"health address {address!r} must be host:port, e.g. 127.0.0.1:9108") from None
+        self.figures = figures
+        self._server: ThreadingHTTPServer | None = None
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        figures = self.figures
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self):  # noqa: N802 (the stdlib's name)
+                if self.path.split("?")[0] not in ("/health", "/"):
+                    self.send_error(404)
+                    return
+                body = figures()
+                healthy = body.get("connected") == 1.0 and body.get("store_down") == 0.0
+                data = json.dumps(body, sort_keys=True).encode()
+                self.send_response(200 if healthy else 503)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def log_message(self, *args):
+                pass
+
+        try:
+            self._server = ThreadingHTTPServer(self.address, Handler)
+        except OSError as exc:
+            raise UserError(f"cannot serve health on {self.address[0]}:{self.address[1]}: {exc.strerror}") from None
+        self._thread = threading.Thread(target=self._server.serve_forever, name="ingest-health", daemon=True)
+        self._thread.start()
+        log.info("health on http://%s:%d/health", *self._server.server_address)
+
+    def stop(self) -> None:
+        if self._server:
+            self._server.shutdown()
+            self._server.server_close()

@@ -1,0 +1,102 @@
+"""From one MQTT message to what goes into a batch: decode, check, continue counters, or quarantine.
+
+Nothing here raises for bad input: every message ends up as readings, as
+metadata, or as a ``Rejected`` with a countable reason and its raw bytes.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from dataclasses import dataclass
+
+from expo.metadata import DeviceMeta
+from expo.store import Batch, Rejected
+from ingest.checks import CheckFailed, Checks
+from ingest.counters import CounterBackwards, CounterState
+from ingest.decoders import DecodeContext, DecodeError, registry
+from ingest.routes import Route, route_for
+
+log = logging.getLogger("expo.ingest")
+
+KEEP_PAYLOAD_BYTES = 4096  # of an oversized payload, the start is kept for the engineer to read
+
+
+@dataclass(frozen=True)
+class Incoming:
+    topic: str
+    payload: bytes
+    received_s: float
+    mid: int = 0
+    qos: int = 0
+
+
+class RateLimitedLog:
+    """Logs the 1st, 10th, 100th and every 1000th occurrence of each reason, so a flood of bad input cannot flood the log."""
+
+    def __init__(self):
+        self.counts: Counter[str] = Counter()
+
+    def __call__(self, reason: str, message: str, *args) -> None:
+        self.counts[reason] += 1
+        n = self.counts[reason]
+        if n in (1, 10, 100) or n % 1000 == 0:
+            log.warning(f"[{reason} x{n}] " + message, *args)
+
+
+class Processor:
+    def __init__(self, routes: list[Route], site: str, checks: Checks, counters: CounterState,
+                 max_payload_bytes: int = 65_536):
+        self.routes = routes
+        self.site = site
+        self.checks = checks
+        self.counters = counters
+        self.max_payload_bytes = max_payload_bytes
+        self.metas: dict[tuple[str, str], DeviceMeta] = {}
+        self.rejected_by_reason: Counter[str] = Counter()
+        self.readings = 0
+        self.status: dict[tuple[str, str], str] = {}
+        self._decoders = registry()
+        self._warn = RateLimitedLog()
+
+    def add(self, message: Incoming, batch: Batch) -> None:
+        try:
+            self._add(message, batch)
+        except (DecodeError, CheckFailed) as exc:
+            self._reject(message, exc.reason, exc.detail, batch)
+        except CounterBackwards as exc:
+            self._reject(message, "counter_backwards", str(exc), batch)
+        except Exception as exc:  # a decoder bug must cost one message, never the stream
+            log.exception("decoder failed on %s", message.topic)
+            self._reject(message, "decoder_error", f"{type(exc).__name__}: {exc}", batch)
+
+    def _add(self, message: Incoming, batch: Batch) -> None:
+        if len(message.payload) > self.max_payload_bytes:
+            raise DecodeError("too_large", f"{len(message.payload):,} bytes; the limit is {self.max_payload_bytes:,}")
+        route = route_for(message.topic, self.routes)
+        if route is None:
+            raise DecodeError("unknown_topic", "no route takes this topic")
+        decoder = self._decoders[route.decoder]
+        decoded = decoder.decode(message.topic, message.payload, DecodeContext(self.site, message.received_s,
+                                                                               route.options))
+        for meta in decoded.metas:
+            key = (meta.site, meta.device)
+            if self.metas.get(key) != meta:
+                self.metas[key] = meta
+                batch.metas.append(meta)
+        for device, state in decoded.status.items():
+            self.status[(self.site, device)] = state
+        accepted = []
+        for reading in decoded.readings:
+            meta = self.metas.get((reading.site, reading.device))
+            self.checks.check(reading, meta.kind if meta else None)
+            accepted.append(self.counters.apply(reading))
+        batch.readings.extend(accepted)  # all of a message's readings, or none of them
+        self.readings += len(accepted)
+
+    def _reject(self, message: Incoming, reason: str, detail: str, batch: Batch) -> None:
+        self.rejected_by_reason[reason] += 1
+        payload = message.payload if reason != "too_large" else message.payload[:KEEP_PAYLOAD_BYTES]
+        batch.rejected.append(Rejected(message.received_s, message.topic, reason, detail, payload))
+        self._warn(reason, "quarantined %s: %s", message.topic[:200], detail[:300])
+

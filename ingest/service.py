@@ -1,0 +1,247 @@
+"""The ingest service: subscribe, batch, deliver, and only then acknowledge.
+
+Lifecycle: construct (validate everything, open store and spool), ``start()``
+(connect, threads), ``stop()`` (stop taking messages, write and acknowledge
+what was taken, save state, disconnect).
+
+Acknowledgements are manual: paho holds each QoS 1 message's PUBACK until the
+writer thread has the batch containing it in the store or the spool. A crash
+before that leaves the message with the broker, which delivers it again to
+our persistent session (stable client id, no clean start), and idempotent
+writes make the redelivery harmless.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import queue
+import socket
+import threading
+import time
+from dataclasses import asdict
+from pathlib import Path
+
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
+
+from expo.config import Config, broker_address
+from expo.errors import UserError
+from expo.mqtt import diagnose, make_client
+from expo.store import Batch, open_store
+from ingest.checks import Checks, Limits
+from ingest.counters import CounterState
+from ingest.health import HealthServer
+from ingest.process import Incoming, Processor
+from ingest.routes import build_routes, subscriptions
+from ingest.spool import Spool
+from ingest.writer import Writer
+
+log = logging.getLogger("expo.ingest")
+
+RECEIVE_MAXIMUM = 5000  # QoS 1 messages the broker may send before our acknowledgements (MQTT 5)
+STATE_SAVE_INTERVAL_S = 30.0
+
+
+def default_client_id() -> str:
+    return f"energy-expo-ingest-{socket.gethostname().lower()}"[:64]
+
+
+class IngestService:
+    def __init__(self, cfg: Config):
+        self.cfg = cfg
+        self.broker = broker_address(cfg)
+        self.routes = build_routes(cfg.routes, cfg.default_routes, cfg.file or "config")
+        self.filters = subscriptions(self.routes)
+        if cfg.shared_group:
+            if cfg.mqtt_protocol != "5":
+                raise UserError("--shared-group needs --mqtt-protocol 5 (shared subscriptions are an MQTT 5 feature)")
+            self.filters = [f"$share/{cfg.shared_group}/{f}" for f in self.filters]
+        self.state_dir = Path(cfg.state_dir)
+        try:
+            self.state_dir.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise UserError(f"cannot create state directory {self.state_dir}: {exc.strerror}") from None
+        self.store = open_store(cfg.store)
+        self.spool = Spool(self.state_dir / "spool.db", cfg.spool_max_mb * 1024 * 1024)
+        state = self._load_state()
+        checks = Checks(Limits(max_future_s=cfg.max_future_s, max_new_devices_per_minute=cfg.max_new_devices_per_minute))
+        checks.known.update((m.site, m.device) for m in self.store.devices())
+        checks.known.update((r.site, r.device) for r in self.store.latest())
+        self.processor = Processor(self.routes, cfg.site, checks, CounterState.restore(state.get("counters", {})),
+                                   cfg.max_payload_bytes)
+        self.processor.metas.update({(m.site, m.device): m for m in self.store.devices()})
+        self.writer = Writer(self.store, self.spool)
+        self._previous_filters = state.get("filters", [])
+        self._queue: queue.Queue[Incoming] = queue.Queue()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="ingest-writer", daemon=True)
+        self.received = 0
+        self.connected = threading.Event()
+        self._client = make_client(
+            self.broker, cfg.mqtt_client_id or default_client_id(), cfg.mqtt_ca_file,
+            clean_session=False, protocol=cfg.mqtt_protocol,
+        )
+        self._client.manual_ack_set(True)
+        self._client.reconnect_delay_set(min_delay=1, max_delay=60)
+        self._client.on_connect = self._on_connect
+        self._client.on_connect_fail = self._on_connect_fail
+        self._client.on_disconnect = self._on_disconnect
+        self._client.on_message = self._on_message
+        self._failed_connects = 0
+        self.health_server = HealthServer(cfg.health, self.health) if cfg.health else None
+
+    # -- MQTT ----------------------------------------------------------------------------------------
+
+    def _on_connect(self, client, userdata, flags, reason_code, properties) -> None:
+        if reason_code.is_failure:
+            log.error("broker %s refused ingest: %s", self.broker, reason_code)
+            return
+        resumed = bool(getattr(flags, "session_present", False))
+        log.info("connected to %s as %s (%s session)", self.broker, client._client_id.decode(),
+                 "resumed persistent" if resumed else "new persistent")
+        stale = [f for f in self._previous_filters if f not in self.filters]
+        if stale and resumed:  # routes removed from the config must not keep delivering into this session
+            client.unsubscribe(stale)
+            log.info("unsubscribed from filters no longer configured: %s", ", ".join(stale))
+        client.subscribe([(f, 1) for f in self.filters])
+        self._previous_filters = list(self.filters)
+        self.connected.set()
+
+    def _on_connect_fail(self, client, userdata) -> None:
+        self._failed_connects += 1
+        if self._failed_connects in (1, 3, 10) or self._failed_connects % 30 == 0:
+            log.warning("cannot reach broker %s (attempt %d): %s; retrying with backoff up to 60 s",
+                        self.broker, self._failed_connects, diagnose(self.broker, self.cfg.mqtt_ca_file))
+
+    def _on_disconnect(self, client, userdata, flags, reason_code, properties) -> None:
+        self.connected.clear()
+        if not self._stop.is_set():
+            log.warning("disconnected from %s (%s); reconnecting", self.broker, reason_code)
+
+    def _on_message(self, client, userdata, message) -> None:
+        self.received += 1
+        self._queue.put(Incoming(message.topic, bytes(message.payload), time.time(), message.mid, message.qos))
+
+    # -- lifecycle -----------------------------------------------------------------------------------
+
+    def start(self) -> None:
+        props = None
+        if self.cfg.mqtt_protocol == "5":
+            props = Properties(PacketTypes.CONNECT)
+            props.SessionExpiryInterval = self.cfg.session_expiry_s
+            props.ReceiveMaximum = RECEIVE_MAXIMUM
+        try:
+            if self.cfg.mqtt_protocol == "5":
+                self._client.connect_async(self.broker.host, self.broker.port, keepalive=30, clean_start=False,
+                                           properties=props)
+            else:
+                self._client.connect_async(self.broker.host, self.broker.port, keepalive=30)
+        except (OSError, ValueError) as exc:
+            raise UserError(f"cannot connect to broker {self.broker}: {exc}") from None
+        if self.health_server:
+            self.health_server.start()
+        self._thread.start()
+        self._client.loop_start()
+        log.info("ingesting %s into %s; subscribed filters: %s", self.broker, self.cfg.store, ", ".join(self.filters))
+
+    def stop(self, timeout_s: float = 30.0) -> dict[str, float]:
+        """Write and acknowledge what was taken, then close; returns the final counters."""
+        self._stop.set()
+        self._thread.join(timeout_s)
+        self._save_state()
+        final = self.health()
+        self._client.disconnect()
+        self._client.loop_stop()
+        if self.health_server:
+            self.health_server.stop()
+        self.spool.close()
+        self.store.close()
+        return final
+
+    # -- the writer thread ---------------------------------------------------------------------------
+
+    def _run(self) -> None:
+        flush_s = self.cfg.flush_interval_ms / 1000.0
+        last_save = time.monotonic()
+        while True:
+            stopping = self._stop.is_set()
+            batch, taken = self._collect(flush_s if not stopping else 0.0)
+            if len(batch) or taken:
+                batch.health = self.health()
+                try:
+                    self.writer.deliver(batch, stop=self._stop)
+                except Exception:  # a full spool while stopping: leave the messages with the broker
+                    log.exception("could not deliver a batch of %d messages; not acknowledging them", len(taken))
+                    return
+                for message in taken:
+                    if message.qos > 0:
+                        self._client.ack(message.mid, message.qos)
+            else:
+                self.writer.replay()
+            if time.monotonic() - last_save > STATE_SAVE_INTERVAL_S:
+                self._save_state()
+                last_save = time.monotonic()
+            if stopping and self._queue.empty():
+                return
+
+    def _collect(self, wait_s: float) -> tuple[Batch, list[Incoming]]:
+        batch, taken = Batch(), []
+        deadline = time.monotonic() + wait_s
+        while len(batch.readings) < self.cfg.batch_size:
+            remaining = deadline - time.monotonic()
+            try:
+                message = self._queue.get(timeout=remaining) if remaining > 0 else self._queue.get_nowait()
+            except queue.Empty:
+                break
+            taken.append(message)
+            self.processor.add(message, batch)
+        return batch, taken
+
+    # -- state and health ----------------------------------------------------------------------------
+
+    def _load_state(self) -> dict:
+        path = self.state_dir / "state.json"
+        if not path.exists():
+            return {}
+        try:
+            return json.loads(path.read_text())
+        except (OSError, ValueError) as exc:
+            log.warning("ignoring unreadable ingest state %s (%s): counters continue from the next readings", path, exc)
+            return {}
+
+    def _save_state(self) -> None:
+        path = self.state_dir / "state.json"
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(json.dumps({"counters": self.processor.counters.export(), "filters": self._previous_filters}))
+        os.replace(tmp, path)
+
+    def health(self) -> dict[str, float]:
+        w = self.writer.stats
+        oldest = self.spool.oldest_reading_s()
+        figures = {
+            "received": self.received,
+            "readings_accepted": self.processor.readings,
+            "readings_written": w.readings_written,
+            "readings_spooled": w.readings_spooled,
+            "spool_batches": self.spool.batches,
+            "spool_readings": self.spool.readings,
+            "spool_bytes": self.spool.size_bytes,
+            "spool_oldest_reading_age_s": (time.time() - oldest) if oldest else 0.0,
+            "batches_replayed": w.batches_replayed,
+            "store_failures": w.store_failures,
+            "store_down": float(self.writer.store_down),
+            "spool_full_waits": w.spool_full_waits,
+            "batch_ms_last": round(w.last_batch_ms, 2),
+            "batch_ms_max": round(w.max_batch_ms, 2),
+            "queue_length": self._queue.qsize(),
+            "counter_resets": self.processor.counters.resets,
+            "connected": float(self.connected.is_set()),
+            "rejected": sum(self.processor.rejected_by_reason.values()),
+        }
+        figures.update({f"rejected_{reason}": n for reason, n in self.processor.rejected_by_reason.items()})
+        return figures
+
+    def stats(self) -> dict:
+        return {"health": self.health(), "writer": asdict(self.writer.stats)}

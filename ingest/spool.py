@@ -1,0 +1,119 @@
+"""A bounded, durable, first-in-first-out spool of batches the store could not take.
+
+It is a SQLite file (synchronous=FULL) in ingest's state directory: a batch
+is acknowledged to the broker only once it is either in the store or in here,
+so a crash, a power cut or a store that is down for an hour loses nothing.
+Batches leave in the order they came, so the store sees readings in order.
+
+When the spool reaches ``max_bytes`` it refuses more (``SpoolFull``); the
+writer then stops taking messages from the broker, which keeps them for
+ingest's persistent session until there is room. Nothing is dropped here.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import sqlite3
+import threading
+import time
+from pathlib import Path
+
+from expo.metadata import DeviceMeta
+from expo.reading import Reading
+from expo.store import Batch, Rejected
+
+DEFAULT_MAX_BYTES = 512 * 1024 * 1024
+
+
+class SpoolFull(Exception):
+    pass
+
+
+def encode_batch(batch: Batch) -> bytes:
+    body = {
+        "readings": [[r.site, r.device, r.ts_s, r.metrics, r.seq] for r in batch.readings],
+        "metas": [m.__dict__ for m in batch.metas],
+        "rejected": [
+            [q.received_s, q.topic, q.reason, q.detail, base64.b64encode(q.payload).decode()] for q in batch.rejected
+        ],
+        "health": batch.health,
+    }
+    return json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def decode_batch(data: bytes) -> Batch:
+    body = json.loads(data)
+    return Batch(
+        readings=[Reading(s, d, ts, m, seq) for s, d, ts, m, seq in body["readings"]],
+        metas=[DeviceMeta(**m) for m in body["metas"]],
+        rejected=[Rejected(t, topic, reason, detail, base64.b64decode(p)) for t, topic, reason, detail, p in body["rejected"]],
+        health=body["health"],
+    )
+
+
+class Spool:
+    def __init__(self, path: str | Path, max_bytes: int = DEFAULT_MAX_BYTES):
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.max_bytes = max_bytes
+        self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=FULL")
+        self._db.execute(
+            "CREATE TABLE IF NOT EXISTS batches (id INTEGER PRIMARY KEY, created_s REAL NOT NULL, "
+            "readings INTEGER NOT NULL, oldest_reading_s REAL, body BLOB NOT NULL)"
+        )
+        self._lock = threading.Lock()
+        self._bytes, self._batches, self._readings = self._db.execute(
+            "SELECT coalesce(sum(length(body)), 0), count(*), coalesce(sum(readings), 0) FROM batches"
+        ).fetchone()
+
+    @property
+    def size_bytes(self) -> int:
+        return self._bytes
+
+    @property
+    def batches(self) -> int:
+        return self._batches
+
+    @property
+    def readings(self) -> int:
+        return self._readings
+
+    def oldest_reading_s(self) -> float | None:
+        row = self._db.execute("SELECT min(oldest_reading_s) FROM batches").fetchone()
+        return row[0] if row else None
+
+    def push(self, batch: Batch) -> None:
+        data = encode_batch(batch)
+        with self._lock:
+            if self._bytes + len(data) > self.max_bytes and self._batches:
+                raise SpoolFull(f"spool {self.path} holds {self._bytes:,} bytes (limit {self.max_bytes:,})")
+            oldest = min((r.ts_s for r in batch.readings), default=None)
+            self._db.execute(
+                "INSERT INTO batches (created_s, readings, oldest_reading_s, body) VALUES (?, ?, ?, ?)",
+                (time.time(), len(batch.readings), oldest, data),
+            )
+            self._bytes += len(data)
+            self._batches += 1
+            self._readings += len(batch.readings)
+
+    def peek(self) -> tuple[int, Batch] | None:
+        """The oldest batch, left in place until ``remove`` confirms the store has it."""
+        row = self._db.execute("SELECT id, body FROM batches ORDER BY id LIMIT 1").fetchone()
+        return None if row is None else (row[0], decode_batch(row[1]))
+
+    def remove(self, batch_id: int) -> None:
+        with self._lock:
+            row = self._db.execute("SELECT length(body), readings FROM batches WHERE id = ?", (batch_id,)).fetchone()
+            if row is None:
+                return
+            self._db.execute("DELETE FROM batches WHERE id = ?", (batch_id,))
+            self._bytes -= row[0]
+            self._batches -= 1
+            self._readings -= row[1]
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()

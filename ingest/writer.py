@@ -1,0 +1,114 @@
+"""Delivery of batches: to the store when it takes them, to the spool when it does not, in order.
+
+The writer is the only code that knows the store. While the spool holds
+anything, new batches join the end of it, so the store always receives
+readings in the order they arrived. Retries back off exponentially from
+``RETRY_MIN_S`` to ``RETRY_MAX_S`` with full jitter, so a fleet of ingest
+processes does not hammer a store that is coming back.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import time
+from dataclasses import dataclass
+
+from expo.store import Batch, Store, StoreUnavailable
+from ingest.spool import Spool, SpoolFull
+
+log = logging.getLogger("expo.ingest.writer")
+
+RETRY_MIN_S = 0.5
+RETRY_MAX_S = 30.0
+
+
+@dataclass
+class WriterStats:
+    batches_written: int = 0
+    readings_written: int = 0
+    batches_spooled: int = 0
+    readings_spooled: int = 0
+    batches_replayed: int = 0
+    store_failures: int = 0
+    spool_full_waits: int = 0
+    last_batch_ms: float = 0.0
+    max_batch_ms: float = 0.0
+
+
+class Writer:
+    def __init__(self, store: Store, spool: Spool, clock=time.monotonic, sleep=time.sleep):
+        self.store = store
+        self.spool = spool
+        self.stats = WriterStats()
+        self._clock = clock
+        self._sleep = sleep
+        self._retry_s = RETRY_MIN_S
+        self._next_try = 0.0
+        self._store_down = False
+
+    @property
+    def store_down(self) -> bool:
+        return self._store_down
+
+    def deliver(self, batch: Batch, stop=None) -> None:
+        """Return once the batch is in the store or in the spool; block (never drop) while the spool is full."""
+        self.replay()
+        if not self.spool.batches and self._try_store(batch):
+            return
+        while True:
+            try:
+                self.spool.push(batch)
+                self.stats.batches_spooled += 1
+                self.stats.readings_spooled += len(batch.readings)
+                return
+            except SpoolFull as exc:
+                self.stats.spool_full_waits += 1
+                if self.stats.spool_full_waits in (1, 10) or self.stats.spool_full_waits % 100 == 0:
+                    log.error("%s; no longer taking messages from the broker until the store is back", exc)
+                self._sleep(min(self._retry_s, 1.0))
+                self.replay(force=True)
+                if stop is not None and stop.is_set():
+                    raise SpoolFull("stopping with a full spool; unacknowledged messages stay with the broker")
+
+    def replay(self, force: bool = False) -> int:
+        """Move spooled batches into the store, oldest first, if it is time to try; how many went."""
+        moved = 0
+        if not self.spool.batches or (not force and self._clock() < self._next_try):
+            return 0
+        while self.spool.batches:
+            head = self.spool.peek()
+            if head is None:
+                break
+            batch_id, batch = head
+            if not self._try_store(batch):
+                break
+            self.spool.remove(batch_id)
+            self.stats.batches_replayed += 1
+            moved += 1
+        if moved:
+            log.info("replayed %d spooled batches; %d left", moved, self.spool.batches)
+        return moved
+
+    def _try_store(self, batch: Batch) -> bool:
+        started = time.perf_counter()
+        try:
+            self.store.write(batch)
+        except StoreUnavailable as exc:
+            self.stats.store_failures += 1
+            if not self._store_down:
+                log.error("store unavailable (%s); spooling to %s and retrying", exc, self.spool.path)
+            self._store_down = True
+            self._next_try = self._clock() + random.uniform(0, self._retry_s)
+            self._retry_s = min(self._retry_s * 2, RETRY_MAX_S)
+            return False
+        if self._store_down:
+            log.info("store is back")
+        self._store_down = False
+        self._retry_s = RETRY_MIN_S
+        elapsed_ms = (time.perf_counter() - started) * 1000
+        self.stats.batches_written += 1
+        self.stats.readings_written += len(batch.readings)
+        self.stats.last_batch_ms = elapsed_ms
+        self.stats.max_batch_ms = max(self.stats.max_batch_ms, elapsed_ms)
+        return True

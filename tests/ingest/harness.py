@@ -1,0 +1,109 @@
+"""Running ingest as its own process, and reading what it stored, for the end-to-end tests."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+from tests.cli import energy_expo
+from tests.conftest import free_port
+
+SIM_RUN = ["--start", "2026-07-01T12:00", "--step", "10s", "--seed", "3"]
+
+
+class Ingest:
+    def __init__(self, workdir: Path, broker_url: str, client_id: str = "test-ingest", *extra: str,
+                 db: Path | None = None):
+        self.workdir = workdir
+        self.db = db or workdir / "expo.db"
+        self.health_port = free_port()
+        self.args = [
+            sys.executable, "-m", "expo.cli", "ingest", "--broker", broker_url, "--store", f"sqlite:///{self.db}",
+            "--state-dir", str(workdir / f"state-{client_id}"), "--mqtt-client-id", client_id,
+            "--health", f"127.0.0.1:{self.health_port}", *extra,
+        ]
+        self.process: subprocess.Popen | None = None
+        self.log = workdir / f"ingest-{client_id}.log"
+
+    def start(self, timeout_s: float = 20.0) -> "Ingest":
+        self.process = subprocess.Popen(self.args, stdout=subprocess.DEVNULL, stderr=open(self.log, "ab"))
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            health = self.health()
+            if health and health.get("connected") == 1.0:
+                return self
+            assert self.process.poll() is None, self.log.read_text()
+            time.sleep(0.1)
+        raise TimeoutError(f"ingest did not connect: {self.log.read_text()}")
+
+    def health(self) -> dict | None:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{self.health_port}/health", timeout=1) as response:
+                return json.loads(response.read())
+        except urllib.error.HTTPError as exc:
+            return json.loads(exc.read())
+        except OSError:
+            return None
+
+    def stop(self, sig=signal.SIGTERM, timeout_s: float = 30.0) -> int:
+        assert self.process is not None
+        self.process.send_signal(sig)
+        code = self.process.wait(timeout_s)
+        self.process = None
+        return code
+
+    def kill(self) -> None:
+        if self.process and self.process.poll() is None:
+            os.kill(self.process.pid, signal.SIGKILL)
+            self.process.wait()
+        self.process = None
+
+
+def stored_values(db: Path) -> dict[tuple[str, str, int], float]:
+    """(device, metric, ts_ms) -> value, read the way another process (the dashboard) would."""
+    if not db.exists():
+        return {}
+    con = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=5)
+    try:
+        rows = con.execute(
+            "SELECT s.device, s.metric, r.ts_ms, r.value FROM readings r JOIN series s ON s.id = r.series"
+        ).fetchall()
+    except sqlite3.OperationalError:
+        return {}
+    finally:
+        con.close()
+    return {(d, m, ts): v for d, m, ts, v in rows}
+
+
+def expected_values(duration: str) -> dict[tuple[str, str, int], float]:
+    """What the simulator sends for SIM_RUN over ``duration``, from its jsonl output."""
+    from expo.reading import parse_ts
+
+    result = energy_expo("simulate", "--output", "jsonl", "--no-meta", "--duration", duration, *SIM_RUN)
+    assert result.returncode == 0, result.stderr
+    values = {}
+    for line in result.stdout.splitlines():
+        message = json.loads(line)
+        device = message["topic"].split("/")[2]
+        ts_ms = round(parse_ts(message["payload"]["ts"]) * 1000)
+        for metric, value in message["payload"]["metrics"].items():
+            values[(device, metric, ts_ms)] = value
+    return values
+
+
+def wait_for_values(db: Path, count: int, timeout_s: float = 60.0) -> dict:
+    deadline = time.monotonic() + timeout_s
+    values = {}
+    while time.monotonic() < deadline:
+        values = stored_values(db)
+        if len(values) >= count:
+            return values
+        time.sleep(0.25)
+    return values
