@@ -49,6 +49,10 @@ SETTINGS: dict[str, Setting] = {
         Setting("publish_queue", 100_000, "readings the simulator holds while the broker is away", int),
         Setting("store", "sqlite:///energy-expo-data/expo.db",
                 "store, sqlite:///path/to/expo.db or influxdb://host:port/<bucket or database>"),
+        Setting("influx_token", None, "InfluxDB 2.x/3.x API token (prefer the environment variable)"),
+        Setting("influx_username", None, "InfluxDB 1.x user name (overrides one in the store address)"),
+        Setting("influx_password", None, "InfluxDB 1.x password (prefer the environment variable)"),
+        Setting("influx_ca_file", None, "CA certificate file to verify an influxdbs:// server"),
         Setting("site", "binhai", "the site that meters without one of their own belong to"),
         Setting("state_dir", "energy-expo-data/ingest",
                 "ingest's own directory: the spool and the counter state (one per ingest process)"),
@@ -158,3 +162,13 @@ def broker_address(cfg: Config) -> BrokerAddress:
     return replace(
         broker, username=cfg.mqtt_username or broker.username, password=cfg.mqtt_password or broker.password
     )
+
+
+def store_options(cfg: Config) -> dict:
+    """Credentials for the store, from their settings; backends take what applies to them."""
+    return {
+        "token": cfg.influx_token,
+        "username": cfg.influx_username,
+        "password": cfg.influx_password,
+        "ca_file": cfg.influx_ca_file,
+    }

@@ -93,10 +93,11 @@ class Store(Protocol):
         """Flush and release the connection."""
 
 
-_BACKENDS: dict[str, Callable[[StoreAddress], Store]] = {}
+_BACKENDS: dict[str, Callable[..., Store]] = {}
 
 
-def register(scheme: str, factory: Callable[[StoreAddress], Store]) -> None:
+def register(scheme: str, factory: Callable[..., Store]) -> None:
+    """``factory(address, **options)``; options are credentials a backend may use (token, username, ...)."""
     _BACKENDS[scheme] = factory
 
 
@@ -106,10 +107,10 @@ def _load_backends() -> None:
         importlib.import_module(f"{package.__name__}.{info.name}")
 
 
-def open_store(url: str) -> Store:
+def open_store(url: str, **options) -> Store:
     address = parse_store(url)
     _load_backends()
     factory = _BACKENDS.get(address.scheme)
     if factory is None:
         raise UserError(f"no store backend for {address.scheme}:// is installed")
-    return factory(address)
+    return factory(address, **options)

@@ -26,7 +26,7 @@ from pathlib import Path
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
-from expo.config import Config, broker_address
+from expo.config import Config, broker_address, store_options
 from expo.errors import UserError
 from expo.mqtt import diagnose, make_client
 from expo.store import Batch, open_store
@@ -63,7 +63,7 @@ class IngestService:
             self.state_dir.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise UserError(f"cannot create state directory {self.state_dir}: {exc.strerror}") from None
-        self.store = open_store(cfg.store)
+        self.store = open_store(cfg.store, **store_options(cfg))
         self.spool = Spool(self.state_dir / "spool.db", cfg.spool_max_mb * 1024 * 1024)
         state = self._load_state()
         checks = Checks(Limits(max_future_s=cfg.max_future_s, max_new_devices_per_minute=cfg.max_new_devices_per_minute))

@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-SYSTEM_PACKAGES=(mosquitto mosquitto-clients)
+SYSTEM_PACKAGES=(mosquitto mosquitto-clients influxdb openssl)
 PYTHON=${PYTHON:-python3}
 
 missing=()
@@ -18,7 +18,8 @@ if ((${#missing[@]})); then
     [ "$(id -u)" -eq 0 ] || SUDO="sudo"
     $SUDO env DEBIAN_FRONTEND=noninteractive apt-get update -qq
     $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-    # Debian starts a system-wide broker on port 1883; our demo and tests run their own, so leave it be.
+    # Debian may start system-wide services on the default ports; the demo and tests run their own
+    # private servers on free loopback ports, so those are left alone.
 fi
 
 if ! "$PYTHON" -c 'import sys; sys.exit(sys.version_info < (3, 11))'; then

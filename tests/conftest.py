@@ -130,3 +130,61 @@ def make_tls_files(directory: Path) -> dict[str, Path]:
     openssl("x509", "-req", "-in", str(csr), "-CA", str(files["ca"]), "-CAkey", str(files["ca-key"]),
             "-CAcreateserial", "-days", "2", "-extfile", str(ext), "-out", str(files["server"]))
     return files
+
+
+class InfluxDB:
+    """A private InfluxDB 1.x server (Debian's influxd): its own config, ports and data, stopped by PID."""
+
+    def __init__(self, workdir: Path):
+        self.workdir = workdir
+        self.port = free_port()
+        self.rpc_port = free_port()
+        self.process: subprocess.Popen | None = None
+        self.log = workdir / "influxd.log"
+
+    def url(self, database: str = "expo") -> str:
+        return f"influxdb://127.0.0.1:{self.port}/{database}"
+
+    def start(self) -> "InfluxDB":
+        binary = shutil.which("influxd") or "/usr/bin/influxd"
+        if not os.path.exists(binary):
+            pytest.fail("InfluxDB is not installed; ./scripts/test.sh installs it (Debian package 'influxdb')")
+        conf = self.workdir / "influxdb.conf"
+        conf.write_text(
+            "reporting-enabled = false\n"
+            f'bind-address = "127.0.0.1:{self.rpc_port}"\n'
+            f'[meta]\n  dir = "{self.workdir}/meta"\n  logging-enabled = false\n'
+            f'[data]\n  dir = "{self.workdir}/data"\n  wal-dir = "{self.workdir}/wal"\n  query-log-enabled = false\n'
+            "[monitor]\n  store-enabled = false\n"
+            f'[http]\n  bind-address = "127.0.0.1:{self.port}"\n  log-enabled = false\n'
+        )
+        self.process = subprocess.Popen([binary, "run", "-config", str(conf)], stdout=subprocess.DEVNULL,
+                                        stderr=open(self.log, "ab"))
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                import urllib.request
+
+                with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/ping", timeout=0.5):
+                    return self
+            except OSError:
+                assert self.process.poll() is None, self.log.read_text()[-2000:]
+                time.sleep(0.1)
+        raise TimeoutError("influxd did not answer /ping")
+
+    def stop(self, sig: int = 15) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.send_signal(sig)
+            try:
+                self.process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        self.process = None
+
+
+@pytest.fixture
+def influxdb(tmp_path):
+    server = InfluxDB(tmp_path).start()
+    yield server
+    server.stop()

@@ -231,7 +231,7 @@ class SQLiteStore:
             self._db.close()
 
 
-def _open(address: StoreAddress) -> SQLiteStore:
+def _open(address: StoreAddress, **_credentials) -> SQLiteStore:
     return SQLiteStore(address.path)
 
 

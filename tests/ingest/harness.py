@@ -20,12 +20,13 @@ SIM_RUN = ["--start", "2026-07-01T12:00", "--step", "10s", "--seed", "3"]
 
 class Ingest:
     def __init__(self, workdir: Path, broker_url: str, client_id: str = "test-ingest", *extra: str,
-                 db: Path | None = None):
+                 db: Path | None = None, store: str | None = None):
         self.workdir = workdir
         self.db = db or workdir / "expo.db"
+        self.store = store or f"sqlite:///{self.db}"
         self.health_port = free_port()
         self.args = [
-            sys.executable, "-m", "expo.cli", "ingest", "--broker", broker_url, "--store", f"sqlite:///{self.db}",
+            sys.executable, "-m", "expo.cli", "ingest", "--broker", broker_url, "--store", self.store,
             "--state-dir", str(workdir / f"state-{client_id}"), "--mqtt-client-id", client_id,
             "--health", f"127.0.0.1:{self.health_port}", *extra,
         ]
@@ -103,6 +104,40 @@ def wait_for_values(db: Path, count: int, timeout_s: float = 60.0) -> dict:
     values = {}
     while time.monotonic() < deadline:
         values = stored_values(db)
+        if len(values) >= count:
+            return values
+        time.sleep(0.25)
+    return values
+
+
+def influx_values(port: int, database: str = "expo") -> dict[tuple[str, str, int], float]:
+    """(device, metric, ts_ms) -> value straight from InfluxDB's HTTP API, as any InfluxQL client would see it."""
+    from urllib.parse import urlencode
+    from urllib.request import urlopen
+
+    query = urlencode({"db": database, "q": 'SELECT * FROM "reading" GROUP BY "device"', "epoch": "ms"})
+    try:
+        with urlopen(f"http://127.0.0.1:{port}/query?{query}", timeout=10) as response:
+            body = json.loads(response.read())
+    except OSError:
+        return {}
+    values = {}
+    for result in body.get("results", []):
+        for series in result.get("series", []):
+            device = series["tags"]["device"]
+            columns = series["columns"]
+            for row in series["values"]:
+                for column, value in zip(columns, row):
+                    if column not in ("time", "site") and value is not None:
+                        values[(device, column, row[0])] = value
+    return values
+
+
+def wait_for(read, count: int, timeout_s: float = 60.0) -> dict:
+    deadline = time.monotonic() + timeout_s
+    values = {}
+    while time.monotonic() < deadline:
+        values = read()
         if len(values) >= count:
             return values
         time.sleep(0.25)

@@ -1,23 +1,48 @@
-"""The embedded store: idempotent writes, rollups that always equal the raw data, late readings corrected."""
+"""Both stores, embedded SQLite and a real InfluxDB server: idempotent writes, rollups that always equal the
+raw data whatever order readings arrive in, metadata and quarantine."""
 
 from __future__ import annotations
 
+import itertools
 import sqlite3
 from collections import defaultdict
 
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import HealthCheck, given, settings, strategies as st
 
 from expo.metadata import DeviceMeta
 from expo.reading import Reading
 from expo.store import Batch, Rejected, StoreUnavailable, open_store
 from expo.stores.sqlite import SQLiteStore
+from tests.conftest import InfluxDB
 
 T0 = 1782835200.0  # 2026-07-01T00:00+08:00, on a whole hour
+_names = itertools.count()
 
 
-def store(tmp_path) -> SQLiteStore:
-    return open_store(f"sqlite:///{tmp_path}/expo.db")
+@pytest.fixture(scope="module")
+def influx_server(tmp_path_factory):
+    server = InfluxDB(tmp_path_factory.mktemp("influxdb")).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(params=["sqlite", "influxdb"])
+def new_store(request, tmp_path_factory):
+    """A factory of empty stores of one backend: a new file, or a new database on the shared server."""
+    opened = []
+
+    def make():
+        if request.param == "sqlite":
+            s = open_store(f"sqlite:///{tmp_path_factory.mktemp('db')}/expo.db")
+        else:
+            s = open_store(request.getfixturevalue("influx_server").url(f"test{next(_names)}"))
+        opened.append(s)
+        return s
+
+    yield make
+    for s in opened:
+        s.close()
 
 
 def expected_rollups(values: dict[float, float], width_s: int) -> dict[float, tuple]:
@@ -33,10 +58,10 @@ readings_strategy = st.lists(
 )
 
 
-@settings(max_examples=40)
+@settings(max_examples=25, suppress_health_check=[HealthCheck.function_scoped_fixture])  # a factory: fresh per input
 @given(first=readings_strategy, late=readings_strategy)
-def test_rollups_equal_aggregates_of_raw_whatever_the_order(tmp_path_factory, first, late):
-    db = store(tmp_path_factory.mktemp("db"))
+def test_rollups_equal_aggregates_of_raw_whatever_the_order(new_store, first, late):
+    db = new_store()
     truth: dict[float, float] = {}
     for batch in (first, late):  # the second batch replays, overwrites and fills in earlier minutes
         db.write(Batch(readings=[Reading("binhai", "home-001", T0 + s, {"power_w": v}) for s, v in batch]))
@@ -49,11 +74,10 @@ def test_rollups_equal_aggregates_of_raw_whatever_the_order(tmp_path_factory, fi
         assert got.keys() == want.keys()
         for bucket, values in want.items():
             assert got[bucket] == pytest.approx(values, rel=1e-9, abs=1e-6), (resolution, bucket)
-    db.close()
 
 
-def test_a_redelivered_batch_leaves_no_duplicate(tmp_path):
-    db = store(tmp_path)
+def test_a_redelivered_batch_leaves_no_duplicate(new_store):
+    db = new_store()
     batch = Batch(readings=[Reading("binhai", "home-001", T0 + i * 10, {"power_w": 100.0, "energy_wh": i}) for i in range(30)])
     db.write(batch)
     db.write(batch)
@@ -62,8 +86,8 @@ def test_a_redelivered_batch_leaves_no_duplicate(tmp_path):
     assert row.count == 30
 
 
-def test_latest_devices_and_quarantine(tmp_path):
-    db = store(tmp_path)
+def test_latest_devices_and_quarantine(new_store):
+    db = new_store()
     meta = DeviceMeta("binhai", "home-001", "household", "Home 1", "住户 1", 1.0, 2.0, 9000.0, "feeder-01")
     db.write(Batch(
         readings=[Reading("binhai", "home-001", T0 + 20, {"power_w": 5.0}),

@@ -1,0 +1,60 @@
+"""Ingest into a real InfluxDB server, including the server dying under it."""
+
+from __future__ import annotations
+
+import signal
+import time
+
+import pytest
+
+from tests.cli import energy_expo, start_energy_expo
+from tests.conftest import InfluxDB
+from tests.ingest.harness import SIM_RUN, Ingest, expected_values, influx_values, wait_for
+
+
+@pytest.fixture(scope="module")
+def five_minutes():
+    return expected_values("5m")
+
+
+def test_every_reading_reaches_influxdb_with_its_value_and_rollups(mosquitto, influxdb, tmp_path, five_minutes):
+    ingest = Ingest(tmp_path, mosquitto.url, store=influxdb.url()).start()
+    result = energy_expo("simulate", "--broker", mosquitto.url, "--speed", "3000", "--duration", "5m", *SIM_RUN)
+    assert result.returncode == 0, result.stderr
+    stored = wait_for(lambda: influx_values(influxdb.port), len(five_minutes))
+    assert ingest.stop() == 0
+    assert stored.keys() == five_minutes.keys()
+    assert all(stored[k] == pytest.approx(v, abs=1e-6) for k, v in five_minutes.items())
+
+    from expo.store import open_store
+
+    store = open_store(influxdb.url())
+    assert len(store.devices()) == 320
+    hour = store.rollups("1h", 1782878400, 1782878400 + 3600, "power_w", ["home-001"])  # 12:00 local
+    raw = [v for (d, m, ts), v in five_minutes.items() if d == "home-001" and m == "power_w"]
+    assert hour[0].count == len(raw) and hour[0].mean == pytest.approx(sum(raw) / len(raw))
+
+
+def test_influxdb_killed_for_a_while_loses_nothing(mosquitto, tmp_path, five_minutes):
+    server = InfluxDB(tmp_path).start()
+    try:
+        ingest = Ingest(tmp_path, mosquitto.url, store=server.url()).start()
+        sim = start_energy_expo("simulate", "--broker", mosquitto.url, "--speed", "30", "--duration", "5m", *SIM_RUN)
+        time.sleep(2)
+        server.stop(signal.SIGKILL)  # kill -9 the database mid-stream
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline and not (ingest.health() or {}).get("readings_spooled"):
+            time.sleep(0.2)
+        down = ingest.health()
+        assert down["store_down"] == 1.0 and down["readings_spooled"] > 0
+        time.sleep(3)
+        server.start()  # same data directory: what it had written is still there
+        sim.wait(60)
+        assert sim.returncode == 0
+        stored = wait_for(lambda: influx_values(server.port), len(five_minutes), timeout_s=90)
+        up = ingest.health()
+        assert ingest.stop() == 0
+        assert stored.keys() == five_minutes.keys()
+        assert up["spool_batches"] == 0 and up["store_down"] == 0.0
+    finally:
+        server.stop()
