@@ -48,7 +48,7 @@ SETTINGS: dict[str, Setting] = {
         Setting("seed", 1, "random seed; the same seed gives the same readings", int),
         Setting("publish_queue", 100_000, "readings the simulator holds while the broker is away", int),
         Setting("store", "sqlite:///energy-expo-data/expo.db",
-                "store, sqlite:///path/to/expo.db or influxdb://host:port/<bucket or database>"),
+                "store: sqlite:///relative.db, sqlite:////absolute.db, or influxdb://host:port/<bucket or database>"),
         Setting("influx_token", None, "InfluxDB 2.x/3.x API token (prefer the environment variable)"),
         Setting("influx_username", None, "InfluxDB 1.x user name (overrides one in the store address)"),
         Setting("influx_password", None, "InfluxDB 1.x password (prefer the environment variable)"),

@@ -17,6 +17,7 @@ import json
 import math
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 from datetime import datetime, timezone
 
 PAYLOAD_VERSION = 1
@@ -47,6 +48,7 @@ class ContractError(ValueError):
     """A payload or reading that breaks the contract; the message says where."""
 
 
+@lru_cache(maxsize=4096)  # a fleet uses a handful of names; this runs for every metric of every reading
 def unit_of(metric: str) -> str:
     """The unit a metric name declares; ContractError when it declares none."""
     if metric in UNITLESS:

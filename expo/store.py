@@ -89,8 +89,12 @@ class Store(Protocol):
     def count_readings(self) -> int:
         """How many (device, metric, instant) values are stored: for tests, checks and the engineer view."""
 
+    def maintain(self, force: bool = False) -> None:
+        """Catch up on deferred work (rollups of recent writes); the writer calls it when idle. May raise
+        ``StoreUnavailable``."""
+
     def close(self) -> None:
-        """Flush and release the connection."""
+        """Flush (``maintain(force=True)``) and release the connection."""
 
 
 _BACKENDS: dict[str, Callable[..., Store]] = {}

@@ -19,7 +19,8 @@ from ingest.routes import Route, route_for
 
 log = logging.getLogger("expo.ingest")
 
-KEEP_PAYLOAD_BYTES = 4096  # of an oversized payload, the start is kept for the engineer to read
+KEEP_PAYLOAD_BYTES = 4096
+ROUTE_CACHE_SIZE = 100_000  # of an oversized payload, the start is kept for the engineer to read
 
 
 @dataclass(frozen=True)
@@ -58,6 +59,7 @@ class Processor:
         self.status: dict[tuple[str, str], str] = {}
         self._decoders = registry()
         self._warn = RateLimitedLog()
+        self._route_cache: dict[str, Route | None] = {}
 
     def add(self, message: Incoming, batch: Batch) -> None:
         try:
@@ -73,7 +75,7 @@ class Processor:
     def _add(self, message: Incoming, batch: Batch) -> None:
         if len(message.payload) > self.max_payload_bytes:
             raise DecodeError("too_large", f"{len(message.payload):,} bytes; the limit is {self.max_payload_bytes:,}")
-        route = route_for(message.topic, self.routes)
+        route = self._route(message.topic)
         if route is None:
             raise DecodeError("unknown_topic", "no route takes this topic")
         decoder = self._decoders[route.decoder]
@@ -93,6 +95,16 @@ class Processor:
             accepted.append(self.counters.apply(reading))
         batch.readings.extend(accepted)  # all of a message's readings, or none of them
         self.readings += len(accepted)
+
+    def _route(self, topic: str) -> Route | None:
+        """Route lookup, remembered per topic; the memory is bounded so a flood of topics cannot grow it."""
+        try:
+            return self._route_cache[topic]
+        except KeyError:
+            if len(self._route_cache) >= ROUTE_CACHE_SIZE:
+                self._route_cache.clear()
+            route = self._route_cache[topic] = route_for(topic, self.routes)
+            return route
 
     def _reject(self, message: Incoming, reason: str, detail: str, batch: Batch) -> None:
         self.rejected_by_reason[reason] += 1

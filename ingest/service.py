@@ -179,7 +179,7 @@ class IngestService:
                     if message.qos > 0:
                         self._client.ack(message.mid, message.qos)
             else:
-                self.writer.replay()
+                self.writer.idle()
             if time.monotonic() - last_save > STATE_SAVE_INTERVAL_S:
                 self._save_state()
                 last_save = time.monotonic()

@@ -71,6 +71,15 @@ class Writer:
                 if stop is not None and stop.is_set():
                     raise SpoolFull("stopping with a full spool; unacknowledged messages stay with the broker")
 
+    def idle(self) -> None:
+        """Between batches: replay the spool when due, and let the store catch up on deferred rollups."""
+        self.replay()
+        if not self._store_down:
+            try:
+                self.store.maintain()
+            except StoreUnavailable as exc:
+                log.warning("store maintenance postponed: %s", exc)
+
     def replay(self, force: bool = False) -> int:
         """Move spooled batches into the store, oldest first, if it is time to try; how many went."""
         moved = 0

@@ -38,6 +38,8 @@ log = logging.getLogger("expo.store.influxdb")
 TIMEOUT_S = 10.0
 WIDE_QUERY_DEVICES = 50  # above this many devices in a time window, recompute the window for all devices
 RETRIABLE_STATUS = {429, 500, 502, 503, 504}
+ROLLUP_DELAY_S = 5.0  # how stale a 1-minute rollup may be; raw readings are never delayed
+HOUR_ROLLUP_DELAY_S = 60.0
 
 
 def escape_tag(value: str) -> str:
@@ -69,6 +71,10 @@ class InfluxStore:
         self._lock = threading.Lock()
         self._conn: http.client.HTTPConnection | None = None
         self.rejected_points = 0
+        self._dirty_minutes: set[tuple[str, str, int]] = set()
+        self._dirty_hours: set[tuple[str, str, int]] = set()
+        self._dirty_since = 0.0
+        self._hours_done = 0.0
         self.version = self._ping()
         self.generation = self.version.lstrip("v").split(".")[0] if self.version else "1"
         if self.generation == "1":
@@ -186,13 +192,42 @@ class InfluxStore:
             )
             self._check(status, headers, body, "write")
         if batch.readings:
-            self._update_rollups({(r.site, r.device, int(r.ts_s // 60) * 60) for r in batch.readings})
+            touched = {(r.site, r.device, int(r.ts_s // 60) * 60) for r in batch.readings}
+            with self._lock:
+                self._dirty_minutes |= touched
+                self._dirty_since = self._dirty_since or time.monotonic()
+            self.maintain()
 
-    def _update_rollups(self, touched: set[tuple[str, str, int]]) -> None:
-        minutes = self._recompute_minutes(touched)
-        hours = {(site, device, bucket - bucket % 3600) for site, device, bucket in touched}
-        self._recompute_hours(hours)
-        del minutes
+    def maintain(self, force: bool = False) -> None:
+        """Recompute the rollups of buckets written since the last time, if they have waited long enough.
+
+        Recomputing on every batch would cost more than the batch itself (each
+        is a query round trip), so minutes are batched for ``ROLLUP_DELAY_S``
+        and hours for ``HOUR_ROLLUP_DELAY_S``. ``close()`` forces both.
+        """
+        now = time.monotonic()
+        with self._lock:
+            due = self._dirty_minutes and (force or now - self._dirty_since >= ROLLUP_DELAY_S)
+            minutes = self._dirty_minutes if due else set()
+            if due:
+                self._dirty_minutes, self._dirty_since = set(), 0.0
+        if minutes:
+            try:
+                self._recompute_minutes(minutes)
+            except StoreUnavailable:
+                with self._lock:  # still owed: try again next time
+                    self._dirty_minutes |= minutes
+                    self._dirty_since = self._dirty_since or now
+                raise
+            self._dirty_hours |= {(site, device, bucket - bucket % 3600) for site, device, bucket in minutes}
+        if self._dirty_hours and (force or now - self._hours_done >= HOUR_ROLLUP_DELAY_S):
+            hours, self._dirty_hours = self._dirty_hours, set()
+            try:
+                self._recompute_hours(hours)
+            except StoreUnavailable:
+                self._dirty_hours |= hours
+                raise
+            self._hours_done = now
 
     def _windows(self, touched: set[tuple[str, str, int]], width_s: int):
         """Group touched buckets into time windows; each with the devices in it (None: all of them)."""
@@ -318,6 +353,10 @@ class InfluxStore:
         return int(total)
 
     def close(self) -> None:
+        try:
+            self.maintain(force=True)
+        except StoreUnavailable as exc:
+            log.warning("rollups of the last few seconds not recomputed at close: %s", exc)
         with self._lock:
             if self._conn is not None:
                 self._conn.close()

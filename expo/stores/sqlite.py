@@ -226,6 +226,9 @@ class SQLiteStore:
     def count_readings(self) -> int:
         return self._db.execute("SELECT count(*) FROM readings").fetchone()[0]
 
+    def maintain(self, force: bool = False) -> None:
+        """Nothing is deferred: each write updates its rollups in the same transaction."""
+
     def close(self) -> None:
         with self._lock:
             self._db.close()

@@ -1,0 +1,71 @@
+"""Shelly Gen1 (Shelly 1PM, 2.5, Plug S, EM, 3EM): one value per topic, as plain text.
+
+``shellies/<id>/emeter/<i>/<field>`` comes from the EM and 3EM energy meters,
+``shellies/<id>/relay/<i>/<field>`` from relays that measure their load. Each
+message becomes one reading with one metric, timed at delivery (the payload
+has no time). A custom MQTT prefix replaces ``shellies/<id>``; its last level
+is then taken as the id.
+
+Emeter channels measure at a grid connection or a feeder and see power flow
+both ways (``power`` is negative when returning), so they are kind
+grid_connection: ``total`` (Wh, kept across reboots) is ``energy_import_wh``
+and ``total_returned`` is ``energy_export_wh``. The emeter's ``energy`` and
+``returned_energy`` are Watt-minutes since the last report or reboot: they
+duplicate the totals, badly, so they decode to nothing (no error).
+
+Relays consume: kind plug_load, ``power`` in W and ``energy`` in Watt-minutes
+since boot, converted to ``energy_wh`` (ingest continues the counter across
+reboots). A route option ``kind`` overrides either kind. A relay's ``command``
+topic (what a controller sends) and ``overpower_value`` decode to nothing;
+any other field is an ``unknown_field`` error. The relay's on/off state
+(``shellies/<id>/relay/0``) is not subscribed.
+"""
+
+from __future__ import annotations
+
+import re
+
+from expo.reading import Reading
+from ingest.decoders import DecodeContext, DecodeError, Decoded, device_id, number
+from ingest.decoders._common import meter_meta, route_kind
+from ingest.units import normalise
+
+NAME = "shelly_gen1"
+DEFAULT_TOPICS = ["shellies/+/emeter/+/+", "shellies/+/relay/+/+"]
+
+# channel type -> (device id suffix, default kind, field -> (quantity, unit), fields that carry nothing for us)
+CHANNELS = {
+    "emeter": ("em", "grid_connection", {
+        "power": ("power", "W"),
+        "reactive_power": ("reactive_power", "var"),
+        "voltage": ("voltage", "V"),
+        "current": ("current", "A"),
+        "pf": ("power_factor", "1"),
+        "total": ("energy_import", "Wh"),
+        "total_returned": ("energy_export", "Wh"),
+    }, {"energy", "returned_energy"}),
+    "relay": ("relay", "plug_load", {
+        "power": ("power", "W"),
+        "energy": ("energy", "Wmin"),
+    }, {"command", "overpower_value"}),
+}
+_INDEX = re.compile(r"^[0-9]{1,2}$")
+
+
+def decode(topic: str, payload: bytes, ctx: DecodeContext) -> Decoded:
+    levels = topic.split("/")
+    if len(levels) < 4 or levels[-3] not in CHANNELS or not _INDEX.match(levels[-2]):
+        raise DecodeError("unknown_topic", f"{topic!r} is not shellies/<id>/emeter|relay/<i>/<field>")
+    raw_id, channel, index, field = levels[-4], levels[-3], int(levels[-2]), levels[-1]
+    suffix, default_kind, fields, ignored = CHANNELS[channel]
+    if field in ignored:
+        return Decoded()
+    if field not in fields:
+        raise DecodeError("unknown_field", f"{channel} field {field!r} is not one of {', '.join(sorted(fields))}")
+    device = device_id(f"{raw_id}-{suffix}{index}", "Shelly id and channel")
+    quantity, unit = fields[field]
+    metric, value = normalise(quantity, unit, number(payload, f"{channel}/{index}/{field}"))
+    return Decoded(
+        readings=[Reading(ctx.site, device, ctx.received_s, {metric: value})],
+        metas=[meter_meta(ctx, device, route_kind(ctx, default_kind), f"{raw_id} {channel} {index}")],
+    )
