@@ -42,6 +42,9 @@ log = logging.getLogger("expo.ingest")
 
 RECEIVE_MAXIMUM = 5000  # QoS 1 messages the broker may send before our acknowledgements (MQTT 5)
 STATE_SAVE_INTERVAL_S = 30.0
+# A broker sends an MQTT 3.1.1 client only so many unacknowledged messages (Mosquitto: 20) and then
+# waits; a batch that waited for more would wait for nothing. After this much silence it is written.
+IDLE_FLUSH_S = 0.02
 
 
 def default_client_id() -> str:
@@ -192,7 +195,12 @@ class IngestService:
         while len(batch.readings) < self.cfg.batch_size:
             remaining = deadline - time.monotonic()
             try:
-                message = self._queue.get(timeout=remaining) if remaining > 0 else self._queue.get_nowait()
+                if remaining <= 0:
+                    message = self._queue.get_nowait()
+                elif taken:  # a pause in the stream ends the batch: the broker may be waiting for our acks
+                    message = self._queue.get(timeout=min(remaining, IDLE_FLUSH_S))
+                else:
+                    message = self._queue.get(timeout=remaining)
             except queue.Empty:
                 break
             taken.append(message)

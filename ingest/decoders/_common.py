@@ -1,4 +1,4 @@
-"""Pieces several decoders share: reading a JSON payload safely, a route's kind, a real meter's metadata.
+"""Pieces several decoders share: safe JSON, a route's kind, a real meter's metadata and counters, meter clocks.
 
 These belong beside ``number()`` and ``device_id()`` in ``__init__.py``; they
 live here (a private module, so ``registry()`` skips it) only so that file
@@ -10,9 +10,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from expo.kinds import KINDS
+from expo.kinds import KINDS, Flow
 from expo.metadata import DeviceMeta
-from ingest.decoders import DecodeContext, DecodeError
+from ingest.decoders import DecodeContext, DecodeError, number
 
 
 def load_json(payload: bytes) -> Any:
@@ -52,3 +52,27 @@ def route_kind(ctx: DecodeContext, default: str, option: str = "kind") -> str:
 def meter_meta(ctx: DecodeContext, device: str, kind: str, name: str) -> DeviceMeta:
     """Metadata for a real meter: it knows its own name, nothing of the town plan."""
     return DeviceMeta(ctx.site, device, kind, name_en=name, name_zh=name, source="meter")
+
+
+def energy_counters(kind: str) -> tuple[str, str | None]:
+    """The counters a kind keeps (docs/telemetry.md): bidirectional kinds count each way, others one way.
+
+    A meter that also counts energy sent back (Shelly ``total_returned``,
+    Tasmota ``ExportActive``) on a consuming kind has nowhere to put it: the
+    second counter is ``None`` and is left out.
+    """
+    if KINDS[kind].flow is Flow.BIDIRECTIONAL:
+        return "energy_import", "energy_export"
+    return "energy", None
+
+
+EARLIEST_S = 946_684_800.0  # 2000-01-01: a meter clock before this has not been set
+LATEST_S = 4_102_444_800.0  # 2100-01-01: beyond this a date cannot even be printed safely everywhere
+
+
+def epoch_seconds(value: Any, where: str) -> float:
+    """A meter's own timestamp, refused when no set clock could have produced it."""
+    ts_s = number(value, where)
+    if not EARLIEST_S <= ts_s < LATEST_S:
+        raise DecodeError("bad_timestamp", f"{where} {ts_s:g} s is not a time between 2000 and 2100")
+    return ts_s

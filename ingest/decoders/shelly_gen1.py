@@ -15,7 +15,9 @@ duplicate the totals, badly, so they decode to nothing (no error).
 
 Relays consume: kind plug_load, ``power`` in W and ``energy`` in Watt-minutes
 since boot, converted to ``energy_wh`` (ingest continues the counter across
-reboots). A route option ``kind`` overrides either kind. A relay's ``command``
+reboots). A route option ``kind`` overrides either kind; energy counters
+follow it (a consuming kind gets ``total`` as ``energy_wh`` and drops
+``total_returned``, a bidirectional relay gets ``energy_import_wh``). A relay's ``command``
 topic (what a controller sends) and ``overpower_value`` decode to nothing;
 any other field is an ``unknown_field`` error. The relay's on/off state
 (``shellies/<id>/relay/0``) is not subscribed.
@@ -27,12 +29,13 @@ import re
 
 from expo.reading import Reading
 from ingest.decoders import DecodeContext, DecodeError, Decoded, device_id, number
-from ingest.decoders._common import meter_meta, route_kind
+from ingest.decoders._common import energy_counters, meter_meta, route_kind
 from ingest.units import normalise
 
 NAME = "shelly_gen1"
 DEFAULT_TOPICS = ["shellies/+/emeter/+/+", "shellies/+/relay/+/+"]
 
+FORWARD, REVERSE = "forward", "reverse"  # energy counters, named by the device's kind (energy_counters)
 # channel type -> (device id suffix, default kind, field -> (quantity, unit), fields that carry nothing for us)
 CHANNELS = {
     "emeter": ("em", "grid_connection", {
@@ -41,12 +44,12 @@ CHANNELS = {
         "voltage": ("voltage", "V"),
         "current": ("current", "A"),
         "pf": ("power_factor", "1"),
-        "total": ("energy_import", "Wh"),
-        "total_returned": ("energy_export", "Wh"),
+        "total": (FORWARD, "Wh"),
+        "total_returned": (REVERSE, "Wh"),
     }, {"energy", "returned_energy"}),
     "relay": ("relay", "plug_load", {
         "power": ("power", "W"),
-        "energy": ("energy", "Wmin"),
+        "energy": (FORWARD, "Wmin"),
     }, {"command", "overpower_value"}),
 }
 _INDEX = re.compile(r"^[0-9]{1,2}$")
@@ -63,9 +66,14 @@ def decode(topic: str, payload: bytes, ctx: DecodeContext) -> Decoded:
     if field not in fields:
         raise DecodeError("unknown_field", f"{channel} field {field!r} is not one of {', '.join(sorted(fields))}")
     device = device_id(f"{raw_id}-{suffix}{index}", "Shelly id and channel")
+    kind = route_kind(ctx, default_kind)
     quantity, unit = fields[field]
+    if quantity in (FORWARD, REVERSE):
+        quantity = dict(zip((FORWARD, REVERSE), energy_counters(kind)))[quantity]
+        if quantity is None:  # energy returned, on a kind that only consumes
+            return Decoded()
     metric, value = normalise(quantity, unit, number(payload, f"{channel}/{index}/{field}"))
     return Decoded(
         readings=[Reading(ctx.site, device, ctx.received_s, {metric: value})],
-        metas=[meter_meta(ctx, device, route_kind(ctx, default_kind), f"{raw_id} {channel} {index}")],
+        metas=[meter_meta(ctx, device, kind, f"{raw_id} {channel} {index}")],
     )

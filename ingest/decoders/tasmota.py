@@ -9,14 +9,17 @@ frequency stay per phase: their sum means nothing. A power factor has no unit
 to end a per-phase name in, so an array of them is left out rather than renamed.
 ``energy_wh`` comes from ``Total`` only (summed when it is per phase, with
 ``SetOption129 1``); ``Today`` and ``Yesterday`` restart daily and would
-look like counter resets. Fields not listed here (``ExportActive``, ``Period``)
-are ignored so that a newer firmware does not break ingest.
+look like counter resets. The device is kind plug_load unless the route says
+``kind = ...``; for a bidirectional kind ``Total`` is ``energy_import_wh`` and
+``ExportActive`` (kWh) is ``energy_export_wh``. Other fields (``Period``,
+``TotalStartTime``) are ignored so that a newer firmware does not break ingest.
 
 A smart-meter reader script (Tasmota SML) publishes its own object beside
 ``ENERGY``, named by the script (``"SML"``, ``"Haus"``...), with ``Total_in`` and
 ``Total_out`` in kWh and a signed ``Power_curr`` in W. That is the building's
 grid connection, not the plug, so it becomes a second device
-``<topic>-<object>`` of kind grid_connection (option ``sml_kind`` to change it).
+``<topic>-<object>`` of kind grid_connection (route option ``sml_kind`` to
+change it; ``kind`` is the plug's).
 
 Tasmota's ``Time`` has no UTC offset (it is whatever the device's timezone
 says), so the reading is timed by the broker's delivery instead.
@@ -30,7 +33,7 @@ from typing import Any
 
 from expo.reading import Reading
 from ingest.decoders import DecodeContext, DecodeError, Decoded, device_id, number
-from ingest.decoders._common import load_json_object, meter_meta, route_kind
+from ingest.decoders._common import energy_counters, load_json_object, meter_meta, route_kind
 from ingest.units import normalise
 
 NAME = "tasmota"
@@ -46,11 +49,9 @@ ENERGY_FIELDS = {
     "Frequency": ("frequency", "Hz", False),
     "Factor": ("power_factor", "1", False),
 }
-SML_FIELDS = {
-    "Total_in": ("energy_import", "kWh"),
-    "Total_out": ("energy_export", "kWh"),
-    "Power_curr": ("power", "W"),
-}
+FORWARD, REVERSE = "forward", "reverse"  # energy counters, named by the device's kind (energy_counters)
+COUNTER_FIELDS = {"Total": FORWARD, "ExportActive": REVERSE}  # kWh, summed over phases
+SML_FIELDS = {"Total_in": FORWARD, "Total_out": REVERSE, "Power_curr": "power"}  # kWh, kWh, W
 MAX_PHASES = 8  # Tasmota's own limit; also keeps a reading well under the contract's 64 metrics
 LWT_STATES = {"online": "online", "offline": "offline"}
 
@@ -70,31 +71,30 @@ def decode(topic: str, payload: bytes, ctx: DecodeContext) -> Decoded:
     if energy is not None:
         if not isinstance(energy, dict):
             raise DecodeError("malformed", f"ENERGY must be an object, got {type(energy).__name__}")
-        metrics = _energy_metrics(energy)
+        kind = route_kind(ctx, "plug_load")
+        metrics = _energy_metrics(energy, kind)
         if metrics:
             decoded.readings.append(Reading(ctx.site, device, ctx.received_s, metrics))
-            decoded.metas.append(meter_meta(ctx, device, route_kind(ctx, "plug_load"), name))
+            decoded.metas.append(meter_meta(ctx, device, kind, name))
     for key, value in body.items():
         if key == "ENERGY" or not isinstance(value, dict) or not SML_FIELDS.keys() & value.keys():
             continue
         meter = device_id(f"{name}-{key}", f"Tasmota topic and meter object {name}-{key}")
-        metrics = {}
-        for field, (quantity, unit) in SML_FIELDS.items():
-            if value.get(field) is not None:
-                metric, converted = normalise(quantity, unit, number(value[field], f"{key}.{field}"))
-                metrics[metric] = converted
+        kind = route_kind(ctx, "grid_connection", "sml_kind")
+        metrics = _sml_metrics(value, key, kind)
         if metrics:
             decoded.readings.append(Reading(ctx.site, meter, ctx.received_s, metrics))
-            decoded.metas.append(meter_meta(ctx, meter, route_kind(ctx, "grid_connection", "sml_kind"),
-                                            f"{name} {key}"))
+            decoded.metas.append(meter_meta(ctx, meter, kind, f"{name} {key}"))
     return decoded
 
 
-def _energy_metrics(energy: dict) -> dict[str, float]:
+def _energy_metrics(energy: dict, kind: str) -> dict[str, float]:
     metrics: dict[str, float] = {}
-    if energy.get("Total") is not None:
-        metric, value = normalise("energy", "kWh", sum(_phases(energy["Total"], "ENERGY.Total")))
-        metrics[metric] = value
+    for field, direction in COUNTER_FIELDS.items():
+        quantity = _counter(direction, kind)
+        if energy.get(field) is not None and quantity:
+            metric, value = normalise(quantity, "kWh", sum(_phases(energy[field], f"ENERGY.{field}")))
+            metrics[metric] = value
     for field, (quantity, unit, summed) in ENERGY_FIELDS.items():
         if energy.get(field) is None:
             continue
@@ -112,6 +112,21 @@ def _energy_metrics(energy: dict) -> dict[str, float]:
             metric, value = normalise(quantity, unit, sum(values))
             metrics[metric] = value
     return metrics
+
+
+def _sml_metrics(meter: dict, key: str, kind: str) -> dict[str, float]:
+    metrics: dict[str, float] = {}
+    for field, role in SML_FIELDS.items():
+        quantity = role if role == "power" else _counter(role, kind)
+        if meter.get(field) is not None and quantity:
+            metric, value = normalise(quantity, "W" if role == "power" else "kWh", number(meter[field], f"{key}.{field}"))
+            metrics[metric] = value
+    return metrics
+
+
+def _counter(direction: str, kind: str) -> str | None:
+    forward, reverse = energy_counters(kind)
+    return forward if direction == FORWARD else reverse
 
 
 def _phases(value: Any, where: str) -> list[float]:

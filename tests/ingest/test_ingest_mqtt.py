@@ -128,3 +128,13 @@ def test_two_processes_in_a_shared_group_store_every_reading_once(mosquitto, tmp
     assert stored.keys() == five_minutes.keys()
     assert all(n > 0 for n in received)  # both took a share
     assert sum(received) == 320 * 30  # and no reading went to both
+
+
+def test_mqtt_3_1_1_stores_everything_too(mosquitto, tmp_path):
+    """With 3.1.1 the broker, not ingest, sets the window of unacknowledged messages (Mosquitto: 20)."""
+    expected = expected_values("1m")
+    ingest = Ingest(tmp_path, mosquitto.url, "ingest-v3", "--mqtt-protocol", "3.1.1").start()
+    simulate(mosquitto.url, "1m")
+    stored = wait_for_values(ingest.db, len(expected), timeout_s=60)
+    assert ingest.stop() == 0
+    assert stored.keys() == expected.keys()
