@@ -44,7 +44,7 @@ def load_json_object(payload: bytes) -> dict:
 def route_kind(ctx: DecodeContext, default: str, option: str = "kind") -> str:
     """The device kind a route names (``kind = "heat_pump"``), else the family's usual one."""
     kind = ctx.options.get(option, default)
-    if kind not in KINDS:
+    if not isinstance(kind, str) or kind not in KINDS:
         raise DecodeError("bad_route", f"route option {option} = {kind!r} is not a device kind ({', '.join(sorted(KINDS))})")
     return kind
 

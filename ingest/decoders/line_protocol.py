@@ -47,7 +47,7 @@ def decode(topic: str, payload: bytes, ctx: DecodeContext) -> Decoded:
     except UnicodeDecodeError as exc:
         raise DecodeError("not_utf8", f"payload is not UTF-8 (bad byte at {exc.start})") from None
     precision = ctx.options.get("precision", "ns")
-    if precision not in NS_PER:
+    if not isinstance(precision, str) or precision not in NS_PER:
         raise DecodeError("bad_route", f"route option precision = {precision!r} must be one of {', '.join(NS_PER)}")
     kind = route_kind(ctx, "meter") if "kind" in ctx.options else None
     decoded = Decoded()
