@@ -29,7 +29,7 @@ from paho.mqtt.properties import Properties
 from expo.config import Config, broker_address, store_options
 from expo.errors import UserError
 from expo.mqtt import diagnose, make_client
-from expo.store import Batch, open_store
+from expo.store import Batch, StoreUnavailable, open_store
 from ingest.checks import Checks, Limits
 from ingest.counters import CounterState
 from ingest.health import HealthServer
@@ -70,11 +70,18 @@ class IngestService:
         self.spool = Spool(self.state_dir / "spool.db", cfg.spool_max_mb * 1024 * 1024)
         state = self._load_state()
         checks = Checks(Limits(max_future_s=cfg.max_future_s, max_new_devices_per_minute=cfg.max_new_devices_per_minute))
-        checks.known.update((m.site, m.device) for m in self.store.devices())
-        checks.known.update((r.site, r.device) for r in self.store.latest())
-        self.processor = Processor(self.routes, cfg.site, checks, CounterState.restore(state.get("counters", {})),
-                                   cfg.max_payload_bytes)
-        self.processor.metas.update({(m.site, m.device): m for m in self.store.devices()})
+        counters = CounterState.restore(state.get("counters", {}))
+        checks.known.update((site, device) for site, device, _ in counters.counters)
+        checks.known.update(counters.derived)
+        known_metas = []
+        try:  # a store that is down at start is no reason not to start: batches spool until it is back
+            known_metas = self.store.devices()
+            checks.known.update((m.site, m.device) for m in known_metas)
+            checks.known.update((r.site, r.device) for r in self.store.latest())
+        except StoreUnavailable as exc:
+            log.warning("store not reachable at start (%s); spooling until it is", exc)
+        self.processor = Processor(self.routes, cfg.site, checks, counters, cfg.max_payload_bytes)
+        self.processor.metas.update({(m.site, m.device): m for m in known_metas})
         self.writer = Writer(self.store, self.spool)
         self._previous_filters = state.get("filters", [])
         self._queue: queue.Queue[Incoming] = queue.Queue()

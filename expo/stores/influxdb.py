@@ -75,10 +75,27 @@ class InfluxStore:
         self._dirty_hours: set[tuple[str, str, int]] = set()
         self._dirty_since = 0.0
         self._hours_done = 0.0
-        self.version = self._ping()
-        self.generation = self.version.lstrip("v").split(".")[0] if self.version else "1"
-        if self.generation == "1":
-            self._query(f'CREATE DATABASE "{self.database}"', write=True)
+        self.version: str | None = None
+        self.generation: str | None = None
+        try:
+            self._connect()
+        except StoreUnavailable as exc:  # ingest starts anyway and spools until the server answers
+            log.warning("%s; will keep trying", exc)
+
+    def _connect(self) -> None:
+        """Learn the server's generation once it answers; on 1.x, make sure the database exists."""
+        if self.version is not None:
+            return
+        status, headers, _ = self._request("GET", "/ping", {})
+        if status not in (200, 204):
+            raise StoreUnavailable(f"InfluxDB at {self.address.host}:{self.address.port} answered /ping with {status}")
+        version = {k.lower(): v for k, v in headers.items()}.get("x-influxdb-version", "")
+        generation = version.lstrip("v").split(".")[0] if version else "1"
+        if generation == "1":
+            self._query(f'CREATE DATABASE "{self.database}"', write=True, connect=False)
+        self.version, self.generation = version, generation
+        log.info("InfluxDB %s at %s:%d, database %r", version or "(version not given)", self.address.host,
+                 self.address.port, self.database)
 
     # -- HTTP --------------------------------------------------------------------------------------
 
@@ -114,16 +131,6 @@ class InfluxStore:
                         raise StoreUnavailable(f"InfluxDB at {self.address.host}:{self.address.port}: {exc}") from exc
         raise AssertionError("unreachable")
 
-    def _ping(self) -> str:
-        try:
-            status, headers, _ = self._request("GET", "/ping", {})
-        except StoreUnavailable as exc:
-            raise UserError(f"cannot reach InfluxDB: {exc}") from None
-        if status not in (200, 204):
-            raise UserError(f"InfluxDB at {self.address.host}:{self.address.port} answered /ping with {status}")
-        headers = {k.lower(): v for k, v in headers.items()}
-        return headers.get("x-influxdb-version", "")
-
     def _check(self, status: int, headers: dict, body: bytes, what: str) -> None:
         if status < 300:
             return
@@ -139,6 +146,7 @@ class InfluxStore:
     def _write_lines(self, lines: list[str]) -> None:
         if not lines:
             return
+        self._connect()
         status, headers, body = self._request(
             "POST", "/write", {"db": self.database, "precision": "ms"}, "\n".join(lines).encode()
         )
@@ -148,7 +156,9 @@ class InfluxStore:
             return
         self._check(status, headers, body, "write")
 
-    def _query(self, q: str, write: bool = False) -> list[dict]:
+    def _query(self, q: str, write: bool = False, connect: bool = True) -> list[dict]:
+        if connect:
+            self._connect()
         params = {"db": self.database, "q": q, "epoch": "ms"}
         status, headers, body = self._request("POST" if write else "GET", "/query", params)
         self._check(status, headers, body, "query")
@@ -187,6 +197,7 @@ class InfluxStore:
         self._write_lines(ms_lines)
         ns_lines = [line for line in lines if line.startswith("rejected,")]
         if ns_lines:
+            self._connect()
             status, headers, body = self._request(
                 "POST", "/write", {"db": self.database, "precision": "ns"}, "\n".join(ns_lines).encode()
             )

@@ -58,3 +58,22 @@ def test_influxdb_killed_for_a_while_loses_nothing(mosquitto, tmp_path, five_min
         assert up["spool_batches"] == 0 and up["store_down"] == 0.0
     finally:
         server.stop()
+
+
+def test_ingest_starts_while_influxdb_is_down_and_delivers_when_it_comes_up(mosquitto, tmp_path):
+    server = InfluxDB(tmp_path)  # not started yet
+    expected = expected_values("1m")
+    ingest = Ingest(tmp_path, mosquitto.url, store=server.url()).start()
+    try:
+        result = energy_expo("simulate", "--broker", mosquitto.url, "--speed", "3000", "--duration", "1m", *SIM_RUN)
+        assert result.returncode == 0, result.stderr
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline and (ingest.health() or {}).get("readings_spooled", 0) < 6 * 320:
+            time.sleep(0.2)
+        assert ingest.health()["readings_spooled"] == 6 * 320
+        server.start()
+        stored = wait_for(lambda: influx_values(server.port), len(expected), timeout_s=90)
+        assert ingest.stop() == 0
+        assert stored.keys() == expected.keys()
+    finally:
+        server.stop()
