@@ -71,8 +71,20 @@ def format_ts(epoch_s: float) -> str:
     return f"{base}.{ms:03d}Z" if ms else f"{base}Z"
 
 
+# A meter whose clock says 1970 or 2300 has an unset or broken clock; every store and formatter can hold this range.
+EARLIEST_TS_S = 946_684_800.0  # 2000-01-01T00:00:00Z
+LATEST_TS_S = 4_102_444_800.0  # 2100-01-01T00:00:00Z
+
+
 def parse_ts(value: object) -> float:
-    """Epoch seconds from RFC 3339 text or integer epoch milliseconds."""
+    """Epoch seconds from RFC 3339 text or integer epoch milliseconds, between 2000 and 2100."""
+    ts_s = _parse_ts(value)
+    if not EARLIEST_TS_S <= ts_s < LATEST_TS_S:
+        raise ContractError(f"ts {value!r} is not between 2000 and 2100: is the meter's clock set?")
+    return ts_s
+
+
+def _parse_ts(value: object) -> float:
     if isinstance(value, bool):
         raise ContractError("ts must be RFC 3339 text or epoch milliseconds, not a boolean")
     if isinstance(value, int):

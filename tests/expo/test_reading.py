@@ -10,7 +10,7 @@ metric_names = st.sampled_from(
     ["power_w", "energy_wh", "voltage_v", "current_a", "soc_pct", "temperature_c", "irradiance_wm2", "cop"]
 )
 finite = st.floats(allow_nan=False, allow_infinity=False, width=64, min_value=-1e12, max_value=1e12)
-instants = st.integers(min_value=0, max_value=4_102_444_800_000).map(lambda ms: ms / 1000)
+instants = st.integers(min_value=946_684_800_000, max_value=4_102_444_799_999).map(lambda ms: ms / 1000)
 
 
 @given(instants, st.dictionaries(metric_names, finite, min_size=1), st.one_of(st.none(), st.integers(0, 2**40)))
@@ -63,6 +63,8 @@ def test_any_json_object_either_decodes_or_raises_contract_error(body):
         (b'{"v":1,"ts":"2026-11-25T04:00:00Z","metrics":{}}', "non-empty metrics"),
         (b'{"v":1,"ts":"2026-11-25T04:00:00Z","seq":-1,"metrics":{"power_w":1}}', "seq"),
         (b"[" * 100_000 + b"]" * 100_000, "nested too deeply"),
+        (b'{"v":1,"ts":0,"metrics":{"power_w":1}}', "between 2000 and 2100"),
+        (b'{"v":1,"ts":"2300-01-01T00:00:00Z","metrics":{"power_w":1}}', "between 2000 and 2100"),
     ],
 )
 def test_each_broken_payload_names_what_is_wrong(payload, message):
