@@ -74,10 +74,13 @@ class CounterState:
             return raw
         if reading.ts_s < state.last_ts_s:
             return raw + state.offset  # a late reading: its value, on the offset of today
-        if raw < state.last_raw - NOISE_WH:
-            if raw < state.last_raw * RESET_FRACTION:
+        if raw < state.last_raw:
+            if raw < state.last_raw * RESET_FRACTION and state.last_raw - raw > NOISE_WH:
                 state.offset += state.last_raw  # the meter restarted from zero and has counted `raw` since
                 self.resets += 1
+            elif state.last_raw - raw <= NOISE_WH:
+                state.last_ts_s = reading.ts_s  # rounding wobble: the counter has not moved
+                return state.last_raw + state.offset
             else:
                 raise CounterBackwards(metric, state.last_raw + state.offset, raw + state.offset)
         state.last_raw, state.last_ts_s = raw, reading.ts_s

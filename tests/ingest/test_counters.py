@@ -1,7 +1,7 @@
 """Counters continue across resets, refuse small backward steps, and are derived where missing."""
 
 import pytest
-from hypothesis import given, strategies as st
+from hypothesis import example, given, strategies as st
 
 from expo.reading import Reading
 from ingest.counters import CounterBackwards, CounterState
@@ -41,6 +41,7 @@ def test_energy_is_derived_from_power_and_gaps_are_not_bridged():
     assert after_gap == pytest.approx(2.0)  # an hour of silence adds nothing
 
 
+@example([0.0078125, 0.0])  # a wobble smaller than the rounding noise once slipped through as a step down
 @given(st.lists(st.floats(0, 1e6, allow_nan=False), min_size=1, max_size=50))
 def test_stored_counters_never_decrease_whatever_the_meter_sends(raw_values):
     state = CounterState()
