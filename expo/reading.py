@@ -88,7 +88,10 @@ def _parse_ts(value: object) -> float:
     if isinstance(value, bool):
         raise ContractError("ts must be RFC 3339 text or epoch milliseconds, not a boolean")
     if isinstance(value, int):
-        return value / 1000.0
+        try:
+            return value / 1000.0
+        except OverflowError:  # a number of hundreds of digits: no clock wrote that
+            raise ContractError(f"ts {str(value)[:20]}... is not a time") from None
     if not isinstance(value, str):
         raise ContractError(f"ts must be RFC 3339 text or epoch milliseconds, got {type(value).__name__}")
     text = value.strip()

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from expo.kinds import ENERGY_COUNTERS
+from expo.kinds import ENERGY_COUNTERS, KINDS, Flow
 from expo.reading import Reading
 
 RESET_FRACTION = 0.5  # a drop to below half of the last value is a reset, not a glitch
@@ -52,15 +52,22 @@ class CounterState:
 
     counters: dict[tuple[str, str, str], _Counter] = field(default_factory=dict)
     derived: dict[tuple[str, str], _Derived] = field(default_factory=dict)
+    metered: set[tuple[str, str]] = field(default_factory=set)  # devices that send counters of their own
     resets: int = 0
 
-    def apply(self, reading: Reading) -> Reading:
-        """The reading as it should be stored: continued counters, and a derived ``energy_wh`` if needed."""
+    def apply(self, reading: Reading, kind: str | None = None) -> Reading:
+        """The reading as it should be stored: continued counters, and a derived ``energy_wh`` if needed.
+
+        Energy is derived only for a device that has never sent a counter of its own (a meter that sends
+        power and energy on separate topics has one) and whose kind flows one way.
+        """
         metrics = dict(reading.metrics)
         for metric in ENERGY_COUNTERS:
             if metric in metrics:
                 metrics[metric] = self._continue(reading, metric, metrics[metric])
-        if "power_w" in metrics and not any(m in metrics for m in ENERGY_COUNTERS):
+                self.metered.add((reading.site, reading.device))
+        one_way = kind not in KINDS or KINDS[kind].flow in (Flow.CONSUMES, Flow.PRODUCES)
+        if "power_w" in metrics and one_way and (reading.site, reading.device) not in self.metered:
             derived = self._derive(reading, metrics["power_w"])
             if derived is not None:
                 metrics["energy_wh"] = derived
@@ -111,6 +118,7 @@ class CounterState:
         state = cls()
         for site, device, metric, raw, ts_s, offset in data.get("counters", []):
             state.counters[(site, device, metric)] = _Counter(raw, ts_s, offset)
+            state.metered.add((site, device))
         for site, device, ts_s, power_w, energy_wh in data.get("derived", []):
             state.derived[(site, device)] = _Derived(ts_s, power_w, energy_wh)
         return state

@@ -91,8 +91,9 @@ class Processor:
         accepted = []
         for reading in decoded.readings:
             meta = self.metas.get((reading.site, reading.device))
-            self.checks.check(reading, meta.kind if meta else None)
-            accepted.append(self.counters.apply(reading))
+            kind = meta.kind if meta else None
+            self.checks.check(reading, kind)
+            accepted.append(self.counters.apply(reading, kind))
         batch.readings.extend(accepted)  # all of a message's readings, or none of them
         self.readings += len(accepted)
 

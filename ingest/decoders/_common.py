@@ -12,6 +12,7 @@ from typing import Any
 
 from expo.kinds import KINDS, Flow
 from expo.metadata import DeviceMeta
+from expo.reading import EARLIEST_TS_S, LATEST_TS_S
 from ingest.decoders import DecodeContext, DecodeError, number
 
 
@@ -45,7 +46,8 @@ def route_kind(ctx: DecodeContext, default: str, option: str = "kind") -> str:
     """The device kind a route names (``kind = "heat_pump"``), else the family's usual one."""
     kind = ctx.options.get(option, default)
     if not isinstance(kind, str) or kind not in KINDS:
-        raise DecodeError("bad_route", f"route option {option} = {kind!r} is not a device kind ({', '.join(sorted(KINDS))})")
+        raise DecodeError("bad_route",
+                          f"route option {option} = {kind!r} is not a device kind ({', '.join(sorted(KINDS))})")
     return kind
 
 
@@ -66,13 +68,9 @@ def energy_counters(kind: str) -> tuple[str, str | None]:
     return "energy", None
 
 
-EARLIEST_S = 946_684_800.0  # 2000-01-01: a meter clock before this has not been set
-LATEST_S = 4_102_444_800.0  # 2100-01-01: beyond this a date cannot even be printed safely everywhere
-
-
 def epoch_seconds(value: Any, where: str) -> float:
-    """A meter's own timestamp, refused when no set clock could have produced it."""
+    """A meter's own timestamp, refused when no set clock could have produced it (the contract's range)."""
     ts_s = number(value, where)
-    if not EARLIEST_S <= ts_s < LATEST_S:
+    if not EARLIEST_TS_S <= ts_s < LATEST_TS_S:
         raise DecodeError("bad_timestamp", f"{where} {ts_s:g} s is not a time between 2000 and 2100")
     return ts_s

@@ -27,9 +27,9 @@ from __future__ import annotations
 
 import re
 
-from expo.reading import MAX_METRICS, ContractError, Reading, unit_of
+from expo.reading import EARLIEST_TS_S, LATEST_TS_S, MAX_METRICS, ContractError, Reading, unit_of
 from ingest.decoders import DecodeContext, DecodeError, Decoded, device_id
-from ingest.decoders._common import EARLIEST_S, LATEST_S, meter_meta, route_kind
+from ingest.decoders._common import meter_meta, route_kind
 
 NAME = "line_protocol"
 DEFAULT_TOPICS: list[str] = []
@@ -128,7 +128,7 @@ def _timestamp(text: str, ns_per_unit: int) -> float:
     if not _TIMESTAMP.match(text):
         raise DecodeError("bad_timestamp", f"timestamp {text[:40]!r} must be an integer")
     ts_s = int(text) * ns_per_unit / 1e9
-    if not EARLIEST_S <= ts_s < LATEST_S:
+    if not EARLIEST_TS_S <= ts_s < LATEST_TS_S:
         raise DecodeError("bad_timestamp", f"timestamp {text} is not between 2000 and 2100 at precision "
                           f"{next(k for k, v in NS_PER.items() if v == ns_per_unit)}")
     return ts_s

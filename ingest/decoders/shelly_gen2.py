@@ -122,13 +122,9 @@ def _notification(prefix: list[str], payload: bytes, ctx: DecodeContext) -> Deco
         raise DecodeError("wrong_type", f"src is {type(src).__name__}, not a device id")
     base = device_id(src if src else "-".join(prefix), "Shelly src")
     ts_s = epoch_seconds(params["ts"], "params.ts") if params.get("ts") is not None else ctx.received_s
-    decoded = Decoded()
-    for key, status in params.items():
-        match = _COMPONENT.match(key)
-        if not match or match.group(1) not in COMPONENTS:
-            continue
-        _component(decoded, base, match, status, ts_s, ctx)
-    return decoded
+    measured = [_measure(base, match, status, ctx) for key, status in params.items()
+                if (match := _COMPONENT.match(key)) and match.group(1) in COMPONENTS]
+    return _decoded(measured, ts_s, ctx)
 
 
 def _status(prefix: list[str], component: str, payload: bytes, ctx: DecodeContext) -> Decoded:
@@ -139,14 +135,12 @@ def _status(prefix: list[str], component: str, payload: bytes, ctx: DecodeContex
         raise DecodeError("unknown_topic", f"status/{component[:40]} is not a Shelly component measured here "
                           f"({', '.join(sorted(COMPONENTS))})")
     base = device_id("-".join(prefix), "Shelly MQTT prefix")
-    decoded = Decoded()
-    _component(decoded, base, match, load_json_object(payload), ctx.received_s, ctx)
-    return decoded
+    return _decoded([_measure(base, match, load_json_object(payload), ctx)], ctx.received_s, ctx)
 
 
-def _component(decoded: Decoded, base: str, match: re.Match, status: Any, ts_s: float, ctx: DecodeContext) -> None:
-    """Adds one component's reading and metadata, if its status has anything measured in it."""
-    component_type, index = match.group(1), match.group(2) or ""
+def _measure(base: str, match: re.Match, status: Any, ctx: DecodeContext) -> tuple[str, str, str, dict[str, float]]:
+    """(device, kind, display name, metrics) of one component's status; metrics may be empty."""
+    component_type, index = match.group(1), match.group(2)
     if not isinstance(status, dict):
         raise DecodeError("malformed", f"{match.group(0)} must be an object, got {type(status).__name__}")
     default_kind, fields = COMPONENTS[component_type]
@@ -162,11 +156,21 @@ def _component(decoded: Decoded, base: str, match: re.Match, status: Any, ts_s: 
             continue
         metric, value = normalise(quantity, unit, number(raw, f"{match.group(0)}.{path}"), channel)
         metrics[metric] = value
-    if metrics:
-        device = device_id(f"{base}-{SAME_METER.get(component_type, component_type)}{index}",
-                           "Shelly device and component")
-        decoded.readings.append(Reading(ctx.site, device, ts_s, metrics))
-        decoded.metas.append(meter_meta(ctx, device, kind, f"{base} {match.group(0)}"))
+    meter = SAME_METER.get(component_type, component_type)
+    device = device_id(f"{base}-{meter}{index or ''}", "Shelly device and component")
+    return device, kind, f"{base} {meter}" + (f":{index}" if index else ""), metrics
+
+
+def _decoded(measured: list[tuple[str, str, str, dict[str, float]]], ts_s: float, ctx: DecodeContext) -> Decoded:
+    """One reading and one meta per device: a meter's power and its counters arrive as two components."""
+    by_device: dict[str, dict[str, float]] = {}
+    metas = {}
+    for device, kind, name, metrics in measured:
+        if metrics:
+            by_device.setdefault(device, {}).update(metrics)
+            metas.setdefault(device, meter_meta(ctx, device, kind, name))
+    return Decoded(readings=[Reading(ctx.site, device, ts_s, metrics) for device, metrics in by_device.items()],
+                   metas=list(metas.values()))
 
 
 def _lookup(status: dict, path: str, where: str) -> Any:

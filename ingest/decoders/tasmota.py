@@ -117,9 +117,9 @@ def _energy_metrics(energy: dict, kind: str) -> dict[str, float]:
 def _sml_metrics(meter: dict, key: str, kind: str) -> dict[str, float]:
     metrics: dict[str, float] = {}
     for field, role in SML_FIELDS.items():
-        quantity = role if role == "power" else _counter(role, kind)
+        quantity, unit = ("power", "W") if role == "power" else (_counter(role, kind), "kWh")
         if meter.get(field) is not None and quantity:
-            metric, value = normalise(quantity, "W" if role == "power" else "kWh", number(meter[field], f"{key}.{field}"))
+            metric, value = normalise(quantity, unit, number(meter[field], f"{key}.{field}"))
             metrics[metric] = value
     return metrics
 

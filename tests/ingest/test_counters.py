@@ -60,3 +60,18 @@ def test_state_survives_a_restart():
     state.apply(r(10, energy_wh=2.0))
     restored = CounterState.restore(state.export())
     assert restored.apply(r(20, energy_wh=4.0)).metrics["energy_wh"] == 5004.0
+
+
+def test_no_energy_is_invented_for_a_meter_that_counts_its_own_on_another_topic():
+    """Shelly Gen1 and emonhub send power and energy as separate messages of one device."""
+    state = CounterState()
+    stored = []
+    for ts, metrics in [(0, {"power_w": 2000.0}), (10, {"energy_wh": 5000.0}), (20, {"power_w": 2000.0}),
+                        (30, {"energy_wh": 5011.0})]:
+        stored.append(state.apply(r(ts, **metrics)).metrics.get("energy_wh"))
+    assert stored == [0.0, 5000.0, None, 5011.0]  # the first derived 0 is superseded by the meter's own
+
+
+def test_no_energy_is_derived_for_bidirectional_meters():
+    state = CounterState()
+    assert "energy_wh" not in state.apply(r(0, power_w=-500.0), "grid_connection").metrics
