@@ -138,3 +138,42 @@ def test_mqtt_3_1_1_stores_everything_too(mosquitto, tmp_path):
     stored = wait_for_values(ingest.db, len(expected), timeout_s=60)
     assert ingest.stop() == 0
     assert stored.keys() == expected.keys()
+
+
+REAL_METERS = [  # golden cases: what these meters publish, straight from their documentation
+    ("tasmota", "plug_single_phase"),
+    ("tasmota", "three_phase_pzem_arrays"),
+    ("shelly_gen1", "relay_power"),
+    ("shelly_gen2", "rpc_pro3em_notify_status"),
+    ("shelly_gen2", "status_switch_plus1pm"),
+    ("emonhub", "emontx4_power"),
+]
+
+
+def test_real_meters_appear_with_no_configuration(mosquitto, tmp_path):
+    from pathlib import Path
+
+    testdata = Path(__file__).parent / "decoders" / "testdata"
+    ingest = Ingest(tmp_path, mosquitto.url).start()
+    client = mqtt.Client(callback_api_version=CallbackAPIVersion.VERSION2)
+    client.connect("127.0.0.1", mosquitto.port)
+    client.loop_start()
+    expected_devices = set()
+    for family, case in REAL_METERS:
+        folder = testdata / family / case
+        topic = (folder / "topic").read_text().strip()
+        client.publish(topic, (folder / "payload").read_bytes(), qos=1).wait_for_publish(5)
+        expected = json.loads((folder / "expected.json").read_text())
+        expected_devices |= {r["device"] for r in expected["readings"]}
+    client.disconnect()
+    client.loop_stop()
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline and {k[0] for k in stored_values(ingest.db)} != expected_devices:
+        time.sleep(0.2)
+    health = ingest.health()
+    assert ingest.stop() == 0
+    assert {k[0] for k in stored_values(ingest.db)} == expected_devices
+    assert health["rejected"] == 0
+    con = sqlite3.connect(ingest.db)
+    sources = {row[0] for row in con.execute("SELECT source FROM devices")}
+    assert sources == {"meter"}
