@@ -163,8 +163,9 @@ GENERIC = st.tuples(
     st.lists(ID_LEVEL, min_size=1, max_size=4).map("/".join),
     NUMBER_TEXT.map(str.encode) | st.fixed_dictionaries({"ENERGY": objects(["Total", "Power"])}).map(as_json),
 )
+NATIVE_ID = st.one_of(st.sampled_from(["binhai", "home-017", "zeb-pv-roof"]), ID_LEVEL)  # native ids are lower-case
 NATIVE = st.tuples(
-    st.tuples(ID_LEVEL, ID_LEVEL, st.sampled_from(["reading", "meta", "status", "x"]))
+    st.tuples(NATIVE_ID, NATIVE_ID, st.sampled_from(["reading", "reading", "reading", "meta", "status", "x"]))
     .map(lambda t: f"expo/{t[0]}/{t[1]}/{t[2]}"),
     st.fixed_dictionaries({"v": st.just(1) | VALUES, "ts": st.sampled_from(["2026-11-25T04:00:00Z", 1795579200000])
                            | VALUES, "metrics": objects(["power_w", "energy_wh", "power", "cop"])},
