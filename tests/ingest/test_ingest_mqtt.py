@@ -177,3 +177,30 @@ def test_real_meters_appear_with_no_configuration(mosquitto, tmp_path):
     con = sqlite3.connect(ingest.db)
     sources = {row[0] for row in con.execute("SELECT source FROM devices")}
     assert sources == {"meter"}
+
+
+def test_ingest_over_tls_with_a_password(tmp_path, monkeypatch):
+    """The same client set-up as the simulator's: a CA file for mqtts://, credentials from the environment."""
+    import subprocess
+
+    from tests.conftest import Mosquitto, free_port, make_tls_files, wait_for_port
+
+    tls = make_tls_files(tmp_path)
+    passwords = tmp_path / "passwords"
+    subprocess.run(["mosquitto_passwd", "-b", "-c", str(passwords), "ingest", "s3cret"], check=True)
+    tls_port = free_port()
+    broker = Mosquitto(tmp_path, extra=(
+        f"listener {tls_port} 127.0.0.1\nallow_anonymous false\npassword_file {passwords}\n"
+        f"cafile {tls['ca']}\ncertfile {tls['server']}\nkeyfile {tls['server-key']}\n")).start()
+    wait_for_port(tls_port)
+    monkeypatch.setenv("EXPO_MQTT_PASSWORD", "s3cret")
+    try:
+        expected = expected_values("1m")
+        ingest = Ingest(tmp_path, f"mqtts://ingest@127.0.0.1:{tls_port}", "ingest-tls",
+                        "--mqtt-ca-file", str(tls["ca"])).start()
+        simulate(broker.url, "1m")  # publishes on the open listener
+        stored = wait_for_values(ingest.db, len(expected))
+        assert ingest.stop() == 0
+        assert stored.keys() == expected.keys()
+    finally:
+        broker.stop()
