@@ -30,7 +30,14 @@ ROLLUPS_S = {"1m": 60, "1h": 3600}
 
 
 class StoreUnavailable(Exception):
-    """The store cannot be reached or refused the write for now; worth retrying later."""
+    """The store cannot be reached or refused the write for now; worth retrying later.
+
+    ``retry_after_s`` is the server's own word on when (HTTP ``Retry-After``), if it gave one.
+    """
+
+    def __init__(self, message: str, retry_after_s: float | None = None):
+        super().__init__(message)
+        self.retry_after_s = retry_after_s
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,8 @@ The writer is the only code that knows the store. While the spool holds
 anything, new batches join the end of it, so the store always receives
 readings in the order they arrived. Retries back off exponentially from
 ``RETRY_MIN_S`` to ``RETRY_MAX_S`` with full jitter, so a fleet of ingest
-processes does not hammer a store that is coming back.
+processes does not hammer a store that is coming back; a server's
+``Retry-After`` (up to ``RETRY_MAX_S``) is honoured.
 """
 
 from __future__ import annotations
@@ -108,7 +109,10 @@ class Writer:
             if not self._store_down:
                 log.error("store unavailable (%s); spooling to %s and retrying", exc, self.spool.path)
             self._store_down = True
-            self._next_try = self._clock() + random.uniform(0, self._retry_s)
+            wait_s = random.uniform(0, self._retry_s)
+            if exc.retry_after_s is not None:  # the server knows best when it can take more
+                wait_s = max(wait_s, min(exc.retry_after_s, RETRY_MAX_S))
+            self._next_try = self._clock() + wait_s
             self._retry_s = min(self._retry_s * 2, RETRY_MAX_S)
             return False
         if self._store_down:

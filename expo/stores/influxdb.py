@@ -136,7 +136,12 @@ class InfluxStore:
             return
         text = body.decode("utf-8", "replace")[:300]
         if status in RETRIABLE_STATUS:
-            raise StoreUnavailable(f"InfluxDB {what}: HTTP {status} {text}")
+            retry_after = {k.lower(): v for k, v in headers.items()}.get("retry-after")
+            try:
+                retry_after_s = float(retry_after) if retry_after else None
+            except ValueError:  # an HTTP date: rare enough to fall back on our own backoff
+                retry_after_s = None
+            raise StoreUnavailable(f"InfluxDB {what}: HTTP {status} {text}", retry_after_s)
         if status in (401, 403):
             raise StoreUnavailable(f"InfluxDB {what}: not authorised (HTTP {status}); check the token or password")
         if status == 404:

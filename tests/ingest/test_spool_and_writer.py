@@ -85,3 +85,14 @@ def test_retries_back_off_with_jitter(tmp_path):
         clock[0] = writer._next_try + 0.001
     assert max(delays) <= 30.0 and writer._retry_s == 30.0
     assert len(set(delays)) > 1  # jittered, not a fixed beat
+
+
+def test_a_servers_retry_after_is_honoured(tmp_path):
+    class Busy(FlakyStore):
+        def write(self, b):
+            raise StoreUnavailable("HTTP 429", retry_after_s=12.0)
+
+    clock = [100.0]
+    writer = Writer(Busy(), Spool(tmp_path / "spool.db"), clock=lambda: clock[0], sleep=lambda s: None)
+    writer.deliver(batch(0))
+    assert writer._next_try - clock[0] >= 12.0
