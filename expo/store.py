@@ -21,7 +21,7 @@ import pkgutil
 from dataclasses import dataclass, field
 from typing import Callable, Protocol
 
-from expo.addresses import StoreAddress, parse_store
+from expo.addresses import parse_store
 from expo.errors import UserError
 from expo.metadata import DeviceMeta
 from expo.reading import Reading

@@ -20,7 +20,6 @@ import queue
 import socket
 import threading
 import time
-from dataclasses import asdict
 from pathlib import Path
 
 from paho.mqtt.packettypes import PacketTypes
@@ -257,6 +256,3 @@ class IngestService:
         }
         figures.update({f"rejected_{reason}": n for reason, n in self.processor.rejected_by_reason.items()})
         return figures
-
-    def stats(self) -> dict:
-        return {"health": self.health(), "writer": asdict(self.writer.stats)}

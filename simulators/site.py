@@ -78,7 +78,7 @@ def _ids(prefix: str, count: int) -> list[str]:
 
 
 def build_site(scenario: Scenario, seed: int) -> Site:
-    town, bldg = scenario.town, scenario.building
+    town = scenario.town
     site = Site(scenario)
     sid = site.site_id
     rng = np.random.default_rng([seed & 0xFFFFFFFF, _TRAITS_STREAM])

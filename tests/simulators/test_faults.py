@@ -56,3 +56,14 @@ def test_spikes_are_far_off_the_true_power_and_stuck_meters_repeat_themselves(de
                 assert a == b
                 runs += 1
     assert runs > 0
+
+
+def test_same_seed_same_faults(demo_scenario):
+    assert faulty_run(demo_scenario, seed=4)[2] == faulty_run(demo_scenario, seed=4)[2]
+    assert faulty_run(demo_scenario, seed=4)[2] != faulty_run(demo_scenario, seed=5)[2]
+
+
+@pytest.mark.parametrize("text", ["offline", "offline=2", "lag=0.1", "spike=x"])
+def test_bad_fault_specs_are_refused(text):
+    with pytest.raises(UserError, match="--faults"):
+        FaultRates.parse(text)
