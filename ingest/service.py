@@ -34,7 +34,7 @@ from ingest.counters import CounterState
 from ingest.health import HealthServer
 from ingest.process import Incoming, Processor
 from ingest.routes import build_routes, subscriptions
-from ingest.spool import Spool
+from ingest.spool import Spool, SpoolFull
 from ingest.writer import Writer
 
 log = logging.getLogger("expo.ingest")
@@ -179,11 +179,8 @@ class IngestService:
             batch, taken = self._collect(flush_s if not stopping else 0.0)
             if len(batch) or taken:
                 batch.health = self.health()
-                try:
-                    self.writer.deliver(batch, stop=self._stop)
-                except Exception:  # a full spool while stopping: leave the messages with the broker
-                    log.exception("could not deliver a batch of %d messages; not acknowledging them", len(taken))
-                    return
+                if not self._deliver(batch, len(taken)):
+                    return  # stopping with nowhere to put it: the messages stay with the broker
                 for message in taken:
                     if message.qos > 0:
                         self._client.ack(message.mid, message.qos)
@@ -194,6 +191,19 @@ class IngestService:
                 last_save = time.monotonic()
             if stopping and self._queue.empty():
                 return
+
+    def _deliver(self, batch: Batch, messages: int) -> bool:
+        """Deliver, retrying on anything unexpected rather than letting the writer thread die."""
+        while True:
+            try:
+                self.writer.deliver(batch, stop=self._stop)
+                return True
+            except (SpoolFull, StoreUnavailable) as exc:  # expected: say so in one line
+                log.error("could not deliver a batch of %d messages (%s); not acknowledged", messages, exc)
+            except Exception:  # a bug: keep its traceback, and keep the messages
+                log.exception("could not deliver a batch of %d messages; not acknowledged, retrying", messages)
+            if self._stop.wait(1.0):
+                return False
 
     def _collect(self, wait_s: float) -> tuple[Batch, list[Incoming]]:
         batch, taken = Batch(), []

@@ -91,10 +91,13 @@ class Spool:
             if self._bytes + len(data) > self.max_bytes and self._batches:
                 raise SpoolFull(f"spool {self.path} holds {self._bytes:,} bytes (limit {self.max_bytes:,})")
             oldest = min((r.ts_s for r in batch.readings), default=None)
-            self._db.execute(
-                "INSERT INTO batches (created_s, readings, oldest_reading_s, body) VALUES (?, ?, ?, ?)",
-                (time.time(), len(batch.readings), oldest, data),
-            )
+            try:
+                self._db.execute(
+                    "INSERT INTO batches (created_s, readings, oldest_reading_s, body) VALUES (?, ?, ?, ?)",
+                    (time.time(), len(batch.readings), oldest, data),
+                )
+            except sqlite3.OperationalError as exc:  # the disk is full or failing: as good as a full spool
+                raise SpoolFull(f"spool {self.path} cannot grow: {exc}") from exc
             self._bytes += len(data)
             self._batches += 1
             self._readings += len(batch.readings)
