@@ -1,7 +1,10 @@
 """Runs a simulation out to the world: as JSON lines as fast as possible, or to a broker on the clock.
 
-Real time: step ``i`` is due at ``wall_start + i * step / speed``. A step is
-never skipped; if the machine falls behind, steps are sent back to back until
+Real time: step ``i`` is due at ``wall_start + i * step / speed``, but never
+before its simulated instant has happened: readings from the future would be
+refused by ingest (and would be lies), so an accelerated run that started in
+the past speeds through to the present and then keeps pace with the clock. A
+step is never skipped; if the machine falls behind, steps are sent back to back until
 it catches up, and the lag is measured and reported, so "never falling
 behind" is a number, not a hope.
 """
@@ -94,10 +97,21 @@ def run_realtime(
     interval_s = sim.step_s / speed
     wall_start = time.monotonic()
     next_report = wall_start + report_every_s
+    caught_up = False
     while not stop.is_set() and (steps is None or stats.steps < steps):
         due = wall_start + (stats.steps + 1) * interval_s
         wait = due - time.monotonic()
-        if wait > 0 and stop.wait(wait):
+        ahead = sim.next_time_s - time.time()
+        if ahead > 0 and wait < ahead:  # never publish the future: from here on, the real clock sets the pace
+            if not caught_up:
+                log.info("the simulated clock has caught up with the present; continuing in real time")
+                caught_up = True
+            wait_start = time.monotonic()
+            if stop.wait(ahead):
+                break
+            wall_start += time.monotonic() - wait_start  # lateness is measured against the new pace
+            due = time.monotonic()
+        elif wait > 0 and stop.wait(wait):
             break
         frame = sim.advance(1)
         for row, topic_name, payload in encode.messages(frame, groups, 0):

@@ -15,9 +15,11 @@ import os
 import signal
 import sys
 import threading
+import time
 
 from expo import config as settings
 from expo.errors import UserError
+from expo.reading import format_ts
 from expo.timeutil import parse_duration_s, parse_instant_s
 from simulators import scenario as scenarios
 from simulators.engine import Simulation
@@ -25,6 +27,7 @@ from simulators.faults import FaultRates
 from simulators.publish import Publisher
 from simulators.runner import run_jsonl, run_realtime
 
+ACCELERATED_HISTORY_S = 7 * 86400
 NAME = "simulate"
 HELP = "publish simulated meter readings to MQTT, or write them as JSON lines"
 log = logging.getLogger("expo.simulate")
@@ -39,7 +42,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seed", help=s["seed"].help)
     parser.add_argument("--output", choices=["mqtt", "jsonl"], default="mqtt", help="where readings go (default mqtt)")
     parser.add_argument("--start", help="first instant: now, today, 2026-07-01 or 2026-07-01T06:00 "
-                        "(site local time unless an offset is given); default: now for mqtt, today for jsonl")
+                        "(site local time unless an offset is given); default: today for jsonl; for mqtt, now, or "
+                        "7 days ago when --speed is above 1 (the simulated clock never runs ahead of the real one)")
     parser.add_argument("--duration", help="how much simulated time, e.g. 1d or 6h; default: forever for mqtt, 1h for jsonl")
     parser.add_argument("--step", default="10s", help="simulated time between readings of a meter (default 10s)")
     parser.add_argument("--speed", type=float, default=1.0, help="simulated seconds per wall-clock second (mqtt only)")
@@ -69,7 +73,12 @@ def run(args: argparse.Namespace) -> int:
     else:
         if not args.speed > 0 or not math.isfinite(args.speed):
             raise UserError(f"--speed must be a positive number, got {args.speed}")
-        start_s = parse_instant_s(args.start or "now", offset_h)
+        # Accelerated with no --start: begin in the past, so there is history to speed through before the
+        # simulated clock reaches the present (it never runs ahead of it).
+        if args.start:
+            start_s = parse_instant_s(args.start, offset_h)
+        else:
+            start_s = time.time() - (ACCELERATED_HISTORY_S if args.speed > 1 else 0.0)
         start_s = math.floor(start_s / step_s) * step_s  # readings on round instants
         duration_s = parse_duration_s(args.duration, "--duration") if args.duration else None
     faults = FaultRates.parse(args.faults)
@@ -105,8 +114,8 @@ def _mqtt(args, cfg, sim: Simulation, steps: int | None, faults: FaultRates) -> 
     stop = threading.Event()
     previous = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGINT, signal.SIGTERM)}
     log.info(
-        "simulating %s (%d meters) every %gs at %gx to %s",
-        sim.scenario.site.name, sim.site.count, sim.step_s, args.speed, broker,
+        "simulating %s (%d meters) every %gs at %gx from %s to %s",
+        sim.scenario.site.name, sim.site.count, sim.step_s, args.speed, format_ts(sim.start_s), broker,
     )
     try:
         publisher.start(wait_s=5.0)

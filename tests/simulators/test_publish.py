@@ -78,3 +78,23 @@ def test_a_full_queue_counts_every_dropped_message_and_fails_the_run():
     assert f"{total} messages were not delivered" in result.stderr
     assert f"{total - 1000} dropped from the full queue, 1000 unsent" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_an_accelerated_run_never_publishes_the_future(mosquitto):
+    """Started 2 minutes ago at 600x, the simulated clock reaches the present at once and then keeps pace."""
+    from datetime import datetime, timedelta, timezone
+
+    readings = Recorder(mosquitto.port, "expo/binhai/grid/reading").start()
+    start = (datetime.now(timezone.utc) - timedelta(minutes=2)).isoformat()
+    result = energy_expo("simulate", "--broker", mosquitto.url, "--speed", "600", "--start", start,
+                         "--duration", "130s", "--step", "10s")
+    finished = time.time()
+    assert result.returncode == 0, result.stderr
+    assert "caught up with the present" in result.stderr
+    readings.wait_for(13)
+    readings.stop()
+    stamps = [json.loads(m.payload)["ts"] for m in readings.messages]
+    from expo.reading import parse_ts
+
+    assert len(stamps) == 13
+    assert max(parse_ts(ts) for ts in stamps) <= finished + 1  # nothing stamped after it was sent
