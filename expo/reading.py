@@ -147,9 +147,13 @@ class Reading:
             unit_of(name)
             if isinstance(value, bool) or not isinstance(value, (int, float)):
                 raise ContractError(f"metric {name!r} must be a number, got {type(value).__name__}")
-            if not math.isfinite(value):
+            try:
+                number = float(value)  # an integer of hundreds of digits does not fit a float
+            except OverflowError:
+                number = math.inf
+            if not math.isfinite(number):
                 raise ContractError(f"metric {name!r} is not finite")
-            clean[name] = float(value)
+            clean[name] = number
         return cls(site, device, ts_s, clean, seq)
 
 

@@ -60,6 +60,7 @@ def test_any_json_object_either_decodes_or_raises_contract_error(body):
         (b'{"v":1,"ts":"2026-11-25T04:00:00Z","metrics":{"power_kw":1}}', "not a known unit"),
         (b'{"v":1,"ts":"2026-11-25T04:00:00Z","metrics":{"power_w":"1"}}', "must be a number"),
         (b'{"v":1,"ts":"2026-11-25T04:00:00Z","metrics":{"power_w":NaN}}', "not finite"),
+        (b'{"v":1,"ts":"2026-11-25T04:00:00Z","metrics":{"power_w":1' + b"0" * 400 + b"}}", "not finite"),
         (b'{"v":1,"ts":"2026-11-25T04:00:00Z","metrics":{}}', "non-empty metrics"),
         (b'{"v":1,"ts":"2026-11-25T04:00:00Z","seq":-1,"metrics":{"power_w":1}}', "seq"),
         (b"[" * 100_000 + b"]" * 100_000, "nested too deeply"),
