@@ -8,6 +8,7 @@ nothing.
 
 from __future__ import annotations
 
+import logging
 import socket
 import ssl
 
@@ -70,3 +71,11 @@ def diagnose(broker: BrokerAddress, ca_file: str | None = None, timeout_s: float
     except OSError as exc:
         return exc.strerror or str(exc)
     return "reachable"
+
+
+def report_connect_failure(log: logging.Logger, broker: BrokerAddress, attempt: int, ca_file: str | None,
+                           consequence: str) -> None:
+    """Warn on the 1st, 3rd, 10th and every 30th failed attempt, with the reason in plain words."""
+    if attempt in (1, 3, 10) or attempt % 30 == 0:
+        log.warning("cannot reach broker %s (attempt %d): %s; retrying with backoff up to 60 s%s",
+                    broker, attempt, diagnose(broker, ca_file), consequence)

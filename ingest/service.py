@@ -27,7 +27,7 @@ from paho.mqtt.properties import Properties
 
 from expo.config import Config, broker_address, store_options
 from expo.errors import UserError
-from expo.mqtt import diagnose, make_client
+from expo.mqtt import make_client, report_connect_failure
 from expo.store import Batch, StoreUnavailable, open_store
 from ingest.checks import Checks, Limits
 from ingest.counters import CounterState
@@ -120,9 +120,7 @@ class IngestService:
 
     def _on_connect_fail(self, client, userdata) -> None:
         self._failed_connects += 1
-        if self._failed_connects in (1, 3, 10) or self._failed_connects % 30 == 0:
-            log.warning("cannot reach broker %s (attempt %d): %s; retrying with backoff up to 60 s",
-                        self.broker, self._failed_connects, diagnose(self.broker, self.cfg.mqtt_ca_file))
+        report_connect_failure(log, self.broker, self._failed_connects, self.cfg.mqtt_ca_file, "")
 
     def _on_disconnect(self, client, userdata, flags, reason_code, properties) -> None:
         self.connected.clear()

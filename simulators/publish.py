@@ -18,7 +18,7 @@ from paho.mqtt.enums import MQTTErrorCode
 
 from expo.addresses import BrokerAddress
 from expo.errors import UserError
-from expo.mqtt import diagnose, make_client
+from expo.mqtt import make_client, report_connect_failure
 from expo.reading import format_ts
 from expo.topics import MessageType, topic
 
@@ -87,12 +87,7 @@ class Publisher:
 
     def _on_connect_fail(self, client, userdata) -> None:
         self.stats.failed_connects += 1
-        n = self.stats.failed_connects
-        if n in (1, 3, 10) or n % 30 == 0:
-            log.warning(
-                "cannot reach broker %s (attempt %d): %s; retrying with backoff up to 60 s, readings are queued",
-                self.broker, n, diagnose(self.broker, self._ca_file),
-            )
+        report_connect_failure(log, self.broker, self.stats.failed_connects, self._ca_file, ", readings are queued")
 
     def _on_disconnect(self, client, userdata, flags, reason_code, properties) -> None:
         self._connected.clear()
