@@ -18,6 +18,9 @@ subscriber, received):
 - energy-expo ingest: the real ``energy-expo ingest`` process, counted in
   InfluxDB with ``SELECT count(power_w)``;
 - naive ingester: one HTTP write per message, as most tutorials do.
+- floor ingester: the least any Python ingester on paho can do and still land every reading in
+  InfluxDB (parse JSON, batch line protocol, one POST per batch; no validation, no acks held
+  back). Its ratio to the bare subscriber is this machine's ceiling for the same path.
 """
 
 from __future__ import annotations
@@ -114,6 +117,10 @@ def run_role(role: str, port: int, count: int, influx_port: int = 0) -> None:
     seen = [0]
     conn = http.client.HTTPConnection("127.0.0.1", influx_port, timeout=10) if role == "naive" else None
 
+    if role == "floor":
+        run_floor(client_port=port, count=count, influx_port=influx_port)
+        return
+
     def on_message(client, userdata, message):
         if conn is not None:  # the tutorial ingester: parse each message and POST it on its own
             body = json.loads(message.payload)
@@ -134,6 +141,40 @@ def run_role(role: str, port: int, count: int, influx_port: int = 0) -> None:
     client.subscribe("expo/bench/+/reading", qos=1)
     client.loop_start()
     done.wait(600)
+    client.disconnect()
+    client.loop_stop()
+
+
+def run_floor(client_port: int, count: int, influx_port: int) -> None:
+    """Receive in paho's thread, parse and POST in batches in another: the cheapest honest ingester."""
+    import http.client
+    import queue
+
+    inbox: queue.SimpleQueue = queue.SimpleQueue()
+    client = mqtt.Client(callback_api_version=CallbackAPIVersion.VERSION2, client_id="bench-floor")
+    client.on_message = lambda c, u, m: inbox.put((m.topic, m.payload))
+    client.on_subscribe = lambda *a: print("ready", flush=True)
+    client.connect("127.0.0.1", client_port)
+    client.subscribe("expo/bench/+/reading", qos=1)
+    client.loop_start()
+    conn = http.client.HTTPConnection("127.0.0.1", influx_port, timeout=10)
+    written = 0
+    while written < count:
+        lines = [inbox.get()]
+        while len(lines) < 5000:
+            try:
+                lines.append(inbox.get_nowait())
+            except queue.Empty:
+                break
+        body = []
+        for topic, payload in lines:
+            doc = json.loads(payload)
+            fields = ",".join(f"{k}={v}" for k, v in doc["metrics"].items())
+            body.append(f"reading,device={topic.split('/')[2]} {fields} {doc['seq']}")
+        conn.request("POST", "/write?db=floor&precision=ms", "\n".join(body))
+        conn.getresponse().read()
+        written += len(lines)
+    print(time.time(), flush=True)
     client.disconnect()
     client.loop_stop()
 
@@ -223,7 +264,7 @@ def main() -> None:
     parser.add_argument("--readings", type=int, default=100_000)
     parser.add_argument("--naive-readings", type=int, default=10_000, help="the naive ingester is slow; fewer")
     parser.add_argument("--profile", action="store_true")
-    parser.add_argument("--role", choices=["bare", "naive"], help=argparse.SUPPRESS)
+    parser.add_argument("--role", choices=["bare", "naive", "floor"], help=argparse.SUPPRESS)
     parser.add_argument("--port", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--influx-port", type=int, default=0, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -244,9 +285,14 @@ def main() -> None:
               f"{args.readings:,} native readings (4 metrics each)")
         bare = bench_baseline("bare", broker, payloads)
         print(f"  bare subscriber (counts only):  {bare:10,.0f} readings/s")
+        urllib.request.urlopen(urllib.request.Request(
+            f"http://127.0.0.1:{influx.port}/query?" + urlencode({"q": 'CREATE DATABASE "floor"'}), method="POST"))
+        floor = bench_baseline("floor", broker, payloads, influx.port)
+        print(f"  floor ingester (parse + batch): {floor:10,.0f} readings/s   {floor / bare:.0%} of bare "
+              f"(this machine's ceiling for any Python ingester on paho)")
         rate, rss = bench_ingest(broker, influx, payloads, workdir)
         print(f"  energy-expo ingest -> InfluxDB: {rate:10,.0f} readings/s   {rate / bare:.0%} of bare   "
-              f"peak RSS {rss:.0f} MB")
+              f"{rate / floor:.0%} of floor   peak RSS {rss:.0f} MB")
         urllib.request.urlopen(urllib.request.Request(
             f"http://127.0.0.1:{influx.port}/query?" + urlencode({"q": 'CREATE DATABASE "naive"'}), method="POST"))
         naive = bench_baseline("naive", broker, payloads[: args.naive_readings], influx.port)
