@@ -67,6 +67,18 @@ SETTINGS: dict[str, Setting] = {
         Setting("batch_size", 2000, "most readings written in one batch", int),
         Setting("flush_interval_ms", 200, "longest a reading waits for its batch to be written, in ms", int),
         Setting("health", None, "address for ingest's health endpoint, e.g. 127.0.0.1:9108 (off when unset)"),
+        Setting("dashboard_host", "127.0.0.1", "address the dashboard listens on (0.0.0.0 to serve other machines)"),
+        Setting("dashboard_port", 8050, "port the dashboard listens on", int),
+        Setting("dashboard_password", None, "password of the engineer view /status (open when unset); the kiosk "
+                "scenes stay open", str),
+        Setting("kiosk", False, "rotate the scenes (also ?kiosk=1 in the page address)", bool),
+        Setting("rotate_s", 20.0, "seconds each scene shows in kiosk mode", float),
+        Setting("idle_s", 60.0, "seconds after a visitor's last touch before rotation resumes", float),
+        Setting("alternate_languages", False, "kiosk: switch between Chinese and English at every rotation", bool),
+        Setting("language", "zh", "language a page opens in: zh or en"),
+        Setting("timezone", "Asia/Shanghai", "the exhibit hall's time zone (IANA name): clock, today, peaks"),
+        Setting("co2_kg_per_kwh", 0.5703, "grid emission factor for CO2 avoided, kg per kWh (China grid average, "
+                "MEE 2023)", float),
     )
 }
 FILE_ONLY = {
@@ -143,7 +155,26 @@ def _read_file(path, environ) -> tuple[dict, str]:
     return data, str(candidate)
 
 
+_TRUE, _FALSE = ("1", "true", "yes", "on"), ("0", "false", "no", "off")
+
+
 def _coerce(setting: Setting, value: Any, origin: str) -> Any:
+    if setting.type is bool:
+        if isinstance(value, bool):
+            return value
+        if isinstance(value, str) and value.strip().lower() in _TRUE + _FALSE:
+            return value.strip().lower() in _TRUE
+        raise UserError(f"{setting.name} from {origin} must be true or false, got {value!r}")
+    if setting.type is float:
+        if isinstance(value, bool):
+            raise UserError(f"{setting.name} from {origin} must be a number, got {value!r}")
+        try:
+            number = float(value)
+        except (TypeError, ValueError):
+            raise UserError(f"{setting.name} from {origin} must be a number, got {value!r}") from None
+        if number != number or number in (float("inf"), float("-inf")):
+            raise UserError(f"{setting.name} from {origin} must be a finite number, got {value!r}")
+        return number
     if setting.type is int:
         if isinstance(value, bool):
             raise UserError(f"{setting.name} from {origin} must be an integer, got {value!r}")

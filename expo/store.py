@@ -79,8 +79,12 @@ class Store(Protocol):
     def write(self, batch: Batch) -> None:
         """Store everything in the batch atomically, and update the rollups it touches."""
 
-    def latest(self, site: str | None = None) -> list[Reading]:
-        """The newest reading of every device (all its metrics at their newest instant)."""
+    def latest(self, site: str | None = None, since_s: float | None = None) -> list[Reading]:
+        """The newest reading of every device (all its metrics at their newest instant).
+
+        ``since_s`` leaves out devices silent since then; the dashboard passes it
+        so the query's cost does not grow with the years of history behind it.
+        """
 
     def rollups(
         self, resolution: str, start_s: float, end_s: float, metric: str, devices: list[str] | None = None
@@ -92,6 +96,9 @@ class Store(Protocol):
 
     def rejected(self, limit: int = 100) -> list[Rejected]:
         """The newest quarantined messages, newest first."""
+
+    def health(self) -> dict[str, float]:
+        """Ingest's newest counters (written with each batch), for the engineer view; empty if none yet."""
 
     def count_readings(self) -> int:
         """How many (device, metric, instant) values are stored: for tests, checks and the engineer view."""

@@ -5,7 +5,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-SYSTEM_PACKAGES=(mosquitto mosquitto-clients influxdb openssl)
+# chromium and chromium-driver are for the browser tests of the dashboard (headless).
+SYSTEM_PACKAGES=(mosquitto mosquitto-clients influxdb openssl chromium chromium-driver)
 PYTHON=${PYTHON:-python3}
 
 missing=()

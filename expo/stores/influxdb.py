@@ -315,8 +315,13 @@ class InfluxStore:
 
     # -- reading -----------------------------------------------------------------------------------
 
-    def latest(self, site: str | None = None) -> list[Reading]:
-        where = f' WHERE "site" = {quote_literal(site)}' if site else ""
+    def latest(self, site: str | None = None, since_s: float | None = None) -> list[Reading]:
+        conditions = []
+        if site:
+            conditions.append(f'"site" = {quote_literal(site)}')
+        if since_s is not None:
+            conditions.append(f"time >= {round(since_s * 1000)}ms")
+        where = (" WHERE " + " AND ".join(conditions)) if conditions else ""
         newest = {}
         for series in self._query(f'SELECT * FROM "reading"{where} GROUP BY "site", "device" ORDER BY time DESC LIMIT 1'):
             newest[(series["tags"]["site"], series["tags"]["device"])] = series["values"][0][0]
@@ -361,6 +366,12 @@ class InfluxStore:
                 out.append(Rejected(row["time"] / 1000, row["topic"], row["reason"], row["detail"],
                                     base64.b64decode(row["payload_b64"])))
         return out
+
+    def health(self) -> dict[str, float]:
+        for series in self._query('SELECT last(*) FROM "ingest_health" WHERE time > now() - 1d'):
+            row = dict(zip(series["columns"], series["values"][0]))
+            return {c[len("last_"):]: v for c, v in row.items() if c.startswith("last_") and v is not None}
+        return {}
 
     def count_readings(self) -> int:
         total = 0

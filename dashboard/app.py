@@ -1,0 +1,170 @@
+"""The Dash app: the kiosk's frame around the scenes, one refresh callback, and the engineer view.
+
+Layout of a page: a top bar (title, local clock, freshness badge, language
+toggle, rotation dots), the banner that appears when data cannot be fetched,
+and every scene stacked in one place, the active one visible. All scenes stay
+mounted, so a rotation is a CSS fade, not a rebuild: the page's memory does
+not grow with the number of rotations.
+
+Server work per tick is one callback that reads the model's newest snapshot
+and returns what changed for the visible scene; rotation, language, the clock,
+the badge and the lost-connection banner run in the browser
+(``assets/kiosk.js``), so they keep working while the server is away.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import dash
+from dash import ALL, ClientsideFunction, Input, Output, State, dcc, html
+
+from dashboard import scenes as scene_plugins
+from dashboard.i18n import TEXT, bilingual
+from dashboard.model import ExhibitModel
+
+ASSETS = Path(__file__).parent / "assets"
+
+
+@dataclass(frozen=True)
+class KioskSettings:
+    kiosk: bool = False
+    rotate_s: float = 20.0
+    idle_s: float = 60.0
+    alternate_languages: bool = False
+    language: str = "zh"
+    refresh_ms: int = 1000
+
+
+def _client_text() -> dict:
+    keys = ("badge.live", "badge.delayed", "badge.none", "badge.replay")
+    return {k: {"en": TEXT[k][0], "zh": TEXT[k][1]} for k in keys if k in TEXT}
+
+
+def frame(scenes, settings: KioskSettings, timezone: str):
+    first = scenes[0].SCENE.id
+    config = {
+        "kiosk": settings.kiosk, "rotate_ms": int(settings.rotate_s * 1000), "idle_ms": int(settings.idle_s * 1000),
+        "alternate": settings.alternate_languages, "scenes": [m.SCENE.id for m in scenes], "timezone": timezone,
+        "text": _client_text(),
+    }
+    return html.Div(id="root", className=f"lang-{settings.language}", children=[
+        dcc.Location(id="url", refresh=False),
+        dcc.Store(id="config", data=config),
+        dcc.Store(id="scene", data=first),
+        dcc.Store(id="lang", data=settings.language),
+        dcc.Store(id="sent", data={}),
+        dcc.Store(id="beat", data=None),
+        dcc.Interval(id="tick", interval=settings.refresh_ms),
+        dcc.Interval(id="clock", interval=1000),
+        html.Header(className="topbar", children=[
+            html.Div([bilingual("app.title", "title"), bilingual("app.site", "subtitle")], className="titles"),
+            html.Div([
+                html.Nav([
+                    html.Button(id={"type": "nav", "id": m.SCENE.id}, n_clicks=0, title=TEXT[m.SCENE.title][0],
+                                className="nav-dot active" if m.SCENE.id == first else "nav-dot")
+                    for m in scenes
+                ] + [bilingual("nav.paused", "paused-note")], className="nav"),
+                html.Span(id="local-clock", className="clock"),
+                html.Span(id="badge", className="badge badge-none"),
+                html.Button(bilingual("lang.toggle"), id="lang-toggle", className="lang-toggle", n_clicks=0),
+            ], className="status"),
+        ]),
+        html.Div([bilingual("banner.server", "banner-server"), bilingual("banner.store", "banner-store")],
+                 id="banner", className="banner"),
+        html.Main(className="scenes", children=[
+            html.Section(
+                [html.H1(bilingual(m.SCENE.title), className="scene-title"), *m.layout()],
+                id={"type": "scene", "id": m.SCENE.id},
+                className="scene active" if m.SCENE.id == first else "scene",
+            )
+            for m in scenes
+        ]),
+    ])
+
+
+def create_app(model: ExhibitModel, settings: KioskSettings = KioskSettings(), status_password: str | None = None,
+               ) -> dash.Dash:
+    scenes = scene_plugins.discover()
+    app = dash.Dash(
+        __name__,
+        assets_folder=str(ASSETS),
+        serve_locally=True,  # nothing from a CDN: exhibits are often offline
+        title="城市能源大数据中心 · Urban Energy Big-Data Centre",
+        update_title=None,  # no "Updating..." flicker in the tab title every second
+        suppress_callback_exceptions=False,
+    )
+    app.layout = lambda: frame(scenes, settings, model.settings.timezone)
+    by_id = {m.SCENE.id: m for m in scenes}
+    outputs = [Output("beat", "data"), Output("sent", "data")]
+    slices = {}
+    for m in scenes:
+        start = len(outputs)
+        outputs.extend(m.outputs())
+        slices[m.SCENE.id] = (start, len(outputs))
+
+    @app.callback(outputs, Input("tick", "n_intervals"), Input("scene", "data"), Input("lang", "data"),
+                  State("sent", "data"))
+    def refresh(_tick, scene, lang, sent):
+        snapshot = model.snapshot
+        values = [dash.no_update] * len(outputs)
+        values[0] = beat(snapshot)
+        sent = dict(sent or {})
+        module = by_id.get(scene) or scenes[0]
+        scene_values, fresh = module.update(snapshot, lang if lang in ("zh", "en") else "zh",
+                                            (sent.get(module.SCENE.id) or {}))
+        start, end = slices[module.SCENE.id]
+        values[start:end] = scene_values
+        # a scene not on screen forgets what it showed, so it is drawn in full when it comes back
+        sent = {module.SCENE.id: fresh}
+        values[1] = sent
+        return values
+
+    city = by_id.get("city")
+    if city is not None:
+        @app.callback(Output("city-detail", "children"), Input("city-graph", "clickData"), prevent_initial_call=True)
+        def city_detail(click):
+            device = (click or {}).get("points", [{}])[0].get("customdata")
+            return city.detail(model.snapshot, device)
+
+    app.clientside_callback(
+        ClientsideFunction("expo", "rotate"),
+        Output("scene", "data"), Output("lang", "data"),
+        Input("clock", "n_intervals"), Input({"type": "nav", "id": ALL}, "n_clicks"), Input("lang-toggle", "n_clicks"),
+        State("scene", "data"), State("lang", "data"), State("config", "data"), State("url", "search"),
+    )
+    app.clientside_callback(
+        ClientsideFunction("expo", "show"),
+        Output({"type": "scene", "id": ALL}, "className"), Output({"type": "nav", "id": ALL}, "className"),
+        Output("root", "className"),
+        Input("scene", "data"), Input("lang", "data"), State("config", "data"),
+    )
+    app.clientside_callback(
+        ClientsideFunction("expo", "watch"),
+        Output("badge", "children"), Output("badge", "className"), Output("banner", "className"),
+        Output("local-clock", "children"),
+        Input("clock", "n_intervals"), Input("beat", "data"), State("lang", "data"), State("config", "data"),
+    )
+    from dashboard import status
+
+    status.register(app.server, model, status_password)
+    return app
+
+
+def beat(snapshot) -> dict:
+    """What the browser needs to judge freshness on its own, even after it loses the server."""
+    newest = snapshot.newest_ts_s
+    return {
+        "version": snapshot.version,
+        "sent_s": time.time(),  # changes with every answer, so the page can tell the server is still there
+        "server_s": snapshot.taken_s,
+        "newest_s": newest,
+        "newest_local": snapshot.local(newest).strftime("%H:%M") if newest else None,
+        "freshness": snapshot.freshness,
+        "replay_speed": round(snapshot.replay_speed) if snapshot.replay_speed else None,
+        "live_s": snapshot.live_s,
+        "store_ok": snapshot.store_ok,
+    }
+

@@ -1,0 +1,103 @@
+/* The kiosk's browser side: rotation, language, clock, freshness badge and the lost-connection banner.
+ *
+ * These run in the browser so they keep working while the server is away: a
+ * kiosk that lost its server must say so itself, not freeze on the last frame.
+ * A touch or click anywhere pauses the rotation for config.idle_ms.
+ */
+(function () {
+  var state = { lastSwitch: Date.now(), pausedUntil: 0, lastBeatAt: Date.now(), lastSent: null, cfg: null };
+  window.expoKiosk = state;
+
+  ['pointerdown', 'keydown', 'wheel'].forEach(function (name) {
+    document.addEventListener(name, function () {
+      if (state.cfg) { state.pausedUntil = Date.now() + state.cfg.idle_ms; }
+      document.body.classList.add('touched');
+    }, { passive: true });
+  });
+
+  function kioskWanted(cfg, search) {
+    var params = new URLSearchParams(search || '');
+    if (params.has('kiosk')) { return params.get('kiosk') !== '0'; }
+    return cfg.kiosk;
+  }
+
+  function fill(template, fields) {
+    return template.replace(/\{(\w+)\}/g, function (_, k) { return fields[k] === undefined ? '' : fields[k]; });
+  }
+
+  window.dash_clientside = Object.assign({}, window.dash_clientside, {
+    expo: {
+      rotate: function (_n, _navClicks, _langClicks, scene, lang, cfg, search) {
+        state.cfg = cfg;
+        var now = Date.now();
+        var ctx = window.dash_clientside.callback_context;
+        var trigger = ctx && ctx.triggered && ctx.triggered.length ? ctx.triggered[0].prop_id : '';
+        var nextScene = scene, nextLang = lang;
+        if (!state.started) {  // first call: ?lang=en and ?scene=flow choose where the page opens
+          state.started = true;
+          var params = new URLSearchParams(search || '');
+          if (params.get('lang') === 'en' || params.get('lang') === 'zh') { nextLang = params.get('lang'); }
+          if (cfg.scenes.indexOf(params.get('scene')) >= 0) { nextScene = params.get('scene'); }
+        } else if (trigger.indexOf('lang-toggle') === 0) {
+          nextLang = lang === 'zh' ? 'en' : 'zh';
+        } else if (trigger.indexOf('"type":"nav"') >= 0) {
+          nextScene = JSON.parse(trigger.split('.')[0]).id;
+          state.pausedUntil = now + cfg.idle_ms;
+          state.lastSwitch = now;
+        } else if (kioskWanted(cfg, search) && now >= state.pausedUntil && now - state.lastSwitch >= cfg.rotate_ms) {
+          var i = cfg.scenes.indexOf(scene);
+          nextScene = cfg.scenes[(i + 1) % cfg.scenes.length];
+          state.lastSwitch = now;
+          if (cfg.alternate) { nextLang = lang === 'zh' ? 'en' : 'zh'; }
+        }
+        document.body.classList.toggle('paused', now < state.pausedUntil);
+        if (nextScene === scene && nextLang === lang) {
+          return [window.dash_clientside.no_update, window.dash_clientside.no_update];
+        }
+        return [nextScene, nextLang];
+      },
+
+      show: function (scene, lang, cfg) {
+        var sections = cfg.scenes.map(function (id) { return id === scene ? 'scene active' : 'scene'; });
+        var dots = cfg.scenes.map(function (id) { return id === scene ? 'nav-dot active' : 'nav-dot'; });
+        // plotly sizes a graph when it becomes visible; tell it the window may have changed
+        setTimeout(function () { window.dispatchEvent(new Event('resize')); }, 50);
+        document.documentElement.lang = lang === 'zh' ? 'zh-CN' : 'en';
+        return [sections, dots, 'lang-' + lang + ' scene-' + scene];
+      },
+
+      watch: function (_n, beat, lang, cfg) {
+        var now = Date.now();
+        var t = cfg.text;
+        if (beat && beat.sent_s !== state.lastSent) {  // a new answer from the server
+          state.lastSent = beat.sent_s;
+          state.lastBeatAt = now;
+        }
+        var serverLost = now - state.lastBeatAt > 6000;
+        var badge, cls;
+        if (!beat || beat.newest_s === null) {
+          badge = t['badge.none'][lang]; cls = 'badge badge-none';
+        } else {
+          var age = (beat.server_s - beat.newest_s) + (now - state.lastBeatAt) / 1000;
+          if (beat.freshness === 'replay' && !serverLost) {
+            badge = fill(t['badge.replay'][lang], { speed: beat.replay_speed, time: beat.newest_local });
+            cls = 'badge badge-replay';
+          } else if (age <= beat.live_s && !serverLost) {
+            badge = t['badge.live'][lang]; cls = 'badge badge-live';
+          } else {
+            badge = fill(t['badge.delayed'][lang], { time: beat.newest_local }); cls = 'badge badge-delayed';
+          }
+        }
+        var banner = 'banner';
+        if (serverLost) { banner += ' show server'; } else if (beat && !beat.store_ok) { banner += ' show store'; }
+        var clock = '';
+        try {
+          clock = new Intl.DateTimeFormat(lang === 'zh' ? 'zh-CN' : 'en-GB', {
+            timeZone: cfg.timezone, hour: '2-digit', minute: '2-digit', second: '2-digit', hour12: false,
+          }).format(new Date(now));
+        } catch (e) { clock = new Date(now).toLocaleTimeString(); }
+        return [badge, cls, banner, clock];
+      },
+    },
+  });
+})();

@@ -1,0 +1,135 @@
+"""Every word a visitor or engineer reads, in Simplified Chinese and English: the one translation table.
+
+The page carries both languages at once (``bilingual`` renders a span for
+each, and a class on the page root shows one), so switching language is
+instant, needs no server round trip, and a kiosk alternating languages never
+redraws a chart to do it. Text with figures in it is formatted on the server
+in both languages for the same reason.
+
+Keys are grouped by where they appear; ``{name}`` fields are filled by
+``text(key, lang, name=...)``. ``tests/dashboard/test_i18n.py`` checks that
+every key has both languages and the same fields in each.
+"""
+
+from __future__ import annotations
+
+from dash import html
+
+LANGS = ("zh", "en")
+
+TEXT: dict[str, tuple[str, str]] = {  # key: (English, 简体中文)
+    # the frame around every scene
+    "app.title": ("Urban Energy Big-Data Centre", "城市能源大数据中心"),
+    "app.site": ("Binhai Smart Energy Town", "滨海智慧能源小镇"),
+    "badge.live": ("LIVE", "实时"),
+    "badge.delayed": ("Data delayed since {time}", "数据延迟 · 自 {time}"),
+    "badge.none": ("Waiting for data", "等待数据"),
+    "badge.replay": ("REPLAY ×{speed} · {time}", "回放 ×{speed} · {time}"),
+    "banner.server": ("Connection to the exhibit server lost — showing the last data, reconnecting…",
+                      "与展示服务器的连接中断 — 显示最后的数据，正在重连…"),
+    "banner.store": ("The database is not answering — showing the last data, retrying…",
+                     "数据库暂时无响应 — 显示最后的数据，正在重试…"),
+    "lang.toggle": ("中文", "English"),
+    "nav.paused": ("Paused", "已暂停"),
+    # scene titles
+    "scene.city": ("Smart energy town", "智慧能源小镇"),
+    "scene.flow": ("Where the energy comes from and goes", "能量从哪里来，到哪里去"),
+    "scene.zeb": ("Zero-energy smart building", "零能耗智慧建筑"),
+    "scene.load": ("The town's day", "小镇的一天"),
+    "scene.rank": ("Biggest users and producers now", "此刻的用电大户与发电能手"),
+    # captions: one sentence a 12-year-old understands
+    "caption.city": ("Right now the sun and wind supply {share} of the town's electricity.",
+                     "此刻，太阳和风为小镇提供了 {share} 的电力。"),
+    "caption.city.none": ("Every dot is a meter in the town, coloured by what it uses or makes right now.",
+                          "每个点都是小镇里的一块电表，颜色表示它此刻用电或发电的多少。"),
+    "caption.flow": ("Today the sun and wind have made {renewable} — {share} of all the electricity used.",
+                     "今天，太阳和风已经发电 {renewable}，占全部用电的 {share}。"),
+    "caption.zeb": ("This building has produced {pct} of the energy it used this year.",
+                    "今年以来，这座建筑的发电量达到其用电量的 {pct}。"),
+    "caption.zeb.none": ("This building makes its own energy from the sun and stores it in batteries.",
+                         "这座建筑用太阳能发电，并把电储存在电池里。"),
+    "caption.load": ("The town used most power today at {time}: {peak}.", "今天小镇在 {time} 用电最多：{peak}。"),
+    "caption.load.none": ("How the town's electricity use changes through the day.", "小镇一天中的用电变化。"),
+    "caption.rank": ("{name} uses the most electricity right now: {power}.", "此刻用电最多的是{name}：{power}。"),
+    "caption.rank.none": ("Which meters use and make the most electricity right now.", "此刻哪些电表用电、发电最多。"),
+    # KPI labels
+    "kpi.load": ("Town load now", "小镇当前负荷"),
+    "kpi.renewable_now": ("Clean energy now", "当前清洁能源占比"),
+    "kpi.renewable_today": ("Clean energy today", "今日清洁能源占比"),
+    "kpi.co2": ("CO₂ avoided today", "今日减排二氧化碳"),
+    "kpi.online": ("Meters online", "在线电表"),
+    "kpi.readings": ("Readings today", "今日数据量"),
+    "kpi.generation_now": ("Generation now", "当前发电"),
+    "kpi.consumption_now": ("Consumption now", "当前用电"),
+    "kpi.soc": ("Battery charge", "电池电量"),
+    "kpi.net_zero": ("Made ÷ used this year", "今年发电 ÷ 用电"),
+    "kpi.produced_today": ("Made today", "今日发电"),
+    "kpi.used_today": ("Used today", "今日用电"),
+    "kpi.peak": ("Peak today", "今日峰值"),
+    "kpi.energy_today": ("Used today", "今日用电量"),
+    "kpi.vs_yesterday": ("Same time yesterday", "昨日同时刻"),
+    # chart words
+    "chart.today": ("Today", "今天"),
+    "chart.yesterday": ("Yesterday", "昨天"),
+    "chart.peak": ("Peak", "峰值"),
+    "chart.now": ("Now", "当前"),
+    "chart.generation": ("Generation", "发电"),
+    "chart.consumption": ("Consumption", "用电"),
+    "chart.power_kw": ("Power (kW)", "功率（千瓦）"),
+    "chart.consumers": ("Largest users", "用电最多"),
+    "chart.producers": ("Largest producers", "发电最多"),
+    "flow.now": ("Now", "此刻"),
+    "flow.today": ("Today", "今天"),
+    "legend.uses": ("uses power", "用电"),
+    "legend.makes": ("makes power", "发电"),
+    "legend.offline": ("offline", "离线"),
+    "landmark.grid": ("Grid connection", "电网关口"),
+    "landmark.building": ("Zero-energy building", "零能耗建筑"),
+    "landmark.wind": ("Wind farm", "风电场"),
+    "landmark.feeder": ("Feeder {n}", "配变 {n}"),
+    # energy categories (sources and uses in the Sankey, sectors in the load curve)
+    "cat.pv": ("Solar", "光伏"),
+    "cat.wind": ("Wind", "风电"),
+    "cat.grid_import": ("From the grid", "电网购电"),
+    "cat.battery_discharge": ("Battery discharge", "电池放电"),
+    "cat.households": ("Homes", "居民"),
+    "cat.commercial": ("Shops and offices", "商业办公"),
+    "cat.ev": ("Electric cars", "电动汽车"),
+    "cat.heat_pumps": ("Heat pumps", "热泵"),
+    "cat.street_lights": ("Street lights", "路灯"),
+    "cat.buildings": ("Building services", "楼宇用电"),
+    "cat.other": ("Other meters", "其他电表"),
+    "cat.battery_charge": ("Battery charge", "电池充电"),
+    "cat.grid_export": ("To the grid", "上网送电"),
+    # engineer view
+    "status.title": ("Engineer view", "工程师视图"),
+    "status.devices": ("Devices", "设备"),
+    "status.health": ("Ingest health", "采集服务状态"),
+    "status.rejected": ("Quarantined messages", "隔离的消息"),
+    "status.live": ("live", "在线"),
+    "status.stale": ("stale", "延迟"),
+    "status.offline": ("offline", "离线"),
+    "status.simulated": ("simulated", "模拟"),
+    "status.meter": ("meter", "实测"),
+}
+
+
+def text(key: str, lang: str, **fields) -> str:
+    en, zh = TEXT[key]
+    template = zh if lang == "zh" else en
+    return template.format(**fields) if fields else template
+
+
+def bilingual(key: str, className: str = "", **fields_by_lang) -> html.Span:
+    """Both languages of ``key``; ``fields_by_lang`` maps each field to ``{"en": ..., "zh": ...}`` or one string."""
+    parts = []
+    for lang in LANGS:
+        fields = {k: (v[lang] if isinstance(v, dict) else v) for k, v in fields_by_lang.items()}
+        parts.append(html.Span(text(key, lang, **fields), className=f"t-{lang}"))
+    return html.Span(parts, className=("t " + className).strip())
+
+
+def both(en: str, zh: str, className: str = "") -> html.Span:
+    """Two already-formatted strings, one per language (numbers formatted per language, names from metadata)."""
+    return html.Span([html.Span(zh, className="t-zh"), html.Span(en, className="t-en")],
+                     className=("t " + className).strip())

@@ -1,0 +1,181 @@
+"""City overview: the town plan drawn from the meters' own positions, each dot coloured by what it does now.
+
+No map tiles (exhibits are often offline): the plan is the meters' x/y in
+metres from the site's metadata. A dot's colour runs from amber (making power)
+through dark (idle) to blue (using power), scaled by its rated power; size
+shows how big the meter is; offline meters are grey crosses, so colour is
+never the only sign. Each tick sends only the colours and hover texts.
+"""
+
+from __future__ import annotations
+
+import math
+
+import plotly.graph_objects as go
+from dash import Input, Output, dcc, html, no_update, Patch
+
+from dashboard import numbers, theme
+from dashboard.i18n import bilingual, both, text
+from dashboard.scenes import SceneInfo
+from dashboard.scenes._parts import changed, digest, kpi
+
+SCENE = SceneInfo("city", 10, "scene.city")
+GRAPH = "city-graph"
+COLOURSCALE = [[0.0, theme.GENERATION], [0.5, theme.IDLE], [1.0, theme.CONSUMPTION]]
+SYMBOLS = {"feeder": "square", "grid_connection": "diamond", "wind": "triangle-up", "battery": "hexagon",
+           "weather_station": "star"}
+
+
+def layout():
+    return [
+        html.Div([
+            dcc.Graph(id=GRAPH, figure=go.Figure(layout=theme.layout()), config=theme.GRAPH_CONFIG, className="graph"),
+            html.Div([
+                html.Span([html.I(className="dot dot-makes"), bilingual("legend.makes")]),
+                html.Span([html.I(className="dot dot-uses"), bilingual("legend.uses")]),
+                html.Span([html.I(className="dot dot-offline"), bilingual("legend.offline")]),
+            ], className="legend"),
+            html.Div(id="city-detail", className="detail"),
+        ], className="visual"),
+        html.Div(id="city-kpis", className="kpis"),
+        html.Div(id="city-caption", className="caption"),
+    ]
+
+
+def outputs():
+    return [Output(GRAPH, "figure"), Output("city-kpis", "children"), Output("city-caption", "children")]
+
+
+def shown(snapshot):
+    """The devices on the plan: every metered device that has a position."""
+    return [d for d in snapshot.devices if d.kind != "weather_station"]
+
+
+def colour_value(device) -> float:
+    """-1 (making its rated power) .. 0 (idle) .. +1 (using its rated power)."""
+    if device.load_w is None or device.state == "offline":
+        return 0.0
+    rated = device.rated_w or max(abs(device.load_w), 1.0)
+    return max(-1.0, min(1.0, device.load_w / rated))
+
+
+def hover(device, lang: str) -> str:
+    name = device.name_zh if lang == "zh" else device.name_en
+    state = text(f"status.{device.state}", lang)
+    return f"{name}<br>{numbers.power(device.power_w)[lang]} · {state}"
+
+
+def make_figure(snapshot, lang: str) -> go.Figure:
+    devices = shown(snapshot)
+    sizes = [14 + 30 * math.sqrt(min(d.rated_w, 2e6) / 2e6) if d.rated_w else 16 for d in devices]
+    marks = landmarks(snapshot, lang)
+    fig = go.Figure(
+        [go.Scattergl(
+            x=[d.x_m for d in devices], y=[d.y_m for d in devices], mode="markers",
+            marker=dict(size=sizes, color=[colour_value(d) for d in devices], cmin=-1, cmax=1,
+                        colorscale=COLOURSCALE, symbol=[_symbol(d) for d in devices],
+                        line=dict(width=1, color=theme.BACKGROUND)),
+            text=[hover(d, lang) for d in devices], hoverinfo="text", customdata=[d.device for d in devices],
+        ),
+         go.Scatter(x=[m[0] for m in marks], y=[m[1] for m in marks], text=[m[2] for m in marks], mode="text",
+                    textposition=[m[3] for m in marks], textfont=dict(size=theme.LABEL_PX - 2, color=theme.TEXT),
+                    hoverinfo="skip")],
+        layout=theme.layout(
+            xaxis=dict(visible=False), yaxis=dict(visible=False, scaleanchor="x", scaleratio=1),
+            margin=dict(l=10, r=10, t=10, b=10), showlegend=False, dragmode=False,
+        ),
+    )
+    return fig
+
+
+def landmarks(snapshot, lang: str) -> list[tuple[float, float, str, str]]:
+    """Names on the plan for what a visitor looks for: the grid connection, the building, the wind farm."""
+    out = []
+    devices = shown(snapshot)
+    top = [d for d in devices if d.kind == "grid_connection" and d.counted]
+    for d in top[:1]:
+        out.append((d.x_m, d.y_m + 25, text("landmark.grid", lang), "top center"))
+    building = snapshot.building
+    members = [d for d in devices if building and d.building == building.id]
+    if members:
+        out.append((min(d.x_m for d in members) - 10, sum(d.y_m for d in members) / len(members),
+                    text("landmark.building", lang), "middle left"))
+    wind = [d for d in devices if d.kind == "wind"]
+    if wind:
+        out.append((sum(d.x_m for d in wind) / len(wind), max(d.y_m for d in wind) + 25, text("landmark.wind", lang),
+                    "top center"))
+    return out
+
+
+def _symbol(device) -> str:
+    if device.state == "offline":
+        return "x"
+    return SYMBOLS.get(device.kind, "circle")
+
+
+def kpis(snapshot):
+    total = sum(1 for d in snapshot.devices)
+    online = snapshot.meters_online
+    return [
+        kpi("kpi.load", numbers.power(snapshot.load_now_w)),
+        kpi("kpi.renewable_now", numbers.percent(snapshot.renewable_share_now), "accent-solar"),
+        kpi("kpi.renewable_today", numbers.percent(snapshot.renewable_share_today)),
+        kpi("kpi.co2", numbers.mass_kg(snapshot.co2_avoided_today_kg)),
+        kpi("kpi.online", {"en": f"{online:,}/{total:,}", "zh": f"{online}/{total}"}),
+        kpi("kpi.readings", numbers.count(snapshot.readings_today), "counter"),
+    ]
+
+
+def caption(snapshot):
+    share = snapshot.renewable_share_now
+    if share is None:
+        return bilingual("caption.city.none")
+    return bilingual("caption.city", share=numbers.percent(share))
+
+
+def update(snapshot, lang: str, sent: dict):
+    fresh: dict = {}
+    devices = shown(snapshot)
+    structure = {"lang": lang, "devices": [(d.device, d.x_m, d.y_m, d.rated_w) for d in devices]}
+    if sent.get("structure") != digest(structure):
+        figure = make_figure(snapshot, lang)
+    else:
+        figure = Patch()
+        colours = [round(colour_value(d), 3) for d in devices]
+        symbols = [_symbol(d) for d in devices]
+        texts = [hover(d, lang) for d in devices]
+        if sent.get("colours") == digest(colours) and sent.get("symbols") == digest(symbols) \
+                and sent.get("texts") == digest(texts):
+            figure = no_update
+        else:
+            figure["data"][0]["marker"]["color"] = colours
+            figure["data"][0]["marker"]["symbol"] = symbols
+            figure["data"][0]["text"] = texts
+    fresh["structure"] = digest(structure)
+    fresh["colours"] = digest([round(colour_value(d), 3) for d in devices])
+    fresh["symbols"] = digest([_symbol(d) for d in devices])
+    fresh["texts"] = digest([hover(d, lang) for d in devices])
+    strip = changed(sent, fresh, "kpis", _kpi_data(snapshot), lambda _: kpis(snapshot))
+    line = changed(sent, fresh, "caption", numbers.percent(snapshot.renewable_share_now), lambda _: caption(snapshot))
+    return [figure, strip, line], fresh
+
+
+def _kpi_data(snapshot):
+    return [numbers.power(snapshot.load_now_w), numbers.percent(snapshot.renewable_share_now),
+            numbers.percent(snapshot.renewable_share_today), numbers.mass_kg(snapshot.co2_avoided_today_kg),
+            snapshot.meters_online, len(snapshot.devices), snapshot.readings_today]
+
+
+def detail(snapshot, device_id: str | None):
+    """What a visitor sees after tapping a dot: the meter's name, what it is, and what it does now."""
+    device = next((d for d in snapshot.devices if d.device == device_id), None)
+    if device is None:
+        return None
+    from expo.kinds import KINDS
+    kind = KINDS.get(device.kind)
+    return html.Div([
+        both(device.name_en, device.name_zh, "detail-name"),
+        both(kind.label_en if kind else device.kind, kind.label_zh if kind else device.kind, "detail-kind"),
+        both(numbers.power(device.power_w)["en"], numbers.power(device.power_w)["zh"], "detail-value"),
+        bilingual(f"status.{device.state}", "detail-state"),
+    ])

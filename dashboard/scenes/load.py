@@ -1,0 +1,143 @@
+"""Load curve: the town's electricity use through today, by sector, against yesterday, with the peak marked.
+
+Stacked areas by sector (homes, shops and offices, cars, heat pumps, street
+lights, building services) in 5-minute means; yesterday's total as a dashed
+line for comparison; the day's peak as a labelled marker. Each tick patches
+only the slots that changed (usually the last one or two).
+"""
+
+from __future__ import annotations
+
+import plotly.graph_objects as go
+from dash import Output, Patch, dcc, html, no_update
+
+from dashboard import numbers, theme
+from dashboard.categories import CATEGORIES, LOADS
+from dashboard.i18n import bilingual, text
+from dashboard.model import SLOT_S, slot_times
+from dashboard.scenes import SceneInfo
+from dashboard.scenes._parts import changed, digest, kpi
+
+SCENE = SceneInfo("load", 40, "scene.load")
+GRAPH = "load-graph"
+
+
+def layout():
+    return [
+        html.Div(dcc.Graph(id=GRAPH, figure=go.Figure(layout=theme.layout()), config=theme.GRAPH_CONFIG,
+                           className="graph"), className="visual"),
+        html.Div(id="load-kpis", className="kpis"),
+        html.Div(id="load-caption", className="caption"),
+    ]
+
+
+def outputs():
+    return [Output(GRAPH, "figure"), Output("load-kpis", "children"), Output("load-caption", "children")]
+
+
+def sectors(snapshot) -> list[str]:
+    """Sectors with any use today, in the table's order (a town without heat pumps shows none)."""
+    return [k for k in LOADS if any(v for v in snapshot.curve_today.get(k, []) if v)]
+
+
+def series_kw(snapshot) -> dict[str, list]:
+    return {k: [None if v is None else round(v / 1000, 1) for v in snapshot.curve_today.get(k, [])]
+            for k in sectors(snapshot)}
+
+
+def total_kw(series: dict[str, list]) -> list:
+    if not series:
+        return []
+    n = len(next(iter(series.values())))
+    out = []
+    for i in range(n):
+        column = [s[i] for s in series.values() if s[i] is not None]
+        out.append(round(sum(column), 1) if column else None)
+    return out
+
+
+def peak(totals: list) -> tuple[int, float] | None:
+    best = None
+    for i, v in enumerate(totals):
+        if v is not None and (best is None or v > best[1]):
+            best = (i, v)
+    return best
+
+
+def make_figure(snapshot, lang: str) -> go.Figure:
+    x = slot_times(snapshot.day_start_s, snapshot.timezone)
+    series = series_kw(snapshot)
+    traces = [
+        go.Scatter(x=x, y=values, name=text("cat." + k, lang), stackgroup="today", mode="lines",
+                   line=dict(width=0.5, color=CATEGORIES[k].colour), fillcolor=CATEGORIES[k].colour,
+                   hovertemplate=f"{text('cat.' + k, lang)} %{{y:.0f}} kW<extra></extra>")
+        for k, values in series.items()
+    ]
+    yesterday = [None if v is None else round(v / 1000, 1) for v in snapshot.curve_yesterday_w]
+    traces.append(go.Scatter(x=x, y=yesterday, name=text("chart.yesterday", lang), mode="lines",
+                             line=dict(color=theme.TEXT, width=3, dash="dash"),
+                             hovertemplate=f"{text('chart.yesterday', lang)} %{{y:.0f}} kW<extra></extra>"))
+    top = peak(total_kw(series))
+    traces.append(go.Scatter(
+        x=[x[top[0]]] if top else [], y=[top[1]] if top else [], name=text("chart.peak", lang),
+        mode="markers+text", marker=dict(size=22, color=theme.TEXT, symbol="triangle-down"),
+        text=[f"{text('chart.peak', lang)} {numbers.power(top[1] * 1000)[lang]}"] if top else [],
+        textposition="top center", textfont=dict(size=theme.LABEL_PX), hoverinfo="skip", showlegend=False))
+    return go.Figure(traces, layout=theme.layout(
+        xaxis=dict(theme.layout()["xaxis"], type="date", tickformat="%H:%M", range=[x[0], x[-1]], dtick=3 * 3600000),
+        yaxis=dict(theme.layout()["yaxis"], title=dict(text=text("chart.power_kw", lang)), rangemode="tozero"),
+        margin=dict(l=20, r=20, t=70, b=20),
+    ))
+
+
+def update(snapshot, lang: str, sent: dict):
+    fresh: dict = {}
+    keys = sectors(snapshot)
+    series = series_kw(snapshot)
+    totals = total_kw(series)
+    top = peak(totals)
+    structure = digest([lang, snapshot.day_start_s, keys])
+    fresh["structure"] = structure
+    for k in keys:
+        fresh["s:" + k] = [digest(v) for v in _chunks(series[k])]
+    fresh["peak"] = digest(top)
+    fresh["yesterday"] = digest([None if v is None else round(v) for v in snapshot.curve_yesterday_w])
+    if sent.get("structure") != structure or sent.get("yesterday") != fresh["yesterday"]:
+        figure = make_figure(snapshot, lang)
+    else:
+        figure = Patch()
+        touched = False
+        for index, k in enumerate(keys):
+            before = sent.get("s:" + k) or []
+            for c, chunk in enumerate(_chunks(series[k])):
+                if c >= len(before) or before[c] != fresh["s:" + k][c]:
+                    start = c * CHUNK
+                    for offset, value in enumerate(chunk):
+                        figure["data"][index]["y"][start + offset] = value
+                    touched = True
+        if sent.get("peak") != fresh["peak"] and top:
+            x = slot_times(snapshot.day_start_s, snapshot.timezone)
+            figure["data"][len(keys) + 1]["x"] = [x[top[0]]]
+            figure["data"][len(keys) + 1]["y"] = [top[1]]
+            figure["data"][len(keys) + 1]["text"] = [f"{text('chart.peak', lang)} {numbers.power(top[1] * 1000)[lang]}"]
+            touched = True
+        if not touched:
+            figure = no_update
+    now_slot = int((snapshot.clock_s - snapshot.day_start_s) // SLOT_S)
+    yesterday_now = snapshot.curve_yesterday_w[now_slot] if 0 <= now_slot < len(snapshot.curve_yesterday_w) else None
+    peak_time = (snapshot.local(snapshot.day_start_s + top[0] * SLOT_S).strftime("%H:%M") if top else "")
+    data = [numbers.power(snapshot.load_now_w), numbers.power(top[1] * 1000 if top else None),
+            numbers.energy(snapshot.load_today_wh), numbers.power(yesterday_now), peak_time]
+    strip = changed(sent, fresh, "kpis", data, lambda d: [
+        kpi("kpi.load", d[0]), kpi("kpi.peak", {"en": f"{d[1]['en']} · {d[4]}", "zh": f"{d[1]['zh']} · {d[4]}"}),
+        kpi("kpi.energy_today", d[2]), kpi("kpi.vs_yesterday", d[3])])
+    line = changed(sent, fresh, "caption", [data[1], peak_time], lambda d: (
+        bilingual("caption.load", time=d[1], peak=d[0]) if top else bilingual("caption.load.none")))
+    return [figure, strip, line], fresh
+
+
+CHUNK = 12  # slots per digest: an hour
+
+
+def _chunks(values: list) -> list[list]:
+    return [values[i:i + CHUNK] for i in range(0, len(values), CHUNK)]

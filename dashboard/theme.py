@@ -1,0 +1,48 @@
+"""The exhibit's look in one place: dark, high contrast, big type, and one colour per meaning.
+
+Sizes follow the design brief for a 1920x1080 screen seen from 3 m: KPI
+numerals 72 px and up, labels 28 px, nothing on a visitor scene below 20 px
+(axis ticks included). The CSS in ``assets/expo.css`` uses the same values.
+"""
+
+from __future__ import annotations
+
+BACKGROUND = "#0B1020"
+PANEL = "#141B2E"
+GRID = "#2A3350"
+TEXT = "#F2F4F8"
+MUTED = "#B8C2D6"
+IDLE = "#3A4560"
+GENERATION = "#E69F00"  # a meter making power (solar's colour: most generation in town is solar)
+CONSUMPTION = "#4DA3FF"  # a meter using power: Okabe-Ito blue #0072B2, lightened to read on the dark ground
+OFFLINE = "#6B7280"
+FONT = '"Expo Sans SC", "Noto Sans CJK SC", "Microsoft YaHei", sans-serif'
+
+TICK_PX = 22
+LABEL_PX = 28
+TITLE_PX = 30
+TRANSITION_MS = 400
+
+
+def layout(**overrides) -> dict:
+    """Plotly layout every scene starts from."""
+    axis = dict(gridcolor=GRID, zerolinecolor=GRID, tickfont=dict(size=TICK_PX, color=MUTED),
+                title=dict(font=dict(size=LABEL_PX - 4, color=MUTED)), automargin=True)
+    base = dict(
+        paper_bgcolor="rgba(0,0,0,0)",
+        plot_bgcolor="rgba(0,0,0,0)",
+        font=dict(family=FONT, size=TICK_PX, color=TEXT),
+        margin=dict(l=20, r=20, t=20, b=20),
+        xaxis=dict(axis),
+        yaxis=dict(axis),
+        legend=dict(font=dict(size=TICK_PX + 2), bgcolor="rgba(0,0,0,0)", orientation="h", y=1.02, yanchor="bottom",
+                    x=0, xanchor="left"),
+        hoverlabel=dict(font=dict(size=TICK_PX, family=FONT)),
+        transition=dict(duration=TRANSITION_MS, easing="cubic-in-out"),
+        uirevision="keep",  # updates never reset a visitor's zoom or hidden traces
+    )
+    base.update(overrides)
+    return base
+
+
+GRAPH_CONFIG = {"displayModeBar": False, "responsive": True, "scrollZoom": False, "doubleClick": False}

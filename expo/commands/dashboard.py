@@ -1,0 +1,92 @@
+"""Serve the kiosk dashboard: rotating scenes for visitors, /status for engineers.
+
+Reads the same store ingest writes (``--store``, SQLite or InfluxDB). Open
+http://HOST:PORT/ for the scenes (``?kiosk=1`` rotates them, ``?lang=en``),
+and /status for the engineer view (password: ``EXPO_DASHBOARD_PASSWORD``).
+Everything the page needs — scripts, styles, the Chinese font — is served by
+the app itself, so the kiosk works with no internet.
+"""
+
+from __future__ import annotations
+
+import argparse
+import errno
+import logging
+import socket
+
+from expo import config as settings
+from expo.errors import UserError
+
+NAME = "dashboard"
+HELP = "serve the kiosk dashboard (scenes at /, engineer view at /status)"
+log = logging.getLogger("expo.dashboard")
+
+_FLAGS = ("store", "influx_token", "influx_username", "influx_password", "influx_ca_file", "dashboard_host",
+          "dashboard_port", "rotate_s", "idle_s", "language", "timezone", "co2_kg_per_kwh")
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--config", help="TOML settings file (default: $EXPO_CONFIG or ./energy-expo.toml)")
+    for name in _FLAGS:
+        setting = settings.SETTINGS[name]
+        parser.add_argument(setting.flag, dest=name, help=f"{setting.help} (default: {setting.default})")
+    parser.add_argument("--host", dest="dashboard_host", help="same as --dashboard-host")
+    parser.add_argument("--port", dest="dashboard_port", help="same as --dashboard-port")
+    for name in ("kiosk", "alternate_languages"):
+        parser.add_argument(settings.SETTINGS[name].flag, dest=name, action="store_const", const=True,
+                            help=settings.SETTINGS[name].help)
+
+
+def check_port_free(host: str, port: int) -> None:
+    """Fail with one clear line before Dash starts, rather than a server traceback, when the port is taken."""
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except socket.gaierror as exc:
+        raise UserError(f"cannot listen on {host}: {exc.strerror}") from None
+    family, _, _, _, address = infos[0]
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(address)
+        except OSError as exc:
+            if exc.errno == errno.EADDRINUSE:
+                raise UserError(f"port {port} on {host} is already in use (another dashboard?); "
+                                f"choose another with --port") from None
+            raise UserError(f"cannot listen on {host}:{port}: {exc.strerror}") from None
+
+
+def run(args: argparse.Namespace) -> int:
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    from dashboard.app import KioskSettings, create_app
+    from dashboard.model import ExhibitModel, ModelSettings
+    from expo.store import open_store
+
+    cfg = settings.load({name: getattr(args, name, None) for name in settings.SETTINGS}, path=args.config)
+    if cfg.language not in ("zh", "en"):
+        raise UserError(f"language must be zh or en, got {cfg.language!r}")
+    try:
+        ZoneInfo(cfg.timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise UserError(f"timezone {cfg.timezone!r} is not a known IANA time zone, e.g. Asia/Shanghai") from None
+    for name in ("rotate_s", "idle_s"):
+        if getattr(cfg, name) <= 0:
+            raise UserError(f"{name} must be positive, got {getattr(cfg, name)}")
+    check_port_free(cfg.dashboard_host, cfg.dashboard_port)
+    options = settings.store_options(cfg)
+    open_store(cfg.store, **options).close()  # a wrong address fails here, with its message; not in the poller
+    model = ExhibitModel(lambda: open_store(cfg.store, **options),
+                         ModelSettings(timezone=cfg.timezone, co2_kg_per_kwh=cfg.co2_kg_per_kwh))
+    kiosk = KioskSettings(kiosk=cfg.kiosk, rotate_s=cfg.rotate_s, idle_s=cfg.idle_s,
+                          alternate_languages=cfg.alternate_languages, language=cfg.language)
+    app = create_app(model, kiosk, cfg.dashboard_password)
+    model.start()
+    url = f"http://{cfg.dashboard_host}:{cfg.dashboard_port}/"
+    log.info("dashboard on %s (kiosk: %s?kiosk=1, engineer view: %sstatus%s) reading %s", url, url, url,
+             ", password protected" if cfg.dashboard_password else "", cfg.store)
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # no line per request: a kiosk asks every second
+    try:
+        app.run(host=cfg.dashboard_host, port=cfg.dashboard_port, debug=False, threaded=True)
+    finally:
+        model.stop()
+    return 0

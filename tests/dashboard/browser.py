@@ -1,0 +1,83 @@
+"""Headless Chromium for the dashboard's browser tests (Debian's chromium and chromium-driver).
+
+``Browser`` opens pages at a window size, reads the browser console and the
+JS heap, and saves screenshots into the run's folder (``screenshot_dir``).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import time
+from pathlib import Path
+
+from selenium import webdriver
+from selenium.webdriver.chrome.service import Service
+
+FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+         "--disable-dev-shm-usage", "--hide-scrollbars", "--force-device-scale-factor=1")
+
+
+def available() -> str | None:
+    """Why browser tests cannot run here, or None when they can."""
+    if not shutil.which("chromium") or not shutil.which("chromedriver"):
+        return "chromium and chromium-driver are not installed (scripts/setup.sh installs them)"
+    return None
+
+
+class Browser:
+    def __init__(self, width: int = 1920, height: int = 1080):
+        options = webdriver.ChromeOptions()
+        options.binary_location = shutil.which("chromium")
+        for flag in FLAGS:
+            options.add_argument(flag)
+        options.add_argument(f"--window-size={width},{height}")
+        options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+        self.driver = webdriver.Chrome(service=Service(shutil.which("chromedriver")), options=options)
+        self.driver.set_page_load_timeout(30)
+        self.resize(width, height)
+
+    def resize(self, width: int, height: int) -> None:
+        # the window size includes no browser chrome in headless mode; set the viewport exactly
+        self.driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride",
+                                    {"width": width, "height": height, "deviceScaleFactor": 1, "mobile": False})
+
+    def open(self, url: str) -> None:
+        self.driver.get(url)
+
+    def js(self, script: str, *args):
+        return self.driver.execute_script(script, *args)
+
+    def wait_for(self, script: str, timeout_s: float = 20.0, interval_s: float = 0.2):
+        """Poll a JS expression until it is truthy; return its value."""
+        deadline = time.monotonic() + timeout_s
+        value = None
+        while time.monotonic() < deadline:
+            value = self.js("return " + script)
+            if value:
+                return value
+            time.sleep(interval_s)
+        raise AssertionError(f"timed out after {timeout_s} s waiting for: {script} (last value {value!r})")
+
+    def console_errors(self) -> list[str]:
+        return [entry["message"] for entry in self.driver.get_log("browser") if entry["level"] == "SEVERE"]
+
+    def heap_mb(self) -> float:
+        self.driver.execute_cdp_cmd("HeapProfiler.collectGarbage", {})
+        return self.js("return performance.memory.usedJSHeapSize") / 2**20
+
+    def screenshot(self, path: Path) -> Path:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.driver.save_screenshot(str(path))
+        return path
+
+    def close(self) -> None:
+        self.driver.quit()
+
+
+def screenshot_dir() -> Path:
+    """Where this test run saves its screenshots: ``$EXPO_SCREENSHOTS`` or test-output/screenshots-<time>."""
+    named = os.environ.get("EXPO_SCREENSHOTS")
+    if named:
+        return Path(named)
+    return Path("test-output") / time.strftime("screenshots-%Y%m%d-%H%M%S")
