@@ -431,19 +431,30 @@ class ExhibitModel:
         return [sums[i] / ns[i] if ns[i] else None for i in range(SLOTS)]
 
     def _year_to_date(self, store: Store, devices: list[str], clock: float) -> tuple[float, float]:
+        """Energy made and used this year, from the meters' own counters: newest value less the first.
+
+        Counters are exact where averaged power is not (an hour half-covered by
+        data would count as a whole one); a counter is monotonic (ingest
+        continues it across meter resets), so its smallest value in the year is
+        its first.
+        """
         if not devices:
             return 0.0, 0.0
+        first: dict[str, float] = {}
+        last: dict[str, float] = {}
+        for row in store.rollups("1h", _year_start(clock, self.settings.timezone), clock + 3600, "energy_wh", devices):
+            first[row.device] = min(first.get(row.device, math.inf), row.min)
+            last[row.device] = max(last.get(row.device, -math.inf), row.last)
         produced = used = 0.0
-        for row in store.rollups("1h", _year_start(clock, self.settings.timezone), clock + 3600, "power_w", devices):
-            meta = self._metas.get(row.device)
+        for device in first:
+            meta = self._metas.get(device)
             if meta is None or meta.kind not in KINDS:
                 continue
-            covered_h = min(3600.0, max(0.0, clock - row.bucket_s)) / 3600.0
             flow = KINDS[meta.kind].flow
             if flow is Flow.PRODUCES:
-                produced += max(row.mean, 0.0) * covered_h
+                produced += last[device] - first[device]
             elif flow is Flow.CONSUMES:
-                used += max(row.mean, 0.0) * covered_h
+                used += last[device] - first[device]
         return produced, used
 
 

@@ -1,0 +1,93 @@
+"""A store with a few hours of a small simulated town in it, on each backend the dashboard reads."""
+
+from __future__ import annotations
+
+import math
+import time
+from pathlib import Path
+
+import pytest
+
+from expo.store import Batch, open_store
+from simulators import scenario as scenarios
+from simulators.backfill import backfill
+from simulators.engine import Simulation
+
+SMALL = Path(__file__).with_name("small.toml")
+STEP_S = 60.0
+
+
+class Filled:
+    """A store URL holding ``hours`` of the small town up to about now, and the simulation that made it."""
+
+    def __init__(self, url: str, hours: float, seed: int = 2):
+        self.url = url
+        end_s = math.floor(time.time() / STEP_S) * STEP_S - STEP_S
+        self.start_s = end_s - hours * 3600
+        self.sim = Simulation(scenarios.load(str(SMALL)), seed, self.start_s, STEP_S)
+        store = self.open()
+        try:
+            backfill(self.sim, int(hours * 3600 / STEP_S), store)
+        finally:
+            store.close()
+
+    def open(self):
+        return open_store(self.url)
+
+    def write_now(self, offset_s: float = 0.0) -> float:
+        """One more step of every meter, stamped ``offset_s`` from now; returns its instant."""
+        from simulators.backfill import frame_readings
+
+        frame = self.sim.advance(1)
+        ts = time.time() + offset_s
+        readings = [r.__class__(r.site, r.device, ts, r.metrics, r.seq) for r in next(frame_readings(self.sim, frame))]
+        store = self.open()
+        try:
+            store.write(Batch(readings=readings))
+        finally:
+            store.close()
+        return ts
+
+
+@pytest.fixture(params=["sqlite", "influxdb"])
+def filled(request, tmp_path) -> Filled:
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'expo.db'}"
+    else:
+        url = request.getfixturevalue("influxdb").url("dash")
+    return Filled(url, hours=3)
+
+
+@pytest.fixture
+def filled_sqlite(tmp_path) -> Filled:
+    return Filled(f"sqlite:///{tmp_path / 'expo.db'}", hours=3)
+
+
+def raw(url: str, metric: str, since_s: float) -> list[tuple[str, float, float]]:
+    """(device, ts_s, value) of every stored raw reading of ``metric`` since then, read around the store
+    interface (SQL or InfluxQL straight to the backend): the oracle the dashboard's rollup path is checked
+    against."""
+    if url.startswith("sqlite:"):
+        import sqlite3
+
+        path = url[len("sqlite:///"):]
+        with sqlite3.connect(path) as db:
+            rows = db.execute(
+                "SELECT s.device, r.ts_ms, r.value FROM readings r JOIN series s ON s.id = r.series "
+                "WHERE s.metric = ? AND r.ts_ms >= ?", (metric, round(since_s * 1000))).fetchall()
+        return [(d, ts / 1000, v) for d, ts, v in rows]
+    import json
+    import urllib.parse
+    import urllib.request
+
+    host, database = url[len("influxdb://"):].split("/", 1)
+    q = f'SELECT "{metric}" FROM "reading" WHERE time >= {round(since_s * 1000)}ms GROUP BY "device"'
+    with urllib.request.urlopen(f"http://{host}/query?" + urllib.parse.urlencode(
+            {"db": database, "q": q, "epoch": "ms"})) as response:
+        body = json.loads(response.read())
+    out = []
+    for series in body["results"][0].get("series", []):
+        for ts, value in series["values"]:
+            if value is not None:
+                out.append((series["tags"]["device"], ts / 1000, value))
+    return out

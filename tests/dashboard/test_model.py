@@ -1,0 +1,173 @@
+"""The exhibit model against real stores: its figures equal the same figures computed from raw readings."""
+
+from __future__ import annotations
+
+import math
+import time
+from collections import defaultdict
+
+import pytest
+
+from dashboard.categories import LOADS, SOURCES, USES, counted_kind, split
+from dashboard.model import SLOT_S, SLOTS, ExhibitModel, ModelSettings
+from expo.kinds import KINDS, Flow
+from expo.store import StoreUnavailable
+from tests.dashboard.conftest import Filled, raw
+
+
+def same(actual, expected) -> bool:
+    if expected is None or actual is None:
+        return actual is expected
+    return actual == pytest.approx(expected, rel=1e-6, abs=1e-6)
+
+
+def model_for(filled, **settings) -> ExhibitModel:
+    return ExhibitModel(filled.open, ModelSettings(**settings))
+
+
+def metas(filled):
+    return {m.device: m for m in filled.sim.site.metas}
+
+
+def categorised_minutes(filled, since_s):
+    """minute -> category -> W, from raw readings (one reading a minute per meter in these stores)."""
+    by_device = metas(filled)
+    parents = {m.parent for m in by_device.values() if m.parent}
+    minutes = defaultdict(lambda: defaultdict(float))
+    for device, ts, value in raw(filled.url, "power_w", since_s):
+        meta = by_device[device]
+        if counted_kind(meta.kind, device in parents, bool(meta.parent)):
+            for category, w in split(meta.kind, value):
+                minutes[int(ts // 60) * 60][category] += w
+    return minutes
+
+
+def test_sources_equal_uses_now_and_today(filled):
+    """Parent meters are not counted twice: what the sources supply is what the uses take, to the watt."""
+    snapshot = model_for(filled).poll()
+    assert snapshot.store_ok, snapshot.store_error
+    supply = sum(snapshot.flows_now_w.get(k, 0.0) for k in SOURCES)
+    demand = sum(snapshot.flows_now_w.get(k, 0.0) for k in USES)
+    assert supply > 0
+    assert supply == pytest.approx(demand, rel=1e-6)
+    supply_today = sum(snapshot.flows_today_wh.get(k, 0.0) for k in SOURCES)
+    demand_today = sum(snapshot.flows_today_wh.get(k, 0.0) for k in USES)
+    assert supply_today == pytest.approx(demand_today, rel=1e-6, abs=1e-6)
+
+
+def test_today_and_curves_equal_raw_readings(filled):
+    snapshot = model_for(filled).poll()
+    day = snapshot.day_start_s
+    minutes = categorised_minutes(filled, day - 86400)
+    for key in SOURCES + USES:
+        expected_wh = sum(m.get(key, 0.0) for b, m in minutes.items() if b >= day) / 60.0
+        assert snapshot.flows_today_wh[key] == pytest.approx(expected_wh, rel=1e-6, abs=1e-6), key
+        for slot in range(SLOTS):
+            present = [m.get(key, 0.0) for b, m in minutes.items() if day + slot * SLOT_S <= b < day + (slot + 1) * SLOT_S]
+            expected = sum(present) / len(present) if present else None
+            assert same(snapshot.curve_today[key][slot], expected), (key, slot, snapshot.curve_today[key][slot], expected)
+    for slot in range(SLOTS):
+        lo, hi = day - 86400 + slot * SLOT_S, day - 86400 + (slot + 1) * SLOT_S
+        present = [sum(m.get(k, 0.0) for k in LOADS) for b, m in minutes.items() if lo <= b < hi]
+        expected = sum(present) / len(present) if present else None
+        assert same(snapshot.curve_yesterday_w[slot], expected), (slot, snapshot.curve_yesterday_w[slot], expected)
+    counted = sum(1 for _, ts, _ in raw(filled.url, "power_w", day))
+    assert snapshot.readings_today == counted
+
+
+def test_zero_energy_building_year_from_its_counters(filled):
+    snapshot = model_for(filled).poll()
+    building = snapshot.building
+    assert building is not None and building.id == filled.sim.scenario.building.id
+    by_device = metas(filled)
+    first, last = {}, {}
+    for device, ts, value in raw(filled.url, "energy_wh", 0):
+        if by_device[device].building != building.id:
+            continue
+        first[device] = min(first.get(device, math.inf), value)
+        last[device] = max(last.get(device, -math.inf), value)
+    produced = sum(last[d] - first[d] for d in first if KINDS[by_device[d].kind].flow is Flow.PRODUCES)
+    used = sum(last[d] - first[d] for d in first if KINDS[by_device[d].kind].flow is Flow.CONSUMES)
+    assert used > 0
+    assert building.produced_ytd_wh == pytest.approx(produced, rel=1e-6, abs=1e-3)
+    assert building.used_ytd_wh == pytest.approx(used, rel=1e-6)
+    soc = [v for d, ts, v in raw(filled.url, "soc_pct", 0)]
+    assert building.soc_pct is not None and min(soc) <= building.soc_pct <= max(soc)
+
+
+def test_freshness_follows_the_newest_reading(filled_sqlite):
+    model = model_for(filled_sqlite, live_s=30.0)
+    assert model.poll().freshness == "delayed"  # the history ends a minute or more ago
+    filled_sqlite.write_now()
+    snapshot = model.poll()
+    assert snapshot.freshness == "live"
+    assert snapshot.meters_online == len(filled_sqlite.sim.site.metas) - 0
+    assert all(d.state == "live" for d in snapshot.devices)
+
+
+def test_history_replayed_fast_is_shown_as_replay_not_as_delay(tmp_path):
+    empty = Filled(f"sqlite:///{tmp_path / 'replay.db'}", hours=0)
+    model = model_for(empty)
+    start = time.time() - 3600
+    empty.write_now(offset_s=-3600)
+    model.poll()
+    time.sleep(0.6)
+    empty.write_now(offset_s=-3600 + 120)  # two minutes of data in 0.6 s of wall time
+    snapshot = model.poll()
+    assert snapshot.freshness == "replay"
+    assert snapshot.replay_speed > 2
+    assert snapshot.clock_s == pytest.approx(start + 120, abs=5)  # the exhibit's clock is the data's
+
+
+def test_store_outage_keeps_the_last_data_and_fills_the_gap_after(filled_sqlite):
+    failing = {"on": False}
+
+    def factory():
+        if failing["on"]:
+            raise StoreUnavailable("connection refused (test)")
+        return filled_sqlite.open()
+
+    model = ExhibitModel(factory, ModelSettings())
+    before = model.poll()
+    assert before.store_ok
+    model._fail("forced")  # as a failed query would: the connection is dropped
+    failing["on"] = True
+    during = model.poll()
+    assert not during.store_ok and "connection refused" in during.store_error
+    assert during.devices == before.devices and during.flows_today_wh == before.flows_today_wh
+    ts = filled_sqlite.write_now()  # data arrives while the dashboard cannot read
+    failing["on"] = False
+    after = model.poll()
+    assert after.store_ok and after.newest_ts_s == pytest.approx(ts, abs=1e-3)
+    assert after.readings_today > before.readings_today or after.day_start_s != before.day_start_s
+
+
+class CountingStore:
+    """Wraps a store and records the time windows the model asks for."""
+
+    def __init__(self, store):
+        self.store, self.windows, self.latest_since = store, [], []
+
+    def rollups(self, resolution, start_s, end_s, metric, devices=None):
+        self.windows.append((resolution, end_s - start_s))
+        return self.store.rollups(resolution, start_s, end_s, metric, devices)
+
+    def latest(self, site=None, since_s=None):
+        self.latest_since.append(since_s)
+        return self.store.latest(site, since_s)
+
+    def __getattr__(self, name):
+        return getattr(self.store, name)
+
+
+def test_steady_polls_read_minutes_not_history(filled_sqlite):
+    """After the first poll, each poll reads a few minutes of 1-minute rollups: cost flat as history grows."""
+    wrapped = CountingStore(filled_sqlite.open())
+    model = ExhibitModel(lambda: wrapped, ModelSettings())
+    model.poll()
+    wrapped.windows.clear()
+    for _ in range(3):
+        model.poll()
+    minute_windows = [span for resolution, span in wrapped.windows if resolution == "1m"]
+    assert minute_windows and max(minute_windows) <= 7 * 60  # five minutes back, a minute ahead, rounded
+    assert all(since is not None for since in wrapped.latest_since)
