@@ -1,0 +1,74 @@
+"""The engineer view: what it lists, and that a configured password guards it but not the kiosk."""
+
+from __future__ import annotations
+
+import base64
+
+import pytest
+
+from dashboard.app import KioskSettings, create_app
+from dashboard.model import ExhibitModel, ModelSettings
+from expo.store import Batch, Rejected
+
+
+@pytest.fixture
+def model(filled_sqlite):
+    store = filled_sqlite.open()
+    store.write(Batch(rejected=[Rejected(1.0e9, "tele/plug/SENSOR", "malformed_json", "Expecting value", b"{oops")],
+                      health={"received": 123.0, "readings_written": 120.0}))
+    store.close()
+    m = ExhibitModel(filled_sqlite.open, ModelSettings())
+    m.poll()
+    return m
+
+
+def auth(password: str) -> dict:
+    return {"Authorization": "Basic " + base64.b64encode(f"engineer:{password}".encode()).decode()}
+
+
+def test_status_lists_devices_health_and_quarantine(model):
+    client = create_app(model, KioskSettings()).server.test_client()
+    data = client.get("/status.json").get_json()
+    assert {d["device"] for d in data["devices"]} == {d.device for d in model.snapshot.devices}
+    assert data["health"]["readings_written"] == 120.0
+    assert data["rejected_by_reason"] == {"malformed_json": 1}
+    assert data["rejected"][0]["payload"] == "{oops"
+    page = client.get("/status").get_data(as_text=True)
+    assert "malformed_json" in page and "tele/plug/SENSOR" in page and "&lt;" not in "{oops"
+
+
+def test_status_html_escapes_what_meters_sent(model, filled_sqlite):
+    store = filled_sqlite.open()
+    store.write(Batch(rejected=[Rejected(1.0e9, "x/<script>", "bad_topic", "<b>", b"<script>alert(1)</script>")]))
+    store.close()
+    model._engineer_at = float("-inf")
+    model.poll()
+    page = create_app(model).server.test_client().get("/status").get_data(as_text=True)
+    assert "<script>alert" not in page and "&lt;script&gt;alert(1)" in page
+
+
+def test_password_guards_the_engineer_view_only(model):
+    client = create_app(model, KioskSettings(), status_password="s3cret").server.test_client()
+    for path in ("/status", "/status.json"):
+        refused = client.get(path)
+        assert refused.status_code == 401 and "Basic" in refused.headers["WWW-Authenticate"]
+        assert client.get(path, headers=auth("wrong")).status_code == 401
+        assert client.get(path, headers=auth("s3cret")).status_code == 200
+    assert client.get("/").status_code == 200  # the kiosk stays open
+    assert client.get("/_dash-layout").status_code == 200
+
+
+def test_refresh_callback_answers_without_the_password(model):
+    """The kiosk's data route is open even when /status is guarded (no login to expire on a kiosk)."""
+    app = create_app(model, KioskSettings(), status_password="s3cret")
+    client = app.server.test_client()
+    key = next(k for k in app.callback_map if k.startswith("..beat.data"))
+    outputs = [{"id": part.rsplit(".", 1)[0], "property": part.rsplit(".", 1)[1]}
+               for part in key.strip(".").split("...")]
+    body = {"output": key, "outputs": outputs, "inputs": [
+        {"id": "tick", "property": "n_intervals", "value": 1}, {"id": "scene", "property": "data", "value": "city"},
+        {"id": "lang", "property": "data", "value": "en"}], "state": [{"id": "sent", "property": "data", "value": {}}],
+        "changedPropIds": ["tick.n_intervals"]}
+    response = client.post("/_dash-update-component", json=body)
+    assert response.status_code == 200, response.get_data(as_text=True)[:500]
+    assert '"beat"' in response.get_data(as_text=True)
