@@ -48,3 +48,15 @@ class Recorder:
     def stop(self) -> None:
         self.client.disconnect()
         self.client.loop_stop()
+
+
+def publish_one(port: int, topic: str, payload: bytes, qos: int = 1, retain: bool = False) -> None:
+    """Publish one message to the broker on loopback and wait for it to be acknowledged."""
+    client = mqtt.Client(callback_api_version=CallbackAPIVersion.VERSION2)
+    client.connect("127.0.0.1", port)
+    client.loop_start()
+    try:
+        client.publish(topic, payload, qos=qos, retain=retain).wait_for_publish(5)
+    finally:
+        client.disconnect()
+        client.loop_stop()

@@ -81,11 +81,20 @@ def make_figure(snapshot, lang: str) -> go.Figure:
                     textposition=[m[3] for m in marks], textfont=dict(size=theme.LABEL_PX - 2, color=theme.TEXT),
                     hoverinfo="skip")],
         layout=theme.layout(
-            xaxis=dict(visible=False), yaxis=dict(visible=False, scaleanchor="x", scaleratio=1),
+            xaxis=dict(visible=False), yaxis=dict(visible=False, scaleanchor="x", scaleratio=1, range=_y_range(devices)),
             margin=dict(l=10, r=10, t=10, b=10), showlegend=False, dragmode=False,
         ),
     )
     return fig
+
+
+def _y_range(devices) -> list[float] | None:
+    """Room above the plan for the landmark names, which plotly does not count when it fits the axes."""
+    if not devices:
+        return None
+    low, high = min(d.y_m for d in devices), max(d.y_m for d in devices)
+    pad = max(20.0, 0.12 * (high - low))
+    return [low - pad, high + 2.5 * pad]
 
 
 def landmarks(snapshot, lang: str) -> list[tuple[float, float, str, str]]:
