@@ -35,3 +35,22 @@ def test_credentials_from_settings_override_the_address_and_fill_what_it_lacks()
     assert (b.username, b.password, b.tls, b.port) == ("sim", "new", True, 8883)
     cfg = config.load({"broker": "mqtt://broker.local", "mqtt_username": "ingest"}, {}, None)
     assert config.broker_address(cfg).username == "ingest"
+
+
+def test_yes_no_and_number_settings_from_each_source(tmp_path):
+    from expo.config import load
+    from expo.errors import UserError
+
+    cfg = load({}, environ={"EXPO_KIOSK": "yes", "EXPO_ROTATE_S": "7.5"})
+    assert cfg.kiosk is True and cfg.rotate_s == 7.5
+    path = tmp_path / "energy-expo.toml"
+    path.write_text("kiosk = false\nrotate_s = 12\nalternate_languages = true\n")
+    cfg = load({}, environ={}, path=path)
+    assert cfg.kiosk is False and cfg.rotate_s == 12.0 and cfg.alternate_languages is True
+    for env in ({"EXPO_KIOSK": "maybe"}, {"EXPO_ROTATE_S": "nan"}, {"EXPO_ROTATE_S": "fast"}):
+        try:
+            load({}, environ=env)
+        except UserError as exc:
+            assert next(iter(env)) in str(exc)
+        else:
+            raise AssertionError(f"{env} was accepted")
