@@ -197,6 +197,8 @@ class ExhibitModel:
         self._ytd_at = -math.inf
         self._last_newest: tuple[float, float] | None = None  # (wall, newest ts) of the previous poll
         self._replay_speed: float | None = None
+        self._newest_seen: float | None = None
+        self._unbounded_at = -math.inf
         self._engineer: tuple[dict, tuple] = ({}, ())
         self._engineer_at = -math.inf
         self._version = 0
@@ -253,8 +255,16 @@ class ExhibitModel:
         if wall - self._metas_at > 30 or not self._metas:
             self._metas = {m.device: m for m in store.devices()}
             self._metas_at = wall
-        latest = store.latest(since_s=wall - LATEST_WINDOW_S)
+        # The window hangs from the newest data seen, not the wall clock, so history being replayed
+        # (a week ago, say) is found too; only a store that has never shown data is asked unbounded.
+        anchor = self._newest_seen or wall
+        latest = store.latest(since_s=anchor - LATEST_WINDOW_S)
+        if not latest and wall - self._unbounded_at >= 30:
+            self._unbounded_at = wall
+            latest = store.latest()
         newest = max((r.ts_s for r in latest), default=None)
+        if newest is not None:
+            self._newest_seen = newest
         self._track_replay(wall, newest)
         clock = newest if (self._replay_speed and newest) else wall
         day_start = _day_start(clock, s.timezone)

@@ -66,6 +66,11 @@ def labels(amounts: dict, lang: str, fmt) -> list[str]:
 
 def make_figure(amounts: dict, lang: str, fmt) -> go.Figure:
     src, dst, val = links(amounts)
+    if not val:  # plotly's Sankey throws on nodes with no links at all: say so in words instead
+        return go.Figure(layout=theme.layout(
+            xaxis=dict(visible=False), yaxis=dict(visible=False),
+            annotations=[dict(text=text("badge.none", lang), showarrow=False, x=0.5, y=0.5, xref="paper",
+                              yref="paper", font=dict(size=theme.LABEL_PX, color=theme.MUTED))]))
     colours = [CATEGORIES[k].colour for k in SOURCES + USES]
     return go.Figure(
         go.Sankey(
@@ -86,8 +91,8 @@ def _fade(hex_colour: str) -> str:
 
 
 def _figure_update(sent, fresh, key, amounts, lang, fmt):
-    structure = digest([lang, key])
     values = links(amounts)[2]
+    structure = digest([lang, key, len(values)])  # a Sankey drawn with no links has no source/target arrays
     names = labels(amounts, lang, fmt)
     fresh[key + ":s"], fresh[key + ":v"], fresh[key + ":l"] = structure, digest(values), digest(names)
     if sent.get(key + ":s") != structure or not values:

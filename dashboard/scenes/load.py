@@ -129,7 +129,8 @@ def update(snapshot, lang: str, sent: dict):
     data = [numbers.power(snapshot.load_now_w), numbers.power(top[1] * 1000 if top else None),
             numbers.energy(snapshot.load_today_wh), numbers.power(yesterday_now), peak_time]
     strip = changed(sent, fresh, "kpis", data, lambda d: [
-        kpi("kpi.load", d[0]), kpi("kpi.peak", {"en": f"{d[1]['en']} · {d[4]}", "zh": f"{d[1]['zh']} · {d[4]}"}),
+        kpi("kpi.load", d[0]),
+        kpi("kpi.peak", {lang: f"{d[1][lang]} · {d[4]}" if d[4] else d[1][lang] for lang in ("en", "zh")}),
         kpi("kpi.energy_today", d[2]), kpi("kpi.vs_yesterday", d[3])])
     line = changed(sent, fresh, "caption", [data[1], peak_time], lambda d: (
         bilingual("caption.load", time=d[1], peak=d[0]) if top else bilingual("caption.load.none")))

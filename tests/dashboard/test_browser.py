@@ -226,3 +226,20 @@ def test_engineer_view_in_the_browser(town, browser):
     assert rows > 40
     browser.screenshot(SHOTS / "status-1920x1080.png")
     assert browser.console_errors() == []
+
+
+def test_an_empty_store_shows_every_scene_waiting_without_errors(tmp_path, browser):
+    """A new exhibit before its first reading: words on screen, no broken charts, no console errors."""
+    empty = Filled(f"sqlite:///{tmp_path / 'empty.db'}", hours=0)  # device metadata only
+    dash = Dashboard(empty.url, tmp_path).start()
+    try:
+        for scene in SCENES:
+            browser.open(f"{dash.url}?scene={scene}&lang=en")
+            browser.wait_for("document.querySelector('.scene.active .caption') && "
+                             "document.querySelector('.scene.active .caption').textContent.length > 0")
+            time.sleep(1.5)
+            assert "Waiting for data" in browser.js("return document.getElementById('badge').innerText")
+            assert browser.console_errors() == [], scene
+        assert dash.errors() == ""
+    finally:
+        dash.stop()

@@ -171,3 +171,18 @@ def test_steady_polls_read_minutes_not_history(filled_sqlite):
     minute_windows = [span for resolution, span in wrapped.windows if resolution == "1m"]
     assert minute_windows and max(minute_windows) <= 7 * 60  # five minutes back, a minute ahead, rounded
     assert all(since is not None for since in wrapped.latest_since)
+
+
+def test_a_week_old_replay_is_found_and_followed(tmp_path):
+    """An accelerated simulator starts a week back: the dashboard must show that data, not 'waiting'."""
+    empty = Filled(f"sqlite:///{tmp_path / 'week.db'}", hours=0)
+    model = model_for(empty)
+    week = 7 * 86400
+    empty.write_now(offset_s=-week)
+    first = model.poll()
+    assert first.newest_ts_s == pytest.approx(time.time() - week, abs=5)
+    assert len([d for d in first.devices if d.ts_s]) == len(empty.sim.site.metas)
+    time.sleep(0.6)
+    empty.write_now(offset_s=-week + 300)
+    snapshot = model.poll()
+    assert snapshot.freshness == "replay" and snapshot.meters_online == len(empty.sim.site.metas)

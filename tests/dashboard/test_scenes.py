@@ -145,3 +145,13 @@ def test_zeb_progress_reads_as_one_plain_figure(snapshot):
     assert ratio is not None
     caption = values[3]
     assert f"{ratio * 100:.0f}%" in str(caption)
+
+
+def test_flow_drawn_empty_then_with_energy_is_redrawn_not_patched(snapshot):
+    """A Patch of link values onto a Sankey that has no links breaks plotly (seen in the demo at night)."""
+    empty = dataclasses.replace(snapshot, flows_now_w={}, flows_today_wh={})
+    values, sent = flow.update(empty, "en", {})
+    assert isinstance(values[0], go.Figure) and len(values[0].data) == 0  # words, not an empty Sankey
+    assert values[0].layout.annotations[0].text == "Waiting for data"
+    values, _ = flow.update(snapshot, "en", sent)
+    assert isinstance(values[0], go.Figure) and len(values[0].data[0].link.source) == len(SOURCES) * len(USES)
