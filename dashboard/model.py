@@ -127,17 +127,22 @@ class Snapshot:
         return datetime.fromtimestamp(t_s, ZoneInfo(self.timezone))
 
     @property
-    def load_now_w(self) -> float:
+    def load_now_w(self) -> float | None:
+        """None when no meter is reporting now: the screen says "—", not a misleading 0 kW."""
+        if not self.flows_now_w:
+            return None
         return sum(self.flows_now_w.get(k, 0.0) for k in LOADS)
 
     @property
-    def renewable_now_w(self) -> float:
+    def renewable_now_w(self) -> float | None:
+        if not self.flows_now_w:
+            return None
         return sum(self.flows_now_w.get(k, 0.0) for k in RENEWABLE)
 
     @property
     def renewable_share_now(self) -> float | None:
         load = self.load_now_w
-        return min(1.0, self.renewable_now_w / load) if load > 0 else None
+        return min(1.0, self.renewable_now_w / load) if load else None
 
     @property
     def load_today_wh(self) -> float:

@@ -243,3 +243,19 @@ def test_an_empty_store_shows_every_scene_waiting_without_errors(tmp_path, brows
         assert dash.errors() == ""
     finally:
         dash.stop()
+
+
+def test_kiosk_heap_stays_flat_over_rotations(town, browser):
+    """A minute of rotation (every 3 s) and live updates every second: the JS heap does not grow.
+
+    The hour-long version is ``bench/dashboard_refresh.py --browser-minutes 60``.
+    """
+    _, dash, _ = town
+    browser.open(f"{dash.url}?kiosk=1&lang=zh")
+    active_scene_ready(browser)
+    time.sleep(20)  # warm-up: every scene drawn once, fonts and plotly's caches filled
+    warm = browser.heap_mb()
+    time.sleep(45)  # fifteen rotations, 45 refreshes
+    after = browser.heap_mb()
+    assert browser.js("return document.querySelectorAll('.js-plotly-plot').length") == 7  # no graph is ever added
+    assert after <= warm * 1.2, f"JS heap grew from {warm:.1f} MB to {after:.1f} MB"
