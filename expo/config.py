@@ -77,6 +77,7 @@ SETTINGS: dict[str, Setting] = {
         Setting("alternate_languages", False, "kiosk: switch between Chinese and English at every rotation", bool),
         Setting("language", "zh", "language a page opens in: zh or en"),
         Setting("timezone", "Asia/Shanghai", "the exhibit hall's time zone (IANA name): clock, today, peaks"),
+        Setting("demo_speed", 60.0, "energy-expo up: simulated seconds per real second (1 for real time)", float),
         Setting("co2_kg_per_kwh", 0.5703, "grid emission factor for CO2 avoided, kg per kWh (China grid average, "
                 "MEE 2023)", float),
     )

@@ -72,6 +72,32 @@ class Simulation:
         self._import_wh = start_kwh * 1000.0
         self._export_wh = np.where(self._bidirectional, rng.uniform(0, 5_000, self.site.count) * 1000.0, 0.0)
 
+    def resume(self, latest: dict[str, dict[str, float]]) -> int:
+        """Carry on from a previous run: meters' counters and the battery's charge from their last readings.
+
+        ``latest`` maps device id to its newest metrics (as a store's ``latest()``
+        gives them). Without this, a run started later begins its counters from
+        the same seeded values as before, so they would step backwards, which
+        real meters never do (ingest quarantines it). Returns how many devices
+        were carried over.
+        """
+        carried = 0
+        for row, meta in enumerate(self.site.metas):
+            metrics = latest.get(meta.device)
+            if not metrics:
+                continue
+            carried += 1
+            if "energy_wh" in metrics:
+                self._energy_wh[row] = metrics["energy_wh"]
+            if "energy_import_wh" in metrics:
+                self._import_wh[row] = metrics["energy_import_wh"]
+            if "energy_export_wh" in metrics:
+                self._export_wh[row] = metrics["energy_export_wh"]
+            if meta.kind == "battery" and "soc_pct" in metrics and len(self._soc_wh):
+                capacity_wh = self.scenario.building.battery_kwh * 1000.0
+                self._soc_wh = np.array([min(max(metrics["soc_pct"], 0.0), 100.0) / 100.0 * capacity_wh])
+        return carried
+
     @property
     def next_time_s(self) -> float:
         return self.start_s + (self.steps_done + 1) * self.step_s

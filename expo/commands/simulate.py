@@ -47,6 +47,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--duration", help="how much simulated time, e.g. 1d or 6h; default: forever for mqtt, 1h for jsonl")
     parser.add_argument("--step", default="10s", help="simulated time between readings of a meter (default 10s)")
     parser.add_argument("--speed", type=float, default=1.0, help="simulated seconds per wall-clock second (mqtt only)")
+    parser.add_argument("--continue-from", metavar="STORE",
+                        help="carry on where this store's newest readings of the site leave off: the clock, every "
+                        "meter's counters and the battery's charge (what energy-expo up does on a restart)")
     parser.add_argument("--faults", help="inject meter faults, e.g. offline=0.01,spike=0.001,stuck=0.005,skew=0.02,malformed=0.001")
     parser.add_argument("--report-every", default="30s", help="mqtt: how often to log a summary of the site (default 30s)")
     parser.add_argument("--no-meta", action="store_true", help="jsonl: leave out the device metadata lines")
@@ -82,12 +85,36 @@ def run(args: argparse.Namespace) -> int:
         start_s = math.floor(start_s / step_s) * step_s  # readings on round instants
         duration_s = parse_duration_s(args.duration, "--duration") if args.duration else None
     faults = FaultRates.parse(args.faults)
+    carried = None
+    if args.continue_from:
+        newest_s, carried = _previous_run(args.continue_from, cfg, scenario.site.site)
+        if newest_s is not None and not args.start:
+            start_s = math.floor(min(newest_s, time.time()) / step_s) * step_s  # first reading: one step later
     steps = None if duration_s is None else max(1, int(duration_s // step_s))
     sim = Simulation(scenario, cfg.seed, start_s, step_s)
+    if carried:
+        log.info("continuing %d meters from %s: counters and battery carried over, clock from %s",
+                 sim.resume(carried), args.continue_from, format_ts(start_s))
 
     if args.output == "jsonl":
         return _jsonl(sim, steps, faults, not args.no_meta)
     return _mqtt(args, cfg, sim, steps, faults)
+
+
+def _previous_run(store_url: str, cfg, site: str) -> tuple[float | None, dict]:
+    """The newest instant and each device's newest metrics of ``site`` in a store (none if it is empty)."""
+    from expo.store import StoreUnavailable, open_store
+
+    try:
+        store = open_store(store_url, **settings.store_options(cfg))
+        try:
+            latest = store.latest(site)
+        finally:
+            store.close()
+    except StoreUnavailable as exc:
+        raise UserError(f"--continue-from {store_url}: the store is not reachable: {exc}") from None
+    newest = max((r.ts_s for r in latest), default=None)
+    return newest, {r.device: r.metrics for r in latest}
 
 
 def _jsonl(sim: Simulation, steps: int, faults: FaultRates, with_meta: bool) -> int:

@@ -1,0 +1,161 @@
+"""`energy-expo up` as a newcomer runs it: live within 30 s, clean stops, no orphans, nothing lost."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import socket
+import sqlite3
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import free_port
+
+SMALL = str(Path(__file__).resolve().parents[1] / "dashboard" / "small.toml")
+
+
+def children_of(pid: int) -> set[int]:
+    found = set()
+    for task in Path(f"/proc/{pid}/task").glob("*"):
+        try:
+            found |= {int(p) for p in (task / "children").read_text().split()}
+        except OSError:
+            pass
+    return found
+
+
+def alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+def start_up(workdir: Path, port: int, *extra: str) -> subprocess.Popen:
+    return subprocess.Popen(
+        [sys.executable, "-m", "expo.cli", "up", "--port", str(port), "--scenario", SMALL, *extra],
+        cwd=workdir, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+
+
+def status(port: int) -> dict | None:
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/status.json", timeout=2) as response:
+            return json.loads(response.read())
+    except (OSError, ValueError):
+        return None
+
+
+def wait_live(port: int, timeout_s: float = 30.0) -> float:
+    started = time.monotonic()
+    while time.monotonic() - started < timeout_s:
+        data = status(port)
+        if data and data["newest_reading_s"] and any(d["last_seen_s"] for d in data["devices"]):
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=2) as page:
+                assert page.status == 200
+            return time.monotonic() - started
+        time.sleep(0.25)
+    raise AssertionError(f"no live data on the dashboard within {timeout_s} s")
+
+
+def stored_messages(workdir: Path) -> int:
+    with sqlite3.connect(workdir / "energy-expo-data" / "expo.db") as db:
+        return db.execute("SELECT count(*) FROM (SELECT DISTINCT s.device, r.ts_ms FROM readings r "
+                          "JOIN series s ON s.id = r.series)").fetchone()[0]
+
+
+def simulated_messages(workdir: Path) -> int:
+    log = (workdir / "energy-expo-data" / "logs" / "simulate.log").read_text()
+    done = re.findall(r"done: steps=\d+ readings=(\d+) acknowledged=\d+ dropped=(\d+) unsent=(\d+)", log)
+    assert done, log[-2000:]
+    return sum(int(r) for r, dropped, unsent in done if dropped == unsent == "0")
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+def test_up_is_live_within_30_s_and_stops_cleanly_with_nothing_lost(tmp_path, sig):
+    port = free_port()
+    up = start_up(tmp_path, port)
+    try:
+        took = wait_live(port)
+        assert took < 30
+        kids = children_of(up.pid)
+        assert len(kids) == 4  # broker, ingest, dashboard, simulator
+        time.sleep(2)
+    finally:
+        up.send_signal(sig)
+        out, err = up.communicate(timeout=120)
+    assert up.returncode == 0, err[-3000:]
+    assert "energy-expo is up: open http://127.0.0.1:" in out
+    assert "Traceback" not in err
+    assert not [pid for pid in kids if alive(pid)], "orphaned child processes"
+    assert stored_messages(tmp_path) == simulated_messages(tmp_path) > 0
+
+
+def test_a_second_up_resumes_the_town_where_the_store_left_off(tmp_path):
+    port = free_port()
+    first = start_up(tmp_path, port, "--duration", "8s")
+    first.communicate(timeout=120)
+    assert first.returncode == 0
+    with sqlite3.connect(tmp_path / "energy-expo-data" / "expo.db") as db:
+        newest_before = db.execute("SELECT max(ts_ms) FROM readings").fetchone()[0]
+    second = start_up(tmp_path, port, "--duration", "8s")
+    _, err = second.communicate(timeout=120)
+    assert second.returncode == 0, err[-2000:]
+    assert "resuming the simulated town" in err
+    with sqlite3.connect(tmp_path / "energy-expo-data" / "expo.db") as db:
+        newest_after = db.execute("SELECT max(ts_ms) FROM readings").fetchone()[0]
+        first_of_second = db.execute("SELECT min(ts_ms) FROM readings WHERE ts_ms > ?", (newest_before,)).fetchone()[0]
+    assert newest_after > newest_before
+    assert first_of_second - newest_before == 10_000  # the next 10 s step: no gap, no overlap
+    assert stored_messages(tmp_path) == simulated_messages(tmp_path)
+
+
+def test_up_on_a_busy_port_says_so_and_starts_nothing(tmp_path):
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        up = start_up(tmp_path, port)
+        out, err = up.communicate(timeout=60)
+    assert up.returncode == 2
+    assert f"port {port} on 127.0.0.1 is already in use" in err and "Traceback" not in err
+    assert not (tmp_path / "energy-expo-data" / "logs").exists()
+
+
+def test_killing_up_outright_leaves_no_orphans(tmp_path):
+    port = free_port()
+    up = start_up(tmp_path, port)
+    try:
+        wait_live(port)
+        kids = children_of(up.pid)
+        assert kids
+    finally:
+        up.kill()
+        up.communicate(timeout=30)
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline and [pid for pid in kids if alive(pid)]:
+        time.sleep(0.2)
+    assert not [pid for pid in kids if alive(pid)]
+
+
+def test_up_runs_on_the_built_in_python_broker(tmp_path):
+    """No Mosquitto on the machine: the amqtt broker, MQTT 3.1.1, and still nothing lost."""
+    port = free_port()
+    up = start_up(tmp_path, port, "--embedded-broker", "amqtt", "--demo-speed", "10")
+    try:
+        wait_live(port, 45)
+        time.sleep(2)
+    finally:
+        up.send_signal(signal.SIGINT)
+        _, err = up.communicate(timeout=120)
+    assert up.returncode == 0, err[-3000:]
+    assert "started the amqtt broker" in err
+    assert stored_messages(tmp_path) == simulated_messages(tmp_path) > 0
