@@ -103,6 +103,9 @@ class Store(Protocol):
     def count_readings(self) -> int:
         """How many (device, metric, instant) values are stored: for tests, checks and the engineer view."""
 
+    def describe(self) -> dict[str, object]:
+        """What the store is, for ``energy-expo check``: server and version, where the data lives."""
+
     def maintain(self, force: bool = False) -> None:
         """Catch up on deferred work (rollups of recent writes); the writer calls it when idle. May raise
         ``StoreUnavailable``."""

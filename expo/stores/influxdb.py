@@ -373,6 +373,13 @@ class InfluxStore:
             return {c[len("last_"):]: v for c, v in row.items() if c.startswith("last_") and v is not None}
         return {}
 
+    def describe(self) -> dict[str, object]:
+        self._connect()
+        databases = [row[0] for series in self._query("SHOW DATABASES") for row in series.get("values", [])]
+        return {"server": f"InfluxDB {self.version or '(version not given)'} (generation {self.generation})",
+                "address": f"{self.address.host}:{self.address.port}", "database": self.database,
+                "databases": ", ".join(databases)}
+
     def count_readings(self) -> int:
         total = 0
         for series in self._query('SELECT count(*) FROM "reading"'):

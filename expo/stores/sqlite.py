@@ -224,6 +224,12 @@ class SQLiteStore:
     def health(self) -> dict[str, float]:
         return dict(self._db.execute("SELECT name, value FROM health"))
 
+    def describe(self) -> dict[str, object]:
+        size = sum(p.stat().st_size for p in self.path.parent.glob(self.path.name + "*") if p.is_file())
+        return {"server": f"SQLite {sqlite3.sqlite_version} (embedded)", "file": str(self.path.resolve()),
+                "size_mb": round(size / 2**20, 1),
+                "journal": self._db.execute("PRAGMA journal_mode").fetchone()[0]}
+
     def count_readings(self) -> int:
         return self._db.execute("SELECT count(*) FROM readings").fetchone()[0]
 

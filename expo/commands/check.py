@@ -1,0 +1,126 @@
+"""Check the broker and the store this configuration points at, and say what is there.
+
+Connects to the MQTT broker (with the configured credentials and TLS) and to
+the store, and prints one line per finding: server versions, the database,
+how many devices and when the newest reading arrived. Each failure gets a
+line saying what is wrong in plain words; the exit code is 1 if anything
+failed, so a deployment script can run it before starting the services.
+"""
+
+from __future__ import annotations
+
+import argparse
+import threading
+import time
+from pathlib import Path
+
+from expo import config as settings
+from expo.addresses import parse_store
+from expo.errors import UserError
+
+NAME = "check"
+HELP = "connect to the broker and the store and print what was found (versions, devices, newest reading)"
+_FLAGS = ("broker", "mqtt_username", "mqtt_password", "mqtt_ca_file", "store", "influx_token", "influx_username",
+          "influx_password", "influx_ca_file")
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--config", help="TOML settings file (default: $EXPO_CONFIG or ./energy-expo.toml)")
+    for name in _FLAGS:
+        setting = settings.SETTINGS[name]
+        parser.add_argument(setting.flag, dest=name, help=f"{setting.help} (default: {setting.default})")
+    parser.add_argument("--no-broker", action="store_true", help="check the store only")
+    parser.add_argument("--no-store", action="store_true", help="check the broker only")
+
+
+def say(ok: bool, what: str, detail: str) -> bool:
+    print(f"{'ok  ' if ok else 'FAIL'} {what}: {detail}", flush=True)
+    return ok
+
+
+def check_broker(cfg, timeout_s: float = 5.0) -> bool:
+    import paho.mqtt.client as mqtt
+
+    from expo.mqtt import diagnose, make_client
+
+    broker = settings.broker_address(cfg)
+    reason = diagnose(broker, cfg.mqtt_ca_file, timeout_s)
+    if reason != "reachable":
+        return say(False, f"broker {broker}", reason)
+    connected, answered = threading.Event(), {}
+    version, metas = [], set()
+    client = make_client(broker, ca_file=cfg.mqtt_ca_file)
+
+    def on_connect(c, userdata, flags, reason_code, properties):
+        answered["code"] = reason_code
+        connected.set()
+        if not reason_code.is_failure:
+            c.subscribe([("$SYS/broker/version", 0), ("expo/+/+/meta", 0)])
+
+    def on_message(c, userdata, message: mqtt.MQTTMessage):
+        if message.topic == "$SYS/broker/version":
+            version.append(message.payload.decode("utf-8", "replace"))
+        elif message.retain:
+            metas.add(message.topic)
+
+    client.on_connect, client.on_message = on_connect, on_message
+    try:
+        client.connect(broker.host, broker.port, keepalive=10)
+    except OSError as exc:
+        return say(False, f"broker {broker}", exc.strerror or str(exc))
+    client.loop_start()
+    try:
+        if not connected.wait(timeout_s):
+            return say(False, f"broker {broker}", f"no MQTT answer within {timeout_s:g} s (is it an MQTT port?)")
+        code = answered["code"]
+        if code.is_failure:
+            hint = "; check the user name and password" if "authori" in str(code).lower() or "password" in \
+                str(code).lower() else ""
+            return say(False, f"broker {broker}", f"refused the connection: {code}{hint}")
+        time.sleep(1.5)  # retained device metadata and $SYS arrive right after subscribing
+    finally:
+        client.disconnect()
+        client.loop_stop()
+    name = version[0] if version else "version not published ($SYS off, or not Mosquitto)"
+    return say(True, f"broker {broker}", f"{name}; {len(metas)} devices have announced themselves (retained meta)")
+
+
+def check_store(cfg) -> bool:
+    from expo.store import StoreUnavailable, open_store
+    from expo.reading import format_ts
+
+    address = parse_store(cfg.store)
+    if address.scheme == "sqlite" and not Path(address.path).exists():
+        return say(False, f"store {cfg.store}", f"no database at {address.path} yet (ingest or up creates it)")
+    try:
+        store = open_store(cfg.store, **settings.store_options(cfg))
+        try:
+            about = store.describe()
+            devices = store.devices()
+            latest = store.latest()
+        finally:
+            store.close()
+    except (StoreUnavailable, UserError) as exc:
+        return say(False, f"store {cfg.store}", str(exc))
+    say(True, f"store {cfg.store}", "; ".join(f"{k} {v}" for k, v in about.items()))
+    newest = max((r.ts_s for r in latest), default=None)
+    if newest is None:
+        return say(True, "data", f"{len(devices)} devices known, no readings yet")
+    age_s = time.time() - newest
+    age = f"{age_s:.0f} s ago" if age_s < 120 else (f"{age_s / 60:.0f} min ago" if age_s < 7200
+                                                     else f"{age_s / 3600:.1f} h ago")
+    return say(True, "data", f"{len(devices)} devices known, {len(latest)} with readings; newest reading "
+               f"{format_ts(newest)} ({age})")
+
+
+def run(args: argparse.Namespace) -> int:
+    import logging
+
+    logging.getLogger("expo.store").setLevel(logging.ERROR)  # its "will keep trying" is for ingest, not a check
+    cfg = settings.load({name: getattr(args, name, None) for name in settings.SETTINGS}, path=args.config)
+    ok = True
+    if not args.no_broker:
+        ok &= check_broker(cfg)
+    if not args.no_store:
+        ok &= check_store(cfg)
+    return 0 if ok else 1

@@ -1,0 +1,69 @@
+"""`energy-expo check` against a real broker and real stores: what it finds, and a clear line per failure."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+
+from expo.metadata import DeviceMeta
+from expo.reading import Reading
+from expo.store import Batch, open_store
+from tests.cli import energy_expo
+from tests.conftest import Mosquitto, free_port, wait_for_port
+from tests.mqtt_client import publish_one
+
+
+def fill(url: str) -> None:
+    store = open_store(url)
+    try:
+        store.write(Batch(readings=[Reading("binhai", "home-1", 1.79e9, {"power_w": 1.0})],
+                          metas=[DeviceMeta("binhai", "home-1", "household", "Home 1", "住户 1")]))
+    finally:
+        store.close()
+
+
+def test_check_reports_broker_version_devices_and_the_newest_reading(tmp_path, mosquitto):
+    publish_one(mosquitto.port, "expo/binhai/home-1/meta", DeviceMeta("binhai", "home-1", "household", "Home 1",
+                                                                      "住户 1").to_json().encode(), retain=True)
+    db = tmp_path / "expo.db"
+    fill(f"sqlite:///{db}")
+    result = energy_expo("check", "--broker", mosquitto.url, "--store", f"sqlite:///{db}")
+    assert result.returncode == 0, result.stdout + result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[0].startswith("ok   broker") and "mosquitto version" in lines[0] and "1 devices" in lines[0]
+    assert lines[1].startswith("ok   store") and "SQLite" in lines[1] and "journal wal" in lines[1]
+    assert lines[2].startswith("ok   data: 1 devices known, 1 with readings; newest reading 2026-09-21")
+
+
+def test_check_names_each_failure_in_plain_words(tmp_path):
+    passwords = tmp_path / "passwords"
+    subprocess.run(["mosquitto_passwd", "-b", "-c", str(passwords), "ingest", "s3cret"], check=True)
+    secured = free_port()
+    broker = Mosquitto(tmp_path, extra=f"listener {secured} 127.0.0.1\nallow_anonymous false\n"
+                                       f"password_file {passwords}\n").start()
+    wait_for_port(secured)
+    try:
+        wrong = energy_expo("check", "--broker", f"mqtt://ingest@127.0.0.1:{secured}", "--no-store",
+                            env={**os.environ, "EXPO_MQTT_PASSWORD": "nope"})
+        right = energy_expo("check", "--broker", f"mqtt://ingest@127.0.0.1:{secured}", "--no-store",
+                            env={**os.environ, "EXPO_MQTT_PASSWORD": "s3cret"})
+    finally:
+        broker.stop()
+    assert wrong.returncode == 1 and "FAIL broker" in wrong.stdout and "refused the connection" in wrong.stdout
+    assert "password" in wrong.stdout
+    assert right.returncode == 0, right.stdout
+    closed = energy_expo("check", "--broker", f"mqtt://127.0.0.1:{free_port()}", "--store",
+                         f"influxdb://127.0.0.1:{free_port()}/expo")
+    assert closed.returncode == 1
+    assert "connection refused: nothing listens on that port" in closed.stdout
+    assert "FAIL store influxdb://" in closed.stdout
+    assert "Traceback" not in closed.stderr + wrong.stderr
+
+
+def test_check_reads_an_influxdb_server(influxdb):
+    url = influxdb.url("checked")
+    fill(url)
+    result = energy_expo("check", "--no-broker", "--store", url)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "InfluxDB 1." in result.stdout and "database checked" in result.stdout
+    assert "1 devices known, 1 with readings" in result.stdout
