@@ -119,10 +119,12 @@ def load(
         for origin, source, key in (
             ("flag " + setting.flag, flags, setting.name),
             ("environment " + setting.env, environ, setting.env),
+            ("environment " + setting.env + "_FILE", _FileValues(environ), setting.env + "_FILE"),
             (f"file {file_name}", file_values, setting.name),
         ):
-            if source.get(key) is not None:
-                values[setting.name] = _coerce(setting, source[key], origin)
+            value = source.get(key)
+            if value is not None:
+                values[setting.name] = _coerce(setting, value, origin)
                 origins[setting.name] = origin
                 break
         else:
@@ -130,6 +132,22 @@ def load(
             origins[setting.name] = "default"
     origins["_file"] = file_name
     return Config(values, origins, file_values)
+
+
+class _FileValues:
+    """``EXPO_NAME_FILE=/path``: the setting's value is that file's content (Docker and Kubernetes secrets)."""
+
+    def __init__(self, environ: Mapping[str, str]):
+        self.environ = environ
+
+    def get(self, key: str):
+        path = self.environ.get(key)
+        if not path:
+            return None
+        try:
+            return Path(path).read_text(encoding="utf-8").strip()
+        except OSError as exc:
+            raise UserError(f"{key}={path}: cannot read it: {exc.strerror}") from None
 
 
 def _read_file(path, environ) -> tuple[dict, str]:

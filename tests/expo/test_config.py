@@ -54,3 +54,21 @@ def test_yes_no_and_number_settings_from_each_source(tmp_path):
             assert next(iter(env)) in str(exc)
         else:
             raise AssertionError(f"{env} was accepted")
+
+
+def test_a_secret_can_come_from_a_file_named_in_the_environment(tmp_path):
+    from expo.config import load
+    from expo.errors import UserError
+
+    token = tmp_path / "ingest.token"
+    token.write_text("t0ken-from-a-secret\n")
+    cfg = load({}, environ={"EXPO_INFLUX_TOKEN_FILE": str(token)})
+    assert cfg.influx_token == "t0ken-from-a-secret"
+    assert cfg.origins["influx_token"] == "environment EXPO_INFLUX_TOKEN_FILE"
+    assert load({}, environ={"EXPO_INFLUX_TOKEN_FILE": str(token), "EXPO_INFLUX_TOKEN": "direct"}).influx_token == "direct"
+    try:
+        load({}, environ={"EXPO_INFLUX_TOKEN_FILE": str(tmp_path / "missing")})
+    except UserError as exc:
+        assert "EXPO_INFLUX_TOKEN_FILE" in str(exc) and "cannot read" in str(exc)
+    else:
+        raise AssertionError("a missing secret file was accepted")

@@ -1,0 +1,15 @@
+# One image for energy-expo's Python services (ingest, simulators, dashboard); the command picks one.
+FROM python:3.11-slim
+
+ENV PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
+WORKDIR /app
+COPY pyproject.toml README.md ./
+COPY expo ./expo
+COPY simulators ./simulators
+COPY ingest ./ingest
+COPY dashboard ./dashboard
+RUN pip install . && useradd --create-home --uid 10001 expo && mkdir -p /data && chown expo /data
+USER expo
+WORKDIR /data
+ENTRYPOINT ["energy-expo"]
+CMD ["--help"]
