@@ -31,6 +31,11 @@ length, per store:
   and a poll, get back the ``sent`` digest the previous answer returned, and
   send patches. Bytes are the response body as Dash sends it (uncompressed).
 
+Each store query the model makes is timed too, so the output says where a
+poll's time goes. A point's steady loops stop early (after at least three,
+and the count is printed) once it has used ``--max-measure-minutes``: a store
+slow enough to need that has answered the question already.
+
 The refresh callback only reads the poller's newest snapshot; the store is
 read by the poll, once a second for all pages. So "flat as history grows" is
 asked of both: the callback should not care at all, and the poll reads at most
@@ -157,6 +162,8 @@ class Measurement:
     steps: str  # the resolution of the history, newest first
     size_mb: float
     first_poll_s: float = float("nan")
+    first_times: dict = field(default_factory=dict)  # query -> [seconds] in the first poll
+    poll_times: dict = field(default_factory=dict)  # query -> [seconds] over the steady polls
     polls_s: list = field(default_factory=list)
     full: dict = field(default_factory=dict)  # scene -> (seconds, bytes)
     patches: dict = field(default_factory=dict)  # scene -> [(seconds, bytes)]
@@ -319,6 +326,49 @@ def plan_step(bench: BenchStore, what: str, start_s: float, end_s: float, later:
 # -- measuring ---------------------------------------------------------------------------------------
 
 
+class TimedStore:
+    """The model's store, with the time of each query kept under a name that says what it asked."""
+
+    QUERIES = ("latest", "rollups", "devices", "health", "rejected")
+
+    def __init__(self, store, times: dict):
+        self._store, self.times = store, times
+
+    def __getattr__(self, name):
+        attr = getattr(self._store, name)
+        if name not in self.QUERIES:
+            return attr
+
+        def timed(*args, **kwargs):
+            started = time.perf_counter()
+            try:
+                return attr(*args, **kwargs)
+            finally:
+                self.times.setdefault(self._label(name, args, kwargs), []).append(time.perf_counter() - started)
+
+        return timed
+
+    @staticmethod
+    def _label(name: str, args, kwargs) -> str:
+        if name == "latest":
+            return "latest(1 d window)" if kwargs.get("since_s") is not None else "latest(unbounded)"
+        if name == "rollups":
+            resolution, start, end = args[:3]
+            span = end - start
+            window = "5 min" if span <= 900 else "1 h" if span <= 2.5 * 3600 else "since yesterday"
+            return f"rollups({resolution}, {window})" if resolution == "1m" else f"rollups({resolution}, year)"
+        return f"{name}()"
+
+
+def breakdown(times: dict, polls_s: list[float]) -> str:
+    """Where the polls' time went: each query's share and mean, and the model's own Python."""
+    total = sum(polls_s)
+    queried = sum(sum(v) for v in times.values())
+    parts = [f"{label} {sum(v) / total:.0%} ({len(v)}x, mean {np.mean(v) * 1000:.0f} ms)"
+             for label, v in sorted(times.items(), key=lambda kv: -sum(kv[1]))]
+    return ", ".join(parts + [f"model's Python {(total - queried) / total:.0%}"])
+
+
 class Refresh:
     """The kiosk's refresh callback, called as Dash calls it: a POST to /_dash-update-component."""
 
@@ -346,18 +396,24 @@ class Refresh:
         return elapsed, len(data), json.loads(data)["response"]["sent"]["data"]
 
 
-def measure(bench: BenchStore, history: str, polls: int, calls: int, lang: str) -> Measurement:
+def measure(bench: BenchStore, history: str, polls: int, calls: int, lang: str, cap_s: float) -> Measurement:
+    """One point: first poll, steady polls, and each scene's full and patch refreshes; the steady loops stop
+    early (after at least 3) if this point has used its share of ``cap_s``, so a slow store cannot hold the run."""
     oldest = min(s.start_s for s in bench.segments)
     bench.catch_up()
     newest = max(s.end_s for s in bench.segments)
     m = Measurement(bench.name, history, newest - oldest, bench.resolution(), bench.size_mb())
     log(f"  measuring {bench.name} with {span_name(m.span_s)} of history ({m.steps}); store {m.size_mb:,.0f} MB")
     bench.start_live()
-    model = ExhibitModel(lambda: open_store(bench.url), ModelSettings())
+    times: dict = {}
+    model = ExhibitModel(lambda: TimedStore(open_store(bench.url), times), ModelSettings())
     try:
-        started = time.perf_counter()
+        bench.write_now()
+        t0 = started = time.perf_counter()
         snap = model.poll()
         m.first_poll_s = time.perf_counter() - started
+        m.first_times = dict(times)
+        times.clear()
         if not snap.store_ok:
             log(f"    first poll failed: {snap.store_error}")
         m.snapshot = (f"{len(snap.devices):,} devices, {snap.meters_online:,} live, freshness {snap.freshness}, "
@@ -365,7 +421,11 @@ def measure(bench: BenchStore, history: str, polls: int, calls: int, lang: str) 
                       f"of yesterday's 288 slots")
         log(f"    first poll (full sync of today and yesterday): {m.first_poll_s * 1000:,.0f} ms; snapshot: "
             f"{m.snapshot}")
-        for _ in range(polls):
+        log(f"      its time: {breakdown(m.first_times, [m.first_poll_s])}")
+        for i in range(polls):
+            if i >= 3 and time.perf_counter() - t0 > 0.2 * cap_s:
+                log(f"    time cap: {i} of {polls} steady polls")
+                break
             bench.write_now()
             started = time.perf_counter()
             model.poll()
@@ -375,11 +435,15 @@ def measure(bench: BenchStore, history: str, polls: int, calls: int, lang: str) 
         for scene in scenes:  # once, untimed: lazy imports and plotly's validators are a start-up cost
             refresh(scene, lang, {}, 0, "scene.data")
         tick = 1
-        for scene in scenes:
+        for n, scene in enumerate(scenes):
+            slot_end = t0 + (0.2 + 0.8 * (n + 1) / len(scenes)) * cap_s
             seconds, size, sent = refresh(scene, lang, {}, tick, "scene.data")
             m.full[scene] = (seconds, size)
             m.patches[scene] = []
-            for _ in range(calls):
+            for i in range(calls):
+                if i >= 3 and time.perf_counter() > slot_end:
+                    log(f"    time cap: {i} of {calls} patches of {scene}")
+                    break
                 bench.write_now()
                 started = time.perf_counter()
                 model.poll()
@@ -398,6 +462,10 @@ def measure(bench: BenchStore, history: str, polls: int, calls: int, lang: str) 
         log(f"    steady polls ({len(m.polls_s)}, each after a write of every meter): p50 "
             f"{pct(m.polls_s, 50) * 1000:.0f} ms, p95 {pct(m.polls_s, 95) * 1000:.0f} ms, "
             f"max {max(m.polls_s) * 1000:.0f} ms")
+        m.poll_times = dict(times)
+        log(f"      their time: {breakdown(m.poll_times, m.polls_s)}")
+        if not model.snapshot.store_ok:
+            log(f"    the last poll failed: {model.snapshot.store_error}")
     finally:
         model.stop()
     return m
@@ -415,7 +483,7 @@ def run_store(bench: BenchStore, histories: list[tuple[str, float]], args) -> li
                       / bench.probe(bench.step_s))
     log(f"  backfill newest {span_name(first_s)} at {step_name(bench.step_s)}: {segment.readings:,} readings in "
         f"{segment.seconds:.1f} s ({segment.readings / segment.seconds:,.0f}/s)")
-    out.append(measure(bench, first_label, args.polls, args.calls, args.lang))
+    out.append(measure(bench, first_label, args.polls, args.calls, args.lang, args.max_measure_minutes * 60))
     older = []
     for (label, span_s), (_, newer_s) in zip(histories[1:], histories[:-1]):
         older.append((label, anchor_s - span_s, anchor_s - newer_s))
@@ -427,7 +495,7 @@ def run_store(bench: BenchStore, histories: list[tuple[str, float]], args) -> li
             f"{segment.seconds / 60:.1f} min ({segment.readings / segment.seconds:,.0f}/s; estimated "
             f"{estimate / 60:.1f} min); backfill so far {bench.spent_s / 60:.1f} min of the "
             f"{args.max_backfill_minutes:g} min budget")
-        out.append(measure(bench, label, args.polls, args.calls, args.lang))
+        out.append(measure(bench, label, args.polls, args.calls, args.lang, args.max_measure_minutes * 60))
     return out
 
 
@@ -547,15 +615,18 @@ def summary(measurements: list[Measurement], heap: dict | None, args, influx_ver
     for m in measurements:
         log(f"  {m.store:8s} {m.history:4s} {m.first_poll_s * 1000:8.0f} {ms(pct(m.polls_s, 50))} "
             f"{ms(pct(m.polls_s, 95))} {ms(max(m.polls_s))} {len(m.polls_s):4d}")
+    log("\nwhere the steady polls' time went:")
+    for m in measurements:
+        log(f"  {m.store:8s} {m.history:4s} {breakdown(m.poll_times, m.polls_s)}")
     log("\nrefresh callback per scene (full: first call after a rotation, sent={}; patch: steady ticks):")
     log(f"  {'store':8s} {'hist':4s} {'scene':5s} {'full ms':>8s} {'full KB':>8s} {'patch p50':>9s} "
-        f"{'p95':>7s} {'max':>7s} {'mean KB':>8s}")
+        f"{'p95':>7s} {'max':>7s} {'mean KB':>8s}   n")
     for m in measurements:
         for scene, (full_s, full_b) in m.full.items():
             t = [s for s, _ in m.patches[scene]]
             b = [b for _, b in m.patches[scene]]
             log(f"  {m.store:8s} {m.history:4s} {scene:5s} {full_s * 1000:8.1f} {full_b / 1024:8.1f} "
-                f"{pct(t, 50) * 1000:9.1f} {pct(t, 95) * 1000:7.1f} {max(t) * 1000:7.1f} {np.mean(b) / 1024:8.1f}")
+                f"{pct(t, 50) * 1000:9.1f} {pct(t, 95) * 1000:7.1f} {max(t) * 1000:7.1f} {np.mean(b) / 1024:8.1f} {len(t):3d}")
     log("\nrefresh callback, all scenes together (the issue's target: p95 <= 150 ms, flat as history grows):")
     log(f"  {'store':8s} {'hist':4s} {'p50':>7s} {'p95':>7s} {'max':>7s}   n  mean KB/refresh")
     for m in measurements:
@@ -576,6 +647,8 @@ def main() -> None:
     parser.add_argument("--step", default="10s", help="time between readings of each meter (default 10s)")
     parser.add_argument("--max-backfill-minutes", type=float, default=20.0,
                         help="per store: older history falls back to a coarser step to fill within this (default 20)")
+    parser.add_argument("--max-measure-minutes", type=float, default=5.0,
+                        help="per store and history: steady loops stop early (n is printed) after this (default 5)")
     parser.add_argument("--stores", default="sqlite,influxdb", help="which stores (default sqlite,influxdb)")
     parser.add_argument("--polls", type=int, default=30, help="steady polls per point (default 30)")
     parser.add_argument("--calls", type=int, default=30, help="steady refreshes per scene per point (default 30)")

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from expo.store import Batch, Store, StoreUnavailable
 from ingest.spool import Spool, SpoolFull
 
+REPLAY_PROGRESS_S = 5.0
 log = logging.getLogger("expo.ingest.writer")
 
 RETRY_MIN_S = 0.5
@@ -86,6 +87,8 @@ class Writer:
         moved = 0
         if not self.spool.batches or (not force and self._clock() < self._next_try):
             return 0
+        total = self.spool.batches
+        reported = time.monotonic()
         while self.spool.batches:
             head = self.spool.peek()
             if head is None:
@@ -96,6 +99,9 @@ class Writer:
             self.spool.remove(batch_id)
             self.stats.batches_replayed += 1
             moved += 1
+            if time.monotonic() - reported >= REPLAY_PROGRESS_S:  # a long outage takes a while to replay
+                reported = time.monotonic()
+                log.info("replaying the spool: %d of %d batches (%.0f%%)", moved, total, 100.0 * moved / total)
         if moved:
             log.info("replayed %d spooled batches; %d left", moved, self.spool.batches)
         return moved
