@@ -203,7 +203,6 @@ class ExhibitModel:
         self._last_newest: tuple[float, float] | None = None  # (wall, newest ts) of the previous poll
         self._replay_speed: float | None = None
         self._newest_seen: float | None = None
-        self._unbounded_at = -math.inf
         self._engineer: tuple[dict, tuple] = ({}, ())
         self._engineer_at = -math.inf
         self._version = 0
@@ -261,11 +260,11 @@ class ExhibitModel:
             self._metas = {m.device: m for m in store.devices()}
             self._metas_at = wall
         # The window hangs from the newest data seen, not the wall clock, so history being replayed
-        # (a week ago, say) is found too; only a store that has never shown data is asked unbounded.
+        # (a week ago, say) is found too. Until some data has been seen, an empty window is followed by
+        # one unbounded look (cheap on an empty store; on one with only old data it finds the anchor).
         anchor = self._newest_seen or wall
         latest = store.latest(since_s=anchor - LATEST_WINDOW_S)
-        if not latest and wall - self._unbounded_at >= 30:
-            self._unbounded_at = wall
+        if not latest and self._newest_seen is None:
             latest = store.latest()
         newest = max((r.ts_s for r in latest), default=None)
         if newest is not None:

@@ -186,3 +186,11 @@ def test_a_week_old_replay_is_found_and_followed(tmp_path):
     empty.write_now(offset_s=-week + 300)
     snapshot = model.poll()
     assert snapshot.freshness == "replay" and snapshot.meters_online == len(empty.sim.site.metas)
+
+
+def test_old_data_arriving_after_the_first_poll_is_found_at_the_next(tmp_path):
+    empty = Filled(f"sqlite:///{tmp_path / 'later.db'}", hours=0)
+    model = model_for(empty)
+    assert model.poll().newest_ts_s is None
+    empty.write_now(offset_s=-7 * 86400)  # an accelerated simulator's first step, a week back
+    assert model.poll().newest_ts_s == pytest.approx(time.time() - 7 * 86400, abs=5)
