@@ -1,0 +1,150 @@
+"""Fault injection with real processes: break the broker, the database or the disk mid-stream, count what lands.
+
+Each case runs a real Mosquitto, a real ingest process and the simulator
+publishing the Tianjin town (320 meters) at 60x, about 1,900 readings a
+second, for a bounded simulated span; breaks one thing while it runs; and
+then compares what the store holds with what the simulator sent (its own
+jsonl output for the same span), value by value.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.cli import start_energy_expo
+from tests.conftest import InfluxDB, Mosquitto
+from tests.ingest.harness import SIM_RUN, Ingest, expected_values, influx_values, stored_values, wait_for
+
+RATE = ["--speed", "60"]  # 320 meters every 10 simulated seconds, 60 simulated seconds a second: 1,920/s
+
+
+def simulate(broker_url: str, duration: str) -> subprocess.Popen:
+    return start_energy_expo("simulate", "--broker", broker_url, *RATE, "--duration", duration, *SIM_RUN)
+
+
+def finish(sim: subprocess.Popen, timeout_s: float = 180) -> str:
+    _, err = sim.communicate(timeout=timeout_s)
+    assert sim.returncode == 0, err[-2000:]  # the simulator itself lost nothing (exit 1 if it dropped any)
+    return err
+
+
+@pytest.fixture(scope="module")
+def two_minutes():
+    return expected_values("2m")
+
+
+@pytest.fixture(scope="module")
+def ten_minutes():
+    return expected_values("10m")
+
+
+@pytest.fixture(scope="module")
+def one_hour():
+    return expected_values("60m")
+
+
+def test_mosquitto_restarted_mid_stream_loses_nothing(tmp_path, two_minutes):
+    """Persistence on: the broker keeps ingest's session and queue across its restart."""
+    broker = Mosquitto(tmp_path, persistence=True).start()
+    ingest = Ingest(tmp_path, broker.url).start()
+    try:
+        sim = simulate(broker.url, "2m")
+        time.sleep(0.7)
+        broker.stop()  # SIGTERM: Mosquitto writes its persistence file and exits
+        time.sleep(2.0)
+        broker.start()  # same port, same data directory
+        finish(sim)
+        stored = wait_for(lambda: stored_values(ingest.db), len(two_minutes), timeout_s=90)
+        assert ingest.stop() == 0
+    finally:
+        broker.stop()
+    assert stored == two_minutes  # every value, none missing, none extra
+
+
+def test_influxdb_killed_for_30_s_at_2000_readings_a_second(tmp_path, one_hour):
+    (tmp_path / "mq").mkdir()
+    broker = Mosquitto(tmp_path / "mq").start()
+    influx_dir = tmp_path / "influx"
+    influx_dir.mkdir()
+    server = InfluxDB(influx_dir).start()
+    ingest = Ingest(tmp_path, broker.url, store=server.url()).start()
+    try:
+        sim = simulate(broker.url, "60m")
+        time.sleep(3)
+        server.stop(signal.SIGKILL)  # kill -9 the database
+        down_at = time.monotonic()
+        time.sleep(30)
+        down = ingest.health()
+        assert down["store_down"] == 1.0 and down["readings_spooled"] > 30 * 1000
+        server.start()  # same data directory
+        finish(sim, timeout_s=240)
+        stored = wait_for(lambda: influx_values(server.port), len(one_hour), timeout_s=180)
+        after = ingest.health()
+        assert ingest.stop() == 0
+    finally:
+        server.stop()
+        broker.stop()
+    assert time.monotonic() - down_at > 30
+    assert stored == one_hour  # nothing lost, and no duplicate: one value per (device, metric, instant)
+    assert after["spool_batches"] == 0 and after["store_down"] == 0.0
+
+
+def test_a_full_spool_holds_acknowledgements_back_and_the_broker_keeps_the_rest(tmp_path, ten_minutes):
+    """Documented: a full spool makes ingest stop acknowledging; the broker queues; nothing is dropped."""
+    (tmp_path / "mq").mkdir()
+    broker = Mosquitto(tmp_path / "mq").start()
+    influx_dir = tmp_path / "influx"
+    influx_dir.mkdir()
+    server = InfluxDB(influx_dir).start()
+    ingest = Ingest(tmp_path, broker.url, "full-spool", "--spool-max-mb", "1", store=server.url()).start()
+    try:
+        server.stop(signal.SIGKILL)
+        sim = simulate(broker.url, "10m")
+        finish(sim)
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and not (ingest.health() or {}).get("spool_full_waits"):
+            time.sleep(0.2)
+        full = ingest.health()
+        assert full["spool_full_waits"] > 0  # counted and shown on /health and the engineer view
+        assert full["spool_bytes"] <= 1.1 * 2**20  # the limit held
+        messages = len({(device, ts) for device, _, ts in ten_minutes})
+        assert full["readings_spooled"] < messages  # the spool took only part; the broker holds the rest
+        server.start()
+        stored = wait_for(lambda: influx_values(server.port), len(ten_minutes), timeout_s=180)
+        assert ingest.stop() == 0
+    finally:
+        server.stop()
+        broker.stop()
+    assert stored == ten_minutes
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="needs root to mount a small filesystem")
+def test_sqlite_on_a_full_disk_spools_and_replays_when_there_is_room(tmp_path, two_minutes):
+    small = tmp_path / "small"
+    small.mkdir()
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", str(small)], capture_output=True)
+    if mounted.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {mounted.stderr.decode().strip()}")
+    broker = Mosquitto(tmp_path).start()
+    try:
+        ingest = Ingest(tmp_path, broker.url, db=small / "expo.db").start()
+        sim = simulate(broker.url, "2m")
+        finish(sim)
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and not (ingest.health() or {}).get("store_down"):
+            time.sleep(0.2)
+        full = ingest.health()
+        assert full["store_down"] == 1.0 and full["readings_spooled"] > 0  # "database or disk is full"
+        subprocess.run(["mount", "-o", "remount,size=200m", str(small)], check=True)
+        stored = wait_for(lambda: stored_values(ingest.db), len(two_minutes), timeout_s=120)
+        assert ingest.stop() == 0
+    finally:
+        broker.stop()
+        subprocess.run(["umount", "-l", str(small)], capture_output=True)
+    assert stored == two_minutes
