@@ -125,7 +125,9 @@ class Publisher:
         if info.rc == MQTTErrorCode.MQTT_ERR_QUEUE_SIZE:
             self.stats.dropped += 1
             if self.stats.dropped in (1, 10, 100, 1000) or self.stats.dropped % 10_000 == 0:
-                log.warning("publish queue full while the broker is away: %d readings dropped so far", self.stats.dropped)
+                cause = ("the broker is away" if not self._client.is_connected()
+                         else "the broker takes readings slower than they are made; lower --speed or use a longer --step")
+                log.warning("publish queue full (%s): %d readings dropped so far", cause, self.stats.dropped)
             return False
         self.stats.queued += 1
         return True
