@@ -206,6 +206,22 @@ def _coerce(setting: Setting, value: Any, origin: str) -> Any:
     return value
 
 
+def add_flags(parser, names) -> None:
+    """``--config`` and a flag per named setting, each with its help and default: one spelling everywhere."""
+    parser.add_argument("--config", help="TOML settings file (default: $EXPO_CONFIG or ./energy-expo.toml)")
+    for name in names:
+        setting = SETTINGS[name]
+        if setting.type is bool:
+            parser.add_argument(setting.flag, dest=name, action="store_const", const=True, help=setting.help)
+        else:
+            parser.add_argument(setting.flag, dest=name, help=f"{setting.help} (default: {setting.default})")
+
+
+def from_args(args) -> Config:
+    """The settings for a command: its flags, then the environment, then the file, then the defaults."""
+    return load({name: getattr(args, name, None) for name in SETTINGS}, path=getattr(args, "config", None))
+
+
 def broker_address(cfg: Config) -> BrokerAddress:
     """The broker to use: the ``broker`` URL, with user name and password settings taking precedence."""
     broker = parse_broker(cfg.broker)

@@ -31,15 +31,11 @@ log = logging.getLogger("expo.backfill")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    s = settings.SETTINGS
-    parser.add_argument("--config", help="TOML settings file (default: $EXPO_CONFIG or ./energy-expo.toml)")
+    settings.add_flags(parser, ("scenario", "seed", "store", "influx_token", "influx_username", "influx_password",
+                                "influx_ca_file"))
     parser.add_argument("--days", type=float, default=7.0, help="how many days of history, ending now (default 7)")
     parser.add_argument("--step", default="60s",
                         help="simulated time between readings (default 60s; 10s is what live runs use, 6x slower)")
-    parser.add_argument("--scenario", help=s["scenario"].help)
-    parser.add_argument("--seed", help=s["seed"].help)
-    for name in ("store", "influx_token", "influx_username", "influx_password", "influx_ca_file"):
-        parser.add_argument(s[name].flag, dest=name, help=s[name].help)
     parser.add_argument("--no-progress", action="store_true", help="no progress bar (it is off anyway without a terminal)")
 
 
@@ -69,8 +65,7 @@ class ProgressBar:
 
 
 def run(args: argparse.Namespace) -> int:
-    flags = {name: getattr(args, name, None) for name in settings.SETTINGS}
-    cfg = settings.load(flags, path=args.config)
+    cfg = settings.from_args(args)
     if not (args.days > 0 and math.isfinite(args.days)):
         raise UserError(f"--days must be a positive number, got {args.days}")
     step_s = parse_duration_s(args.step, "--step")

@@ -25,10 +25,7 @@ _FLAGS = ("broker", "mqtt_username", "mqtt_password", "mqtt_ca_file", "store", "
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--config", help="TOML settings file (default: $EXPO_CONFIG or ./energy-expo.toml)")
-    for name in _FLAGS:
-        setting = settings.SETTINGS[name]
-        parser.add_argument(setting.flag, dest=name, help=f"{setting.help} (default: {setting.default})")
+    settings.add_flags(parser, _FLAGS)
     parser.add_argument("--no-broker", action="store_true", help="check the store only")
     parser.add_argument("--no-store", action="store_true", help="check the broker only")
 
@@ -117,7 +114,7 @@ def run(args: argparse.Namespace) -> int:
     import logging
 
     logging.getLogger("expo.store").setLevel(logging.ERROR)  # its "will keep trying" is for ingest, not a check
-    cfg = settings.load({name: getattr(args, name, None) for name in settings.SETTINGS}, path=args.config)
+    cfg = settings.from_args(args)
     ok = True
     if not args.no_broker:
         ok &= check_broker(cfg)

@@ -26,15 +26,9 @@ _FLAGS = ("store", "influx_token", "influx_username", "influx_password", "influx
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--config", help="TOML settings file (default: $EXPO_CONFIG or ./energy-expo.toml)")
-    for name in _FLAGS:
-        setting = settings.SETTINGS[name]
-        parser.add_argument(setting.flag, dest=name, help=f"{setting.help} (default: {setting.default})")
+    settings.add_flags(parser, _FLAGS + ("kiosk", "alternate_languages"))
     parser.add_argument("--host", dest="dashboard_host", help="same as --dashboard-host")
     parser.add_argument("--port", dest="dashboard_port", help="same as --dashboard-port")
-    for name in ("kiosk", "alternate_languages"):
-        parser.add_argument(settings.SETTINGS[name].flag, dest=name, action="store_const", const=True,
-                            help=settings.SETTINGS[name].help)
 
 
 def check_port_free(host: str, port: int) -> None:
@@ -62,7 +56,7 @@ def run(args: argparse.Namespace) -> int:
     from dashboard.model import ExhibitModel, ModelSettings
     from expo.store import open_store
 
-    cfg = settings.load({name: getattr(args, name, None) for name in settings.SETTINGS}, path=args.config)
+    cfg = settings.from_args(args)
     if cfg.language not in ("zh", "en"):
         raise UserError(f"language must be zh or en, got {cfg.language!r}")
     try:

@@ -30,17 +30,14 @@ _FLAGS = (
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--config", help="TOML settings file (default: $EXPO_CONFIG or ./energy-expo.toml)")
-    for name in _FLAGS:
-        setting = settings.SETTINGS[name]
-        parser.add_argument(setting.flag, dest=name, help=f"{setting.help} (default: {setting.default})")
+    settings.add_flags(parser, _FLAGS)
     parser.add_argument("--duration", help="stop after this long, e.g. 10m (default: run until Ctrl-C)")
 
 
 def run(args: argparse.Namespace) -> int:
     from expo.timeutil import parse_duration_s
 
-    cfg = settings.load({name: getattr(args, name, None) for name in settings.SETTINGS}, path=args.config)
+    cfg = settings.from_args(args)
     duration_s = parse_duration_s(args.duration, "--duration") if args.duration else None
     service = IngestService(cfg)
     stop = threading.Event()

@@ -65,8 +65,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    flags = {name: getattr(args, name, None) for name in settings.SETTINGS}
-    cfg = settings.load(flags, path=args.config)
+    cfg = settings.from_args(args)
     scenario = scenarios.load(cfg.scenario)
     step_s = parse_duration_s(args.step, "--step")
     offset_h = scenario.climate.utc_offset_h

@@ -41,12 +41,10 @@ RESTART_BACKOFF_S = (1, 2, 5, 10, 30)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    s = settings.SETTINGS
-    parser.add_argument("--config", help="TOML settings file (default: $EXPO_CONFIG or ./energy-expo.toml)")
-    for name in ("broker", "mqtt_username", "mqtt_password", "mqtt_ca_file", "store", "influx_token",
-                 "influx_username", "influx_password", "influx_ca_file", "scenario", "seed", "dashboard_host",
-                 "dashboard_port", "dashboard_password", "demo_speed", "rotate_s", "language", "timezone"):
-        parser.add_argument(s[name].flag, dest=name, help=f"{s[name].help} (default: {s[name].default})")
+    settings.add_flags(parser, (
+        "broker", "mqtt_username", "mqtt_password", "mqtt_ca_file", "store", "influx_token", "influx_username",
+        "influx_password", "influx_ca_file", "scenario", "seed", "dashboard_host", "dashboard_port",
+        "dashboard_password", "demo_speed", "rotate_s", "language", "timezone"))
     parser.add_argument("--port", dest="dashboard_port", help="same as --dashboard-port")
     parser.add_argument("--host", dest="dashboard_host", help="same as --dashboard-host")
     parser.add_argument("--no-simulate", action="store_true", help="no simulated town: real meters only")
@@ -210,7 +208,7 @@ class Exhibit:
 def run(args: argparse.Namespace) -> int:
     from expo.timeutil import parse_duration_s
 
-    cfg = settings.load({name: getattr(args, name, None) for name in settings.SETTINGS}, path=args.config)
+    cfg = settings.from_args(args)
     if not (cfg.demo_speed > 0 and math.isfinite(cfg.demo_speed)):
         raise UserError(f"demo_speed must be a positive number, got {cfg.demo_speed}")
     duration_s = parse_duration_s(args.duration, "--duration") if args.duration else None

@@ -17,18 +17,9 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import free_port
+from tests.soak import children_of
 
 SMALL = str(Path(__file__).resolve().parents[1] / "dashboard" / "small.toml")
-
-
-def children_of(pid: int) -> set[int]:
-    found = set()
-    for task in Path(f"/proc/{pid}/task").glob("*"):
-        try:
-            found |= {int(p) for p in (task / "children").read_text().split()}
-        except OSError:
-            pass
-    return found
 
 
 def alive(pid: int) -> bool:
