@@ -72,3 +72,30 @@ def test_a_secret_can_come_from_a_file_named_in_the_environment(tmp_path):
         assert "EXPO_INFLUX_TOKEN_FILE" in str(exc) and "cannot read" in str(exc)
     else:
         raise AssertionError("a missing secret file was accepted")
+
+
+from hypothesis import given, strategies as st  # noqa: E402
+
+toml_values = st.one_of(st.booleans(), st.integers(), st.floats(allow_nan=True), st.text(max_size=20),
+                        st.lists(st.integers(), max_size=3), st.dictionaries(st.text(max_size=5), st.integers(), max_size=2))
+
+
+@given(st.one_of(
+    st.binary(max_size=300),
+    st.dictionaries(st.sampled_from(["broker", "seed", "store", "kiosk", "rotate_s", "routes", "default_routes",
+                                     "spool_max_mb", "timezone", "unknown_key"]), toml_values, max_size=6)
+    .map(lambda d: "\n".join(f"{k} = {__import__('json').dumps(v)}" for k, v in d.items()).encode()),
+))
+def test_any_config_file_loads_or_says_what_is_wrong(tmp_path_factory, content):
+    """Whatever is in the file: a Config, or one UserError naming the problem; never another exception."""
+    from expo.config import load
+    from expo.errors import UserError
+
+    path = tmp_path_factory.mktemp("cfg") / "energy-expo.toml"
+    path.write_bytes(content)
+    try:
+        cfg = load({}, environ={}, path=path)
+    except UserError as exc:
+        assert str(exc).startswith(f"config file {path}") or "from file" in str(exc)
+    else:
+        assert cfg.file == str(path)
