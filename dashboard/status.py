@@ -66,9 +66,11 @@ def status_data(model) -> dict:
         "store_ok": snapshot.store_ok and not error,
         "store_error": error,
         "newest_reading_s": snapshot.newest_ts_s,
+        "replay_speed": snapshot.replay_speed,  # history arriving faster than real time (an accelerated simulator)
         "devices": [
             {"device": d.device, "site": d.site, "kind": d.kind, "name_en": d.name_en, "name_zh": d.name_zh,
              "source": d.source, "state": d.state, "last_seen_s": d.ts_s,
+             "replayed": bool(snapshot.replay_speed) and d.state != "offline",
              "age_s": None if d.ts_s is None else round(now - d.ts_s, 1), "metrics": d.metrics}
             for d in snapshot.devices
         ],
@@ -98,7 +100,8 @@ def render(data: dict) -> str:
     rows = "".join(
         f'<tr class="{e(d["state"])}"><td>{e(d["device"])}</td><td>{e(d["name_en"])}<br>{e(d["name_zh"])}</td>'
         f'<td>{e(KINDS[d["kind"]].label_en if d["kind"] in KINDS else d["kind"])}</td><td>{e(d["source"])}</td>'
-        f'<td class="state">{e(d["state"])}</td><td>{e(_age(d["age_s"]))}</td>'
+        f'<td class="state">{e(d["state"])}{" (replayed)" if d["replayed"] else ""}</td>'
+        f'<td>{e(_age(d["age_s"]))}</td>'
         f'<td>{e(", ".join(f"{k}={v:g}" for k, v in sorted(d["metrics"].items())))}</td></tr>'
         for d in sorted(data["devices"], key=lambda d: ({"offline": 0, "stale": 1, "live": 2}[d["state"]], d["device"]))
     )
@@ -113,6 +116,8 @@ def render(data: dict) -> str:
     banner = "" if data["store_ok"] else f'<p class="error">Store not answering: {e(data["store_error"])}</p>'
     newest = data["newest_reading_s"]
     newest_text = "none yet" if newest is None else f'{_age(data["generated_s"] - newest)}'
+    if data["replay_speed"]:
+        newest_text += f' — history is being replayed at {data["replay_speed"]:.0f}x real time'
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta http-equiv="refresh" content="5">
 <title>Engineer view · 工程师视图 — energy-expo</title>

@@ -72,3 +72,14 @@ def test_refresh_callback_answers_without_the_password(model):
     response = client.post("/_dash-update-component", json=body)
     assert response.status_code == 200, response.get_data(as_text=True)[:500]
     assert '"beat"' in response.get_data(as_text=True)
+
+
+def test_replayed_history_is_marked_as_such(model):
+    import dataclasses
+
+    model.snapshot = dataclasses.replace(model.snapshot, replay_speed=60.0)
+    data = create_app(model).server.test_client().get("/status.json").get_json()
+    assert data["replay_speed"] == 60.0
+    assert all(d["replayed"] == (d["state"] != "offline") for d in data["devices"])
+    page = create_app(model).server.test_client().get("/status").get_data(as_text=True)
+    assert "replayed at 60x real time" in page
