@@ -40,6 +40,10 @@ from ingest.writer import Writer
 log = logging.getLogger("expo.ingest")
 
 RECEIVE_MAXIMUM = 5000  # QoS 1 messages the broker may send before our acknowledgements (MQTT 5)
+# Messages waiting for the writer. When it is full, paho's network thread waits, the socket is not read,
+# and TCP holds the broker back: the flow control for MQTT 3.1.1 (which has no Receive Maximum) and a
+# guard for MQTT 5 (a soak at overload saw a broker send far past it), so memory stays bounded.
+QUEUE_MAX_MESSAGES = 2 * RECEIVE_MAXIMUM
 STATE_SAVE_INTERVAL_S = 30.0
 # A broker sends an MQTT 3.1.1 client only so many unacknowledged messages (Mosquitto: 20) and then
 # waits; a batch that waited for more would wait for nothing. After this much silence it is written.
@@ -83,10 +87,11 @@ class IngestService:
         self.processor.metas.update({(m.site, m.device): m for m in known_metas})
         self.writer = Writer(self.store, self.spool)
         self._previous_filters = state.get("filters", [])
-        self._queue: queue.Queue[Incoming] = queue.Queue()
+        self._queue: queue.Queue[Incoming] = queue.Queue(maxsize=QUEUE_MAX_MESSAGES)
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="ingest-writer", daemon=True)
         self.received = 0
+        self.queue_full_waits = 0
         self.connected = threading.Event()
         self._client = make_client(
             self.broker, cfg.mqtt_client_id or default_client_id(), cfg.mqtt_ca_file,
@@ -128,8 +133,16 @@ class IngestService:
             log.warning("disconnected from %s (%s); reconnecting", self.broker, reason_code)
 
     def _on_message(self, client, userdata, message) -> None:
-        self.received += 1
-        self._queue.put(Incoming(message.topic, bytes(message.payload), time.time(), message.mid, message.qos))
+        incoming = Incoming(message.topic, bytes(message.payload), time.time(), message.mid, message.qos)
+        while not self._stop.is_set():
+            try:
+                self._queue.put(incoming, timeout=0.5)
+            except queue.Full:  # the writer is behind: wait here, so the broker waits too
+                self.queue_full_waits += 1
+                continue
+            self.received += 1
+            return
+        # stopping: not queued, so never acknowledged; the broker sends it again next session
 
     # -- lifecycle -----------------------------------------------------------------------------------
 
@@ -258,6 +271,7 @@ class IngestService:
             "batch_ms_last": round(w.last_batch_ms, 2),
             "batch_ms_max": round(w.max_batch_ms, 2),
             "queue_length": self._queue.qsize(),
+            "queue_full_waits": self.queue_full_waits,
             "counter_resets": self.processor.counters.resets,
             "connected": float(self.connected.is_set()),
             "rejected": sum(self.processor.rejected_by_reason.values()),

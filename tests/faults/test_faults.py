@@ -148,3 +148,39 @@ def test_sqlite_on_a_full_disk_spools_and_replays_when_there_is_room(tmp_path, t
         broker.stop()
         subprocess.run(["umount", "-l", str(small)], capture_output=True)
     assert stored == two_minutes
+
+
+def test_ingest_memory_stays_bounded_when_the_broker_does_not_hold_back(tmp_path):
+    """MQTT 3.1.1 has no Receive Maximum and this broker allows unlimited in-flight messages: with the store
+    gone and the spool full, ingest's own queue stops at its limit (TCP holds the broker back), and it
+    still stops cleanly when asked."""
+    from ingest.service import QUEUE_MAX_MESSAGES
+    from tests.conftest import free_port
+    import paho.mqtt.client as mqtt
+    from paho.mqtt.enums import CallbackAPIVersion
+
+    broker = Mosquitto(tmp_path, extra="max_inflight_messages 0\n").start()
+    ingest = Ingest(tmp_path, broker.url, "bounded", "--mqtt-protocol", "3.1.1", "--spool-max-mb", "1",
+                    store=f"influxdb://127.0.0.1:{free_port()}/gone").start()
+    try:
+        client = mqtt.Client(callback_api_version=CallbackAPIVersion.VERSION2)
+        client.connect("127.0.0.1", broker.port)
+        client.loop_start()
+        now = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+        published = 3 * QUEUE_MAX_MESSAGES + 30_000
+        for i in range(published):
+            client.publish(f"expo/binhai/d{i % 300}/reading",
+                           f'{{"v":1,"ts":"{now}","seq":{i},"metrics":{{"power_w":1.0}}}}', qos=1)
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and not (ingest.health() or {}).get("queue_full_waits"):
+            time.sleep(0.2)
+        health = ingest.health()
+        client.disconnect()
+        client.loop_stop()
+        assert health["queue_full_waits"] > 0
+        assert health["queue_length"] <= QUEUE_MAX_MESSAGES
+        assert health["received"] < published  # the rest waits with the broker
+        started = time.monotonic()
+        assert ingest.stop() == 0 and time.monotonic() - started < 30
+    finally:
+        broker.stop()
