@@ -4,7 +4,7 @@ No map tiles (exhibits are often offline): the plan is the meters' x/y in
 metres from the site's metadata. A dot's colour runs from amber (making power)
 through dark (idle) to blue (using power), scaled by its rated power; size
 shows how big the meter is; offline meters are grey crosses, so colour is
-never the only sign. Each tick sends only the colours and hover texts.
+never the only sign. Each tick sends only the colours (and the symbols when a meter's state changed).
 """
 
 from __future__ import annotations
@@ -60,9 +60,12 @@ def colour_value(device) -> float:
 
 
 def hover(device, lang: str) -> str:
-    name = device.name_zh if lang == "zh" else device.name_en
-    state = text(f"status.{device.state}", lang)
-    return f"{name}<br>{numbers.power(device.power_w)[lang]} · {state}"
+    """The meter's name and what it is: fixed, so a tick never resends 2,000 strings (a tap opens the
+    detail panel with the live value)."""
+    from expo.kinds import KINDS
+    kind = KINDS.get(device.kind)
+    label = (kind.label_zh if lang == "zh" else kind.label_en) if kind else device.kind
+    return f"{device.name_zh if lang == 'zh' else device.name_en}<br>{label}"
 
 
 def make_figure(snapshot, lang: str) -> go.Figure:
@@ -72,7 +75,7 @@ def make_figure(snapshot, lang: str) -> go.Figure:
     fig = go.Figure(
         [go.Scattergl(
             x=[d.x_m for d in devices], y=[d.y_m for d in devices], mode="markers",
-            marker=dict(size=sizes, color=[colour_value(d) for d in devices], cmin=-1, cmax=1,
+            marker=dict(size=sizes, color=[round(colour_value(d), 2) for d in devices], cmin=-1, cmax=1,
                         colorscale=COLOURSCALE, symbol=[_symbol(d) for d in devices],
                         line=dict(width=1, color=theme.BACKGROUND)),
             text=[hover(d, lang) for d in devices], hoverinfo="text", customdata=[d.device for d in devices],
@@ -143,27 +146,21 @@ def caption(snapshot):
 
 
 def update(snapshot, lang: str, sent: dict):
-    fresh: dict = {}
     devices = shown(snapshot)
     structure = {"lang": lang, "devices": [(d.device, d.x_m, d.y_m, d.rated_w) for d in devices]}
-    if sent.get("structure") != digest(structure):
+    colours = [round(colour_value(d), 2) for d in devices]
+    symbols = [_symbol(d) for d in devices]
+    fresh = {"structure": digest(structure), "colours": digest(colours), "symbols": digest(symbols)}
+    if sent.get("structure") != fresh["structure"]:
         figure = make_figure(snapshot, lang)
-    else:
+    elif sent.get("colours") == fresh["colours"] and sent.get("symbols") == fresh["symbols"]:
+        figure = no_update
+    else:  # only the part that changed: colours most ticks, symbols when a meter goes offline or returns
         figure = Patch()
-        colours = [round(colour_value(d), 3) for d in devices]
-        symbols = [_symbol(d) for d in devices]
-        texts = [hover(d, lang) for d in devices]
-        if sent.get("colours") == digest(colours) and sent.get("symbols") == digest(symbols) \
-                and sent.get("texts") == digest(texts):
-            figure = no_update
-        else:
+        if sent.get("colours") != fresh["colours"]:
             figure["data"][0]["marker"]["color"] = colours
+        if sent.get("symbols") != fresh["symbols"]:
             figure["data"][0]["marker"]["symbol"] = symbols
-            figure["data"][0]["text"] = texts
-    fresh["structure"] = digest(structure)
-    fresh["colours"] = digest([round(colour_value(d), 3) for d in devices])
-    fresh["symbols"] = digest([_symbol(d) for d in devices])
-    fresh["texts"] = digest([hover(d, lang) for d in devices])
     strip = changed(sent, fresh, "kpis", _kpi_data(snapshot), lambda _: kpis(snapshot))
     line = changed(sent, fresh, "caption", numbers.percent(snapshot.renewable_share_now), lambda _: caption(snapshot))
     return [figure, strip, line], fresh

@@ -9,7 +9,7 @@ from collections import defaultdict
 import pytest
 
 from dashboard.categories import LOADS, SOURCES, USES, counted_kind, split
-from dashboard.model import SLOT_S, SLOTS, ExhibitModel, ModelSettings
+from dashboard.model import LATEST_FULL_EVERY_S, LATEST_OVERLAP_S, SLOT_S, SLOTS, ExhibitModel, ModelSettings
 from expo.kinds import KINDS, Flow
 from expo.store import StoreUnavailable
 from tests.dashboard.conftest import Filled, raw
@@ -165,12 +165,45 @@ def test_steady_polls_read_minutes_not_history(filled_sqlite):
     wrapped = CountingStore(filled_sqlite.open())
     model = ExhibitModel(lambda: wrapped, ModelSettings())
     model.poll()
-    wrapped.windows.clear()
+    wrapped.windows.clear(), wrapped.latest_since.clear()
     for _ in range(3):
         model.poll()
     minute_windows = [span for resolution, span in wrapped.windows if resolution == "1m"]
     assert minute_windows and max(minute_windows) <= 7 * 60  # five minutes back, a minute ahead, rounded
-    assert all(since is not None for since in wrapped.latest_since)
+    newest = model.snapshot.newest_ts_s
+    assert wrapped.latest_since and all(since is not None and since >= newest - LATEST_OVERLAP_S
+                                        for since in wrapped.latest_since)
+
+
+def test_short_looks_keep_what_they_do_not_see_and_the_full_look_finds_late_readings(filled_sqlite):
+    """A metric outside the short window keeps its newest value; a reading that arrived late, older than the
+    window, shows at the next full look."""
+    from expo.reading import Reading
+    from expo.store import Batch
+
+    model = model_for(filled_sqlite)
+    first = {d.device: d for d in model.poll().devices}
+    now = filled_sqlite.write_now()
+    device = next(iter(first))
+    store = filled_sqlite.open()
+    try:  # only power, nothing else: the device's other metrics must stay as they were
+        store.write(Batch(readings=[Reading(first[device].site, device, now + 600, {"power_w": 1234.5})]))
+    finally:
+        store.close()
+    shown = {d.device: d for d in model.poll().devices}[device]
+    assert shown.power_w == pytest.approx(1234.5)
+    assert set(first[device].metrics) <= set(shown.metrics)
+    late = next(d for d in first if d != device)
+    store = filled_sqlite.open()
+    try:  # a late reading, older than the short window (which hangs from now + 600) but newer than held
+        late_ts = now + 1
+        assert late_ts < now + 600 - LATEST_OVERLAP_S
+        store.write(Batch(readings=[Reading(first[late].site, late, late_ts, {"power_w": 4321.0})]))
+    finally:
+        store.close()
+    assert {d.device: d for d in model.poll().devices}[late].power_w != pytest.approx(4321.0)
+    model._latest_full_at -= LATEST_FULL_EVERY_S  # as if five minutes had passed
+    assert {d.device: d for d in model.poll().devices}[late].ts_s == pytest.approx(late_ts, abs=1e-3)
 
 
 def test_a_week_old_replay_is_found_and_followed(tmp_path):

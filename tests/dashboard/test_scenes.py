@@ -62,14 +62,25 @@ def changed_power(snapshot, factor: float):
     return dataclasses.replace(snapshot, devices=devices, flows_now_w=flows)
 
 
-def test_city_sends_only_colours_and_texts_when_power_changes(snapshot):
+def test_city_sends_only_colours_when_power_changes(snapshot):
     _, sent = city.update(snapshot, "en", {})
     values, _ = city.update(changed_power(snapshot, 0.5), "en", sent)
     figure = values[0]
     assert isinstance(figure, Patch)
     paths = {tuple(op["location"]) for op in figure.to_plotly_json()["operations"]}
-    assert paths <= {("data", 0, "marker", "color"), ("data", 0, "marker", "symbol"), ("data", 0, "text")}
-    assert ("data", 0, "marker", "color") in paths
+    assert paths == {("data", 0, "marker", "color")}
+
+
+def test_city_sends_symbols_when_a_meter_goes_offline(snapshot):
+    _, sent = city.update(snapshot, "en", {})
+    first = city.shown(snapshot)[0]
+    devices = tuple(dataclasses.replace(d, state="offline") if d.device == first.device else d
+                    for d in snapshot.devices)
+    values, _ = city.update(dataclasses.replace(snapshot, devices=devices), "en", sent)
+    operations = values[0].to_plotly_json()["operations"]
+    symbols = next(op["params"]["value"] for op in operations
+                   if tuple(op["location"]) == ("data", 0, "marker", "symbol"))
+    assert symbols[0] == "x"
 
 
 def test_city_colours_generation_and_load_apart(snapshot):
