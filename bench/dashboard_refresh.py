@@ -351,7 +351,10 @@ class TimedStore:
     @staticmethod
     def _label(name: str, args, kwargs) -> str:
         if name == "latest":
-            return "latest(1 d window)" if kwargs.get("since_s") is not None else "latest(unbounded)"
+            since = kwargs.get("since_s")  # the data here always ends now, so its age tells the window apart
+            if since is None:
+                return "latest(unbounded)"
+            return "latest(1 d window)" if time.time() - since > 3600 else "latest(2 min window)"
         if name == "rollups":
             resolution, start, end = args[:3]
             span = end - start

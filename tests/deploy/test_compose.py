@@ -94,9 +94,31 @@ def test_every_mounted_file_exists_and_the_dockerfile_builds_the_package():
             if source.startswith("./"):
                 assert (ROOT / source).exists(), f"{name} mounts missing {source}"
     dockerfile = (ROOT / "Dockerfile").read_text()
-    assert "pip install ." in dockerfile and "USER expo" in dockerfile
+    assert "pip install -r requirements.lock" in dockerfile and "pip install --no-deps ." in dockerfile
+    assert "USER expo" in dockerfile
     for package in ("expo", "simulators", "ingest", "dashboard"):
         assert f"COPY {package} ./{package}" in dockerfile
+
+
+def test_the_lock_pins_every_runtime_dependency_within_its_range():
+    """The image installs requirements.lock: a dependency added to pyproject.toml and not locked would
+    be missing from it (``--no-deps``), and a pin outside its range would be a different program."""
+    import tomllib
+
+    from packaging.requirements import Requirement
+    from packaging.utils import canonicalize_name
+
+    pins = {}
+    for line in (ROOT / "requirements.lock").read_text().splitlines():
+        if line and not line.startswith("#"):
+            name, version = line.split("==")
+            pins[canonicalize_name(name)] = version
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    for spec in project["dependencies"]:
+        requirement = Requirement(spec)
+        name = canonicalize_name(requirement.name)
+        assert name in pins, f"{requirement.name} is not in requirements.lock"
+        assert requirement.specifier.contains(pins[name]), f"{name}=={pins[name]} is outside {requirement.specifier}"
 
 
 def _compose_available() -> bool:
