@@ -58,13 +58,14 @@ class Soak:
     port: int
     speed: float
     scenario: str = "tianjin-demo"
+    rotate_s: float = 20.0  # the kiosk's rotation; shorter packs more scene changes into the run
     samples: list[dict] = field(default_factory=list)
     process: subprocess.Popen | None = None
 
     def start(self) -> "Soak":
         self.process = subprocess.Popen(
             [sys.executable, "-m", "expo.cli", "up", "--port", str(self.port), "--scenario", self.scenario,
-             "--demo-speed", str(self.speed)],
+             "--demo-speed", str(self.speed), "--rotate-s", str(self.rotate_s)],
             cwd=self.workdir, stdout=subprocess.DEVNULL, stderr=open(self.workdir / "up.log", "ab"))
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
