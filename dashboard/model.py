@@ -41,6 +41,7 @@ LATEST_WINDOW_S = 86400  # devices silent for longer are not fetched at all (sho
 # history). A full look over the day, every few minutes and after an error, picks up readings that
 # arrived late (a meter or a spool replaying) and lets go of devices gone silent for a day.
 LATEST_OVERLAP_S = 120
+MINUTE_ROWS_PER_POLL = 150_000  # rollup rows a poll reads back while catching up on today and yesterday
 LATEST_FULL_EVERY_S = 300
 ENGINEER_EVERY_S = 5.0  # ingest counters and quarantine, for the engineer view
 REJECTED_KEPT = 50
@@ -205,6 +206,7 @@ class ExhibitModel:
         self._counts: dict[int, int] = {}  # minute -> readings
         self._synced_day: float | None = None
         self._hour_synced_at = -math.inf
+        self._unsynced: tuple[float, float] | None = None  # [from, to) of the two days still to read
         self._ytd: tuple[float, float] = (0.0, 0.0)
         self._ytd_at = -math.inf
         self._last_newest: tuple[float, float] | None = None  # (wall, newest ts) of the previous poll
@@ -361,18 +363,41 @@ class ExhibitModel:
     # -- 1-minute rollups into per-category minutes ------------------------------------------------
 
     def _sync_minutes(self, store: Store, clock: float, day_start: float) -> None:
+        """Keep today's and yesterday's minutes: the newest few each poll, the newest hour each minute,
+        and, after a start, a midnight or an outage, the rest read back a chunk per poll, so no poll
+        holds two days of 2,000 meters' rollups (5.8 million rows) at once."""
+        oldest = day_start - 86400
         if self._synced_day != day_start:
-            start = day_start - 86400
             self._minutes.clear(), self._building_minutes.clear(), self._counts.clear()
             self._synced_day = day_start
             self._hour_synced_at = clock
+            recent = clock - 300
+            self._unsynced = (oldest, max(oldest, math.floor(recent / 60) * 60))
         elif clock - self._hour_synced_at >= 60:
-            start = clock - 3600
+            recent = clock - 3600
             self._hour_synced_at = clock
         else:
-            start = clock - 300
-        start = max(day_start - 86400, math.floor(start / 60) * 60)
-        rows = store.rollups("1m", start, clock + 60, "power_w")
+            recent = clock - 300
+        self._read_minutes(store, max(oldest, math.floor(recent / 60) * 60), clock + 60)
+        if self._unsynced is not None:
+            low, high = self._unsynced
+            chunk_s = max(300, 60 * (MINUTE_ROWS_PER_POLL // max(1, len(self._metas))))
+            start = max(low, high - chunk_s)
+            if start < high:
+                self._read_minutes(store, start, high)
+            self._unsynced = (low, start) if start > low else None
+        for table in (self._minutes, self._building_minutes, self._counts):
+            for bucket in [b for b in table if b < oldest]:
+                del table[bucket]
+
+    @property
+    def history_complete(self) -> bool:
+        """Whether today and yesterday have been read in full since the last start, midnight or outage."""
+        return self._synced_day is not None and self._unsynced is None
+
+    def _read_minutes(self, store: Store, start: float, end: float) -> None:
+        """Replace the minutes in [start, end) with the store's 1-minute rollups, by category."""
+        rows = store.rollups("1m", start, end, "power_w")
         parents = {m.parent for m in self._metas.values() if m.parent}
         building = self._building_id()
         fresh: dict[int, dict[str, float]] = defaultdict(lambda: defaultdict(float))
@@ -393,7 +418,7 @@ class ExhibitModel:
                     elif flow is Flow.CONSUMES:
                         fresh_building[bucket][1] += max(row.mean, 0.0)
         for table in (self._minutes, self._building_minutes, self._counts):
-            for bucket in [b for b in table if b >= start or b < day_start - 86400]:
+            for bucket in [b for b in table if start <= b < end]:
                 del table[bucket]
         self._minutes.update({b: dict(v) for b, v in fresh.items()})
         self._building_minutes.update({b: tuple(v) for b, v in fresh_building.items()})
