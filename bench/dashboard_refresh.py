@@ -51,8 +51,8 @@ estimate is a short probe fill at each candidate step into a throw-away store
 of the same backend, scaled by how the probe compared with the real fills so
 far. Everything chosen is printed, with the estimate and the time it took.
 Steps up to 60 s give the same 1-minute rollups (what the poll reads) as 10 s;
-coarser history has fewer of them, which understates the catch-up's reading
-sync where it reaches into that history (yesterday 00:00 local onward).
+coarser history has fewer of them, which understates the catch-up where it
+reaches into that history (yesterday 00:00 local onward).
 
 Two things to know when reading the figures:
 
