@@ -41,8 +41,8 @@ LATEST_WINDOW_S = 86400  # devices silent for longer are not fetched at all (sho
 # history). A full look over the day, every few minutes and after an error, picks up readings that
 # arrived late (a meter or a spool replaying) and lets go of devices gone silent for a day.
 LATEST_OVERLAP_S = 120
-MINUTE_ROWS_PER_POLL = 150_000  # rollup rows a poll reads back while catching up on today and yesterday
 LATEST_FULL_EVERY_S = 300
+MINUTE_ROWS_PER_POLL = 150_000  # rollup rows a poll reads back while catching up on today and yesterday
 ENGINEER_EVERY_S = 5.0  # ingest counters and quarantine, for the engineer view
 REJECTED_KEPT = 50
 
@@ -271,9 +271,6 @@ class ExhibitModel:
         if wall - self._metas_at > 30 or not self._metas:
             self._metas = {m.device: m for m in store.devices()}
             self._metas_at = wall
-        # The window hangs from the newest data seen, not the wall clock, so history being replayed
-        # (a week ago, say) is found too. Until some data has been seen, an empty window is followed by
-        # one unbounded look (cheap on an empty store; on one with only old data it finds the anchor).
         latest = self._latest_readings(store, wall)
         newest = max((r.ts_s for r in latest), default=None)
         if newest is not None:
@@ -303,6 +300,9 @@ class ExhibitModel:
         )
 
     def _latest_readings(self, store: Store, wall: float) -> list[Reading]:
+        """The window hangs from the newest data seen, not the wall clock, so history being replayed (a
+        week ago, say) is found too. Until some data has been seen, an empty window is followed by one
+        unbounded look (cheap on an empty store; on one with only old data it finds the anchor)."""
         anchor = self._newest_seen or wall
         full = self._newest_seen is None or wall - self._latest_full_at >= LATEST_FULL_EVERY_S
         fresh = store.latest(since_s=anchor - (LATEST_WINDOW_S if full else LATEST_OVERLAP_S))

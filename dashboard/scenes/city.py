@@ -15,6 +15,7 @@ import plotly.graph_objects as go
 from dash import Input, Output, dcc, html, no_update, Patch
 
 from dashboard import numbers, theme
+from expo.kinds import KINDS
 from dashboard.i18n import bilingual, both, text
 from dashboard.scenes import SceneInfo
 from dashboard.scenes._parts import changed, digest, kpi
@@ -59,13 +60,17 @@ def colour_value(device) -> float:
     return max(-1.0, min(1.0, device.load_w / rated))
 
 
+def kind_label(device, lang: str) -> str:
+    kind = KINDS.get(device.kind)
+    if kind is None:
+        return device.kind
+    return kind.label_zh if lang == "zh" else kind.label_en
+
+
 def hover(device, lang: str) -> str:
     """The meter's name and what it is: fixed, so a tick never resends 2,000 strings (a tap opens the
     detail panel with the live value)."""
-    from expo.kinds import KINDS
-    kind = KINDS.get(device.kind)
-    label = (kind.label_zh if lang == "zh" else kind.label_en) if kind else device.kind
-    return f"{device.name_zh if lang == 'zh' else device.name_en}<br>{label}"
+    return f"{device.name_zh if lang == 'zh' else device.name_en}<br>{kind_label(device, lang)}"
 
 
 def make_figure(snapshot, lang: str) -> go.Figure:
@@ -177,11 +182,9 @@ def detail(snapshot, device_id: str | None):
     device = next((d for d in snapshot.devices if d.device == device_id), None)
     if device is None:
         return None
-    from expo.kinds import KINDS
-    kind = KINDS.get(device.kind)
     return html.Div([
         both(device.name_en, device.name_zh, "detail-name"),
-        both(kind.label_en if kind else device.kind, kind.label_zh if kind else device.kind, "detail-kind"),
+        both(kind_label(device, "en"), kind_label(device, "zh"), "detail-kind"),
         both(numbers.power(device.power_w)["en"], numbers.power(device.power_w)["zh"], "detail-value"),
         bilingual(f"status.{device.state}", "detail-state"),
     ])
