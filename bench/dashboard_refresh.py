@@ -540,7 +540,7 @@ def browser_heap(bench: BenchStore, minutes: float, warmup_minutes: float, workd
     bench.start_live()
     with open(log_path, "ab") as server_log:
         process = subprocess.Popen(
-            [sys.executable, "-m", "expo.cli", "dashboard", "--store", bench.url, "--port", str(port), "--kiosk",
+            [sys.executable, "-m", "energy_expo.cli", "dashboard", "--store", bench.url, "--port", str(port), "--kiosk",
              "--rotate-s", "2"], cwd=ROOT, stdout=subprocess.DEVNULL, stderr=server_log)
     stop = threading.Event()
     writes = [0]

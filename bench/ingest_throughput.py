@@ -203,7 +203,7 @@ def peak_rss_mb(pid: int) -> float:
 def bench_ingest(broker: Mosquitto, influx: InfluxDB, payloads, workdir: Path) -> tuple[float, float]:
     health = free_port()
     process = subprocess.Popen(
-        [sys.executable, "-m", "expo.cli", "--log-level", "warning", "ingest", "--broker", broker.url,
+        [sys.executable, "-m", "energy_expo.cli", "--log-level", "warning", "ingest", "--broker", broker.url,
          "--store", influx.url("ingest"), "--state-dir", str(workdir / "ingest-state"),
          "--mqtt-client-id", "bench-ingest", "--health", f"127.0.0.1:{health}"],
         cwd=ROOT,

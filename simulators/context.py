@@ -13,8 +13,8 @@ from typing import Callable
 
 import numpy as np
 
-from simulators.physics import weather as wx
-from simulators.physics.profiles import MINUTES_PER_DAY
+from physics import weather as wx
+from physics.profiles import MINUTES_PER_DAY
 
 DayBuilder = Callable[[int, bool, np.ndarray, np.ndarray], np.ndarray]
 

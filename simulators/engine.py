@@ -21,7 +21,7 @@ import numpy as np
 from expo.kinds import KINDS, Flow
 from simulators.context import Context, DayCache
 from simulators.models import MODELS
-from simulators.physics import battery
+from physics import battery
 from simulators.scenario import Scenario
 from simulators.site import Site, build_site
 

@@ -22,7 +22,7 @@ from typing import Iterator
 
 from expo.errors import UserError
 from expo.reading import format_ts, parse_ts
-from simulators.physics.noise import hash_uniform
+from physics.noise import hash_uniform
 
 WINDOW_STEPS_S = 600.0
 _STREAMS = {"offline": 71, "stuck": 72, "spike": 73, "skew": 74, "malformed": 75, "variant": 76}

@@ -14,7 +14,7 @@ from typing import Callable
 import numpy as np
 
 from simulators.context import Context
-from simulators.physics import commercial, ev, heat_pump, household, pv, solar, wind
+from physics import commercial, ev, heat_pump, household, pv, solar, wind
 from simulators.site import Site
 
 Model = Callable[[Context, Site], dict[str, np.ndarray]]

@@ -18,7 +18,7 @@ from typing import Any
 
 from expo.errors import UserError
 from expo.topics import is_valid_id
-from simulators.physics.weather import Climate
+from physics.weather import Climate
 
 BUNDLED = Path(__file__).with_name("scenarios")
 

@@ -20,7 +20,7 @@ import numpy as np
 
 from expo.kinds import kind as lookup_kind
 from expo.metadata import DeviceMeta
-from simulators.physics.household import HouseholdTraits, draw_traits
+from physics.household import HouseholdTraits, draw_traits
 from simulators.scenario import Scenario
 
 _TRAITS_STREAM = 51

@@ -64,7 +64,7 @@ class Soak:
 
     def start(self) -> "Soak":
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "expo.cli", "up", "--port", str(self.port), "--scenario", self.scenario,
+            [sys.executable, "-m", "energy_expo.cli", "up", "--port", str(self.port), "--scenario", self.scenario,
              "--demo-speed", str(self.speed), "--rotate-s", str(self.rotate_s)],
             cwd=self.workdir, stdout=subprocess.DEVNULL, stderr=open(self.workdir / "up.log", "ab"))
         deadline = time.monotonic() + 60

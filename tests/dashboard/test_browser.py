@@ -32,7 +32,7 @@ class Dashboard:
     def __init__(self, store_url: str, workdir: Path, *extra: str, env: dict | None = None):
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}/"
-        self.args = [sys.executable, "-m", "expo.cli", "dashboard", "--store", store_url, "--port", str(self.port),
+        self.args = [sys.executable, "-m", "energy_expo.cli", "dashboard", "--store", store_url, "--port", str(self.port),
                      *extra]
         self.env = {**os.environ, **(env or {})}
         self.log = workdir / f"dashboard-{self.port}.log"

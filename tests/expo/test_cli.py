@@ -8,7 +8,7 @@ from tests.cli import energy_expo
 
 
 def test_help_lists_every_subcommand():
-    from expo.cli import _command_modules
+    from energy_expo.cli import _command_modules
 
     result = energy_expo("--help")
     assert result.returncode == 0
@@ -73,7 +73,7 @@ def test_a_closed_pipe_is_not_an_error():
     import sys
 
     pipeline = subprocess.run(
-        f"{sys.executable} -m expo.cli simulate --output jsonl --duration 1d | head -n 3",
+        f"{sys.executable} -m energy_expo.cli simulate --output jsonl --duration 1d | head -n 3",
         shell=True, capture_output=True, text=True, timeout=120,
     )
     assert len(pipeline.stdout.splitlines()) == 3

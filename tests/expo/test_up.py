@@ -32,7 +32,7 @@ def alive(pid: int) -> bool:
 
 def start_up(workdir: Path, port: int, *extra: str) -> subprocess.Popen:
     return subprocess.Popen(
-        [sys.executable, "-m", "expo.cli", "up", "--port", str(port), "--scenario", SMALL, *extra],
+        [sys.executable, "-m", "energy_expo.cli", "up", "--port", str(port), "--scenario", SMALL, *extra],
         cwd=workdir, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )
 
@@ -150,3 +150,27 @@ def test_up_runs_on_the_built_in_python_broker(tmp_path):
     assert up.returncode == 0, err[-3000:]
     assert "started the amqtt broker" in err
     assert stored_messages(tmp_path) == simulated_messages(tmp_path) > 0
+
+
+def test_up_passes_its_config_file_to_every_process_it_starts(tmp_path):
+    """``--config FILE`` from another folder: ingest's limits and the dashboard's settings come from FILE."""
+    elsewhere = tmp_path / "settings"
+    elsewhere.mkdir()
+    config = elsewhere / "hall.toml"
+    config.write_text('max_new_devices_per_minute = 5\ndashboard_password = "hall-secret"\n')
+    workdir = tmp_path / "run"
+    workdir.mkdir()
+    port = free_port()
+    up = start_up(workdir, port, "--config", str(config), "--duration", "10s")
+    _, err = up.communicate(timeout=120)
+    assert up.returncode == 0, err[-3000:]
+    with sqlite3.connect(workdir / "energy-expo-data" / "expo.db") as db:
+        floods = db.execute("SELECT count(*) FROM rejected WHERE reason = 'new_device_flood'").fetchone()[0]
+        devices = db.execute("SELECT count(DISTINCT s.device) FROM readings r JOIN series s ON s.id = r.series"
+                             ).fetchone()[0]
+    assert floods > 0  # ingest held the file's cap of 5 new devices a minute
+    assert devices <= 5
+    ingest_log = (workdir / "energy-expo-data" / "logs" / "ingest.log").read_text()
+    dashboard_log = (workdir / "energy-expo-data" / "logs" / "dashboard.log").read_text()
+    assert "new_device_flood" in ingest_log
+    assert "password protected" in dashboard_log, dashboard_log[-2000:]

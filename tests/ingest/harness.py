@@ -26,7 +26,7 @@ class Ingest:
         self.store = store or f"sqlite:///{self.db}"
         self.health_port = free_port()
         self.args = [
-            sys.executable, "-m", "expo.cli", "ingest", "--broker", broker_url, "--store", self.store,
+            sys.executable, "-m", "energy_expo.cli", "ingest", "--broker", broker_url, "--store", self.store,
             "--state-dir", str(workdir / f"state-{client_id}"), "--mqtt-client-id", client_id,
             "--health", f"127.0.0.1:{self.health_port}", *extra,
         ]

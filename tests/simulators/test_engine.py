@@ -8,7 +8,7 @@ from hypothesis import given, settings, strategies as st
 
 from expo.kinds import KINDS, Flow
 from simulators.engine import Simulation
-from simulators.physics import solar
+from physics import solar
 
 from .conftest import JAN_1_LOCAL_S, JULY_1_LOCAL_S
 

@@ -5,8 +5,8 @@ import pytest
 from hypothesis import given, strategies as st
 from numpy.testing import assert_allclose
 
-from simulators.physics import battery, heat_pump, noise, profiles, pv, wind
-from simulators.physics import weather as wx
+from physics import battery, heat_pump, noise, profiles, pv, wind
+from physics import weather as wx
 
 YEAR_S = np.arange(1767196800, 1767196800 + 365 * 86400, 900.0)
 

@@ -3,7 +3,7 @@
 import numpy as np
 from numpy.testing import assert_allclose
 
-from simulators.physics import solar
+from physics import solar
 
 LAT, LON = 39.0, 117.7
 

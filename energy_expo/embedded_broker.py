@@ -3,7 +3,7 @@
 Mosquitto is the broker of choice (fast, MQTT 5, the one the tests and the
 compose stack use). A laptop or kiosk PC with nothing but the Python package
 gets amqtt, a pure-Python broker, run in its own process by
-``expo.amqtt_broker``; it speaks MQTT 3.1.1 only, so ingest is told to use
+``energy_expo.amqtt_broker``; it speaks MQTT 3.1.1 only, so ingest is told to use
 that. Either listens on 127.0.0.1 only, on a free port. Mosquitto keeps its
 persistent sessions on disk beside the store, so messages queued for ingest
 survive a restart of ``up``; amqtt keeps them in memory only (``up`` stops
@@ -20,7 +20,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from expo.children import Child, child_env
+from energy_expo.children import Child, child_env
 from expo.errors import UserError
 
 MOSQUITTO_PATHS = ("/usr/sbin/mosquitto", "/usr/local/sbin/mosquitto", "/opt/homebrew/sbin/mosquitto")
@@ -82,7 +82,7 @@ def start_broker(choice: str, data_dir: Path, log_dir: Path, timeout_s: float = 
     else:
         import sys
 
-        args = [sys.executable, "-m", "expo.amqtt_broker", "--port", str(port), "--data-dir", str(data_dir)]
+        args = [sys.executable, "-m", "energy_expo.amqtt_broker", "--port", str(port), "--data-dir", str(data_dir)]
         broker = EmbeddedBroker("amqtt", port, Child("broker", args, log_dir, env=child_env()))
     broker.child.start()
     deadline = time.monotonic() + timeout_s

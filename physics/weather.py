@@ -13,8 +13,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from simulators.physics import solar
-from simulators.physics.noise import value_noise
+from physics import solar
+from physics.noise import value_noise
 
 DAY_S = 86400.0
 YEAR_DAYS = 365.2422

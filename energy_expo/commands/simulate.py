@@ -21,11 +21,6 @@ from expo import config as settings
 from expo.errors import UserError
 from expo.reading import format_ts
 from expo.timeutil import parse_duration_s, parse_instant_s
-from simulators import scenario as scenarios
-from simulators.engine import Simulation
-from simulators.faults import FaultRates
-from simulators.publish import Publisher
-from simulators.runner import run_jsonl, run_realtime
 
 ACCELERATED_HISTORY_S = 7 * 86400
 NAME = "simulate"
@@ -33,11 +28,18 @@ HELP = "publish simulated meter readings to MQTT, or write them as JSON lines"
 log = logging.getLogger("expo.simulate")
 
 
+def _bundled_scenarios() -> list[str]:
+    """The bundled scenario names, read from the package's folder: no need to import the physics for --help."""
+    from importlib.resources import files
+
+    return sorted(p.name[:-5] for p in files("simulators").joinpath("scenarios").iterdir() if p.name.endswith(".toml"))
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     s = settings.SETTINGS
     parser.add_argument("--config", help="TOML settings file (default: $EXPO_CONFIG or ./energy-expo.toml)")
     parser.add_argument(
-        "--scenario", help=f"{s['scenario'].help} (bundled: {', '.join(scenarios.bundled_names())})"
+        "--scenario", help=f"{s['scenario'].help} (bundled: {', '.join(_bundled_scenarios())})"
     )
     parser.add_argument("--seed", help=s["seed"].help)
     parser.add_argument("--output", choices=["mqtt", "jsonl"], default="mqtt", help="where readings go (default mqtt)")
@@ -65,6 +67,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from simulators import scenario as scenarios
+    from simulators.engine import Simulation
+    from simulators.faults import FaultRates
+
     cfg = settings.from_args(args)
     scenario = scenarios.load(cfg.scenario)
     step_s = parse_duration_s(args.step, "--step")
@@ -116,7 +122,9 @@ def _previous_run(store_url: str, cfg, site: str) -> tuple[float | None, dict]:
     return newest, {r.device: r.metrics for r in latest}
 
 
-def _jsonl(sim: Simulation, steps: int, faults: FaultRates, with_meta: bool) -> int:
+def _jsonl(sim, steps: int, faults, with_meta: bool) -> int:
+    from simulators.runner import run_jsonl
+
     try:
         stats = run_jsonl(sim, steps, sys.stdout, faults, with_meta)
     except BrokenPipeError:  # e.g. piped into `head`: the reader has all it wanted
@@ -126,7 +134,10 @@ def _jsonl(sim: Simulation, steps: int, faults: FaultRates, with_meta: bool) -> 
     return 0
 
 
-def _mqtt(args, cfg, sim: Simulation, steps: int | None, faults: FaultRates) -> int:
+def _mqtt(args, cfg, sim, steps: int | None, faults) -> int:
+    from simulators.publish import Publisher
+    from simulators.runner import run_realtime
+
     broker = settings.broker_address(cfg)
     publisher = Publisher(
         broker,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from simulators.physics.profiles import day_rng, events_to_profile, minute_cdf, sample_start_minutes
+from physics.profiles import day_rng, events_to_profile, minute_cdf, sample_start_minutes
 
 _STREAM = 41
 # Arrival weights by local hour: workplace chargers fill in the morning, public ones all day.

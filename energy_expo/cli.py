@@ -1,4 +1,4 @@
-"""The ``energy-expo`` command: one entry point, a subcommand per module in ``expo.commands``.
+"""The ``energy-expo`` command: one entry point, a subcommand per module in ``energy_expo.commands``.
 
 Adding a subcommand is adding a module there with ``NAME``, ``HELP``,
 ``add_arguments(parser)`` and ``run(args) -> int``. Expected failures
@@ -13,7 +13,8 @@ import logging
 import pkgutil
 import sys
 
-from expo import __version__, commands
+from energy_expo import commands
+from expo import __version__
 from expo.errors import UserError
 
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"

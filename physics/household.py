@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from simulators.physics.profiles import (
+from physics.profiles import (
     MINUTES_PER_DAY,
     day_rng,
     events_to_profile,

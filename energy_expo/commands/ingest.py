@@ -15,7 +15,6 @@ import signal
 import threading
 
 from expo import config as settings
-from ingest.service import IngestService
 
 NAME = "ingest"
 HELP = "take readings from MQTT into the store (SQLite or InfluxDB), losing nothing"
@@ -36,6 +35,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from expo.timeutil import parse_duration_s
+    from ingest.service import IngestService
 
     cfg = settings.from_args(args)
     duration_s = parse_duration_s(args.duration, "--duration") if args.duration else None

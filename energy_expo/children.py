@@ -86,7 +86,7 @@ class Child:
 
 def energy_expo_args(*args: str) -> list[str]:
     """The command line of another ``energy-expo`` subcommand, with this interpreter."""
-    return [sys.executable, "-m", "expo.cli", *args]
+    return [sys.executable, "-m", "energy_expo.cli", *args]
 
 
 def child_env() -> dict:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from simulators.physics.noise import value_noise
+from physics.noise import value_noise
 
 # Share of peak activity by local hour (0h..23h).
 SHOP_HOURS = np.array([0, 0, 0, 0, 0, 0, 0, 0.1, 0.4, 0.8, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0.9, 0.6, 0.2, 0])

@@ -27,9 +27,9 @@ import urllib.request
 from pathlib import Path
 
 from expo import config as settings
-from expo.children import Child, child_env, energy_expo_args
-from expo.commands.dashboard import check_port_free
-from expo.embedded_broker import EmbeddedBroker, free_port, start_broker
+from energy_expo.children import Child, child_env, energy_expo_args
+from energy_expo.commands.dashboard import check_port_free
+from energy_expo.embedded_broker import EmbeddedBroker, free_port, start_broker
 from expo.errors import UserError
 from expo.reading import format_ts
 from expo.store import StoreUnavailable, open_store
@@ -86,16 +86,19 @@ class Exhibit:
             if getattr(cfg, name):
                 env[settings.SETTINGS[name].env] = str(getattr(cfg, name))
         common = ["--log-level", "info"]
+        # Every child reads the same file, so its routes, site, limits and CO2 factor reach ingest and the
+        # dashboard too; flags below only carry what up itself decided (addresses, ports).
+        config = ["--config", str(Path(cfg.file).resolve())] if cfg.file and Path(cfg.file).is_file() else []
         self.children["ingest"] = Child("ingest", energy_expo_args(
-            *common, "ingest", "--broker", self.broker_url, "--store", cfg.store, "--mqtt-protocol", self.mqtt_protocol,
+            *common, "ingest", *config, "--broker", self.broker_url, "--store", cfg.store, "--mqtt-protocol", self.mqtt_protocol,
             "--state-dir", str(self.data_dir / "ingest"), "--mqtt-client-id", "energy-expo-up-ingest",
             "--health", f"127.0.0.1:{self.health_port}"), self.log_dir, env)
         self.children["dashboard"] = Child("dashboard", energy_expo_args(
-            *common, "dashboard", "--store", cfg.store, "--host", cfg.dashboard_host, "--port",
+            *common, "dashboard", *config, "--store", cfg.store, "--host", cfg.dashboard_host, "--port",
             str(cfg.dashboard_port), "--kiosk", "--rotate-s", str(cfg.rotate_s), "--language", cfg.language,
             "--timezone", cfg.timezone), self.log_dir, env)
         if not self.args.no_simulate:
-            sim = ["simulate", "--broker", self.broker_url, "--scenario", cfg.scenario, "--seed", str(cfg.seed),
+            sim = ["simulate", *config, "--broker", self.broker_url, "--scenario", cfg.scenario, "--seed", str(cfg.seed),
                    "--speed", str(cfg.demo_speed), "--report-every", "60s"]
             if resume_s is not None:
                 sim += ["--continue-from", cfg.store]  # the clock, counters and battery carry on

@@ -21,9 +21,6 @@ from expo.errors import UserError
 from expo.reading import format_ts
 from expo.store import StoreUnavailable, open_store
 from expo.timeutil import parse_duration_s
-from simulators import scenario as scenarios
-from simulators.backfill import BackfillStats, backfill, steps_between
-from simulators.engine import Simulation
 
 NAME = "backfill"
 HELP = "fill the store with simulated history (e.g. the last 30 days) so the dashboard has a past"
@@ -48,7 +45,7 @@ class ProgressBar:
         self.started = time.monotonic()
         self._drawn = 0.0
 
-    def __call__(self, stats: BackfillStats) -> None:
+    def __call__(self, stats) -> None:
         now = time.monotonic()
         if not self.enabled or (now - self._drawn < 0.2 and stats.steps < self.total):
             return
@@ -65,6 +62,10 @@ class ProgressBar:
 
 
 def run(args: argparse.Namespace) -> int:
+    from simulators import scenario as scenarios
+    from simulators.backfill import backfill, steps_between
+    from simulators.engine import Simulation
+
     cfg = settings.from_args(args)
     if not (args.days > 0 and math.isfinite(args.days)):
         raise UserError(f"--days must be a positive number, got {args.days}")

@@ -1,0 +1,1 @@
+"""Subcommands of ``energy-expo``, one module each (see ``energy_expo.cli``)."""

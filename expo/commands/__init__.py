@@ -1,1 +1,0 @@
-"""Subcommands of ``energy-expo``, one module each (see ``expo.cli``)."""
