@@ -8,14 +8,13 @@ Adding a subcommand is adding a module there with ``NAME``, ``HELP``,
 from __future__ import annotations
 
 import argparse
-import importlib
 import logging
-import pkgutil
 import sys
 
 from energy_expo import commands
 from expo import __version__
 from expo.errors import UserError
+from expo.plugins import discover
 
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
@@ -34,8 +33,7 @@ class JsonFormatter(logging.Formatter):
 
 
 def _command_modules():
-    for info in sorted(pkgutil.iter_modules(commands.__path__), key=lambda i: i.name):
-        yield importlib.import_module(f"{commands.__name__}.{info.name}")
+    return discover(commands.__name__).values()
 
 
 def build_parser() -> argparse.ArgumentParser:

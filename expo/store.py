@@ -16,13 +16,12 @@ spools and retries); any other exception is a bug and is not retried.
 
 from __future__ import annotations
 
-import importlib
-import pkgutil
 from dataclasses import dataclass, field
 from typing import Callable, Protocol
 
 from expo.addresses import parse_store
 from expo.errors import UserError
+from expo.plugins import discover
 from expo.metadata import DeviceMeta
 from expo.reading import Reading
 
@@ -123,9 +122,7 @@ def register(scheme: str, factory: Callable[..., Store]) -> None:
 
 
 def _load_backends() -> None:
-    package = importlib.import_module("expo.stores")
-    for info in pkgutil.iter_modules(package.__path__):
-        importlib.import_module(f"{package.__name__}.{info.name}")
+    discover("expo.stores")
 
 
 def open_store(url: str, **options) -> Store:

@@ -39,3 +39,12 @@ def parse_instant_s(text: str, utc_offset_h: float, what: str = "--start") -> fl
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=local)
     return moment.timestamp()
+
+
+def format_age(age_s: float) -> str:
+    """How long ago, as an engineer reads it at a glance: ``45 s ago``, ``12 min ago``, ``3.5 h ago``."""
+    if age_s < 120:
+        return f"{age_s:.0f} s ago"
+    if age_s < 7200:
+        return f"{age_s / 60:.0f} min ago"
+    return f"{age_s / 3600:.1f} h ago"

@@ -85,6 +85,7 @@ def check_broker(cfg, timeout_s: float = 5.0) -> bool:
 def check_store(cfg) -> bool:
     from expo.store import StoreUnavailable, open_store
     from expo.reading import format_ts
+    from expo.timeutil import format_age
 
     address = parse_store(cfg.store)
     if address.scheme == "sqlite" and not Path(address.path).exists():
@@ -103,11 +104,8 @@ def check_store(cfg) -> bool:
     newest = max((r.ts_s for r in latest), default=None)
     if newest is None:
         return say(True, "data", f"{len(devices)} devices known, no readings yet")
-    age_s = time.time() - newest
-    age = f"{age_s:.0f} s ago" if age_s < 120 else (f"{age_s / 60:.0f} min ago" if age_s < 7200
-                                                     else f"{age_s / 3600:.1f} h ago")
     return say(True, "data", f"{len(devices)} devices known, {len(latest)} with readings; newest reading "
-               f"{format_ts(newest)} ({age})")
+               f"{format_ts(newest)} ({format_age(time.time() - newest)})")
 
 
 def run(args: argparse.Namespace) -> int:
