@@ -50,7 +50,7 @@ KINDS: dict[str, Kind] = {
     k.name: k
     for k in (
         Kind("pv", Flow.PRODUCES, _UNI_PRODUCER + ("irradiance_wm2",), "Solar PV", "光伏发电"),
-        Kind("wind", Flow.PRODUCES, _UNI_PRODUCER + ("wind_speed_ms",), "Wind turbine", "风力发电"),
+        Kind("wind", Flow.PRODUCES, _UNI_PRODUCER + ("wind_speed_mps",), "Wind turbine", "风力发电"),
         Kind("battery", Flow.BIDIRECTIONAL, _BIDIR + ("soc_pct",), "Battery storage", "储能电池"),
         Kind("heat_pump", Flow.CONSUMES, _UNI_CONSUMER + ("heat_w", "cop"), "Heat pump", "热泵"),
         Kind("ev_charger", Flow.CONSUMES, _UNI_CONSUMER, "EV charger", "电动汽车充电桩"),
@@ -65,7 +65,7 @@ KINDS: dict[str, Kind] = {
         Kind(
             "weather_station",
             Flow.NONE,
-            ("temperature_c", "irradiance_wm2", "wind_speed_ms", "cloud_cover_pct"),
+            ("temperature_c", "irradiance_wm2", "wind_speed_mps", "cloud_cover_pct"),
             "Weather station",
             "气象站",
         ),

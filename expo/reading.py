@@ -35,8 +35,11 @@ UNITS: dict[str, str] = {
     "pct": "%",
     "c": "°C",
     "wm2": "W/m²",
-    "ms": "m/s",
+    "mps": "m/s",
+    "ms": "m/s",  # version 1's first spelling of m/s; taken on input and stored as _mps (see canonical_metric)
 }
+# Old suffix -> the one stored. ``_ms`` reads as milliseconds everywhere else, so m/s became ``_mps``.
+RENAMED_SUFFIXES = {"ms": "mps"}
 # Dimensionless metrics, named in full because they have no unit to end in.
 UNITLESS = frozenset({"cop", "power_factor"})
 
@@ -61,6 +64,14 @@ def unit_of(metric: str) -> str:
             f"metric {metric!r} ends in {suffix!r}, which is not a known unit ({', '.join(sorted(UNITS))})"
         )
     return UNITS[suffix]
+
+
+def canonical_metric(metric: str) -> str:
+    """The name a metric is stored under: checked like ``unit_of``, an old unit suffix renamed (``wind_speed_ms``
+    becomes ``wind_speed_mps``), so payloads of the first spelling keep working as the version rule promises."""
+    unit_of(metric)
+    stem, _, suffix = metric.rpartition("_")
+    return f"{stem}_{RENAMED_SUFFIXES[suffix]}" if suffix in RENAMED_SUFFIXES else metric
 
 
 def format_ts(epoch_s: float) -> str:
@@ -144,7 +155,7 @@ class Reading:
             raise ContractError(f"payload has {len(metrics)} metrics; at most {MAX_METRICS} are accepted")
         clean: dict[str, float] = {}
         for name, value in metrics.items():
-            unit_of(name)
+            stored_name = canonical_metric(name)
             if isinstance(value, bool) or not isinstance(value, (int, float)):
                 raise ContractError(f"metric {name!r} must be a number, got {type(value).__name__}")
             try:
@@ -153,7 +164,7 @@ class Reading:
                 number = math.inf
             if not math.isfinite(number):
                 raise ContractError(f"metric {name!r} is not finite")
-            clean[name] = number
+            clean[stored_name] = number
         return cls(site, device, ts_s, clean, seq)
 
 

@@ -50,7 +50,7 @@ UNITS: dict[str, tuple[str, float]] = {
 SUFFIX = {
     "power": "w", "energy": "wh", "reactive_power": "var", "reactive_energy": "varh",
     "apparent_power": "va", "voltage": "v", "current": "a", "frequency": "hz",
-    "temperature": "c", "percent": "pct", "irradiance": "wm2", "speed": "ms", "ratio": "",
+    "temperature": "c", "percent": "pct", "irradiance": "wm2", "speed": "mps", "ratio": "",
 }
 
 # Quantity a route or decoder asks for -> the dimension its unit must have.

@@ -35,7 +35,7 @@ class Climate:
     clear_sky_factor: float = 0.85  # haze and aerosols below a textbook clear sky; North China Plain air is hazy
     mean_cloud_cover: float = 0.5
     summer_extra_cloud_cover: float = 0.2
-    mean_wind_speed_10m_ms: float = 4.2
+    mean_wind_speed_10m_mps: float = 4.2
 
 
 @dataclass(frozen=True)
@@ -47,7 +47,7 @@ class Weather:
     dni_wm2: np.ndarray
     dhi_wm2: np.ndarray
     temp_air_c: np.ndarray
-    wind_speed_10m_ms: np.ndarray
+    wind_speed_10m_mps: np.ndarray
 
 
 def local_hour(epoch_s, utc_offset_h: float) -> np.ndarray:
@@ -81,7 +81,7 @@ def air_temperature_c(epoch_s, climate: Climate, seed: int, cover=None) -> np.nd
     return seasonal + daily + 2.5 * value_noise(epoch_s, seed, _TEMP, 2.0 * DAY_S)
 
 
-def wind_speed_10m_ms(epoch_s, climate: Climate, seed: int) -> np.ndarray:
+def wind_speed_10m_mps(epoch_s, climate: Climate, seed: int) -> np.ndarray:
     """Log-normal around the climatological mean, windiest in spring, gusty within the hour."""
     doy = _season_day(epoch_s)
     spring = 1.0 + 0.15 * np.cos(2.0 * np.pi * (doy - 100.0) / YEAR_DAYS)
@@ -89,7 +89,7 @@ def wind_speed_10m_ms(epoch_s, climate: Climate, seed: int) -> np.ndarray:
     n = 0.85 * value_noise(epoch_s, seed, _WIND_SLOW, 0.75 * DAY_S) + 0.5 * value_noise(
         epoch_s, seed, _WIND_FAST, 600.0
     )
-    return climate.mean_wind_speed_10m_ms * spring * np.exp(sigma * n - sigma**2 / 2.0)
+    return climate.mean_wind_speed_10m_mps * spring * np.exp(sigma * n - sigma**2 / 2.0)
 
 
 def weather(epoch_s, climate: Climate, seed: int) -> Weather:
@@ -107,7 +107,7 @@ def weather(epoch_s, climate: Climate, seed: int) -> Weather:
         dni_wm2=dni,
         dhi_wm2=dhi,
         temp_air_c=air_temperature_c(t, climate, seed, cover),
-        wind_speed_10m_ms=wind_speed_10m_ms(t, climate, seed),
+        wind_speed_10m_mps=wind_speed_10m_mps(t, climate, seed),
     )
 
 

@@ -33,7 +33,7 @@ PRECISION = {
     "current_a": 2,
     "irradiance_wm2": 1,
     "temperature_c": 2,
-    "wind_speed_ms": 2,
+    "wind_speed_mps": 2,
     "cloud_cover_pct": 1,
     "heat_w": 1,
     "cop": 3,

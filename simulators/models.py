@@ -55,10 +55,10 @@ def building_pv(ctx: Context, site: Site) -> dict[str, np.ndarray]:
 
 @model("wind")
 def wind_turbines(ctx: Context, site: Site) -> dict[str, np.ndarray]:
-    hub = wind.hub_height_speed_ms(ctx.weather.wind_speed_10m_ms, 10.0, site.scenario.town.wind_hub_height_m)
+    hub = wind.hub_height_speed_mps(ctx.weather.wind_speed_10m_mps, 10.0, site.scenario.town.wind_hub_height_m)
     rated = site.param("wind", "rated_w")[:, None]
     power = wind.power_curve_w(hub[None, :], rated)
-    return {"power_w": power, "wind_speed_ms": np.broadcast_to(hub, power.shape)}
+    return {"power_w": power, "wind_speed_mps": np.broadcast_to(hub, power.shape)}
 
 
 @model("weather")
@@ -67,7 +67,7 @@ def weather_station(ctx: Context, site: Site) -> dict[str, np.ndarray]:
     return {
         "temperature_c": w.temp_air_c[None, :],
         "irradiance_wm2": w.ghi_wm2[None, :],
-        "wind_speed_ms": w.wind_speed_10m_ms[None, :],
+        "wind_speed_mps": w.wind_speed_10m_mps[None, :],
         "cloud_cover_pct": 100.0 * w.cloud_cover[None, :],
     }
 

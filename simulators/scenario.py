@@ -137,8 +137,13 @@ def from_dict(data: dict, source: str = "<dict>") -> Scenario:
     return scenario
 
 
+# Keys of older scenario files -> today's name (m/s was first spelled _ms, which reads as milliseconds).
+RENAMED_KEYS = {"mean_wind_speed_10m_ms": "mean_wind_speed_10m_mps"}
+
+
 def _build(cls, table: dict, section: str, source: str):
     fields = {f.name: f for f in dataclasses.fields(cls)}
+    table = {RENAMED_KEYS.get(k, k): v for k, v in table.items()}
     unknown = sorted(set(table) - set(fields))
     if unknown:
         raise ScenarioError(

@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import re
 
-from expo.reading import EARLIEST_TS_S, LATEST_TS_S, MAX_METRICS, ContractError, Reading, unit_of
+from expo.reading import EARLIEST_TS_S, LATEST_TS_S, MAX_METRICS, ContractError, Reading, canonical_metric
 from ingest.decoders import DecodeContext, DecodeError, Decoded, device_id
 from ingest.decoders._common import meter_meta, route_kind
 
@@ -98,9 +98,8 @@ def _fields(section: str) -> dict[str, float]:
         key, raw = _split_once(field, "=", quoted=False)
         if not key or not raw:
             raise DecodeError("malformed", f"field {_unescape(field)[:40]!r} must be key=value")
-        name = _unescape(key)
         try:
-            unit_of(name)
+            name = canonical_metric(_unescape(key))
         except ContractError as exc:
             raise DecodeError("unknown_metric", str(exc)) from None
         metrics[name] = _field_value(name, raw)

@@ -85,3 +85,14 @@ def test_units_come_from_the_metric_name():
     assert unit_of("energy_import_wh") == "Wh"
     assert unit_of("irradiance_wm2") == "W/m²"
     assert unit_of("cop") == "1"
+
+
+def test_the_first_spelling_of_metres_per_second_is_accepted_and_stored_as_mps():
+    """``wind_speed_ms`` (version 1's first spelling) keeps working; what is stored says ``_mps``."""
+    from expo.reading import canonical_metric
+
+    reading = Reading.from_payload("binhai", "wt-01", {"v": 1, "ts": 1_780_000_000_000,
+                                                       "metrics": {"wind_speed_ms": 7.5, "power_w": 1.0}})
+    assert reading.metrics == {"wind_speed_mps": 7.5, "power_w": 1.0}
+    assert unit_of("wind_speed_mps") == unit_of("wind_speed_ms") == "m/s"
+    assert canonical_metric("power_w") == "power_w"

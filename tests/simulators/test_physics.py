@@ -25,7 +25,7 @@ def test_wind_power_curve():
     assert power[4] == power[5] == power[6] == 2e6
     assert 0 < power[3] < 2e6
     assert np.all(np.diff(wind.power_curve_w(np.linspace(3, 12, 50), 1.0)) > 0)
-    assert_allclose(wind.hub_height_speed_ms(5.0, 10.0, 80.0), 5.0 * 8**0.14)
+    assert_allclose(wind.hub_height_speed_mps(5.0, 10.0, 80.0), 5.0 * 8**0.14)
 
 
 def test_heat_pump_cop_falls_as_it_gets_colder_and_load_rises():
@@ -76,7 +76,7 @@ def test_climate_of_tianjin():
     yearly_ghi_kwh_m2 = w.ghi_wm2.sum() * 900 / 3.6e6
     assert 1300 < yearly_ghi_kwh_m2 < 1700  # Tianjin receives about 1,400-1,600 kWh/m2 a year
     assert np.all(w.ghi_wm2[w.zenith_deg >= 90] == 0)
-    assert 3.0 < w.wind_speed_10m_ms.mean() < 5.5 and np.all(w.wind_speed_10m_ms >= 0)
+    assert 3.0 < w.wind_speed_10m_mps.mean() < 5.5 and np.all(w.wind_speed_10m_mps >= 0)
     assert np.all((w.cloud_cover >= 0) & (w.cloud_cover <= 1))
 
 

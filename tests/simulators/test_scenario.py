@@ -75,3 +75,10 @@ def test_any_scenario_table_loads_or_fails_with_a_scenario_error(data):
         assert "fuzz.toml" in str(exc)
         return
     assert loaded.town.feeders >= 1
+
+
+def test_a_scenario_file_with_the_old_wind_speed_key_still_loads():
+    from simulators.scenario import from_dict
+
+    old = from_dict({"climate": {"mean_wind_speed_10m_ms": 6.5}})
+    assert old.climate.mean_wind_speed_10m_mps == 6.5
