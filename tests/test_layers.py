@@ -53,3 +53,31 @@ def test_help_and_check_start_without_numpy_the_services_or_dash(tmp_path):
         f"assert main(['check', '--no-broker', '--store', 'sqlite:///{tmp_path}/none.db']) == 1")
     assert "energy_expo.commands.check" in loaded
     assert not heavy & loaded, heavy & loaded
+
+
+def _imported_top_level_names(packages) -> set[str]:
+    import ast
+
+    names = set()
+    for package in packages:
+        for path in (ROOT / package).rglob("*.py"):
+            for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+                if isinstance(node, ast.Import):
+                    names.update(alias.name.split(".")[0] for alias in node.names)
+                elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+                    names.add(node.module.split(".")[0])
+    return names
+
+
+def test_every_runtime_dependency_is_imported_by_the_product():
+    """A dependency declared and never imported is dead weight every install pays for."""
+    import re
+    import tomllib
+    from importlib.metadata import packages_distributions
+
+    declared = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
+    distributions = {re.split(r"[<>=!~ \[;]", spec, 1)[0].lower().replace("_", "-") for spec in declared}
+    imported = _imported_top_level_names(PACKAGES)
+    providers = {dist.lower().replace("_", "-") for name, dists in packages_distributions().items()
+                 if name in imported for dist in dists}
+    assert distributions <= providers, f"declared but never imported: {sorted(distributions - providers)}"
