@@ -164,8 +164,10 @@ def _mqtt(args, cfg, sim, steps: int | None, faults) -> int:
             signal.signal(sig, handler)
     p = publisher.stats
     log.info(
-        "done: steps=%d readings=%d acknowledged=%d dropped=%d unsent=%d late_steps=%d max_lag_s=%.3f faults=%s",
+        "done: steps=%d readings=%d acknowledged=%d dropped=%d unsent=%d late_steps=%d max_lag_s=%.3f faults=%s "
+        "(published %d; connected %d times, lost the broker %d times)",
         stats.steps, stats.readings, p.acknowledged, p.dropped, unsent, stats.late_steps, stats.max_lag_s, stats.faults,
+        p.queued, p.connects, p.disconnects,
     )
     if p.dropped or unsent:
         log.error(
