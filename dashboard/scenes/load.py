@@ -14,7 +14,7 @@ from dash import Output, Patch, dcc, html, no_update
 from dashboard import numbers, theme
 from dashboard.categories import CATEGORIES, LOADS
 from dashboard.i18n import bilingual, text
-from dashboard.model import SLOT_S, slot_times
+from dashboard.model.slots import SLOT_S, slot_times
 from dashboard.scenes import SceneInfo
 from dashboard.scenes._parts import changed, digest, kpi
 

@@ -34,12 +34,13 @@ class Filled:
     def open(self):
         return open_store(self.url)
 
-    def write_now(self, offset_s: float = 0.0) -> float:
-        """One more step of every meter, stamped ``offset_s`` from now; returns its instant."""
+    def write_now(self, offset_s: float = 0.0, now_s: float | None = None) -> float:
+        """One more step of every meter, stamped ``offset_s`` from now (``now_s``, or the wall clock); returns
+        its instant."""
         from simulators.backfill import frame_readings
 
         frame = self.sim.advance(1)
-        ts = time.time() + offset_s
+        ts = (time.time() if now_s is None else now_s) + offset_s
         readings = [r.__class__(r.site, r.device, ts, r.metrics, r.seq) for r in next(frame_readings(self.sim, frame))]
         store = self.open()
         try:
@@ -47,6 +48,20 @@ class Filled:
         finally:
             store.close()
         return ts
+
+
+class FakeClock:
+    """A wall clock for the model that moves only when told: tests advance it instead of sleeping."""
+
+    def __init__(self, start_s: float | None = None):
+        self.now_s = time.time() if start_s is None else start_s
+
+    def __call__(self) -> float:
+        return self.now_s
+
+    def advance(self, seconds: float) -> float:
+        self.now_s += seconds
+        return self.now_s
 
 
 @pytest.fixture(params=["sqlite", "influxdb"])

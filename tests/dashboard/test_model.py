@@ -12,7 +12,7 @@ from dashboard.categories import LOADS, SOURCES, USES, counted_kind, split
 from dashboard.model import LATEST_FULL_EVERY_S, LATEST_OVERLAP_S, SLOT_S, SLOTS, ExhibitModel, ModelSettings
 from expo.kinds import KINDS, Flow
 from expo.store import StoreUnavailable
-from tests.dashboard.conftest import Filled, raw
+from tests.dashboard.conftest import FakeClock, Filled, raw
 
 
 def same(actual, expected) -> bool:
@@ -21,8 +21,8 @@ def same(actual, expected) -> bool:
     return actual == pytest.approx(expected, rel=1e-6, abs=1e-6)
 
 
-def model_for(filled, **settings) -> ExhibitModel:
-    return ExhibitModel(filled.open, ModelSettings(**settings))
+def model_for(filled, clock=time.time, **settings) -> ExhibitModel:
+    return ExhibitModel(filled.open, ModelSettings(**settings), clock=clock)
 
 
 def metas(filled):
@@ -78,11 +78,11 @@ def test_today_and_curves_equal_raw_readings(filled):
 def test_history_read_back_a_chunk_per_poll_equals_one_read(filled_sqlite, monkeypatch):
     """A big town reads today and yesterday back over several polls, each bounded; the result is the
     same as reading them at once."""
-    import dashboard.model as model_module
+    import dashboard.model.minutes as minutes_module
 
     whole = model_for(filled_sqlite).poll()
     devices = len(filled_sqlite.sim.site.metas)
-    monkeypatch.setattr(model_module, "MINUTE_ROWS_PER_POLL", devices * 20)  # 20 minutes a poll
+    monkeypatch.setattr(minutes_module, "MINUTE_ROWS_PER_POLL", devices * 20)  # 20 minutes a poll
     wrapped = CountingStore(filled_sqlite.open())
     model = ExhibitModel(lambda: wrapped, ModelSettings())
     polls = 0
@@ -131,12 +131,13 @@ def test_freshness_follows_the_newest_reading(filled_sqlite):
 
 def test_history_replayed_fast_is_shown_as_replay_not_as_delay(tmp_path):
     empty = Filled(f"sqlite:///{tmp_path / 'replay.db'}", hours=0)
-    model = model_for(empty)
-    start = time.time() - 3600
-    empty.write_now(offset_s=-3600)
+    clock = FakeClock()
+    model = model_for(empty, clock)
+    start = clock() - 3600
+    empty.write_now(offset_s=-3600, now_s=clock())
     model.poll()
-    time.sleep(0.6)
-    empty.write_now(offset_s=-3600 + 120)  # two minutes of data in 0.6 s of wall time
+    clock.advance(0.6)
+    empty.write_now(offset_s=-3600 + 120 - 0.6, now_s=clock())  # two minutes of data in 0.6 s of wall time
     snapshot = model.poll()
     assert snapshot.freshness == "replay"
     assert snapshot.replay_speed > 2
@@ -205,7 +206,8 @@ def test_short_looks_keep_what_they_do_not_see_and_the_full_look_finds_late_read
     from expo.reading import Reading
     from expo.store import Batch
 
-    model = model_for(filled_sqlite)
+    clock = FakeClock()
+    model = model_for(filled_sqlite, clock)
     first = {d.device: d for d in model.poll().devices}
     now = filled_sqlite.write_now()
     device = next(iter(first))
@@ -226,21 +228,22 @@ def test_short_looks_keep_what_they_do_not_see_and_the_full_look_finds_late_read
     finally:
         store.close()
     assert {d.device: d for d in model.poll().devices}[late].power_w != pytest.approx(4321.0)
-    model._latest_full_at -= LATEST_FULL_EVERY_S  # as if five minutes had passed
+    clock.advance(LATEST_FULL_EVERY_S)  # five minutes on: time for a full look
     assert {d.device: d for d in model.poll().devices}[late].ts_s == pytest.approx(late_ts, abs=1e-3)
 
 
 def test_a_week_old_replay_is_found_and_followed(tmp_path):
     """An accelerated simulator starts a week back: the dashboard must show that data, not 'waiting'."""
     empty = Filled(f"sqlite:///{tmp_path / 'week.db'}", hours=0)
-    model = model_for(empty)
+    clock = FakeClock()
+    model = model_for(empty, clock)
     week = 7 * 86400
-    empty.write_now(offset_s=-week)
+    empty.write_now(offset_s=-week, now_s=clock())
     first = model.poll()
-    assert first.newest_ts_s == pytest.approx(time.time() - week, abs=5)
+    assert first.newest_ts_s == pytest.approx(clock() - week, abs=5)
     assert len([d for d in first.devices if d.ts_s]) == len(empty.sim.site.metas)
-    time.sleep(0.6)
-    empty.write_now(offset_s=-week + 300)
+    clock.advance(0.6)
+    empty.write_now(offset_s=-week + 300 - 0.6, now_s=clock())  # five minutes of data in 0.6 s
     snapshot = model.poll()
     assert snapshot.freshness == "replay" and snapshot.meters_online == len(empty.sim.site.metas)
 

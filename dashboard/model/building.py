@@ -1,0 +1,96 @@
+"""The zero-energy building: which one it is, what it does now and today, and its year from its own counters.
+
+"Zero-energy" is a claim about a year, so the year is read from the meters'
+energy counters (newest less first), which is exact where averaged power is
+not: an hour half-covered by data would count as a whole one. A counter is
+monotonic (ingest continues it across meter resets), so its smallest value in
+the year is its first. The year is re-read every few minutes, not every poll:
+it is one hourly-rollup query over the building's dozen meters.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from dashboard.model.slots import slot_means
+from dashboard.model.views import Building, DeviceNow
+from expo.kinds import KINDS, Flow
+from expo.metadata import DeviceMeta
+from expo.store import Store
+
+YEAR_EVERY_S = 300
+
+
+def building_id(metas: dict[str, DeviceMeta]) -> str | None:
+    """The building with its own generation and storage: the one with the most meters of its own."""
+    members: dict[str, set] = defaultdict(set)
+    for m in metas.values():
+        if m.building:
+            members[m.building].add(m.kind)
+    candidates = [(len(kinds), b) for b, kinds in members.items() if "pv" in kinds and "battery" in kinds]
+    return max(candidates)[1] if candidates else None
+
+
+def year_start_s(t_s: float, timezone: str) -> float:
+    """1 January of ``t_s``'s year in the hall's time zone (a younger store simply starts later)."""
+    local = datetime.fromtimestamp(t_s, ZoneInfo(timezone))
+    return local.replace(month=1, day=1, hour=0, minute=0, second=0, microsecond=0).timestamp()
+
+
+class ZeroEnergyBuilding:
+    """Builds the snapshot's ``Building``; holds the year's figures between their re-reads."""
+
+    def __init__(self, timezone: str):
+        self.timezone = timezone
+        self._ytd: tuple[float, float] = (0.0, 0.0)
+        self._ytd_at = -math.inf
+
+    def now(self, store: Store, bid: str | None, devices: list[DeviceNow], metas: dict[str, DeviceMeta],
+            minutes: dict[int, tuple[float, float]], day_start: float, clock: float) -> Building | None:
+        """``minutes``: minute bucket -> the building's (generation W, consumption W)."""
+        if bid is None:
+            return None
+        mine = [d for d in devices if d.building == bid]
+        grid = next((d for d in mine if d.kind == "grid_connection"), None)
+        battery = next((d for d in mine if d.kind == "battery"), None)
+        gen_now = sum(d.power_w or 0.0 for d in mine if d.kind in KINDS and KINDS[d.kind].flow is Flow.PRODUCES)
+        use_now = sum(d.power_w or 0.0 for d in mine if d.kind in KINDS and KINDS[d.kind].flow is Flow.CONSUMES)
+        if clock - self._ytd_at >= YEAR_EVERY_S:
+            self._ytd = self._year_to_date(store, [d.device for d in mine], metas, clock)
+            self._ytd_at = clock
+        today = [v for b, v in minutes.items() if b >= day_start]
+        name_en, name_zh = bid, bid
+        if grid is not None:
+            name_en, name_zh = grid.name_en.split(":")[0], grid.name_zh.split(" ")[0]
+        return Building(
+            bid, name_en, name_zh,
+            slot_means(((b, v[0]) for b, v in minutes.items()), day_start),
+            slot_means(((b, v[1]) for b, v in minutes.items()), day_start),
+            gen_now, use_now, battery.metrics.get("soc_pct") if battery else None, self._ytd[0], self._ytd[1],
+            sum(v[0] for v in today) / 60.0, sum(v[1] for v in today) / 60.0,
+        )
+
+    def _year_to_date(self, store: Store, devices: list[str], metas: dict[str, DeviceMeta],
+                      clock: float) -> tuple[float, float]:
+        """Energy made and used this year (Wh): each counter's newest value less its first."""
+        if not devices:
+            return 0.0, 0.0
+        first: dict[str, float] = {}
+        last: dict[str, float] = {}
+        for row in store.rollups("1h", year_start_s(clock, self.timezone), clock + 3600, "energy_wh", devices):
+            first[row.device] = min(first.get(row.device, math.inf), row.min)
+            last[row.device] = max(last.get(row.device, -math.inf), row.last)
+        produced = used = 0.0
+        for device in first:
+            meta = metas.get(device)
+            if meta is None or meta.kind not in KINDS:
+                continue
+            flow = KINDS[meta.kind].flow
+            if flow is Flow.PRODUCES:
+                produced += last[device] - first[device]
+            elif flow is Flow.CONSUMES:
+                used += last[device] - first[device]
+        return produced, used

@@ -1,0 +1,114 @@
+"""Each meter's newest values, held between polls, and whether the data is history being replayed.
+
+Each poll asks only for the newest couple of minutes and merges them into what
+it holds, so its cost does not grow with the store (a day-wide look at 2,000
+meters on InfluxDB took 0.4 s at one hour of history). A full look over the
+day, every few minutes and after an error, picks up readings that arrived late
+(a meter or a spool replaying) and lets go of devices gone silent for a day.
+"""
+
+from __future__ import annotations
+
+import math
+
+from dashboard.categories import counted_kind
+from dashboard.model.views import DeviceNow, ModelSettings
+from expo.metadata import DeviceMeta
+from expo.reading import Reading
+from expo.store import Store
+
+LATEST_WINDOW_S = 86400  # devices silent for longer are not fetched at all (shown offline)
+LATEST_OVERLAP_S = 120
+LATEST_FULL_EVERY_S = 300
+REPLAY_MIN_WALL_S = 0.5  # wall time between two looks at the data's clock before its speed is judged
+REPLAY_SPEED = 2.0  # data advancing faster than this many seconds per second is a replay
+
+
+class LatestValues:
+    """The newest reading per device, merged look by look."""
+
+    def __init__(self):
+        self.newest_s: float | None = None  # the newest reading held after the last look
+        self.newest_seen_s: float | None = None  # ... and after the last look that held any
+        self._held: dict[str, Reading] = {}
+        self._full_at = -math.inf
+
+    def forget_window(self) -> None:
+        """The next look is a full one (after an error, when the short window may have missed readings)."""
+        self._full_at = -math.inf
+
+    def read(self, store: Store, wall: float) -> list[Reading]:
+        """The window hangs from the newest data seen, not the wall clock, so history being replayed (a
+        week ago, say) is found too. Until some data has been seen, an empty window is followed by one
+        unbounded look (cheap on an empty store; on one with only old data it finds the anchor)."""
+        anchor = self.newest_seen_s or wall
+        full = self.newest_seen_s is None or wall - self._full_at >= LATEST_FULL_EVERY_S
+        fresh = store.latest(since_s=anchor - (LATEST_WINDOW_S if full else LATEST_OVERLAP_S))
+        if not fresh and self.newest_seen_s is None:
+            fresh = store.latest()
+        if full:
+            self._held = {}
+            self._full_at = wall
+        for reading in fresh:
+            held = self._held.get(reading.device)
+            if held is None:
+                self._held[reading.device] = reading
+            elif reading.ts_s >= held.ts_s:  # a metric not in the short window keeps its newest value
+                self._held[reading.device] = Reading(reading.site, reading.device, reading.ts_s,
+                                                     {**held.metrics, **reading.metrics})
+        latest = list(self._held.values())
+        self.newest_s = max((r.ts_s for r in latest), default=None)
+        if self.newest_s is not None:
+            self.newest_seen_s = self.newest_s
+        return latest
+
+
+class ReplayDetector:
+    """Data whose clock runs faster than the wall clock is history being replayed (an accelerated run)."""
+
+    def __init__(self, live_s: float):
+        self.live_s = live_s
+        self.speed: float | None = None
+        self._last: tuple[float, float] | None = None  # (wall, newest ts) of the previous judgement
+
+    def track(self, wall: float, newest: float | None) -> float | None:
+        if newest is None:
+            self.speed = None
+            return None
+        if self._last is None:
+            self._last = (wall, newest)
+            return self.speed
+        wall_before, newest_before = self._last
+        if wall - wall_before >= REPLAY_MIN_WALL_S:
+            speed = (newest - newest_before) / (wall - wall_before)
+            if speed > REPLAY_SPEED:
+                self.speed = speed
+            elif wall - newest <= self.live_s or speed <= 0:
+                self.speed = None
+            self._last = (wall, newest)
+        return self.speed
+
+
+def devices_now(metas: dict[str, DeviceMeta], latest: list[Reading], clock: float,
+                settings: ModelSettings) -> list[DeviceNow]:
+    """Every device known by its metadata or its readings, with its state judged on the exhibit's clock."""
+    parents = {m.parent for m in metas.values() if m.parent}
+    by_device = {r.device: r for r in latest}
+    out = []
+    for device in sorted(set(metas) | set(by_device)):
+        meta = metas.get(device)
+        reading = by_device.get(device)
+        kind = meta.kind if meta else "meter"
+        ts = reading.ts_s if reading else None
+        age = clock - ts if ts is not None else math.inf
+        state = "live" if age <= settings.stale_s else ("stale" if age <= settings.offline_s else "offline")
+        power = reading.metrics.get("power_w") if reading else None
+        out.append(DeviceNow(
+            meta.site if meta else reading.site, device, kind,
+            meta.name_en if meta else device, meta.name_zh if meta else device,
+            meta.x_m if meta else 0.0, meta.y_m if meta else 0.0, meta.rated_power_w if meta else 0.0,
+            meta.source if meta else "meter", meta.building if meta else None,
+            counted_kind(kind, device in parents, bool(meta and meta.parent)),
+            power, ts, state, dict(reading.metrics) if reading else {},
+        ))
+    return out

@@ -1,0 +1,151 @@
+"""What a page reads: the immutable snapshot a poll publishes, and the figures a visitor sees derived from it.
+
+Everything here is a frozen value, so a callback can read the newest snapshot
+while the poller builds the next one without a lock, and a figure shown on
+screen is always computed from one moment's data. The headline KPIs are
+properties, not stored fields, so a scene cannot show a clean share that
+disagrees with the flows it is drawn next to.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from dashboard.categories import LOADS, RENEWABLE
+from dashboard.model.slots import local_midnight_s
+from expo.kinds import KINDS
+
+
+@dataclass(frozen=True)
+class ModelSettings:
+    timezone: str = "Asia/Shanghai"
+    co2_kg_per_kwh: float = 0.5703  # China's national grid average emission factor (MEE, 2023)
+    live_s: float = 30.0  # newest reading younger than this: the badge says live
+    stale_s: float = 120.0  # a device silent this long is stale
+    offline_s: float = 900.0  # ... and this long, offline
+    poll_s: float = 1.0
+
+
+@dataclass(frozen=True)
+class DeviceNow:
+    site: str
+    device: str
+    kind: str
+    name_en: str
+    name_zh: str
+    x_m: float
+    y_m: float
+    rated_w: float
+    source: str  # simulated | meter
+    building: str | None
+    counted: bool  # part of the town's balance (a leaf meter, or the town's grid connection)
+    power_w: float | None  # in the kind's own sign convention
+    ts_s: float | None
+    state: str  # live | stale | offline
+    metrics: dict = field(default_factory=dict)
+
+    @property
+    def load_w(self) -> float | None:
+        """Power in load convention: consumption positive, generation negative."""
+        if self.power_w is None:
+            return None
+        return self.power_w * KINDS[self.kind].flow.load_sign if self.kind in KINDS else self.power_w
+
+
+@dataclass(frozen=True)
+class Building:
+    id: str
+    name_en: str
+    name_zh: str
+    generation_today: list  # W per slot, None where the day has not got to yet
+    consumption_today: list
+    generation_now_w: float
+    consumption_now_w: float
+    soc_pct: float | None
+    produced_ytd_wh: float
+    used_ytd_wh: float
+    produced_today_wh: float
+    used_today_wh: float
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    version: int  # advances with every successful poll
+    taken_s: float  # wall clock of the poll
+    clock_s: float  # the exhibit's "now": wall clock, or the data's clock while history is being replayed
+    day_start_s: float
+    timezone: str
+    store_ok: bool
+    store_error: str
+    newest_ts_s: float | None
+    replay_speed: float | None  # data time advancing faster than real time (an accelerated simulator)
+    devices: tuple = ()
+    flows_now_w: dict = field(default_factory=dict)
+    flows_today_wh: dict = field(default_factory=dict)
+    curve_today: dict = field(default_factory=dict)  # category -> W per slot (None: no data / future)
+    curve_yesterday_w: list = field(default_factory=list)  # total load per slot
+    readings_today: int = 0
+    building: Building | None = None
+    co2_kg_per_kwh: float = 0.5703
+    live_s: float = 30.0
+    health: dict = field(default_factory=dict)  # ingest's newest counters
+    rejected: tuple = ()  # the newest quarantined messages, newest first
+
+    @property
+    def freshness(self) -> str:
+        """live | replay | delayed | none: what the badge says."""
+        if self.newest_ts_s is None:
+            return "none"
+        if self.replay_speed:
+            return "replay"
+        return "live" if self.taken_s - self.newest_ts_s <= self.live_s else "delayed"
+
+    def local(self, t_s: float) -> datetime:
+        return datetime.fromtimestamp(t_s, ZoneInfo(self.timezone))
+
+    @property
+    def load_now_w(self) -> float | None:
+        """None when no meter is reporting now: the screen says "—", not a misleading 0 kW."""
+        if not self.flows_now_w:
+            return None
+        return sum(self.flows_now_w.get(k, 0.0) for k in LOADS)
+
+    @property
+    def renewable_now_w(self) -> float | None:
+        if not self.flows_now_w:
+            return None
+        return sum(self.flows_now_w.get(k, 0.0) for k in RENEWABLE)
+
+    @property
+    def renewable_share_now(self) -> float | None:
+        load = self.load_now_w
+        return min(1.0, self.renewable_now_w / load) if load else None
+
+    @property
+    def load_today_wh(self) -> float:
+        return sum(self.flows_today_wh.get(k, 0.0) for k in LOADS)
+
+    @property
+    def renewable_today_wh(self) -> float:
+        return sum(self.flows_today_wh.get(k, 0.0) for k in RENEWABLE)
+
+    @property
+    def renewable_share_today(self) -> float | None:
+        load = self.load_today_wh
+        return min(1.0, self.renewable_today_wh / load) if load > 0 else None
+
+    @property
+    def co2_avoided_today_kg(self) -> float:
+        return self.renewable_today_wh / 1000.0 * self.co2_kg_per_kwh
+
+    @property
+    def meters_online(self) -> int:
+        return sum(1 for d in self.devices if d.state == "live")
+
+
+def empty_snapshot(settings: ModelSettings, now_s: float, error: str = "") -> Snapshot:
+    """What a page shows before the first poll: no data, and the badge says it is waiting."""
+    return Snapshot(0, now_s, now_s, local_midnight_s(now_s, settings.timezone), settings.timezone, not error, error,
+                    None, None, co2_kg_per_kwh=settings.co2_kg_per_kwh, live_s=settings.live_s)
