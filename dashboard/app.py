@@ -122,12 +122,10 @@ def create_app(model: ExhibitModel, settings: KioskSettings = KioskSettings(), s
         values[1] = sent
         return values
 
-    city = by_id.get("city")
-    if city is not None:
-        @app.callback(Output("city-detail", "children"), Input("city-graph", "clickData"), prevent_initial_call=True)
-        def city_detail(click):
-            device = (click or {}).get("points", [{}])[0].get("customdata")
-            return city.detail(model.snapshot, device)
+    for m in scenes:  # a scene's own callbacks (the town plan's tap), registered with no special case here
+        register = getattr(m, "register_callbacks", None)
+        if register is not None:
+            register(app, model)
 
     app.clientside_callback(
         ClientsideFunction("expo", "rotate"),

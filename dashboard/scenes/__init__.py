@@ -9,17 +9,20 @@ A scene module defines:
   (``dash.no_update`` or a ``dash.Patch`` where little or nothing changed), and
   a small digest of what the page now shows, which the next call gets back as
   ``sent``. That is how only what changed is sent: the digest lives in the
-  browser (one per page), the data in the server's snapshot.
+  browser (one per page), the data in the server's snapshot;
+- optionally ``register_callbacks(app, model)``: callbacks of its own (a tap on
+  the town plan opening a meter's detail), registered by the app for every
+  scene it finds, so a scene needs no edit anywhere else.
 
 Figures are built by pure functions of a snapshot, never by fetching.
 """
 
 from __future__ import annotations
 
-import importlib
-import pkgutil
 from dataclasses import dataclass
 from types import ModuleType
+
+from expo.plugins import discover as discover_modules
 
 
 @dataclass(frozen=True)
@@ -30,11 +33,6 @@ class SceneInfo:
 
 
 def discover() -> list[ModuleType]:
-    modules = []
-    for info in pkgutil.iter_modules(__path__):
-        if info.name.startswith("_"):
-            continue
-        module = importlib.import_module(f"{__name__}.{info.name}")
-        if hasattr(module, "SCENE"):
-            modules.append(module)
+    """Every scene module of this package (those defining ``SCENE``), in rotation order."""
+    modules = [m for m in discover_modules(__name__).values() if hasattr(m, "SCENE")]
     return sorted(modules, key=lambda m: m.SCENE.order)

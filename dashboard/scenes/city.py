@@ -177,6 +177,14 @@ def _kpi_data(snapshot):
             snapshot.meters_online, len(snapshot.devices), snapshot.readings_today]
 
 
+def register_callbacks(app, model) -> None:
+    """A tap on a dot opens that meter's live values beside the plan."""
+    @app.callback(Output("city-detail", "children"), Input(GRAPH, "clickData"), prevent_initial_call=True)
+    def city_detail(click):
+        device = (click or {}).get("points", [{}])[0].get("customdata")
+        return detail(model.snapshot, device)
+
+
 def detail(snapshot, device_id: str | None):
     """What a visitor sees after tapping a dot: the meter's name, what it is, and what it does now."""
     device = next((d for d in snapshot.devices if d.device == device_id), None)

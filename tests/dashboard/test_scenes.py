@@ -166,3 +166,91 @@ def test_flow_drawn_empty_then_with_energy_is_redrawn_not_patched(snapshot):
     assert values[0].layout.annotations[0].text == "Waiting for data"
     values, _ = flow.update(snapshot, "en", sent)
     assert isinstance(values[0], go.Figure) and len(values[0].data[0].link.source) == len(SOURCES) * len(USES)
+
+
+PROBE_SCENE = '''
+from dash import Input, Output, html, no_update
+
+from dashboard.scenes import SceneInfo
+
+SCENE = SceneInfo("probe", 99, "scene.probe")
+
+
+def layout():
+    return [html.Div(id="probe-value"), html.Button(id="probe-button"), html.Div(id="probe-echo")]
+
+
+def outputs():
+    return [Output("probe-value", "children")]
+
+
+def update(snapshot, lang, sent):
+    return [str(snapshot.version)], {"version": snapshot.version}
+
+
+def register_callbacks(app, model):
+    @app.callback(Output("probe-echo", "children"), Input("probe-button", "n_clicks"), prevent_initial_call=True)
+    def probe_echo(n):
+        return f"{n} taps at version {model.snapshot.version}"
+'''
+
+
+def components(tree):
+    yield tree
+    children = getattr(tree, "children", None)
+    for child in children if isinstance(children, (list, tuple)) else [children]:
+        if child is not None and hasattr(child, "to_plotly_json"):
+            yield from components(child)
+
+
+def test_a_scene_added_as_a_file_is_shown_and_registers_its_own_callbacks(tmp_path, monkeypatch, snapshot):
+    """Adding a scene is adding a file: nothing else is edited, yet it is in the page, the rotation and the
+    refresh, and its own callback answers."""
+    import sys
+
+    from dashboard.app import KioskSettings, create_app
+    from dashboard.i18n import TEXT
+
+    (tmp_path / "probe.py").write_text(PROBE_SCENE)
+    monkeypatch.setattr(scenes, "__path__", [*scenes.__path__, str(tmp_path)])
+    monkeypatch.setitem(TEXT, "scene.probe", ("Probe", "探针"))
+    monkeypatch.delitem(sys.modules, "dashboard.scenes.probe", raising=False)
+    try:
+        assert [m.SCENE.id for m in scenes.discover()][-1] == "probe"
+        model = ExhibitModel(lambda: None, ModelSettings())
+        model.snapshot = snapshot
+        app = create_app(model, KioskSettings())
+        page = app.layout()
+        ids = [c.id for c in components(page) if getattr(c, "id", None) is not None]
+        assert {"type": "scene", "id": "probe"} in ids and {"type": "nav", "id": "probe"} in ids
+        assert "probe-value" in ids and "probe-echo" in ids
+        assert next(c for c in components(page) if getattr(c, "id", None) == "config").data["scenes"][-1] == "probe"
+        assert "probe-echo.children" in app.callback_map
+        client = app.server.test_client()
+        body = {"output": "probe-echo.children", "outputs": {"id": "probe-echo", "property": "children"},
+                "inputs": [{"id": "probe-button", "property": "n_clicks", "value": 2}],
+                "changedPropIds": ["probe-button.n_clicks"]}
+        response = client.post("/_dash-update-component", json=body)
+        assert response.status_code == 200, response.get_data(as_text=True)[:500]
+        assert f"2 taps at version {snapshot.version}" in response.get_data(as_text=True)
+        refresh = next(k for k in app.callback_map if k.startswith("..beat.data"))
+        assert "probe-value.children" in refresh
+    finally:
+        sys.modules.pop("dashboard.scenes.probe", None)
+        vars(scenes).pop("probe", None)
+
+
+def test_the_town_plan_registers_its_tap_through_the_scene_interface(snapshot):
+    from dashboard.app import KioskSettings, create_app
+
+    model = ExhibitModel(lambda: None, ModelSettings())
+    model.snapshot = snapshot
+    app = create_app(model, KioskSettings())
+    assert "city-detail.children" in app.callback_map
+    device = city.shown(snapshot)[0]
+    body = {"output": "city-detail.children", "outputs": {"id": "city-detail", "property": "children"},
+            "inputs": [{"id": "city-graph", "property": "clickData",
+                        "value": {"points": [{"customdata": device.device}]}}],
+            "changedPropIds": ["city-graph.clickData"]}
+    response = app.server.test_client().post("/_dash-update-component", json=body)
+    assert response.status_code == 200 and device.name_en in response.get_data(as_text=True)
