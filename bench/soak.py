@@ -28,8 +28,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tests.conftest import free_port  # noqa: E402
-from tests.soak import Soak  # noqa: E402
+from testkit.ports import free_port  # noqa: E402
+from testkit.soak import Soak  # noqa: E402
 
 
 def main() -> None:

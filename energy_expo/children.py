@@ -15,7 +15,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 log = logging.getLogger("expo.up")
@@ -38,7 +37,6 @@ class Child:
         self.log_path = log_dir / f"{name}.log"
         self.env = env
         self.process: subprocess.Popen | None = None
-        self.started_at = 0.0
         self.restarts = 0
 
     def start(self) -> "Child":
@@ -49,7 +47,6 @@ class Child:
                 preexec_fn=_die_with_parent if sys.platform.startswith("linux") else None,
                 env=self.env,
             )
-        self.started_at = time.monotonic()
         log.debug("started %s (pid %d): %s", self.name, self.process.pid, " ".join(self.args))
         return self
 
@@ -71,17 +68,27 @@ class Child:
         """Signal it and wait; SIGKILL if it does not stop in time. Returns its exit code."""
         if self.process is None:
             return None
-        if self.process.poll() is None:
-            self.process.send_signal(sig)
-            try:
-                self.process.wait(timeout_s)
-            except subprocess.TimeoutExpired:
-                log.warning("%s did not stop within %.0f s; killing it", self.name, timeout_s)
-                self.process.kill()
-                self.process.wait()
-        code = self.process.returncode
+        code = stop_process(self.process, sig, timeout_s, self.name)
         self.process = None
         return code
+
+
+def stop_process(process: subprocess.Popen, sig: int = signal.SIGTERM, timeout_s: float = 20.0,
+                 name: str = "") -> int:
+    """Signal one process we started and wait for it; SIGKILL if it does not stop in time.
+
+    The one place a stop escalates, so that every caller (``up``'s children, the test servers, the
+    benchmarks) waits the same way and none can leave a process behind. Returns its exit code.
+    """
+    if process.poll() is None:
+        process.send_signal(sig)
+        try:
+            process.wait(timeout_s)
+        except subprocess.TimeoutExpired:
+            log.warning("%s did not stop within %.0f s; killing it", name or f"pid {process.pid}", timeout_s)
+            process.kill()
+            process.wait()
+    return process.returncode
 
 
 def energy_expo_args(*args: str) -> list[str]:

@@ -42,9 +42,17 @@ class EmbeddedBroker:
 
 
 def free_port() -> int:
+    """A loopback port nobody listens on now (the kernel's choice); the broker, ingest's health page and
+    the test servers all take theirs here."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+def listening(port: int, host: str = "127.0.0.1") -> bool:
+    """Whether something accepts connections there yet: how a started server is known to be ready."""
+    with socket.socket() as s:
+        return s.connect_ex((host, port)) == 0
 
 
 def find_mosquitto() -> str | None:
@@ -89,9 +97,8 @@ def start_broker(choice: str, data_dir: Path, log_dir: Path, timeout_s: float = 
     while time.monotonic() < deadline:
         if not broker.child.alive:
             raise UserError(f"the {broker.kind} broker stopped at start: {broker.child.tail()}")
-        with socket.socket() as s:
-            if s.connect_ex(("127.0.0.1", port)) == 0:
-                return broker
+        if listening(port):
+            return broker
         time.sleep(0.1)
     broker.child.stop()
     raise UserError(f"the {broker.kind} broker did not start listening within {timeout_s:.0f} s: {broker.child.tail()}")

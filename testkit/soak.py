@@ -1,6 +1,6 @@
 """A soak run of ``energy-expo up``: every process's memory sampled over an accelerated day.
 
-Used by the quick soak test (about a minute) and by ``bench/soak.py`` (24
+Used by the quick soak test (tests/faults/test_soak_quick.py) and by ``bench/soak.py`` (24
 simulated hours in about 10 minutes, with a kiosk tab in headless Chromium).
 """
 
@@ -15,35 +15,15 @@ import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-
-
-def rss_mb(pid: int) -> float | None:
-    try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-    except OSError:
-        return None
-    return None
-
-
-def children_of(pid: int) -> set[int]:
-    found = set()
-    for task in Path(f"/proc/{pid}/task").glob("*"):
-        try:
-            found |= {int(p) for p in (task / "children").read_text().split()}
-        except OSError:
-            pass
-    return found
+from energy_expo.children import stop_process
+from testkit.procfs import children_of, command_of, rss_mb
 
 
 def name_of(pid: int) -> str:
-    try:
-        cmd = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
-    except OSError:
+    """The role of one of ``up``'s children, from its command line: broker, ingest, dashboard or simulate."""
+    words = command_of(pid)
+    if not words:
         return str(pid)
-    words = [w.decode(errors="replace") for w in cmd if w]
     for role in ("ingest", "dashboard", "simulate"):
         if role in words:
             return role
@@ -63,10 +43,11 @@ class Soak:
     process: subprocess.Popen | None = None
 
     def start(self) -> "Soak":
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "energy_expo.cli", "up", "--port", str(self.port), "--scenario", self.scenario,
-             "--demo-speed", str(self.speed), "--rotate-s", str(self.rotate_s)],
-            cwd=self.workdir, stdout=subprocess.DEVNULL, stderr=open(self.workdir / "up.log", "ab"))
+        with open(self.workdir / "up.log", "ab") as log:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "energy_expo.cli", "up", "--port", str(self.port), "--scenario", self.scenario,
+                 "--demo-speed", str(self.speed), "--rotate-s", str(self.rotate_s)],
+                cwd=self.workdir, stdout=subprocess.DEVNULL, stderr=log)
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             try:
@@ -76,7 +57,8 @@ class Soak:
             except (OSError, ValueError, KeyError):
                 pass
             time.sleep(0.5)
-        raise TimeoutError("energy-expo up showed no data within 60 s")
+        stop_process(self.process, signal.SIGINT, timeout_s=60, name="energy-expo up")
+        raise TimeoutError(f"energy-expo up showed no data within 60 s; see {self.workdir / 'up.log'}")
 
     def sample(self) -> dict:
         pids = {self.process.pid} | children_of(self.process.pid)

@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-PACKAGES = ("energy_expo", "simulators", "ingest", "dashboard", "physics", "expo")
+PACKAGES = ("testkit", "energy_expo", "simulators", "ingest", "dashboard", "physics", "expo")
 
 
 def lint_imports(tree: Path) -> subprocess.CompletedProcess:

@@ -20,7 +20,8 @@ from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.properties import Properties
 from paho.mqtt.packettypes import PacketTypes
 
-from tests.conftest import free_port, mosquitto_binary, wait_for_port
+from testkit.ports import free_port
+from testkit.servers import Mosquitto
 
 DEPLOY = Path(__file__).resolve().parents[2] / "deploy" / "mosquitto"
 PASSWORDS = {"simulator": "sim-pw-1", "meters": "met-pw-2", "ingest": "ing-pw-3", "healthcheck": "hc-pw-4"}
@@ -37,14 +38,9 @@ def stack_broker(tmp_path):
     conf = conf.replace("/mosquitto/secrets/passwd", str(tmp_path / "passwd"))
     conf = conf.replace("/mosquitto/config/acl", str(DEPLOY / "acl"))
     conf = conf.replace("/mosquitto/data/", f"{tmp_path}/")
-    conf = ("user root\n" if os.geteuid() == 0 else "") + conf
-    (tmp_path / "mosquitto.conf").write_text(conf)
-    process = subprocess.Popen([mosquitto_binary(), "-c", str(tmp_path / "mosquitto.conf")],
-                               stdout=open(tmp_path / "broker.log", "ab"), stderr=subprocess.STDOUT)
-    wait_for_port(port)
+    broker = Mosquitto(tmp_path, port, config=conf).start()
     yield port
-    process.terminate()
-    process.wait(10)
+    broker.stop()
 
 
 class Client:

@@ -16,18 +16,10 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import free_port
-from tests.soak import children_of
+from testkit.ports import free_port
+from testkit.procfs import alive, children_of
 
 SMALL = str(Path(__file__).resolve().parents[1] / "dashboard" / "small.toml")
-
-
-def alive(pid: int) -> bool:
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except OSError:
-        return False
-    return state != "Z"
 
 
 def start_up(workdir: Path, port: int, *extra: str) -> subprocess.Popen:

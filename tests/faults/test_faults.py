@@ -17,8 +17,8 @@ from pathlib import Path
 
 import pytest
 
+from testkit.servers import InfluxDB, Mosquitto
 from tests.cli import start_energy_expo
-from tests.conftest import InfluxDB, Mosquitto
 from tests.ingest.harness import SIM_RUN, Ingest, expected_values, influx_values, stored_values, wait_for
 
 RATE = ["--speed", "60"]  # 320 meters every 10 simulated seconds, 60 simulated seconds a second: 1,920/s
@@ -155,7 +155,7 @@ def test_ingest_memory_stays_bounded_when_the_broker_does_not_hold_back(tmp_path
     gone and the spool full, ingest's own queue stops at its limit (TCP holds the broker back), and it
     still stops cleanly when asked."""
     from ingest.service import QUEUE_MAX_MESSAGES
-    from tests.conftest import free_port
+    from testkit.ports import free_port
     import paho.mqtt.client as mqtt
     from paho.mqtt.enums import CallbackAPIVersion
 

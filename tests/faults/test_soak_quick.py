@@ -10,8 +10,8 @@ import time
 
 from pathlib import Path
 
-from tests.conftest import free_port
-from tests.soak import Soak
+from testkit.ports import free_port
+from testkit.soak import Soak
 
 SMALL = str(Path(__file__).resolve().parents[1] / "dashboard" / "small.toml")
 

@@ -5,8 +5,9 @@ from __future__ import annotations
 import json
 import time
 
+from testkit.ports import free_port
+from testkit.servers import Mosquitto
 from tests.cli import energy_expo, start_energy_expo
-from tests.conftest import Mosquitto, free_port
 from tests.mqtt_client import Recorder
 
 RUN = ["--start", "2026-07-01T12:00", "--duration", "5m", "--step", "10s", "--seed", "3"]

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import subprocess
 
+from testkit.ports import free_port, wait_for_port
+from testkit.servers import Mosquitto
+from testkit.tls import make_tls_files
 from tests.cli import energy_expo
-from tests.conftest import Mosquitto, free_port, make_tls_files, wait_for_port
 from tests.mqtt_client import Recorder
 
 RUN = ["--start", "2026-07-01T12:00", "--duration", "30s", "--step", "10s", "--speed", "3000"]
