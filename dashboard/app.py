@@ -147,7 +147,7 @@ def create_app(model: ExhibitModel, settings: KioskSettings = KioskSettings(), s
     )
     from dashboard import status
 
-    status.register(app.server, model, status_password)
+    status.register(app.server, model, status_password, settings.language)
     return app
 
 

@@ -1,54 +1,51 @@
 """The engineer view (/status): every device's last word, ingest's counters, and what was quarantined.
 
-It is plain server-rendered HTML refreshed every 5 s (and /status.json for
+It is a plain server-rendered page refreshed every 5 s (and /status.json for
 scripts), not a Dash page, so it shares no callback route with the open
 kiosk scenes and can be protected on its own: when a password is configured
 (``EXPO_DASHBOARD_PASSWORD``), /status and /status.json ask for it with HTTP
 Basic auth, while the visitor scenes stay open. There is no login session to
 expire on a kiosk.
+
+Device names, topics and payloads come from other people's firmware, so the
+page is a Jinja2 template with autoescaping on: nothing reaches the HTML
+unescaped unless the template says so, and it never does. Its words are in
+the one translation table, in the page's language (``?lang=zh`` / ``?lang=en``).
 """
 
 from __future__ import annotations
 
-import base64
 import hmac
-import html
 import json
 import time
 from collections import Counter
 
+import jinja2
 from flask import Flask, Response, request
 
+from dashboard.i18n import LANGS, text
 from expo.kinds import KINDS
+from expo.timeutil import format_age
 
 REJECTED_SHOWN = 50
-STYLE = """body { background: #0B1020; color: #F2F4F8; font-family: "Expo Sans SC", sans-serif; margin: 2em; font-size: 16px; }
-h1 { font-size: 28px; } h2 { font-size: 22px; margin-top: 1.5em; }
-a { color: #56B4E9; }
-table { border-collapse: collapse; width: 100%; }
-td, th { border-bottom: 1px solid #2A3350; padding: 4px 8px; text-align: left; vertical-align: top; }
-th { color: #B8C2D6; }
-tr.offline .state { color: #FF6B6B; font-weight: 700; }
-tr.stale .state { color: #FFB000; font-weight: 700; }
-tr.live .state { color: #3DDC84; }
-code { white-space: pre-wrap; word-break: break-all; color: #B8C2D6; }
-.error { background: #FFB000; color: #0B1020; padding: 0.5em 1em; font-weight: 700; }
-.health { width: auto; }
-"""
 SAMPLE_BYTES = 300
+STATE_ORDER = {"offline": 0, "stale": 1, "live": 2}  # what needs an engineer first
+
+_TEMPLATES = jinja2.Environment(
+    loader=jinja2.PackageLoader("dashboard", "templates"),
+    autoescape=True,  # every value is escaped: payloads and names are untrusted
+    undefined=jinja2.StrictUndefined,  # a misspelt field fails the page's test, not silently blank
+    trim_blocks=True, lstrip_blocks=True,
+)
 
 
 def _authorised(password: str | None) -> bool:
     if not password:
         return True
-    header = request.headers.get("Authorization", "")
-    if not header.startswith("Basic "):
+    auth = request.authorization  # Werkzeug parses the header; a malformed one is None
+    if auth is None or auth.type != "basic" or auth.password is None:
         return False
-    try:
-        _user, _, given = base64.b64decode(header[6:]).decode("utf-8").partition(":")
-    except (ValueError, UnicodeDecodeError):
-        return False
-    return hmac.compare_digest(given.encode(), password.encode())
+    return hmac.compare_digest(auth.password.encode(), password.encode())
 
 
 def _challenge() -> Response:
@@ -60,7 +57,7 @@ def status_data(model) -> dict:
     """Everything the engineer view shows, as plain data (also served as /status.json)."""
     snapshot = model.snapshot
     health, rejected, error = snapshot.health, snapshot.rejected[:REJECTED_SHOWN], snapshot.store_error
-    now = time.time()
+    now = model.clock()
     return {
         "generated_s": now,
         "store_ok": snapshot.store_ok and not error,
@@ -84,63 +81,58 @@ def status_data(model) -> dict:
     }
 
 
-def _age(seconds) -> str:
-    if seconds is None:
-        return "never"
-    if seconds < 120:
-        return f"{seconds:.0f} s ago"
-    if seconds < 7200:
-        return f"{seconds / 60:.0f} min ago"
-    return f"{seconds / 3600:.1f} h ago"
+def _kind_label(kind: str, lang: str) -> str:
+    known = KINDS.get(kind)
+    if known is None:
+        return kind
+    return known.label_zh if lang == "zh" else known.label_en
 
 
-def render(data: dict) -> str:
-    e = html.escape
+def _source_label(source: str, lang: str) -> str:
+    return text(f"status.{source}", lang) if source in ("simulated", "meter") else source
+
+
+def render(data: dict, lang: str = "en") -> str:
+    """The page, in ``lang``; every value is escaped by the template."""
+    def t(key: str, **fields) -> str:
+        return text(key, lang, **fields)
+
+    def age(age_s) -> str:
+        return t("status.never") if age_s is None else format_age(age_s)
+
     states = Counter(d["state"] for d in data["devices"])
-    rows = "".join(
-        f'<tr class="{e(d["state"])}"><td>{e(d["device"])}</td><td>{e(d["name_en"])}<br>{e(d["name_zh"])}</td>'
-        f'<td>{e(KINDS[d["kind"]].label_en if d["kind"] in KINDS else d["kind"])}</td><td>{e(d["source"])}</td>'
-        f'<td class="state">{e(d["state"])}{" (replayed)" if d["replayed"] else ""}</td>'
-        f'<td>{e(_age(d["age_s"]))}</td>'
-        f'<td>{e(", ".join(f"{k}={v:g}" for k, v in sorted(d["metrics"].items())))}</td></tr>'
-        for d in sorted(data["devices"], key=lambda d: ({"offline": 0, "stale": 1, "live": 2}[d["state"]], d["device"]))
-    )
-    health = "".join(f"<tr><td>{e(k)}</td><td>{v:,.6g}</td></tr>" for k, v in sorted(data["health"].items())) \
-        or '<tr><td colspan="2">no counters from ingest yet</td></tr>'
-    reasons = "".join(f"<li>{e(k)}: {v}</li>" for k, v in sorted(data["rejected_by_reason"].items()))
-    samples = "".join(
-        f'<tr><td>{e(time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(r["received_s"])))}</td><td>{e(r["reason"])}</td>'
-        f'<td>{e(r["topic"])}</td><td>{e(r["detail"])}</td><td><code>{e(r["payload"])}</code></td></tr>'
-        for r in data["rejected"]
-    )
-    banner = "" if data["store_ok"] else f'<p class="error">Store not answering: {e(data["store_error"])}</p>'
+    devices = [
+        {"state": d["state"], "device": d["device"], "name_en": d["name_en"], "name_zh": d["name_zh"],
+         "kind": _kind_label(d["kind"], lang), "source": _source_label(d["source"], lang),
+         "state_label": t(f"status.{d['state']}"), "replayed": d["replayed"], "age": age(d["age_s"]),
+         "last_values": ", ".join(f"{k}={v:g}" for k, v in sorted(d["metrics"].items()))}
+        for d in sorted(data["devices"], key=lambda d: (STATE_ORDER[d["state"]], d["device"]))
+    ]
     newest = data["newest_reading_s"]
-    newest_text = "none yet" if newest is None else f'{_age(data["generated_s"] - newest)}'
+    newest_text = t("status.newest.none") if newest is None else age(data["generated_s"] - newest)
     if data["replay_speed"]:
-        newest_text += f' — history is being replayed at {data["replay_speed"]:.0f}x real time'
-    return f"""<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><meta http-equiv="refresh" content="5">
-<title>Engineer view · 工程师视图 — energy-expo</title>
-<style>{STYLE}</style></head>
-<body><h1>Engineer view · 工程师视图</h1>{banner}
-<p class="summary">Devices: {len(data["devices"])} — live {states.get("live", 0)}, stale {states.get("stale", 0)},
-offline {states.get("offline", 0)}. Newest reading: {e(newest_text)}. Refreshes every 5 s;
-<a href="/status.json">JSON</a> · <a href="/">kiosk</a>.</p>
-<h2>Ingest health · 采集服务状态</h2><table class="health">{health}</table>
-<h2>Quarantined messages · 隔离的消息</h2><ul>{reasons or "<li>none</li>"}</ul>
-<table class="rejected"><tr><th>received</th><th>reason</th><th>topic</th><th>detail</th><th>payload (start)</th></tr>
-{samples}</table>
-<h2>Devices · 设备</h2>
-<table class="devices"><tr><th>device</th><th>name</th><th>kind</th><th>source</th><th>state</th><th>last seen</th>
-<th>last values</th></tr>{rows}</table></body></html>"""
+        newest_text += " — " + t("status.replaying", speed=f"{data['replay_speed']:.0f}")
+    return _TEMPLATES.get_template("status.html").render(
+        t=t, lang=lang, other_lang="en" if lang == "zh" else "zh", html_lang="zh-CN" if lang == "zh" else "en",
+        store_ok=data["store_ok"], store_error=data["store_error"], devices=devices,
+        summary=t("status.summary", total=len(data["devices"]), live=states.get("live", 0),
+                  stale=states.get("stale", 0), offline=states.get("offline", 0)),
+        newest=t("status.newest", age=newest_text),
+        health=[(k, f"{v:,.6g}") for k, v in sorted(data["health"].items())],
+        reasons=sorted(data["rejected_by_reason"].items()),
+        rejected=[dict(r, received=time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(r["received_s"])))
+                  for r in data["rejected"]],
+    )
 
 
-def register(server: Flask, model, password: str | None) -> None:
+def register(server: Flask, model, password: str | None, language: str = "zh") -> None:
+    """/status in ``language`` unless the address asks for the other (``?lang=``)."""
     @server.route("/status")
     def status_page():
         if not _authorised(password):
             return _challenge()
-        return Response(render(status_data(model)), mimetype="text/html")
+        lang = request.args.get("lang")
+        return Response(render(status_data(model), lang if lang in LANGS else language), mimetype="text/html")
 
     @server.route("/status.json")
     def status_json():

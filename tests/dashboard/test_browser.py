@@ -220,7 +220,7 @@ def test_smaller_and_portrait_screens_keep_every_part(town, browser, width, heig
 
 def test_engineer_view_in_the_browser(town, browser):
     _, dash, _ = town
-    browser.open(f"{dash.url}status")
+    browser.open(f"{dash.url}status?lang=en")
     assert "Engineer view" in browser.js("return document.querySelector('h1').innerText")
     rows = browser.js("return document.querySelectorAll('table.devices tr').length")
     assert rows > 40

@@ -36,6 +36,8 @@ def test_status_lists_devices_health_and_quarantine(model):
     assert data["rejected"][0]["payload"] == "{oops"
     page = client.get("/status").get_data(as_text=True)
     assert "malformed_json" in page and "tele/plug/SENSOR" in page and "&lt;" not in "{oops"
+    device = next(d for d in model.snapshot.devices if "power_w" in d.metrics)
+    assert f"power_w={device.metrics['power_w']:g}" in page  # each device's last values
 
 
 def test_status_html_escapes_what_meters_sent(model, filled_sqlite):
@@ -82,5 +84,43 @@ def test_replayed_history_is_marked_as_such(model):
     data = create_app(model).server.test_client().get("/status.json").get_json()
     assert data["replay_speed"] == 60.0
     assert all(d["replayed"] == (d["state"] != "offline") for d in data["devices"])
-    page = create_app(model).server.test_client().get("/status").get_data(as_text=True)
+    page = create_app(model).server.test_client().get("/status?lang=en").get_data(as_text=True)
     assert "replayed at 60x real time" in page
+
+
+def test_status_escapes_a_device_named_like_a_script(model, filled_sqlite):
+    """Names come from metadata anyone on the broker can publish: a ``<script>`` in one is shown, never run."""
+    from expo.metadata import DeviceMeta
+    from expo.reading import Reading
+
+    hostile = "<script>alert('name')</script>"
+    store = filled_sqlite.open()
+    store.write(Batch(readings=[Reading("binhai", "evil-1", model.clock(), {"power_w": 1.0})],
+                      metas=[DeviceMeta("binhai", "evil-1", "household", hostile, hostile + "中")]))
+    store.close()
+    model.clock.advance(60)  # metadata is re-read every 30 s
+    model.poll()
+    assert any(d.name_en == hostile for d in model.snapshot.devices)
+    client = create_app(model).server.test_client()
+    for lang in ("en", "zh"):
+        page = client.get(f"/status?lang={lang}").get_data(as_text=True)
+        assert "<script>" not in page
+        assert "&lt;script&gt;alert(&#39;name&#39;)&lt;/script&gt;" in page
+
+
+def test_status_speaks_the_page_language(model):
+    from dashboard.i18n import text
+
+    client = create_app(model, KioskSettings(language="en")).server.test_client()
+    english, chinese = client.get("/status").get_data(as_text=True), client.get("/status?lang=zh").get_data(as_text=True)
+    assert f"<h1>{text('status.title', 'en')}</h1>" in english and text("status.col.last_seen", "en") in english
+    assert f"<h1>{text('status.title', 'zh')}</h1>" in chinese and text("status.col.last_seen", "zh") in chinese
+    assert 'lang="zh-CN"' in chinese and text("status.title", "zh") not in english
+    default = create_app(model).server.test_client().get("/status?lang=fr").get_data(as_text=True)
+    assert f"<h1>{text('status.title', 'zh')}</h1>" in default  # an unknown language falls back to the kiosk's
+
+
+def test_a_malformed_authorization_header_is_refused_not_an_error(model):
+    client = create_app(model, KioskSettings(), status_password="s3cret").server.test_client()
+    for header in ("Basic !!!notbase64", "Bearer s3cret", "Basic " + base64.b64encode(b"no-colon").decode(), "Basic"):
+        assert client.get("/status", headers={"Authorization": header}).status_code == 401, header
