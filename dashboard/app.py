@@ -38,9 +38,11 @@ class KioskSettings:
     refresh_ms: int = 1000
 
 
+CLIENT_TEXT = ("badge.live", "badge.delayed", "badge.none", "badge.replay")  # what assets/kiosk.js writes itself
+
+
 def _client_text() -> dict:
-    keys = ("badge.live", "badge.delayed", "badge.none", "badge.replay")
-    return {k: {"en": TEXT[k][0], "zh": TEXT[k][1]} for k in keys if k in TEXT}
+    return {k: {"en": TEXT[k][0], "zh": TEXT[k][1]} for k in CLIENT_TEXT}
 
 
 def frame(scenes, settings: KioskSettings, timezone: str):

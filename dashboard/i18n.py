@@ -8,7 +8,9 @@ in both languages for the same reason.
 
 Keys are grouped by where they appear; ``{name}`` fields are filled by
 ``text(key, lang, name=...)``. ``tests/dashboard/test_i18n.py`` checks that
-every key has both languages and the same fields in each.
+every key has both languages and the same fields in each, that every key is
+used somewhere in ``dashboard/`` (Python, the browser's JS, the templates),
+and that every key used there is here.
 """
 
 from __future__ import annotations
@@ -69,10 +71,8 @@ TEXT: dict[str, tuple[str, str]] = {  # key: (English, 简体中文)
     "kpi.energy_today": ("Used today", "今日用电量"),
     "kpi.vs_yesterday": ("Same time yesterday", "昨日同时刻"),
     # chart words
-    "chart.today": ("Today", "今天"),
     "chart.yesterday": ("Yesterday", "昨天"),
     "chart.peak": ("Peak", "峰值"),
-    "chart.now": ("Now", "当前"),
     "chart.generation": ("Generation", "发电"),
     "chart.consumption": ("Consumption", "用电"),
     "chart.power_kw": ("Power (kW)", "功率（千瓦）"),
@@ -86,7 +86,6 @@ TEXT: dict[str, tuple[str, str]] = {  # key: (English, 简体中文)
     "landmark.grid": ("Grid connection", "电网关口"),
     "landmark.building": ("Zero-energy building", "零能耗建筑"),
     "landmark.wind": ("Wind farm", "风电场"),
-    "landmark.feeder": ("Feeder {n}", "配变 {n}"),
     # energy categories (sources and uses in the Sankey, sectors in the load curve)
     "cat.pv": ("Solar", "光伏"),
     "cat.wind": ("Wind", "风电"),

@@ -8,19 +8,16 @@ numerals 72 px and up, labels 28 px, nothing on a visitor scene below 20 px
 from __future__ import annotations
 
 BACKGROUND = "#0B1020"
-PANEL = "#141B2E"
 GRID = "#2A3350"
 TEXT = "#F2F4F8"
 MUTED = "#B8C2D6"
 IDLE = "#3A4560"
 GENERATION = "#E69F00"  # a meter making power (solar's colour: most generation in town is solar)
 CONSUMPTION = "#4DA3FF"  # a meter using power: Okabe-Ito blue #0072B2, lightened to read on the dark ground
-OFFLINE = "#6B7280"
 FONT = '"Expo Sans SC", "Noto Sans CJK SC", "Microsoft YaHei", sans-serif'
 
 TICK_PX = 22
 LABEL_PX = 28
-TITLE_PX = 30
 TRANSITION_MS = 400
 
 

@@ -30,13 +30,11 @@ The public names are importable from ``dashboard.model`` itself.
 """
 
 from dashboard.model.latest import LATEST_FULL_EVERY_S, LATEST_OVERLAP_S, LATEST_WINDOW_S
-from dashboard.model.minutes import MINUTE_ROWS_PER_POLL
-from dashboard.model.poller import ENGINEER_EVERY_S, REJECTED_KEPT, ExhibitModel
-from dashboard.model.slots import SLOT_S, SLOTS, local_midnight_s, slot_means, slot_times
+from dashboard.model.poller import ENGINEER_EVERY_S, ExhibitModel
+from dashboard.model.slots import SLOT_S, SLOTS, slot_times
 from dashboard.model.views import Building, DeviceNow, ModelSettings, Snapshot, empty_snapshot
 
 __all__ = [
     "Building", "DeviceNow", "ENGINEER_EVERY_S", "ExhibitModel", "LATEST_FULL_EVERY_S", "LATEST_OVERLAP_S",
-    "LATEST_WINDOW_S", "MINUTE_ROWS_PER_POLL", "ModelSettings", "REJECTED_KEPT", "SLOTS", "SLOT_S", "Snapshot",
-    "empty_snapshot", "local_midnight_s", "slot_means", "slot_times",
+    "LATEST_WINDOW_S", "ModelSettings", "SLOTS", "SLOT_S", "Snapshot", "empty_snapshot", "slot_times",
 ]

@@ -11,7 +11,7 @@ import plotly.graph_objects as go
 from dash import Output, Patch, dcc, html, no_update
 
 from dashboard import numbers, theme
-from dashboard.i18n import bilingual, both
+from dashboard.i18n import bilingual
 from dashboard.scenes import SceneInfo
 from dashboard.scenes._parts import changed, digest, kpi
 from expo.kinds import KINDS, Flow

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import re
 import string
+from pathlib import Path
 
 import pytest
 from hypothesis import given, strategies as st
 
+import dashboard
 from dashboard import numbers
 from dashboard.i18n import TEXT, bilingual, text
 
@@ -45,6 +47,75 @@ def test_every_scene_and_category_is_translated():
         assert f"caption.{module.SCENE.id}" in TEXT
     for key in CATEGORIES:
         assert f"cat.{key}" in TEXT
+
+
+KEY = r"[a-z_]+(?:\.[a-z_]+)+"
+USES = (  # where the sources use a key by name: the table's helpers, the template's t(), the browser's t[...]
+    re.compile(rf"""\b(?:text|bilingual|kpi|t)\(\s*["']({KEY})["']"""),
+    re.compile(rf"""\bTEXT\[["']({KEY})["']\]"""),
+    re.compile(rf"""\bt\[['"]({KEY})['"]\]"""),
+    re.compile(rf"""\bSceneInfo\([^)]*["']({KEY})["']\)"""),
+)
+DYNAMIC = {  # keys built at run time: how the sources build them, and every value they are built from
+    "cat.": (re.compile(r"""["']cat\.["']\s*\+"""), "CATEGORIES"),
+    "status.": (re.compile(r"""f["']status\.\{"""), ("live", "stale", "offline", "simulated", "meter")),
+}
+
+
+def sources() -> dict[str, str]:
+    """Every file of dashboard/ that can name a key (Python, the browser's JS, the templates), but the table."""
+    root = Path(dashboard.__file__).parent
+    return {str(p.relative_to(root)): p.read_text() for p in sorted(root.rglob("*"))
+            if p.suffix in (".py", ".js", ".html") and p.name != "i18n.py"}
+
+
+def used_by_name() -> dict[str, str]:
+    """key -> the first file that uses it by name."""
+    found = {}
+    for name, source in sources().items():
+        for pattern in USES:
+            for key in pattern.findall(source):
+                found.setdefault(key, name)
+    return found
+
+
+def dynamic_keys() -> set[str]:
+    from dashboard.categories import CATEGORIES
+
+    out = set()
+    everything = "\n".join(sources().values())
+    for prefix, (construction, values) in DYNAMIC.items():
+        assert construction.search(everything), f"nothing builds {prefix}... keys any more: drop it from DYNAMIC"
+        out |= {prefix + v for v in (CATEGORIES if values == "CATEGORIES" else values)}
+    return out
+
+
+def test_the_key_finder_finds_keys_and_only_keys():
+    assert USES[0].findall('text("caption.city", lang) bilingual(f"status.{state}") t("status.title")') == [
+        "caption.city", "status.title"]
+    assert USES[2].findall("t['badge.none'][lang]") == ["badge.none"]
+    assert len(used_by_name()) > 50
+
+
+def test_every_key_is_used():
+    """A key no screen shows is dead weight in the table (and in the font, which holds its characters)."""
+    everything = "\n".join(sources().values())
+    dynamic = dynamic_keys()
+    unused = [k for k in TEXT if k not in dynamic and f'"{k}"' not in everything and f"'{k}'" not in everything]
+    assert unused == []
+
+
+def test_every_used_key_exists():
+    missing = {key: where for key, where in used_by_name().items() if key not in TEXT}
+    missing.update({key: "built at run time" for key in dynamic_keys() if key not in TEXT})
+    assert missing == {}
+
+
+def test_the_browser_is_sent_every_key_it_uses():
+    from dashboard.app import _client_text
+
+    browser = set(USES[2].findall(sources()["assets/kiosk.js"]))
+    assert browser and browser <= set(_client_text())
 
 
 @pytest.mark.parametrize("n, en, zh", [(999, "999", "999"), (12_345, "12,345", "1.2 万"),
