@@ -2,7 +2,7 @@
 
 Adding a subcommand is adding a module there with ``NAME``, ``HELP``,
 ``add_arguments(parser)`` and ``run(args) -> int``. Expected failures
-(``UserError``) print one line and exit 2; Ctrl-C exits 130 without a traceback.
+(``UserError``, and a store's ``StoreError``) print one line and exit 2; Ctrl-C exits 130 without a traceback.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from energy_expo import commands
 from expo import __version__
 from expo.errors import UserError
 from expo.plugins import discover
+from expo.store import StoreError
 
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
@@ -64,7 +65,7 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=args.log_level.upper(), handlers=[handler])
     try:
         return args.run(args)
-    except UserError as exc:
+    except (UserError, StoreError) as exc:
         print(f"energy-expo {args.command}: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

@@ -1,8 +1,10 @@
 """Service addresses in the one form used by flags, the config file and the environment.
 
 Broker: ``mqtt://[user:pass@]host[:port]`` or ``mqtts://...`` for TLS.
-Store: ``sqlite:///relative/expo.db`` or ``sqlite:////absolute/expo.db``, ``influxdb://host:port/<bucket or database>``
-(``influxdbs://`` for TLS).
+Store: a URL whose scheme names a store backend. Each backend parses its own
+(``expo/stores/<name>.py``, ``parse_address``) with the helpers here, and
+``expo.store.parse_store`` picks the backend, so a new backend needs no edit
+in this file.
 """
 
 from __future__ import annotations
@@ -13,7 +15,6 @@ from urllib.parse import unquote, urlsplit
 from expo.errors import UserError
 
 BROKER_SCHEMES = {"mqtt": (1883, False), "mqtts": (8883, True)}
-STORE_SCHEMES = ("sqlite", "influxdb", "influxdbs")
 
 
 @dataclass(frozen=True)
@@ -31,7 +32,7 @@ class BrokerAddress:
 
 
 def parse_broker(url: str) -> BrokerAddress:
-    parts = _split(url, "broker", "mqtt://host:1883")
+    parts = split_url(url, "broker", "mqtt://host:1883")
     if parts.scheme not in BROKER_SCHEMES:
         raise UserError(f"broker address {url!r} must start with mqtt:// or mqtts://")
     default_port, tls = BROKER_SCHEMES[parts.scheme]
@@ -41,63 +42,45 @@ def parse_broker(url: str) -> BrokerAddress:
         raise UserError(f"broker address {url!r} must not have a path")
     return BrokerAddress(
         host=parts.hostname,
-        port=_port(parts, url, default_port),
+        port=port_of(parts, url, default_port),
         tls=tls,
-        username=unquote(parts.username) if parts.username else None,
-        password=unquote(parts.password) if parts.password else None,
+        username=user_of(parts),
+        password=password_of(parts),
     )
 
 
 @dataclass(frozen=True)
 class StoreAddress:
+    """A store's address as its backend parsed it; each backend uses the fields that apply to it."""
+
     scheme: str
     host: str | None = None
     port: int | None = None
-    path: str | None = None  # sqlite file
-    database: str | None = None  # influxdb bucket or database
+    path: str | None = None  # a file (sqlite)
+    database: str | None = None  # a bucket or database (influxdb)
     username: str | None = None
     password: str | None = None
-
-    @property
-    def tls(self) -> bool:
-        return self.scheme == "influxdbs"
+    tls: bool = False
 
 
-def parse_store(url: str) -> StoreAddress:
-    parts = _split(url, "store", "sqlite:///var/lib/energy-expo/expo.db")
-    if parts.scheme not in STORE_SCHEMES:
-        raise UserError(f"store address {url!r} must start with sqlite:///, influxdb:// or influxdbs://")
-    if parts.scheme == "sqlite":
-        if parts.netloc:
-            raise UserError(f"store address {url!r}: a SQLite path needs three slashes, e.g. sqlite:///data/expo.db")
-        if not parts.path or parts.path == "/":
-            raise UserError(f"store address {url!r} names no database file")
-        # As in SQLAlchemy: sqlite:///expo.db is relative to the working directory, sqlite:////var/x.db absolute.
-        return StoreAddress("sqlite", path=unquote(parts.path[1:]))
-    if not parts.hostname:
-        raise UserError(f"store address {url!r} has no host; e.g. influxdb://127.0.0.1:8086/expo")
-    database = unquote(parts.path.strip("/"))
-    if not database or "/" in database:
-        raise UserError(f"store address {url!r} must name one bucket or database, e.g. influxdb://host:8086/expo")
-    return StoreAddress(
-        parts.scheme,
-        host=parts.hostname,
-        port=_port(parts, url, 8086),
-        database=database,
-        username=unquote(parts.username) if parts.username else None,
-        password=unquote(parts.password) if parts.password else None,
-    )
-
-
-def _split(url: str, what: str, example: str):
+def split_url(url: str, what: str, example: str):
+    """``urlsplit`` of an address, or a ``UserError`` with an example when it is not a URL at all."""
     if not isinstance(url, str) or "://" not in url:
         raise UserError(f"{what} address {url!r} is not a URL; e.g. {example}")
     return urlsplit(url.strip())
 
 
-def _port(parts, url: str, default: int) -> int:
+def port_of(parts, url: str, default: int) -> int:
     try:
         port = parts.port
     except ValueError:
         raise UserError(f"address {url!r} has an invalid port") from None
     return default if port is None else port
+
+
+def user_of(parts) -> str | None:
+    return unquote(parts.username) if parts.username else None
+
+
+def password_of(parts) -> str | None:
+    return unquote(parts.password) if parts.password else None

@@ -4,41 +4,29 @@ A setting has one name in three spellings: ``mqtt_username`` in the file,
 ``--mqtt-username`` on the command line, ``EXPO_MQTT_USERNAME`` in the
 environment. The file is ``--config PATH``, else ``$EXPO_CONFIG``, else
 ``./energy-expo.toml`` when it exists.
+
+The table is this module's settings plus those every store backend declares
+(``SETTINGS`` in ``expo/stores/<name>.py``), gathered when this module is
+imported and placed after ``store``: a backend's credentials become flags,
+environment variables and file keys with no edit here.
 """
 
 from __future__ import annotations
 
 import os
 import tomllib
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, Mapping
 
 from expo.addresses import BrokerAddress, parse_broker
 from expo.errors import UserError
+from expo.setting import Setting
+from expo.store import address_help, backends
 
 DEFAULT_FILE = "energy-expo.toml"
 
-
-@dataclass(frozen=True)
-class Setting:
-    name: str
-    default: Any
-    help: str
-    type: type = str
-
-    @property
-    def env(self) -> str:
-        return "EXPO_" + self.name.upper()
-
-    @property
-    def flag(self) -> str:
-        return "--" + self.name.replace("_", "-")
-
-
-SETTINGS: dict[str, Setting] = {
-    s.name: s
-    for s in (
+_OWN = (
         Setting("broker", "mqtt://127.0.0.1:1883", "MQTT broker, mqtt://[user:pass@]host:port or mqtts:// for TLS"),
         Setting("mqtt_username", None, "MQTT user name (overrides one given in the broker address)"),
         Setting("mqtt_password", None, "MQTT password; prefer the environment variable to a flag"),
@@ -47,15 +35,10 @@ SETTINGS: dict[str, Setting] = {
         Setting("scenario", "tianjin-demo", "simulation scenario: a bundled name or a path to a .toml file"),
         Setting("seed", 1, "random seed; the same seed gives the same readings", int),
         Setting("publish_queue", 100_000, "readings the simulator holds while the broker is away", int),
-        Setting("store", "sqlite:///energy-expo-data/expo.db",
-                "store: sqlite:///relative.db, sqlite:////absolute.db, or influxdb://host:port/<bucket or database>"),
-        Setting("influx_token", None, "InfluxDB 2.x/3.x API token (prefer the environment variable)"),
-        Setting("influx_username", None, "InfluxDB 1.x user name (overrides one in the store address)"),
-        Setting("influx_password", None, "InfluxDB 1.x password (prefer the environment variable)"),
-        Setting("influx_ca_file", None, "CA certificate file to verify an influxdbs:// server"),
+        Setting("store", "sqlite:///energy-expo-data/expo.db", "store: " + address_help()),
         Setting("site", "binhai", "the site that meters without one of their own belong to"),
-        Setting("state_dir", "energy-expo-data/ingest",
-                "ingest's own directory: the spool and the counter state (one per ingest process)"),
+        Setting("state_dir", "$XDG_STATE_HOME/energy-expo/ingest", "ingest's own directory (made absolute at start; "
+                "a folder in it per MQTT client id): the counter memory and the spool"),
         Setting("spool_max_mb", 512, "largest the spool may grow while the store is away, in MiB", int),
         Setting("mqtt_protocol", "5", "MQTT protocol version of ingest: 5 or 3.1.1"),
         Setting("shared_group", None, "MQTT 5 shared-subscription group, so several ingest processes split one stream"),
@@ -80,8 +63,26 @@ SETTINGS: dict[str, Setting] = {
         Setting("demo_speed", 60.0, "energy-expo up: simulated seconds per real second (1 for real time)", float),
         Setting("co2_kg_per_kwh", 0.5703, "grid emission factor for CO2 avoided, kg per kWh (China grid average, "
                 "MEE 2023)", float),
-    )
-}
+)
+
+
+def _gather() -> tuple[dict[str, Setting], tuple[str, ...]]:
+    """This module's settings with every store backend's own after ``store``; a name declared twice is a bug."""
+    store_settings: list[Setting] = []
+    for module in dict.fromkeys(backends().values()):
+        store_settings.extend(getattr(module, "SETTINGS", ()))
+    table: dict[str, Setting] = {}
+    for setting in _OWN:
+        for s in [setting, *(store_settings if setting.name == "store" else ())]:
+            if s.name in table:
+                raise TypeError(f"setting {s.name!r} is declared twice (a store backend's clashes with another)")
+            table[s.name] = s
+    return table, tuple(s.name for s in store_settings)
+
+
+SETTINGS, STORE_CREDENTIALS = _gather()
+# The groups every command that talks to the broker or opens a store takes, written once.
+MQTT_CREDENTIALS = ("mqtt_username", "mqtt_password", "mqtt_ca_file")
 FILE_ONLY = {
     "routes": "extra [[routes]] tables: topic filter, decoder and the decoder's options (docs/meters.md)",
     "default_routes": "false to subscribe only to the configured routes, not each decoder's usual topics",
@@ -231,10 +232,5 @@ def broker_address(cfg: Config) -> BrokerAddress:
 
 
 def store_options(cfg: Config) -> dict:
-    """Credentials for the store, from their settings; backends take what applies to them."""
-    return {
-        "token": cfg.influx_token,
-        "username": cfg.influx_username,
-        "password": cfg.influx_password,
-        "ca_file": cfg.influx_ca_file,
-    }
+    """Every store backend's settings by name, for ``open_store``, which gives each backend its own."""
+    return {name: getattr(cfg, name) for name in STORE_CREDENTIALS}

@@ -1,34 +1,60 @@
 """The store interface: the only thing ingest's writer and the dashboard know about storage.
 
-Backends (embedded SQLite, InfluxDB) implement ``Store`` and register under the
-URL scheme of their address (``sqlite``, ``influxdb``) with ``register``; the
-caller asks ``open_store(address)`` and never names a backend class. A backend
-module registers itself when imported; ``open_store`` imports every module in
-``expo.stores``, so adding a backend is adding a file there. Backends live in
-the shared package because ingest writes through them and the dashboard
-reads through them.
+A backend is one public module in ``expo.stores`` and nothing else: adding
+one needs no edit anywhere. It declares
+
+- ``SCHEMES``: the URL schemes of its addresses, e.g. ``("influxdb", "influxdbs")``;
+- ``ADDRESS``: the form of its address, for help texts and error messages;
+- ``SETTINGS``: its own ``expo.setting.Setting`` entries (credentials, CA file);
+  ``expo.config`` gathers them, so each is a flag, an environment variable
+  and a file key like any other setting;
+- ``parse_address(url) -> StoreAddress``, raising ``UserError`` with an example
+  when the address is wrong;
+- ``open(address, create, **settings) -> Store``, where ``settings`` are its own
+  settings by name and ``create=False`` asks it to open only what exists
+  (``energy-expo check`` looks, it never creates).
+
+The caller asks ``open_store(address)`` and never names a backend. Backends
+live in the shared package because ingest writes through them and the
+dashboard reads through them.
 
 Writes are idempotent: a reading is keyed by (site, device, metric, ts), so a
-redelivered message overwrites itself instead of adding a duplicate. A backend
-that cannot reach its server raises ``StoreUnavailable`` (the writer then
-spools and retries); any other exception is a bug and is not retried.
+redelivered message overwrites itself instead of adding a duplicate. How a
+write fails:
+
+- ``StoreUnavailable``: not now (unreachable, locked, a full disk, 5xx). The
+  writer spools the batch and retries.
+- what the store refuses for good (InfluxDB: beyond the retention policy, a
+  field-type conflict) is not an exception: ``write`` stores the rest, keeps
+  each refused item in its own quarantine with reason ``store_refused`` and
+  the server's message, and returns them, so ingest counts them. Retrying
+  would never help, and an exception would stall the stream.
+- ``StoreError``: anything else a store can say went wrong (a file that is not
+  a database, a query the server refuses). It is not a ``UserError``: the
+  store does not know about command lines; the CLI prints it as one line.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Callable, Protocol
+from types import ModuleType
+from typing import Protocol
 
-from expo.addresses import parse_store
+from expo.addresses import StoreAddress, split_url
 from expo.errors import UserError
-from expo.plugins import discover
 from expo.metadata import DeviceMeta
+from expo.plugins import discover
 from expo.reading import Reading
 
 ROLLUPS_S = {"1m": 60, "1h": 3600}
+REFUSED = "store_refused"  # the quarantine reason of what a store refused for good
 
 
-class StoreUnavailable(Exception):
+class StoreError(Exception):
+    """The store failed in a way retrying will not fix; the message says what, in one line."""
+
+
+class StoreUnavailable(StoreError):
     """The store cannot be reached or refused the write for now; worth retrying later.
 
     ``retry_after_s`` is the server's own word on when (HTTP ``Retry-After``), if it gave one.
@@ -74,9 +100,28 @@ class RollupRow:
     last: float  # last value in the bucket: for counters, the basis of energy deltas
 
 
+def refused_reading(received_s: float, reading: Reading, detail: str) -> Rejected:
+    """The quarantine entry of a reading the store refused for good: its native topic and payload."""
+    return Rejected(received_s, f"expo/{reading.site}/{reading.device}/reading", REFUSED, detail,
+                    reading.to_json().encode())
+
+
+def refused_meta(received_s: float, meta: DeviceMeta, detail: str) -> Rejected:
+    return Rejected(received_s, f"expo/{meta.site}/{meta.device}/meta", REFUSED, detail, meta.to_json().encode())
+
+
+def is_reading(rejected: Rejected) -> bool:
+    """Whether a quarantine entry holds a reading (what ingest counts as not written)."""
+    return rejected.topic.endswith("/reading")
+
+
 class Store(Protocol):
-    def write(self, batch: Batch) -> None:
-        """Store everything in the batch atomically, and update the rollups it touches."""
+    def write(self, batch: Batch) -> list[Rejected]:
+        """Store everything in the batch and update the rollups it touches; return what was refused for good.
+
+        What is returned is already in the store's quarantine (reason ``store_refused``); the caller
+        counts it and must not retry it. Raises ``StoreUnavailable`` when nothing could be stored now.
+        """
 
     def latest(self, site: str | None = None, since_s: float | None = None) -> list[Reading]:
         """The newest reading of every device (all its metrics at their newest instant).
@@ -103,32 +148,67 @@ class Store(Protocol):
         """How many (device, metric, instant) values are stored: for tests, checks and the engineer view."""
 
     def describe(self) -> dict[str, object]:
-        """What the store is, for ``energy-expo check``: server and version, where the data lives."""
+        """What the store is, for ``energy-expo check``: server and version, where the data lives.
+
+        Raises ``StoreUnavailable`` saying so when the database is not there (yet)."""
+
+    def identity(self) -> str:
+        """A random id the store keeps inside itself, made on the first call: a new database (a deleted
+        expo.db, a recreated InfluxDB database, another server) has another one. Ingest binds its counter
+        memory to it. May raise ``StoreUnavailable``."""
 
     def maintain(self, force: bool = False) -> None:
-        """Catch up on deferred work (rollups of recent writes); the writer calls it when idle. May raise
-        ``StoreUnavailable``."""
+        """Catch up on deferred work (rollups of recent writes; keeping metadata inside the retention);
+        the writer calls it when idle. May raise ``StoreUnavailable``."""
 
     def close(self) -> None:
         """Flush (``maintain(force=True)``) and release the connection."""
 
 
-_BACKENDS: dict[str, Callable[..., Store]] = {}
+def backends() -> dict[str, ModuleType]:
+    """``{scheme: backend module}`` for every module in ``expo.stores``."""
+    found: dict[str, ModuleType] = {}
+    for name, module in discover("expo.stores").items():
+        schemes = getattr(module, "SCHEMES", None)
+        if not schemes or not callable(getattr(module, "open", None)) or not callable(getattr(module, "parse_address", None)):
+            raise TypeError(f"store backend expo.stores.{name} must declare SCHEMES, parse_address() and open()")
+        for scheme in schemes:
+            if scheme in found:
+                raise TypeError(f"store backends {found[scheme].__name__} and {module.__name__} both claim {scheme}://")
+            found[scheme] = module
+    return found
 
 
-def register(scheme: str, factory: Callable[..., Store]) -> None:
-    """``factory(address, **options)``; options are credentials a backend may use (token, username, ...)."""
-    _BACKENDS[scheme] = factory
+def _address_forms(found: dict[str, ModuleType]) -> str:
+    forms = dict.fromkeys(getattr(m, "ADDRESS", f"{s}://...") for s, m in found.items())
+    return "; ".join(forms)
 
 
-def _load_backends() -> None:
-    discover("expo.stores")
+def address_help() -> str:
+    """The forms of every backend's address, for the ``store`` setting's help."""
+    return _address_forms(backends())
 
 
-def open_store(url: str, **options) -> Store:
+def parse_store(url: str) -> StoreAddress:
+    """The address parsed by the backend its scheme names; a ``UserError`` with the known forms otherwise."""
+    found = backends()
+    parts = split_url(url, "store", "sqlite:///energy-expo-data/expo.db")
+    backend = found.get(parts.scheme)
+    if backend is None:
+        schemes = ", ".join(f"{s}://" for s in sorted(found))
+        raise UserError(f"store address {url!r} must start with one of {schemes}; e.g. {_address_forms(found)}")
+    return backend.parse_address(url)
+
+
+def open_store(url: str, create: bool = True, **options) -> Store:
+    """The store at ``url``. ``options`` are store settings by name (``expo.config.store_options``): each
+    backend is given its own and ignores the others'. ``create=False``: open only what already exists."""
     address = parse_store(url)
-    _load_backends()
-    factory = _BACKENDS.get(address.scheme)
-    if factory is None:
-        raise UserError(f"no store backend for {address.scheme}:// is installed")
-    return factory(address, **options)
+    found = backends()
+    known = {s.name for module in found.values() for s in getattr(module, "SETTINGS", ())}
+    unknown = sorted(set(options) - known)
+    if unknown:
+        raise TypeError(f"open_store: {unknown[0]!r} is not a setting of any store backend")
+    backend = found[address.scheme]
+    own = {s.name: options[s.name] for s in getattr(backend, "SETTINGS", ()) if options.get(s.name) is not None}
+    return backend.open(address, create=create, **own)

@@ -15,7 +15,7 @@ import random
 import time
 from dataclasses import dataclass
 
-from expo.store import Batch, Store, StoreUnavailable
+from expo.store import Batch, Store, StoreUnavailable, is_reading
 from ingest.spool import Spool, SpoolFull
 
 REPLAY_PROGRESS_S = 5.0
@@ -34,6 +34,7 @@ class WriterStats:
     batches_replayed: int = 0
     store_failures: int = 0
     spool_full_waits: int = 0
+    store_refused: int = 0  # refused for good by the store (e.g. beyond its retention), kept in its quarantine
     last_batch_ms: float = 0.0
     max_batch_ms: float = 0.0
 
@@ -109,7 +110,7 @@ class Writer:
     def _try_store(self, batch: Batch) -> bool:
         started = time.perf_counter()
         try:
-            self.store.write(batch)
+            refused = self.store.write(batch) or []
         except StoreUnavailable as exc:
             self.stats.store_failures += 1
             if not self._store_down:
@@ -127,7 +128,11 @@ class Writer:
         self._retry_s = RETRY_MIN_S
         elapsed_ms = (time.perf_counter() - started) * 1000
         self.stats.batches_written += 1
-        self.stats.readings_written += len(batch.readings)
+        self.stats.readings_written += len(batch.readings) - sum(1 for r in refused if is_reading(r))
+        if refused:  # stored the rest; retrying these would never help, so they are counted and acknowledged
+            self.stats.store_refused += len(refused)
+            log.error("the store refused %d messages for good, quarantined as %s: %s",
+                      len(refused), refused[0].reason, refused[0].detail)
         self.stats.last_batch_ms = elapsed_ms
         self.stats.max_batch_ms = max(self.stats.max_batch_ms, elapsed_ms)
         return True

@@ -28,8 +28,7 @@ log = logging.getLogger("expo.backfill")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    settings.add_flags(parser, ("scenario", "seed", "store", "influx_token", "influx_username", "influx_password",
-                                "influx_ca_file"))
+    settings.add_flags(parser, ("scenario", "seed", "store", *settings.STORE_CREDENTIALS))
     parser.add_argument("--days", type=float, default=7.0, help="how many days of history, ending now (default 7)")
     parser.add_argument("--step", default="60s",
                         help="simulated time between readings (default 60s; 10s is what live runs use, 6x slower)")

@@ -12,16 +12,13 @@ from __future__ import annotations
 import argparse
 import threading
 import time
-from pathlib import Path
 
 from expo import config as settings
-from expo.addresses import parse_store
 from expo.errors import UserError
 
 NAME = "check"
 HELP = "connect to the broker and the store and print what was found (versions, devices, newest reading)"
-_FLAGS = ("broker", "mqtt_username", "mqtt_password", "mqtt_ca_file", "store", "influx_token", "influx_username",
-          "influx_password", "influx_ca_file")
+_FLAGS = ("broker", *settings.MQTT_CREDENTIALS, "store", *settings.STORE_CREDENTIALS)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -83,22 +80,19 @@ def check_broker(cfg, timeout_s: float = 5.0) -> bool:
 
 
 def check_store(cfg) -> bool:
-    from expo.store import StoreUnavailable, open_store
+    from expo.store import StoreError, open_store
     from expo.reading import format_ts
     from expo.timeutil import format_age
 
-    address = parse_store(cfg.store)
-    if address.scheme == "sqlite" and not Path(address.path).exists():
-        return say(False, f"store {cfg.store}", f"no database at {address.path} yet (ingest or up creates it)")
-    try:
-        store = open_store(cfg.store, **settings.store_options(cfg))
+    try:  # create=False: a check looks, it never creates; the store says when there is nothing there yet
+        store = open_store(cfg.store, create=False, **settings.store_options(cfg))
         try:
             about = store.describe()
             devices = store.devices()
             latest = store.latest()
         finally:
             store.close()
-    except (StoreUnavailable, UserError) as exc:
+    except (StoreError, UserError) as exc:
         return say(False, f"store {cfg.store}", str(exc))
     say(True, f"store {cfg.store}", "; ".join(f"{k} {v}" for k, v in about.items()))
     newest = max((r.ts_s for r in latest), default=None)

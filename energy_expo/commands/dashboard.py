@@ -21,8 +21,8 @@ NAME = "dashboard"
 HELP = "serve the kiosk dashboard (scenes at /, engineer view at /status)"
 log = logging.getLogger("expo.dashboard")
 
-_FLAGS = ("store", "influx_token", "influx_username", "influx_password", "influx_ca_file", "dashboard_host",
-          "dashboard_port", "rotate_s", "idle_s", "language", "timezone", "co2_kg_per_kwh")
+_FLAGS = ("store", *settings.STORE_CREDENTIALS, "dashboard_host", "dashboard_port", "rotate_s", "idle_s", "language",
+          "timezone", "co2_kg_per_kwh")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

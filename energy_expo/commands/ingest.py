@@ -21,8 +21,8 @@ HELP = "take readings from MQTT into the store (SQLite or InfluxDB), losing noth
 log = logging.getLogger("expo.ingest")
 
 _FLAGS = (
-    "broker", "mqtt_username", "mqtt_password", "mqtt_ca_file", "mqtt_client_id", "mqtt_protocol", "store",
-    "influx_token", "influx_username", "influx_password", "influx_ca_file", "site",
+    "broker", *settings.MQTT_CREDENTIALS, "mqtt_client_id", "mqtt_protocol", "store", *settings.STORE_CREDENTIALS,
+    "site",
     "state_dir", "spool_max_mb", "shared_group", "session_expiry_s", "max_payload_bytes", "max_future_s",
     "max_new_devices_per_minute", "batch_size", "flush_interval_ms", "health",
 )

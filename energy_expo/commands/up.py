@@ -42,8 +42,8 @@ RESTART_BACKOFF_S = (1, 2, 5, 10, 30)
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     settings.add_flags(parser, (
-        "broker", "mqtt_username", "mqtt_password", "mqtt_ca_file", "store", "influx_token", "influx_username",
-        "influx_password", "influx_ca_file", "scenario", "seed", "dashboard_host", "dashboard_port",
+        "broker", *settings.MQTT_CREDENTIALS, "store", *settings.STORE_CREDENTIALS, "scenario", "seed",
+        "dashboard_host", "dashboard_port",
         "dashboard_password", "demo_speed", "rotate_s", "language", "timezone"))
     parser.add_argument("--port", dest="dashboard_port", help="same as --dashboard-port")
     parser.add_argument("--host", dest="dashboard_host", help="same as --dashboard-host")
@@ -81,8 +81,7 @@ class Exhibit:
             self.mqtt_protocol = self.broker.mqtt_protocol
             log.info("started the %s broker on %s", self.broker.kind, self.broker_url)
         env = child_env()
-        for name in ("mqtt_username", "mqtt_password", "mqtt_ca_file", "influx_token", "influx_username",
-                     "influx_password", "influx_ca_file", "dashboard_password"):
+        for name in (*settings.MQTT_CREDENTIALS, *settings.STORE_CREDENTIALS, "dashboard_password"):
             if getattr(cfg, name):
                 env[settings.SETTINGS[name].env] = str(getattr(cfg, name))
         common = ["--log-level", "info"]

@@ -5,76 +5,87 @@ a DBRP mapping points the database name at a bucket (the compose bootstrap
 creates it); 3 Core serves both as well. The generation is read from
 ``/ping`` at connect and decides only how to authenticate (1.x: user and
 password; 2.x and 3.x: a token) and whether ``CREATE DATABASE`` is ours to
-run. The data model is in docs/data-model.md: one ``reading`` point per
-reading (tags site, device; a field per metric), rollups in ``rollup_1m`` and
-``rollup_1h`` (tags site, device, metric), metadata in ``device``,
-quarantine in ``rejected``, counters in ``ingest_health``.
+run. The data model is in docs/data-model.md.
 
-Rollups are maintained by the writer: after each batch, the buckets it
-touched are recomputed with InfluxQL from the raw points (1 minute) and from
-the minutes (1 hour), so a late reading corrects them just as in SQLite.
+This module puts the parts in ``_influx/`` together: what a write stores,
+what it refuses for good and where that goes (the quarantine, reason
+``store_refused``), and the upkeep that keeps device metadata inside a finite
+retention policy.
 """
 
 from __future__ import annotations
 
-import base64
-import http.client
-import json
 import logging
-import ssl
-import threading
 import time
-from collections import defaultdict
-from urllib.parse import urlencode
+from typing import Callable
+from urllib.parse import unquote
 
-from expo.addresses import StoreAddress
+from expo.addresses import StoreAddress, password_of, port_of, split_url, user_of
 from expo.errors import UserError
 from expo.metadata import DeviceMeta
-from expo.reading import Reading
-from expo.store import ROLLUPS_S, Batch, Rejected, RollupRow, StoreUnavailable, register
+from expo.reading import Reading, format_ts
+from expo.setting import Setting
+from expo.store import Batch, Rejected, RollupRow, StoreError, StoreUnavailable, refused_meta, refused_reading
+from expo.stores._influx import reads
+from expo.stores._influx.line_protocol import health_line, meta_line, reading_line, rejected_line
+from expo.stores._influx.refusals import write_isolating
+from expo.stores._influx.rollups import DeferredRollups
+from expo.stores._influx.transport import Transport
+
+SCHEMES = ("influxdb", "influxdbs")
+ADDRESS = "influxdb://host:port/<bucket or database> (influxdbs:// for TLS)"
+SETTINGS = (
+    Setting("influx_token", None, "InfluxDB 2.x/3.x API token (prefer the environment variable)"),
+    Setting("influx_username", None, "InfluxDB 1.x user name (overrides one in the store address)"),
+    Setting("influx_password", None, "InfluxDB 1.x password (prefer the environment variable)"),
+    Setting("influx_ca_file", None, "CA certificate file to verify an influxdbs:// server"),
+)
+DEFAULT_PORT = 8086
+
+# Metadata is written when it arrives; a device whose metadata is older than this is written again at
+# "now", so a finite retention policy never ages it out (1.x: a quarter of the policy, if shorter).
+META_REFRESH_S = 86_400.0
+META_CHECK_S = 3_600.0
 
 log = logging.getLogger("expo.store.influxdb")
 
-TIMEOUT_S = 10.0
-WIDE_QUERY_DEVICES = 50  # above this many devices in a time window, recompute the window for all devices
-RETRIABLE_STATUS = {429, 500, 502, 503, 504}
-ROLLUP_DELAY_S = 5.0  # how stale a 1-minute rollup may be; raw readings are never delayed
-HOUR_ROLLUP_DELAY_S = 60.0
+
+def parse_address(url: str) -> StoreAddress:
+    parts = split_url(url, "store", "influxdb://127.0.0.1:8086/expo")
+    if not parts.hostname:
+        raise UserError(f"store address {url!r} has no host; e.g. influxdb://127.0.0.1:8086/expo")
+    database = unquote(parts.path.strip("/"))
+    if not database or "/" in database:
+        raise UserError(f"store address {url!r} must name one bucket or database, e.g. influxdb://host:8086/expo")
+    return StoreAddress(parts.scheme, host=parts.hostname, port=port_of(parts, url, DEFAULT_PORT), database=database,
+                        username=user_of(parts), password=password_of(parts), tls=parts.scheme == "influxdbs")
 
 
-def escape_tag(value: str) -> str:
-    return value.replace("\\", "\\\\").replace(",", "\\,").replace("=", "\\=").replace(" ", "\\ ")
+def open(address: StoreAddress, create: bool = True, influx_token: str | None = None,  # noqa: A001 (the backend's verb)
+         influx_username: str | None = None, influx_password: str | None = None,
+         influx_ca_file: str | None = None) -> "InfluxStore":
+    return InfluxStore(address, token=influx_token, username=influx_username, password=influx_password,
+                       ca_file=influx_ca_file, create=create)
 
 
-def string_field(value: str) -> str:
-    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
-
-
-def quote_literal(value: str) -> str:
-    """An InfluxQL string literal; ids are already restricted, this makes any other text safe too."""
-    return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
-
-
-def _float(value: float) -> str:
-    return repr(float(value))
+def _ms(epoch_s: float) -> int:
+    return round(epoch_s * 1000)
 
 
 class InfluxStore:
     def __init__(self, address: StoreAddress, token: str | None = None, username: str | None = None,
-                 password: str | None = None, ca_file: str | None = None):
+                 password: str | None = None, ca_file: str | None = None, create: bool = True,
+                 clock: Callable[[], float] = time.time):
         self.address = address
         self.database = address.database
-        self._token = token
-        self._username = username or address.username
-        self._password = password or address.password
-        self._ssl = ssl.create_default_context(cafile=ca_file) if address.tls else None
-        self._lock = threading.Lock()
-        self._conn: http.client.HTTPConnection | None = None
-        self.rejected_points = 0
-        self._dirty_minutes: set[tuple[str, str, int]] = set()
-        self._dirty_hours: set[tuple[str, str, int]] = set()
-        self._dirty_since = 0.0
-        self._hours_done = 0.0
+        self._http = Transport(address.host, address.port, address.tls, ca_file, token,
+                               username or address.username, password or address.password)
+        self._create = create
+        self._clock = clock  # wall clock: when metadata, counters and quarantine entries are stored
+        self._rollups = DeferredRollups(self._query, self._write_derived)
+        self._wrote = False  # only a process that writes keeps metadata fresh; readers never write
+        self._next_meta_check_s = 0.0
+        self._meta_refresh_s: float | None = None
         self.version: str | None = None
         self.generation: str | None = None
         try:
@@ -86,320 +97,146 @@ class InfluxStore:
         """Learn the server's generation once it answers; on 1.x, make sure the database exists."""
         if self.version is not None:
             return
-        status, headers, _ = self._request("GET", "/ping", {})
-        if status not in (200, 204):
-            raise StoreUnavailable(f"InfluxDB at {self.address.host}:{self.address.port} answered /ping with {status}")
-        version = {k.lower(): v for k, v in headers.items()}.get("x-influxdb-version", "")
+        version = self._http.ping()
         generation = version.lstrip("v").split(".")[0] if version else "1"
-        if generation == "1":
-            self._query(f'CREATE DATABASE "{self.database}"', write=True, connect=False)
+        if generation == "1" and self._create:
+            self._http.query(self.database, f"CREATE DATABASE {reads.quote_identifier(self.database)}", write=True)
         self.version, self.generation = version, generation
-        log.info("InfluxDB %s at %s:%d, database %r", version or "(version not given)", self.address.host,
-                 self.address.port, self.database)
+        log.info("InfluxDB %s at %s, database %r", version or "(version not given)", self._http.where, self.database)
 
-    # -- HTTP --------------------------------------------------------------------------------------
-
-    def _connection(self) -> http.client.HTTPConnection:
-        if self._conn is None:
-            if self._ssl is not None:
-                self._conn = http.client.HTTPSConnection(self.address.host, self.address.port, timeout=TIMEOUT_S,
-                                                         context=self._ssl)
-            else:
-                self._conn = http.client.HTTPConnection(self.address.host, self.address.port, timeout=TIMEOUT_S)
-        return self._conn
-
-    def _request(self, method: str, path: str, params: dict, body: bytes | None = None) -> tuple[int, dict, bytes]:
-        headers = {"Content-Type": "text/plain; charset=utf-8"} if body is not None else {}
-        if self._token:
-            headers["Authorization"] = f"Token {self._token}"
-        elif self._username:
-            raw = f"{self._username}:{self._password or ''}".encode()
-            headers["Authorization"] = "Basic " + base64.b64encode(raw).decode()
-        url = path + ("?" + urlencode(params) if params else "")
-        with self._lock:
-            for attempt in (1, 2):  # a kept-alive connection the server closed gets one fresh try
-                try:
-                    conn = self._connection()
-                    conn.request(method, url, body=body, headers=headers)
-                    response = conn.getresponse()
-                    return response.status, dict(response.getheaders()), response.read()
-                except (http.client.HTTPException, OSError) as exc:
-                    if self._conn is not None:
-                        self._conn.close()
-                    self._conn = None
-                    if attempt == 2:
-                        raise StoreUnavailable(f"InfluxDB at {self.address.host}:{self.address.port}: {exc}") from exc
-        raise AssertionError("unreachable")
-
-    def _check(self, status: int, headers: dict, body: bytes, what: str) -> None:
-        if status < 300:
-            return
-        text = body.decode("utf-8", "replace")[:300]
-        if status in RETRIABLE_STATUS:
-            retry_after = {k.lower(): v for k, v in headers.items()}.get("retry-after")
-            try:
-                retry_after_s = float(retry_after) if retry_after else None
-            except ValueError:  # an HTTP date: rare enough to fall back on our own backoff
-                retry_after_s = None
-            raise StoreUnavailable(f"InfluxDB {what}: HTTP {status} {text}", retry_after_s)
-        if status in (401, 403):
-            raise StoreUnavailable(f"InfluxDB {what}: not authorised (HTTP {status}); check the token or password")
-        if status == 404:
-            raise StoreUnavailable(f"InfluxDB {what}: database {self.database!r} not found (HTTP 404): {text}")
-        raise UserError(f"InfluxDB {what}: HTTP {status} {text}")
-
-    def _write_lines(self, lines: list[str]) -> None:
-        if not lines:
-            return
+    def _query(self, q: str) -> list[dict]:
         self._connect()
-        status, headers, body = self._request(
-            "POST", "/write", {"db": self.database, "precision": "ms"}, "\n".join(lines).encode()
-        )
-        if status == 400:  # a partial write: the server kept the valid points and says which it refused
-            self.rejected_points += 1
-            log.error("InfluxDB refused part of a batch: %s", body.decode("utf-8", "replace")[:300])
-            return
-        self._check(status, headers, body, "write")
+        return self._http.query(self.database, q)
 
-    def _query(self, q: str, write: bool = False, connect: bool = True) -> list[dict]:
-        if connect:
-            self._connect()
-        params = {"db": self.database, "q": q, "epoch": "ms"}
-        status, headers, body = self._request("POST" if write else "GET", "/query", params)
-        self._check(status, headers, body, "query")
-        series = []
-        for result in json.loads(body).get("results", []):
-            if "error" in result:
-                raise UserError(f"InfluxQL error: {result['error']} in {q[:200]}")
-            series.extend(result.get("series", []))
-        return series
+    def _write_points(self, lines: list[str], precision: str) -> list[tuple[int, str]]:
+        """Write; ``(index, server's message)`` of each line refused for good (``refusals``)."""
+        if not lines:
+            return []
+        self._connect()
+        return write_isolating(lambda chunk: self._http.write(self.database, chunk, precision), lines)
+
+    def _write_derived(self, lines: list[str]) -> None:
+        """Rollups and refreshed metadata: computed from what is stored, so a refusal is logged, not quarantined."""
+        refused = self._write_points(lines, "ms")
+        if refused:
+            log.warning("InfluxDB refused %d derived points (rollups or metadata): %s", len(refused), refused[0][1])
 
     # -- writing -----------------------------------------------------------------------------------
 
-    def write(self, batch: Batch) -> None:
-        lines = []
+    def write(self, batch: Batch) -> list[Rejected]:
+        now_s = self._clock()
+        lines: list[str] = []
+        sources: list[Reading | DeviceMeta | None] = []
         for r in batch.readings:
-            fields = ",".join(f"{m}={_float(v)}" for m, v in r.metrics.items())
-            lines.append(f"reading,site={escape_tag(r.site)},device={escape_tag(r.device)} {fields} {round(r.ts_s * 1000)}")
+            lines.append(reading_line(r))
+            sources.append(r)
         for m in batch.metas:
-            fields = {
-                "kind": string_field(m.kind), "name_en": string_field(m.name_en), "name_zh": string_field(m.name_zh),
-                "x_m": _float(m.x_m), "y_m": _float(m.y_m), "rated_power_w": _float(m.rated_power_w),
-                "parent": string_field(m.parent or ""), "building": string_field(m.building or ""),
-                "source": string_field(m.source),
-            }
-            lines.append(f"device,site={escape_tag(m.site)},device={escape_tag(m.device)} "
-                         + ",".join(f"{k}={v}" for k, v in fields.items()) + " 0")
-        for i, q in enumerate(batch.rejected):
-            fields = (f"topic={string_field(q.topic)},detail={string_field(q.detail)},"
-                      f"payload_b64={string_field(base64.b64encode(q.payload).decode())}")
-            # the instant is the key: a microsecond apart keeps several rejections of one millisecond
-            lines.append(f"rejected,reason={escape_tag(q.reason)} {fields} {round(q.received_s * 1e6) + i}000")
+            lines.append(meta_line(m, _ms(now_s)))
+            sources.append(m)
         if batch.health:
-            fields = ",".join(f"{k}={_float(v)}" for k, v in batch.health.items())
-            lines.append(f"ingest_health {fields} {round(time.time() * 1000)}")
-        ms_lines = [line for line in lines if not line.startswith("rejected,")]
-        self._write_lines(ms_lines)
-        ns_lines = [line for line in lines if line.startswith("rejected,")]
-        if ns_lines:
-            self._connect()
-            status, headers, body = self._request(
-                "POST", "/write", {"db": self.database, "precision": "ns"}, "\n".join(ns_lines).encode()
-            )
-            self._check(status, headers, body, "write")
+            lines.append(health_line(batch.health, _ms(now_s)))
+            sources.append(None)
+        refused: list[Rejected] = []
+        for index, message in self._write_points(lines, "ms"):
+            source = sources[index]
+            if isinstance(source, Reading):
+                refused.append(refused_reading(now_s, source, message))
+            elif isinstance(source, DeviceMeta):
+                refused.append(refused_meta(now_s, source, message))
+            else:  # the next batch brings newer counters
+                log.warning("InfluxDB refused ingest's counters: %s", message)
+        self._quarantine(batch.rejected, refused, now_s)
         if batch.readings:
-            touched = {(r.site, r.device, int(r.ts_s // 60) * 60) for r in batch.readings}
-            with self._lock:
-                self._dirty_minutes |= touched
-                self._dirty_since = self._dirty_since or time.monotonic()
-            self.maintain()
+            self._rollups.touched(batch.readings)
+        self._wrote = True
+        self.maintain()
+        return refused
+
+    def _quarantine(self, rejected: list[Rejected], refused: list[Rejected], now_s: float) -> None:
+        """Ingest's rejections at their arrival, the store's refusals now. A rejection older than the
+        retention (a spool replayed after a long outage) is kept at the time it is stored instead."""
+        lines = [rejected_line(q, i) for i, q in enumerate(rejected)]
+        lines += [rejected_line(q, len(rejected) + i) for i, q in enumerate(refused)]
+        late = []
+        for index, message in self._write_points(lines, "ns"):
+            if index >= len(rejected):
+                log.error("InfluxDB refused to quarantine what it refused: %s", message)
+                continue
+            q = rejected[index]
+            late.append(rejected_line(Rejected(q.received_s, q.topic, q.reason,
+                                               f"{q.detail} (arrived {format_ts(q.received_s)})", q.payload),
+                                      index, at_s=now_s))
+        for _, message in self._write_points(late, "ns"):
+            log.error("InfluxDB refused a quarantined message even at the present time: %s", message)
 
     def maintain(self, force: bool = False) -> None:
-        """Recompute the rollups of buckets written since the last time, if they have waited long enough.
+        """Rollups of recent writes when due (all of them with ``force``); metadata kept inside the retention."""
+        self._rollups.maintain(force)
+        if self._wrote and self._clock() >= self._next_meta_check_s:
+            self._refresh_metadata()
 
-        Recomputing on every batch would cost more than the batch itself (each
-        is a query round trip), so minutes are batched for ``ROLLUP_DELAY_S``
-        and hours for ``HOUR_ROLLUP_DELAY_S``. ``close()`` forces both.
-        """
-        now = time.monotonic()
-        with self._lock:
-            due = self._dirty_minutes and (force or now - self._dirty_since >= ROLLUP_DELAY_S)
-            minutes = self._dirty_minutes if due else set()
-            if due:
-                self._dirty_minutes, self._dirty_since = set(), 0.0
-        if minutes:
-            try:
-                self._recompute_minutes(minutes)
-            except StoreUnavailable:
-                with self._lock:  # still owed: try again next time
-                    self._dirty_minutes |= minutes
-                    self._dirty_since = self._dirty_since or now
-                raise
-            self._dirty_hours |= {(site, device, bucket - bucket % 3600) for site, device, bucket in minutes}
-        if self._dirty_hours and (force or now - self._hours_done >= HOUR_ROLLUP_DELAY_S):
-            hours, self._dirty_hours = self._dirty_hours, set()
-            try:
-                self._recompute_hours(hours)
-            except StoreUnavailable:
-                self._dirty_hours |= hours
-                raise
-            self._hours_done = now
-
-    def _windows(self, touched: set[tuple[str, str, int]], width_s: int):
-        """Group touched buckets into time windows; each with the devices in it (None: all of them)."""
-        by_bucket = sorted(touched, key=lambda t: t[2])
-        window: list[tuple[str, str, int]] = []
-        for item in by_bucket:
-            if window and item[2] - window[-1][2] > 10 * width_s:
-                yield self._window(window, width_s)
-                window = []
-            window.append(item)
-        if window:
-            yield self._window(window, width_s)
-
-    @staticmethod
-    def _window(items, width_s):
-        devices = sorted({d for _, d, _ in items})
-        start, end = items[0][2], items[-1][2] + width_s
-        return start, end, (None if len(devices) > WIDE_QUERY_DEVICES else devices)
-
-    @staticmethod
-    def _device_filter(devices: list[str] | None) -> str:
-        if not devices:
-            return ""
-        return " AND (" + " OR ".join(f'"device" = {quote_literal(d)}' for d in devices) + ")"
-
-    def _recompute_minutes(self, touched) -> int:
-        lines = []
-        for start, end, devices in self._windows(touched, 60):
-            q = (f'SELECT count(*), mean(*), min(*), max(*), last(*) FROM "reading" '
-                 f"WHERE time >= {start * 1000}ms AND time < {end * 1000}ms{self._device_filter(devices)} "
-                 'GROUP BY time(1m), "site", "device" fill(none)')
-            for series in self._query(q):
-                tags = series.get("tags", {})
-                site, device = tags.get("site", ""), tags.get("device", "")
-                columns = series["columns"]
-                for row in series["values"]:
-                    values = dict(zip(columns, row))
-                    for column, n in values.items():
-                        if not column.startswith("count_") or not n:
-                            continue
-                        metric = column[len("count_"):]
-                        fields = (f"n={int(n)}i,mean={_float(values['mean_' + metric])},"
-                                  f"min={_float(values['min_' + metric])},max={_float(values['max_' + metric])},"
-                                  f"last={_float(values['last_' + metric])}")
-                        lines.append(f"rollup_1m,site={escape_tag(site)},device={escape_tag(device)},"
-                                     f"metric={escape_tag(metric)} {fields} {values['time']}")
-        self._write_lines(lines)
-        return len(lines)
-
-    def _recompute_hours(self, touched) -> None:
-        lines = []
-        for start, end, devices in self._windows(touched, 3600):
-            q = (f'SELECT "n", "mean", "min", "max", "last" FROM "rollup_1m" '
-                 f"WHERE time >= {start * 1000}ms AND time < {end * 1000}ms{self._device_filter(devices)} "
-                 'GROUP BY "site", "device", "metric"')
-            for series in self._query(q):
-                tags = series.get("tags", {})
-                hours: dict[int, list] = defaultdict(list)
-                for t, n, mean, lo, hi, last in series["values"]:
-                    hours[t - t % 3_600_000].append((t, n, mean, lo, hi, last))
-                for hour_ms, rows in hours.items():
-                    n = sum(r[1] for r in rows)
-                    mean = sum(r[1] * r[2] for r in rows) / n
-                    fields = (f"n={n}i,mean={_float(mean)},min={_float(min(r[3] for r in rows))},"
-                              f"max={_float(max(r[4] for r in rows))},last={_float(max(rows)[5])}")
-                    lines.append(f"rollup_1h,site={escape_tag(tags['site'])},device={escape_tag(tags['device'])},"
-                                 f"metric={escape_tag(tags['metric'])} {fields} {hour_ms}")
-        self._write_lines(lines)
+    def _refresh_metadata(self) -> None:
+        now_s = self._clock()
+        self._next_meta_check_s = now_s + 60.0  # if this fails, try again in a minute
+        if self._meta_refresh_s is None:
+            retention_s = None
+            if self.generation == "1":
+                try:
+                    retention_s = reads.default_retention_s(self._query, self.database)
+                except StoreError:  # not ours to see (a user without admin rights): keep the daily refresh
+                    pass
+            self._meta_refresh_s = min(META_REFRESH_S, retention_s / 4) if retention_s else META_REFRESH_S
+        stale = [m for m, stored_s in reads.devices_stored(self._query) if now_s - stored_s >= self._meta_refresh_s]
+        if stale:
+            self._write_derived([meta_line(m, _ms(now_s)) for m in stale])
+            log.info("stored the metadata of %d devices again, so the retention policy keeps it", len(stale))
+        self._next_meta_check_s = now_s + min(META_CHECK_S, self._meta_refresh_s / 4)
 
     # -- reading -----------------------------------------------------------------------------------
 
     def latest(self, site: str | None = None, since_s: float | None = None) -> list[Reading]:
-        conditions = []
-        if site:
-            conditions.append(f'"site" = {quote_literal(site)}')
-        if since_s is not None:
-            conditions.append(f"time >= {round(since_s * 1000)}ms")
-        where = (" WHERE " + " AND ".join(conditions)) if conditions else ""
-        newest = {}
-        for series in self._query(f'SELECT * FROM "reading"{where} GROUP BY "site", "device" ORDER BY time DESC LIMIT 1'):
-            newest[(series["tags"]["site"], series["tags"]["device"])] = series["values"][0][0]
-        out = []
-        for series in self._query(f'SELECT last(*) FROM "reading"{where} GROUP BY "site", "device"'):
-            key = (series["tags"]["site"], series["tags"]["device"])
-            row = dict(zip(series["columns"], series["values"][0]))
-            metrics = {c[len("last_"):]: v for c, v in row.items() if c.startswith("last_") and v is not None}
-            out.append(Reading(key[0], key[1], newest.get(key, row["time"]) / 1000, metrics))
-        return out
+        return reads.latest(self._query, site, since_s)
 
     def rollups(self, resolution, start_s, end_s, metric, devices=None) -> list[RollupRow]:
-        if resolution not in ROLLUPS_S:
-            raise ValueError(f"resolution must be one of {', '.join(ROLLUPS_S)}")
-        q = (f'SELECT "n", "mean", "min", "max", "last" FROM "rollup_{resolution}" '
-             f'WHERE "metric" = {quote_literal(metric)} AND time >= {round(start_s * 1000)}ms '
-             f"AND time < {round(end_s * 1000)}ms{self._device_filter(devices)} GROUP BY \"site\", \"device\"")
-        rows = []
-        for series in self._query(q):
-            for t, n, mean, lo, hi, last in series["values"]:
-                rows.append(RollupRow(series["tags"]["site"], series["tags"]["device"], metric, t / 1000, n, mean, lo,
-                                      hi, last))
-        return sorted(rows, key=lambda r: (r.device, r.bucket_s))
+        return reads.rollups(self._query, resolution, start_s, end_s, metric, devices)
 
     def devices(self, site: str | None = None) -> list[DeviceMeta]:
-        where = f' WHERE "site" = {quote_literal(site)}' if site else ""
-        out = []
-        for series in self._query(f'SELECT * FROM "device"{where} GROUP BY "site", "device"'):
-            row = dict(zip(series["columns"], series["values"][-1]))
-            out.append(DeviceMeta(
-                series["tags"]["site"], series["tags"]["device"], row["kind"], row["name_en"], row["name_zh"],
-                row["x_m"], row["y_m"], row["rated_power_w"], row["parent"] or None, row["building"] or None,
-                row["source"],
-            ))
-        return sorted(out, key=lambda m: (m.site, m.device))
+        return reads.devices(self._query, site)
 
     def rejected(self, limit: int = 100) -> list[Rejected]:
-        out = []
-        for series in self._query(f'SELECT * FROM "rejected" ORDER BY time DESC LIMIT {int(limit)}'):
-            for values in series["values"]:
-                row = dict(zip(series["columns"], values))
-                out.append(Rejected(row["time"] / 1000, row["topic"], row["reason"], row["detail"],
-                                    base64.b64decode(row["payload_b64"])))
-        return out
+        return reads.rejected(self._query, limit)
 
     def health(self) -> dict[str, float]:
-        for series in self._query('SELECT last(*) FROM "ingest_health" WHERE time > now() - 1d'):
-            row = dict(zip(series["columns"], series["values"][0]))
-            return {c[len("last_"):]: v for c, v in row.items() if c.startswith("last_") and v is not None}
-        return {}
+        return reads.health(self._query)
+
+    def identity(self) -> str:
+        """A random id kept in the database itself (measurement ``store_identity``): a new or re-created
+        database has a new one. Re-written at "now" on every call, so a retention policy cannot age it out."""
+        import uuid
+
+        def stored() -> str | None:
+            series = self._query('SELECT last("id") FROM "store_identity"')
+            return series[0]["values"][0][1] if series and series[0].get("values") else None
+
+        found = stored()
+        self._write_derived([f'store_identity id="{found or uuid.uuid4().hex}" {round(time.time() * 1000)}'])
+        return found or stored()  # a new id read back: of two processes making one at once, both see the last
+
+    def count_readings(self) -> int:
+        return reads.count_readings(self._query)
 
     def describe(self) -> dict[str, object]:
         self._connect()
-        databases = [row[0] for series in self._query("SHOW DATABASES") for row in series.get("values", [])]
+        databases = reads.databases(self._query)
+        if self.generation == "1" and self.database not in databases:
+            raise StoreUnavailable(f"InfluxDB at {self._http.where} has no database {self.database!r} yet "
+                                   "(ingest or up creates it)")
         return {"server": f"InfluxDB {self.version or '(version not given)'} (generation {self.generation})",
-                "address": f"{self.address.host}:{self.address.port}", "database": self.database,
-                "databases": ", ".join(databases)}
-
-    def count_readings(self) -> int:
-        total = 0
-        for series in self._query('SELECT count(*) FROM "reading"'):
-            total += sum(v for v in series["values"][0][1:] if v)
-        return int(total)
+                "address": self._http.where, "database": self.database, "databases": ", ".join(databases)}
 
     def close(self) -> None:
         try:
             self.maintain(force=True)
         except StoreUnavailable as exc:
             log.warning("rollups of the last few seconds not recomputed at close: %s", exc)
-        with self._lock:
-            if self._conn is not None:
-                self._conn.close()
-                self._conn = None
-
-
-def _open(address: StoreAddress, **options) -> InfluxStore:
-    return InfluxStore(address, **options)
-
-
-register("influxdb", _open)
-register("influxdbs", _open)
+        self._http.close()

@@ -7,6 +7,9 @@ recomputes exactly the 1-minute buckets it touched from raw rows, and the
 1-hour buckets from those minutes, inside the same transaction: a late
 reading corrects its rollups, and a query over a year reads at most 8,760
 rows per series.
+
+SQLite refuses nothing for good: a batch is stored whole or, when the file is
+locked or the disk full, not at all (``StoreUnavailable``).
 """
 
 from __future__ import annotations
@@ -16,12 +19,17 @@ import sqlite3
 import threading
 import time
 from pathlib import Path
+from urllib.parse import unquote
 
-from expo.addresses import StoreAddress
+from expo.addresses import StoreAddress, split_url
 from expo.errors import UserError
 from expo.metadata import DeviceMeta
 from expo.reading import Reading
-from expo.store import ROLLUPS_S, Batch, Rejected, RollupRow, StoreUnavailable, register
+from expo.store import ROLLUPS_S, Batch, Rejected, RollupRow, StoreError, StoreUnavailable
+
+SCHEMES = ("sqlite",)
+ADDRESS = "sqlite:///relative.db or sqlite:////absolute.db"
+SETTINGS = ()  # a file needs no credentials
 
 SCHEMA_VERSION = 1
 KEEP_REJECTED = 10_000  # newest quarantined messages kept; older ones are counted in health, not kept
@@ -77,9 +85,25 @@ SELECT agg.*, (SELECT last FROM rollup_{finer} x WHERE x.series = agg.series AND
 """
 
 
+def parse_address(url: str) -> StoreAddress:
+    parts = split_url(url, "store", "sqlite:///energy-expo-data/expo.db")
+    if parts.netloc:
+        raise UserError(f"store address {url!r}: a SQLite path needs three slashes, e.g. sqlite:///data/expo.db")
+    if not parts.path or parts.path == "/":
+        raise UserError(f"store address {url!r} names no database file")
+    # As in SQLAlchemy: sqlite:///expo.db is relative to the working directory, sqlite:////var/x.db absolute.
+    return StoreAddress("sqlite", path=unquote(parts.path[1:]))
+
+
+def open(address: StoreAddress, create: bool = True) -> "SQLiteStore":  # noqa: A001 (the backend's verb)
+    return SQLiteStore(address.path, create=create)
+
+
 class SQLiteStore:
-    def __init__(self, path: str | os.PathLike, timeout_s: float = 2.0):
+    def __init__(self, path: str | os.PathLike, timeout_s: float = 2.0, create: bool = True):
         self.path = Path(path)
+        if not create and not self.path.is_file():
+            raise StoreUnavailable(f"no database at {self.path} yet (ingest or up creates it)")
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self._db = sqlite3.connect(self.path, timeout=timeout_s, check_same_thread=False, isolation_level=None)
@@ -90,17 +114,17 @@ class SQLiteStore:
             if row is None:
                 self._db.execute("INSERT INTO schema VALUES (?)", (SCHEMA_VERSION,))
             elif row[0] != SCHEMA_VERSION:
-                raise UserError(f"{self.path} has store schema {row[0]}; this version reads schema {SCHEMA_VERSION}")
+                raise StoreError(f"{self.path} has store schema {row[0]}; this version reads schema {SCHEMA_VERSION}")
         except sqlite3.DatabaseError as exc:
-            raise UserError(f"cannot open SQLite store {self.path}: {exc}") from None
+            raise StoreError(f"cannot open SQLite store {self.path}: {exc}") from None
         except OSError as exc:
-            raise UserError(f"cannot open SQLite store {self.path}: {exc.strerror}") from None
+            raise StoreError(f"cannot open SQLite store {self.path}: {exc.strerror}") from None
         self._lock = threading.Lock()
         self._series: dict[tuple[str, str, str], int] = {}
 
     # -- writing ---------------------------------------------------------------------------------
 
-    def write(self, batch: Batch) -> None:
+    def write(self, batch: Batch) -> list[Rejected]:
         with self._lock:
             try:
                 self._db.execute("BEGIN IMMEDIATE")
@@ -113,6 +137,7 @@ class SQLiteStore:
             except sqlite3.OperationalError as exc:  # locked, disk full, I/O error: worth retrying later
                 self._series.clear()  # ids handed out inside the rolled-back transaction are gone
                 raise StoreUnavailable(f"SQLite store {self.path}: {exc}") from exc
+        return []
 
     def _series_id(self, site: str, device: str, metric: str) -> int:
         key = (site, device, metric)
@@ -224,6 +249,27 @@ class SQLiteStore:
     def health(self) -> dict[str, float]:
         return dict(self._db.execute("SELECT name, value FROM health"))
 
+    def identity(self) -> str:
+        """A random id kept in the file itself (table ``identity``): a new or re-created expo.db has a new one."""
+        import uuid
+
+        with self._lock:
+            try:
+                self._db.execute("BEGIN IMMEDIATE")  # two processes asking at once agree on one id
+                try:
+                    self._db.execute("CREATE TABLE IF NOT EXISTS identity (id TEXT NOT NULL)")
+                    row = self._db.execute("SELECT id FROM identity").fetchone()
+                    if row is None:
+                        row = (uuid.uuid4().hex,)
+                        self._db.execute("INSERT INTO identity VALUES (?)", row)
+                    self._db.execute("COMMIT")
+                except BaseException:
+                    self._db.execute("ROLLBACK")
+                    raise
+            except sqlite3.OperationalError as exc:
+                raise StoreUnavailable(f"SQLite store {self.path}: {exc}") from exc
+        return row[0]
+
     def describe(self) -> dict[str, object]:
         size = sum(p.stat().st_size for p in self.path.parent.glob(self.path.name + "*") if p.is_file())
         return {"server": f"SQLite {sqlite3.sqlite_version} (embedded)", "file": str(self.path.resolve()),
@@ -239,10 +285,3 @@ class SQLiteStore:
     def close(self) -> None:
         with self._lock:
             self._db.close()
-
-
-def _open(address: StoreAddress, **_credentials) -> SQLiteStore:
-    return SQLiteStore(address.path)
-
-
-register("sqlite", _open)

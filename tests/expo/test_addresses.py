@@ -1,6 +1,7 @@
 import pytest
 
-from expo.addresses import parse_broker, parse_store
+from expo.addresses import parse_broker
+from expo.store import parse_store
 from expo.errors import UserError
 
 

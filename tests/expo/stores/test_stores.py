@@ -117,7 +117,9 @@ def test_a_locked_database_is_unavailable_not_an_error(tmp_path):
 
 def test_a_file_that_is_not_a_database_is_a_clear_error(tmp_path):
     from expo.errors import UserError
+    from expo.store import StoreError
 
     (tmp_path / "expo.db").write_text("hello")
-    with pytest.raises(UserError, match="cannot open SQLite store"):
+    with pytest.raises(StoreError, match="cannot open SQLite store") as raised:
         SQLiteStore(tmp_path / "expo.db")
+    assert not isinstance(raised.value, UserError)  # a store error; the CLI is what makes it one line

@@ -1,0 +1,65 @@
+"""Points as InfluxDB line protocol: the text of each measurement in docs/data-model.md.
+
+Tags and strings are escaped whatever they hold (ids are restricted already,
+names and details are not); floats are written with ``repr`` so a value
+reads back bit for bit.
+"""
+
+from __future__ import annotations
+
+import base64
+
+from expo.metadata import DeviceMeta
+from expo.reading import Reading
+from expo.store import Rejected
+
+
+def escape_tag(value: str) -> str:
+    return value.replace("\\", "\\\\").replace(",", "\\,").replace("=", "\\=").replace(" ", "\\ ")
+
+
+def string_field(value: str) -> str:
+    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def float_field(value: float) -> str:
+    return repr(float(value))
+
+
+def reading_line(r: Reading) -> str:
+    """Precision ms."""
+    fields = ",".join(f"{m}={float_field(v)}" for m, v in r.metrics.items())
+    return f"reading,site={escape_tag(r.site)},device={escape_tag(r.device)} {fields} {round(r.ts_s * 1000)}"
+
+
+def meta_line(m: DeviceMeta, ts_ms: int) -> str:
+    """Precision ms; ``ts_ms`` is when it is stored, so it lies inside any retention policy."""
+    fields = {
+        "kind": string_field(m.kind), "name_en": string_field(m.name_en), "name_zh": string_field(m.name_zh),
+        "x_m": float_field(m.x_m), "y_m": float_field(m.y_m), "rated_power_w": float_field(m.rated_power_w),
+        "parent": string_field(m.parent or ""), "building": string_field(m.building or ""),
+        "source": string_field(m.source),
+    }
+    return (f"device,site={escape_tag(m.site)},device={escape_tag(m.device)} "
+            + ",".join(f"{k}={v}" for k, v in fields.items()) + f" {ts_ms}")
+
+
+def rejected_line(q: Rejected, offset_us: int, at_s: float | None = None) -> str:
+    """Precision ns. The instant is the key: ``offset_us`` keeps several rejections of one millisecond apart."""
+    at_s = q.received_s if at_s is None else at_s
+    fields = (f"topic={string_field(q.topic)},detail={string_field(q.detail)},"
+              f"payload_b64={string_field(base64.b64encode(q.payload).decode())}")
+    return f"rejected,reason={escape_tag(q.reason)} {fields} {round(at_s * 1e6) + offset_us}000"
+
+
+def health_line(health: dict[str, float], ts_ms: int) -> str:
+    fields = ",".join(f"{k}={float_field(v)}" for k, v in health.items())
+    return f"ingest_health {fields} {ts_ms}"
+
+
+def rollup_line(name: str, site: str, device: str, metric: str, n: int, mean: float, lo: float, hi: float,
+                last: float, ts_ms: int) -> str:
+    fields = (f"n={int(n)}i,mean={float_field(mean)},min={float_field(lo)},max={float_field(hi)},"
+              f"last={float_field(last)}")
+    return (f"rollup_{name},site={escape_tag(site)},device={escape_tag(device)},metric={escape_tag(metric)} "
+            f"{fields} {ts_ms}")

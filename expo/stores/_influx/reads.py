@@ -1,0 +1,131 @@
+"""What the dashboard, ``check`` and ingest's start ask InfluxDB, in InfluxQL.
+
+Every function takes ``query(q) -> series`` so it knows nothing of HTTP.
+Text put into a statement goes through ``quote_literal``: ids are restricted
+already, and this makes any other text safe too.
+"""
+
+from __future__ import annotations
+
+import base64
+import re
+from typing import Callable
+
+from expo.metadata import DeviceMeta
+from expo.reading import Reading
+from expo.store import ROLLUPS_S, Rejected, RollupRow
+
+Query = Callable[[str], list[dict]]
+
+
+def quote_literal(value: str) -> str:
+    """An InfluxQL string literal."""
+    return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
+def quote_identifier(value: str) -> str:
+    """An InfluxQL identifier (a database name from the store address)."""
+    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def device_filter(devices: list[str] | None) -> str:
+    if not devices:
+        return ""
+    return " AND (" + " OR ".join(f'"device" = {quote_literal(d)}' for d in devices) + ")"
+
+
+def latest(query: Query, site: str | None = None, since_s: float | None = None) -> list[Reading]:
+    conditions = []
+    if site:
+        conditions.append(f'"site" = {quote_literal(site)}')
+    if since_s is not None:
+        conditions.append(f"time >= {round(since_s * 1000)}ms")
+    where = (" WHERE " + " AND ".join(conditions)) if conditions else ""
+    newest = {}
+    for series in query(f'SELECT * FROM "reading"{where} GROUP BY "site", "device" ORDER BY time DESC LIMIT 1'):
+        newest[(series["tags"]["site"], series["tags"]["device"])] = series["values"][0][0]
+    out = []
+    for series in query(f'SELECT last(*) FROM "reading"{where} GROUP BY "site", "device"'):
+        key = (series["tags"]["site"], series["tags"]["device"])
+        row = dict(zip(series["columns"], series["values"][0]))
+        metrics = {c[len("last_"):]: v for c, v in row.items() if c.startswith("last_") and v is not None}
+        out.append(Reading(key[0], key[1], newest.get(key, row["time"]) / 1000, metrics))
+    return out
+
+
+def rollups(query: Query, resolution: str, start_s: float, end_s: float, metric: str,
+            devices: list[str] | None = None) -> list[RollupRow]:
+    if resolution not in ROLLUPS_S:
+        raise ValueError(f"resolution must be one of {', '.join(ROLLUPS_S)}")
+    q = (f'SELECT "n", "mean", "min", "max", "last" FROM "rollup_{resolution}" '
+         f'WHERE "metric" = {quote_literal(metric)} AND time >= {round(start_s * 1000)}ms '
+         f"AND time < {round(end_s * 1000)}ms{device_filter(devices)} GROUP BY \"site\", \"device\"")
+    rows = []
+    for series in query(q):
+        for t, n, mean, lo, hi, last in series["values"]:
+            rows.append(RollupRow(series["tags"]["site"], series["tags"]["device"], metric, t / 1000, n, mean, lo,
+                                  hi, last))
+    return sorted(rows, key=lambda r: (r.device, r.bucket_s))
+
+
+def devices_stored(query: Query, site: str | None = None) -> list[tuple[DeviceMeta, float]]:
+    """Each device's newest metadata and when it was stored (epoch s)."""
+    where = f' WHERE "site" = {quote_literal(site)}' if site else ""
+    out = []
+    for series in query(f'SELECT * FROM "device"{where} GROUP BY "site", "device" ORDER BY time DESC LIMIT 1'):
+        row = dict(zip(series["columns"], series["values"][0]))
+        meta = DeviceMeta(
+            series["tags"]["site"], series["tags"]["device"], row["kind"], row["name_en"], row["name_zh"],
+            row["x_m"], row["y_m"], row["rated_power_w"], row["parent"] or None, row["building"] or None,
+            row["source"],
+        )
+        out.append((meta, row["time"] / 1000))
+    return sorted(out, key=lambda item: (item[0].site, item[0].device))
+
+
+def devices(query: Query, site: str | None = None) -> list[DeviceMeta]:
+    return [meta for meta, _ in devices_stored(query, site)]
+
+
+def rejected(query: Query, limit: int = 100) -> list[Rejected]:
+    out = []
+    for series in query(f'SELECT * FROM "rejected" ORDER BY time DESC LIMIT {int(limit)}'):
+        for values in series["values"]:
+            row = dict(zip(series["columns"], values))
+            out.append(Rejected(row["time"] / 1000, row["topic"], row["reason"], row["detail"],
+                                base64.b64decode(row["payload_b64"])))
+    return out
+
+
+def health(query: Query) -> dict[str, float]:
+    for series in query('SELECT last(*) FROM "ingest_health" WHERE time > now() - 1d'):
+        row = dict(zip(series["columns"], series["values"][0]))
+        return {c[len("last_"):]: v for c, v in row.items() if c.startswith("last_") and v is not None}
+    return {}
+
+
+def count_readings(query: Query) -> int:
+    total = 0
+    for series in query('SELECT count(*) FROM "reading"'):
+        total += sum(v for v in series["values"][0][1:] if v)
+    return int(total)
+
+
+def databases(query: Query) -> list[str]:
+    return [row[0] for series in query("SHOW DATABASES") for row in series.get("values", [])]
+
+
+_DURATION = re.compile(r"(\d+)([hms])")
+
+
+def default_retention_s(query: Query, database: str) -> float | None:
+    """The default retention policy's duration (InfluxDB 1.x); None when infinite or not known."""
+    for series in query(f"SHOW RETENTION POLICIES ON {quote_identifier(database)}"):
+        columns = series["columns"]
+        for values in series.get("values", []):
+            row = dict(zip(columns, values))
+            if row.get("default"):
+                seconds = sum(int(n) * {"h": 3600, "m": 60, "s": 1}[unit]
+                              for n, unit in _DURATION.findall(str(row.get("duration", ""))))
+                return float(seconds) or None
+    return None
