@@ -77,3 +77,49 @@ def test_ingest_starts_while_influxdb_is_down_and_delivers_when_it_comes_up(mosq
         assert stored.keys() == expected.keys()
     finally:
         server.stop()
+
+
+def test_readings_beyond_the_retention_policy_are_quarantined_counted_and_acknowledged(mosquitto, influxdb,
+                                                                                         tmp_path):
+    """A database that keeps one hour, a simulator replaying a July day and a meter reading now: the old
+    readings are refused by the server, quarantined with its message and counted; the new ones and every
+    device's metadata are stored; every message is acknowledged, so nothing comes back after a restart."""
+    import json
+
+    from expo.reading import Reading
+    from expo.store import REFUSED, open_store
+    from tests.expo.stores.influx_admin import short_retention
+    from tests.mqtt_client import publish_one
+
+    short_retention(influxdb.port, "expo")
+    ingest = Ingest(tmp_path, mosquitto.url, store=influxdb.url()).start()
+    result = energy_expo("simulate", "--broker", mosquitto.url, "--speed", "3000", "--duration", "1m", *SIM_RUN)
+    assert result.returncode == 0, result.stderr
+    now = time.time()
+    fresh = [Reading("binhai", "home-001", round(now) - 30 + 10 * i, {"power_w": 500.0 + i}) for i in range(3)]
+    for reading in fresh:
+        publish_one(mosquitto.port, "expo/binhai/home-001/reading", reading.to_json().encode())
+    old = 6 * 320  # six 10-second steps of 320 meters, on 1 July
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and (ingest.health() or {}).get("readings_written", 0) < len(fresh):
+        time.sleep(0.2)
+    health = ingest.health()
+    assert health["rejected_store_refused"] == old and health["readings_written"] == len(fresh)
+    assert health["rejected"] >= old and health["spool_batches"] == 0 and health["store_down"] == 0.0
+    assert ingest.stop() == 0
+
+    stored = influx_values(influxdb.port)
+    assert sorted(stored.values()) == [500.0, 501.0, 502.0]
+    store = open_store(influxdb.url())
+    refused = [q for q in store.rejected(limit=5000) if q.reason == REFUSED]
+    assert len(refused) == old
+    assert all("beyond retention policy" in q.detail for q in refused)
+    assert json.loads(refused[0].payload)["ts"].startswith("2026-07-01")
+    assert len(store.devices()) == 320  # metadata is written when it arrives, inside the retention
+    store.close()
+
+    again = Ingest(tmp_path, mosquitto.url, store=influxdb.url()).start()  # the same persistent session
+    time.sleep(3)
+    after = again.health()
+    assert again.stop() == 0
+    assert after["readings_accepted"] == 0 and after["rejected_store_refused"] == 0  # all were acknowledged
