@@ -67,3 +67,30 @@ def test_check_reads_an_influxdb_server(influxdb):
     assert result.returncode == 0, result.stdout + result.stderr
     assert "InfluxDB 1." in result.stdout and "database checked" in result.stdout
     assert "1 devices known, 1 with readings" in result.stdout
+
+
+def test_check_looks_and_creates_nothing(tmp_path, influxdb):
+    """A store that is not there yet is one FAIL line saying so, from the store itself; check makes no file and
+    no database on the way."""
+    from tests.expo.stores.influx_admin import influxql
+
+    missing = tmp_path / "data" / "expo.db"
+    result = energy_expo("check", "--no-broker", "--store", f"sqlite:///{missing}")
+    assert result.returncode == 1
+    assert f"FAIL store sqlite:///{missing}: no database at {missing} yet (ingest or up creates it)" in result.stdout
+    assert not missing.exists()
+    result = energy_expo("check", "--no-broker", "--store", influxdb.url("absent"))
+    assert result.returncode == 1
+    assert "has no database 'absent' yet" in result.stdout and "Traceback" not in result.stderr
+    databases = [row[0] for s in influxql(influxdb.port, "SHOW DATABASES") for row in s.get("values", [])]
+    assert "absent" not in databases
+
+
+def test_a_file_that_is_not_a_store_is_one_line_from_every_command(tmp_path):
+    bogus = tmp_path / "expo.db"
+    bogus.write_text("not a database")
+    checked = energy_expo("check", "--no-broker", "--store", f"sqlite:///{bogus}")
+    assert checked.returncode == 1 and "FAIL store" in checked.stdout and "cannot open SQLite store" in checked.stdout
+    served = energy_expo("backfill", "--days", "0.01", "--store", f"sqlite:///{bogus}")
+    assert served.returncode == 2 and "Traceback" not in served.stderr
+    assert served.stderr.strip().endswith(f"cannot open SQLite store {bogus}: file is not a database")

@@ -99,3 +99,28 @@ def test_any_config_file_loads_or_says_what_is_wrong(tmp_path_factory, content):
         assert str(exc).startswith(f"config file {path}") or "from file" in str(exc)
     else:
         assert cfg.file == str(path)
+
+
+def test_store_backends_bring_their_own_settings_with_the_spellings_users_have():
+    assert config.STORE_CREDENTIALS == ("influx_token", "influx_username", "influx_password", "influx_ca_file")
+    names = list(config.SETTINGS)
+    after_store = names[names.index("store") + 1:][:len(config.STORE_CREDENTIALS)]
+    assert after_store == list(config.STORE_CREDENTIALS)  # listed with the store they belong to
+    token = config.SETTINGS["influx_token"]
+    assert (token.flag, token.env) == ("--influx-token", "EXPO_INFLUX_TOKEN")
+    cfg = config.load({"influx_username": "ingest"}, {"EXPO_INFLUX_PASSWORD": "pw"}, None)
+    assert config.store_options(cfg) == {"influx_token": None, "influx_username": "ingest", "influx_password": "pw",
+                                         "influx_ca_file": None}
+    assert "sqlite:///" in config.SETTINGS["store"].help and "influxdb://" in config.SETTINGS["store"].help
+
+
+def test_every_command_that_talks_to_the_broker_or_a_store_takes_the_whole_credential_group():
+    from energy_expo.cli import build_parser
+
+    parser = build_parser()
+    store_flags = [config.SETTINGS[n].flag for n in config.STORE_CREDENTIALS]
+    mqtt_flags = [config.SETTINGS[n].flag for n in config.MQTT_CREDENTIALS]
+    for command, flags in (("check", mqtt_flags + store_flags), ("ingest", mqtt_flags + store_flags),
+                           ("up", mqtt_flags + store_flags), ("dashboard", store_flags), ("backfill", store_flags)):
+        args = parser.parse_args([command, *(part for flag in flags for part in (flag, "x"))])
+        assert all(getattr(args, flag[2:].replace("-", "_")) == "x" for flag in flags), command
