@@ -126,6 +126,7 @@ class Writer:
             log.info("store is back")
         self._store_down = False
         self._retry_s = RETRY_MIN_S
+        self._next_try = 0.0  # it is back: what is still spooled goes next, not after the old backoff
         elapsed_ms = (time.perf_counter() - started) * 1000
         self.stats.batches_written += 1
         self.stats.readings_written += len(batch.readings) - sum(1 for r in refused if is_reading(r))

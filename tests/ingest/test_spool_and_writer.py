@@ -73,6 +73,25 @@ def test_writer_spools_while_the_store_is_down_and_replays_in_order(tmp_path):
     assert writer.stats.batches_replayed == 6
 
 
+def test_once_the_store_is_back_nothing_waits_out_the_old_backoff(tmp_path):
+    """A full spool's forced replay finds the store back: the next batches go to it at once, not to the
+    spool until a retry planned during the outage (up to 30 s away) comes due."""
+    store = FlakyStore()
+    store.up = False
+    clock = [0.0]
+    writer = Writer(store, Spool(tmp_path / "spool.db", max_bytes=2000), clock=lambda: clock[0],
+                    sleep=lambda s: setattr(store, "up", True))  # the store comes back while ingest waits
+    writer.deliver(batch(0))
+    clock[0] = writer._next_try + 0.001
+    i = 1
+    while not store.up:  # the outage goes on: the backoff grows, the spool fills, ingest waits for room
+        writer.deliver(batch(i))
+        i += 1
+    assert writer.spool.batches == 1  # the batch that waited for room
+    writer.deliver(batch(i))  # no time has passed since the forced replay
+    assert store.written == list(range(i + 1)) and writer.spool.batches == 0
+
+
 def test_retries_back_off_with_jitter(tmp_path):
     store = FlakyStore()
     store.up = False
