@@ -59,21 +59,22 @@ class DeviceMeta:
     def from_payload(cls, site: str, device: str, payload: bytes | str | dict) -> "DeviceMeta":
         body = load_json_object(payload)
         if body.get("v") != PAYLOAD_VERSION:
-            raise ContractError(f"meta version {body.get('v')!r} is not supported; expected v={PAYLOAD_VERSION}")
+            raise ContractError("unsupported_version",
+                                f"meta version {body.get('v')!r} is not supported; expected v={PAYLOAD_VERSION}")
         try:
             lookup_kind(body.get("kind"))
         except ValueError as exc:
-            raise ContractError(str(exc)) from None
+            raise ContractError("unknown_kind", str(exc)) from None
         name = body.get("name") or {}
         if not isinstance(name, dict) or not isinstance(name.get("en"), str) or not isinstance(name.get("zh"), str):
-            raise ContractError('meta needs name: {"en": "...", "zh": "..."}')
+            raise ContractError("invalid", 'meta needs name: {"en": "...", "zh": "..."}')
         position = body.get("position") or {}
         try:
             x_m = float(position.get("x_m", 0.0))
             y_m = float(position.get("y_m", 0.0))
             rated = float(body.get("rated_power_w", 0.0))
         except (TypeError, ValueError, AttributeError):
-            raise ContractError("meta position and rated_power_w must be numbers") from None
+            raise ContractError("wrong_type", "meta position and rated_power_w must be numbers") from None
         parent = body.get("parent")
         building = body.get("building")
         try:
@@ -81,8 +82,8 @@ class DeviceMeta:
                 if value is not None:
                     check_id(value, what)
         except ValueError as exc:
-            raise ContractError(str(exc)) from None
+            raise ContractError("invalid_device_id", str(exc)) from None
         source = body.get("source", "meter")
         if source not in SOURCES:
-            raise ContractError(f"meta source {source!r} must be one of {', '.join(SOURCES)}")
+            raise ContractError("invalid", f"meta source {source!r} must be one of {', '.join(SOURCES)}")
         return cls(site, device, body["kind"], name["en"], name["zh"], x_m, y_m, rated, parent, building, source)

@@ -20,6 +20,8 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from datetime import datetime, timezone
 
+from expo.errors import Refused
+
 PAYLOAD_VERSION = 1
 
 # Unit suffix of a metric name -> the unit it stands for (SI, as shown to people).
@@ -47,8 +49,8 @@ _METRIC = re.compile(r"^[a-z][a-z0-9]*(?:_[a-z0-9]+)*$")
 MAX_METRICS = 64
 
 
-class ContractError(ValueError):
-    """A payload or reading that breaks the contract; the message says where."""
+class ContractError(Refused):
+    """A payload or reading that breaks the contract: ``reason`` is countable, ``detail`` says where."""
 
 
 @lru_cache(maxsize=4096)  # a fleet uses a handful of names; this runs for every metric of every reading
@@ -57,11 +59,13 @@ def unit_of(metric: str) -> str:
     if metric in UNITLESS:
         return "1"
     if not _METRIC.match(metric) or "_" not in metric:
-        raise ContractError(f"metric name {metric!r} must be snake_case and end in a unit, e.g. power_w")
+        raise ContractError("unknown_metric",
+                            f"metric name {metric!r} must be snake_case and end in a unit, e.g. power_w")
     suffix = metric.rsplit("_", 1)[1]
     if suffix not in UNITS:
         raise ContractError(
-            f"metric {metric!r} ends in {suffix!r}, which is not a known unit ({', '.join(sorted(UNITS))})"
+            "unknown_metric",
+            f"metric {metric!r} ends in {suffix!r}, which is not a known unit ({', '.join(sorted(UNITS))})",
         )
     return UNITS[suffix]
 
@@ -91,29 +95,30 @@ def parse_ts(value: object) -> float:
     """Epoch seconds from RFC 3339 text or integer epoch milliseconds, between 2000 and 2100."""
     ts_s = _parse_ts(value)
     if not EARLIEST_TS_S <= ts_s < LATEST_TS_S:
-        raise ContractError(f"ts {value!r} is not between 2000 and 2100: is the meter's clock set?")
+        raise ContractError("bad_timestamp", f"ts {value!r} is not between 2000 and 2100: is the meter's clock set?")
     return ts_s
 
 
 def _parse_ts(value: object) -> float:
     if isinstance(value, bool):
-        raise ContractError("ts must be RFC 3339 text or epoch milliseconds, not a boolean")
+        raise ContractError("bad_timestamp", "ts must be RFC 3339 text or epoch milliseconds, not a boolean")
     if isinstance(value, int):
         try:
             return value / 1000.0
         except OverflowError:  # a number of hundreds of digits: no clock wrote that
-            raise ContractError(f"ts {str(value)[:20]}... is not a time") from None
+            raise ContractError("bad_timestamp", f"ts {str(value)[:20]}... is not a time") from None
     if not isinstance(value, str):
-        raise ContractError(f"ts must be RFC 3339 text or epoch milliseconds, got {type(value).__name__}")
+        raise ContractError("bad_timestamp",
+                            f"ts must be RFC 3339 text or epoch milliseconds, got {type(value).__name__}")
     text = value.strip()
     if text.endswith(("Z", "z")):
         text = text[:-1] + "+00:00"
     try:
         moment = datetime.fromisoformat(text)
     except ValueError:
-        raise ContractError(f"ts {value!r} is not RFC 3339, e.g. 2026-11-25T04:00:00Z") from None
+        raise ContractError("bad_timestamp", f"ts {value!r} is not RFC 3339, e.g. 2026-11-25T04:00:00Z") from None
     if moment.tzinfo is None:
-        raise ContractError(f"ts {value!r} has no UTC offset; add Z or +08:00")
+        raise ContractError("bad_timestamp", f"ts {value!r} has no UTC offset; add Z or +08:00")
     return moment.timestamp()
 
 
@@ -141,29 +146,30 @@ class Reading:
         body = load_json_object(payload)
         version = body.get("v")
         if version != PAYLOAD_VERSION:
-            raise ContractError(f"payload version {version!r} is not supported; expected v={PAYLOAD_VERSION}")
+            raise ContractError("unsupported_version",
+                                f"payload version {version!r} is not supported; expected v={PAYLOAD_VERSION}")
         if "ts" not in body:
-            raise ContractError("payload has no ts")
+            raise ContractError("bad_timestamp", "payload has no ts")
         ts_s = parse_ts(body["ts"])
         seq = body.get("seq")
         if seq is not None and (isinstance(seq, bool) or not isinstance(seq, int) or seq < 0):
-            raise ContractError(f"seq must be a non-negative integer, got {seq!r}")
+            raise ContractError("invalid", f"seq must be a non-negative integer, got {seq!r}")
         metrics = body.get("metrics")
         if not isinstance(metrics, dict) or not metrics:
-            raise ContractError("payload needs a non-empty metrics object")
+            raise ContractError("invalid", "payload needs a non-empty metrics object")
         if len(metrics) > MAX_METRICS:
-            raise ContractError(f"payload has {len(metrics)} metrics; at most {MAX_METRICS} are accepted")
+            raise ContractError("invalid", f"payload has {len(metrics)} metrics; at most {MAX_METRICS} are accepted")
         clean: dict[str, float] = {}
         for name, value in metrics.items():
             stored_name = canonical_metric(name)
             if isinstance(value, bool) or not isinstance(value, (int, float)):
-                raise ContractError(f"metric {name!r} must be a number, got {type(value).__name__}")
+                raise ContractError("wrong_type", f"metric {name!r} must be a number, got {type(value).__name__}")
             try:
                 number = float(value)  # an integer of hundreds of digits does not fit a float
             except OverflowError:
                 number = math.inf
             if not math.isfinite(number):
-                raise ContractError(f"metric {name!r} is not finite")
+                raise ContractError("not_finite", f"metric {name!r} is not finite")
             clean[stored_name] = number
         return cls(site, device, ts_s, clean, seq)
 
@@ -175,13 +181,13 @@ def load_json_object(payload: bytes | str | dict) -> dict:
         try:
             payload = payload.decode("utf-8")
         except UnicodeDecodeError as exc:
-            raise ContractError(f"payload is not UTF-8 (bad byte at {exc.start})") from None
+            raise ContractError("not_utf8", f"payload is not UTF-8 (bad byte at {exc.start})") from None
     try:
         body = json.loads(payload)
     except json.JSONDecodeError as exc:
-        raise ContractError(f"payload is not JSON: {exc.msg} at character {exc.pos}") from None
+        raise ContractError("malformed", f"payload is not JSON: {exc.msg} at character {exc.pos}") from None
     except RecursionError:
-        raise ContractError("payload JSON is nested too deeply") from None
+        raise ContractError("malformed", "payload JSON is nested too deeply") from None
     if not isinstance(body, dict):
-        raise ContractError(f"payload must be a JSON object, got {type(body).__name__}")
+        raise ContractError("malformed", f"payload must be a JSON object, got {type(body).__name__}")
     return body

@@ -4,6 +4,8 @@ Each failed check names a countable reason. The limits are settings, with
 defaults chosen for meters in one exhibition hall: a clock more than five
 minutes ahead is wrong, a consumer that produces is wrong, and a thousand new
 device ids in a minute is a misconfigured gateway (or an attack), not a town.
+"Now" is the message's delivery time when the caller has one, else the
+injected clock, so a test or a replay decides what time it is.
 """
 
 from __future__ import annotations
@@ -11,18 +13,13 @@ from __future__ import annotations
 import time
 from collections import deque
 from dataclasses import dataclass
+from typing import Callable
 
+from expo.errors import Refused
 from expo.kinds import KINDS, Flow
 from expo.reading import Reading
 
 NEGATIVE_TOLERANCE_W = 1.0  # meters read a watt or so either side of zero at no load
-
-
-class CheckFailed(ValueError):
-    def __init__(self, reason: str, detail: str):
-        super().__init__(detail)
-        self.reason = reason
-        self.detail = detail
 
 
 @dataclass
@@ -32,15 +29,16 @@ class Limits:
 
 
 class Checks:
-    def __init__(self, limits: Limits | None = None):
+    def __init__(self, limits: Limits | None = None, clock: Callable[[], float] = time.time):
         self.limits = limits or Limits()
+        self.clock = clock
         self.known: set[tuple[str, str]] = set()
         self._new_device_times: deque[float] = deque()
 
     def check(self, reading: Reading, kind: str | None, now_s: float | None = None) -> None:
-        now_s = time.time() if now_s is None else now_s
+        now_s = self.clock() if now_s is None else now_s
         if reading.ts_s > now_s + self.limits.max_future_s:
-            raise CheckFailed(
+            raise Refused(
                 "future_timestamp",
                 f"reading is {reading.ts_s - now_s:.0f} s in the future (limit {self.limits.max_future_s:.0f} s): "
                 "is the meter's clock or time zone wrong?",
@@ -48,7 +46,7 @@ class Checks:
         flow = KINDS[kind].flow if kind in KINDS else None
         power = reading.metrics.get("power_w")
         if flow in (Flow.CONSUMES, Flow.PRODUCES) and power is not None and power < -NEGATIVE_TOLERANCE_W:
-            raise CheckFailed(
+            raise Refused(
                 "negative_power",
                 f"{kind} reports power_w {power:g}; a {flow.value} device cannot be negative "
                 "(a bidirectional meter should be kind grid_connection)",
@@ -62,7 +60,7 @@ class Checks:
         while window and window[0] < now_s - 60.0:
             window.popleft()
         if len(window) >= self.limits.max_new_devices_per_minute:
-            raise CheckFailed(
+            raise Refused(
                 "new_device_flood",
                 f"more than {self.limits.max_new_devices_per_minute} new devices in a minute; "
                 f"{key[1]!r} was not admitted (cardinality cap)",

@@ -1,8 +1,10 @@
-"""A small HTTP endpoint with ingest's counters as JSON, for monitoring and the engineer view.
+"""Ingest's figures, and a small HTTP endpoint that serves them as JSON, for monitoring and the engineer view.
 
-``GET /health`` answers 200 with the counters while ingest is connected and
-the store is up, 503 with the same body otherwise, so a container
-healthcheck or a load balancer can read the status code alone.
+``figures`` gathers the counters of every part (subscriber, processor,
+counters, writer, spool) in one flat table; the same table goes into the
+store with each batch. ``GET /health`` answers 200 with it while ingest is
+connected and the store is up, 503 with the same body otherwise, so a
+container healthcheck or a load balancer can read the status code alone.
 """
 
 from __future__ import annotations
@@ -16,6 +18,38 @@ from typing import Callable
 from expo.errors import UserError
 
 log = logging.getLogger("expo.ingest.health")
+
+
+def figures(subscriber, processor, writer, spool, now_s: float) -> dict[str, float]:
+    """Every counter by name; ``rejected_<reason>`` for each reason seen."""
+    w = writer.stats
+    oldest = spool.oldest_reading_s()
+    table = {
+        "received": subscriber.received,
+        "readings_accepted": processor.readings,
+        "readings_written": w.readings_written,
+        "readings_spooled": w.readings_spooled,
+        "spool_batches": spool.batches,
+        "spool_readings": spool.readings,
+        "spool_bytes": spool.size_bytes,
+        "spool_oldest_reading_age_s": (now_s - oldest) if oldest else 0.0,
+        "batches_replayed": w.batches_replayed,
+        "store_failures": w.store_failures,
+        "store_down": float(writer.store_down),
+        "spool_full_waits": w.spool_full_waits,
+        "store_refused": getattr(w, "store_refused", 0),
+        "batch_ms_last": round(w.last_batch_ms, 2),
+        "batch_ms_max": round(w.max_batch_ms, 2),
+        "queue_length": subscriber.queue.qsize(),
+        "queue_full_waits": subscriber.queue_full_waits,
+        "counter_resets": processor.counters.resets,
+        "counter_replacements": processor.counters.replacements,
+        "connected": float(subscriber.connected.is_set()),
+        "rejected": sum(processor.rejected_by_reason.values()) + w.store_refused,
+    }
+    table.update({f"rejected_{reason}": n for reason, n in processor.rejected_by_reason.items()})
+    table["rejected_store_refused"] = w.store_refused  # refused for good by the store, kept in its quarantine
+    return table
 
 
 class HealthServer:

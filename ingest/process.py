@@ -1,7 +1,13 @@
-"""From one MQTT message to what goes into a batch: decode, check, continue counters, or quarantine.
+"""From one MQTT message to what goes into a batch: route, decode, check, continue counters, or quarantine.
 
 Nothing here raises for bad input: every message ends up as readings, as
 metadata, or as a ``Rejected`` with a countable reason and its raw bytes.
+Every refusal is an ``expo.errors.Refused`` carrying its reason, whether the
+contract, a decoder, a check or the counters raised it; any other exception
+is a decoder bug, which costs that one message (``decoder_error``), never the
+stream. A meter replacement the counters accept is kept beside the
+quarantine too (reason ``counter_replaced``), as a record for the engineer of
+a reading that was stored with a new offset.
 """
 
 from __future__ import annotations
@@ -10,17 +16,20 @@ import logging
 from collections import Counter
 from dataclasses import dataclass
 
+from expo.errors import Refused
+from expo.logthrottle import LogThrottle
 from expo.metadata import DeviceMeta
 from expo.store import Batch, Rejected
-from ingest.checks import CheckFailed, Checks
-from ingest.counters import CounterBackwards, CounterState
-from ingest.decoders import DecodeContext, DecodeError, registry
+from ingest.checks import Checks
+from ingest.counters import CounterState
+from ingest.decoders import DecodeContext, registry
 from ingest.routes import Route, route_for
 
 log = logging.getLogger("expo.ingest")
 
-KEEP_PAYLOAD_BYTES = 4096
-ROUTE_CACHE_SIZE = 100_000  # of an oversized payload, the start is kept for the engineer to read
+KEEP_PAYLOAD_BYTES = 4096  # of an oversized payload, the start is kept for the engineer to read
+ROUTE_CACHE_SIZE = 100_000
+REPLACED = "counter_replaced"  # the reason of an inspection record: a reading stored, on a replaced meter
 
 
 @dataclass(frozen=True)
@@ -30,19 +39,6 @@ class Incoming:
     received_s: float
     mid: int = 0
     qos: int = 0
-
-
-class RateLimitedLog:
-    """Logs the 1st, 10th, 100th and every 1000th occurrence of each reason, so a flood of bad input cannot flood the log."""
-
-    def __init__(self):
-        self.counts: Counter[str] = Counter()
-
-    def __call__(self, reason: str, message: str, *args) -> None:
-        self.counts[reason] += 1
-        n = self.counts[reason]
-        if n in (1, 10, 100) or n % 1000 == 0:
-            log.warning(f"[{reason} x{n}] " + message, *args)
 
 
 class Processor:
@@ -58,26 +54,29 @@ class Processor:
         self.readings = 0
         self.status: dict[tuple[str, str], str] = {}
         self._decoders = registry()
-        self._warn = RateLimitedLog()
+        self._throttle = LogThrottle()
         self._route_cache: dict[str, Route | None] = {}
 
     def add(self, message: Incoming, batch: Batch) -> None:
         try:
             self._add(message, batch)
-        except (DecodeError, CheckFailed) as exc:
+        except Refused as exc:
             self._reject(message, exc.reason, exc.detail, batch)
-        except CounterBackwards as exc:
-            self._reject(message, "counter_backwards", str(exc), batch)
         except Exception as exc:  # a decoder bug must cost one message, never the stream
             log.exception("decoder failed on %s", message.topic)
             self._reject(message, "decoder_error", f"{type(exc).__name__}: {exc}", batch)
+        for site, device, metric, detail in self.counters.take_notes():
+            batch.rejected.append(Rejected(message.received_s, message.topic, REPLACED, detail,
+                                           message.payload[:KEEP_PAYLOAD_BYTES]))
+            if n := self._throttle.count(REPLACED):
+                log.warning("[%s x%d] %s", REPLACED, n, detail[:300])
 
     def _add(self, message: Incoming, batch: Batch) -> None:
         if len(message.payload) > self.max_payload_bytes:
-            raise DecodeError("too_large", f"{len(message.payload):,} bytes; the limit is {self.max_payload_bytes:,}")
+            raise Refused("too_large", f"{len(message.payload):,} bytes; the limit is {self.max_payload_bytes:,}")
         route = self._route(message.topic)
         if route is None:
-            raise DecodeError("unknown_topic", "no route takes this topic")
+            raise Refused("unknown_topic", "no route takes this topic")
         decoder = self._decoders[route.decoder]
         decoded = decoder.decode(message.topic, message.payload, DecodeContext(self.site, message.received_s,
                                                                                route.options))
@@ -88,12 +87,15 @@ class Processor:
                 batch.metas.append(meta)
         for device, state in decoded.status.items():
             self.status[(self.site, device)] = state
+        for device, replaced_s in decoded.replaced.items():
+            site = next((m.site for m in decoded.metas if m.device == device), self.site)
+            self.counters.declare_replaced(site, device, replaced_s)
         accepted = []
         for reading in decoded.readings:
             meta = self.metas.get((reading.site, reading.device))
             kind = meta.kind if meta else None
-            self.checks.check(reading, kind)
-            accepted.append(self.counters.apply(reading, kind))
+            self.checks.check(reading, kind, message.received_s)
+            accepted.append(self.counters.apply(reading, kind, meta.rated_power_w if meta else 0.0))
         batch.readings.extend(accepted)  # all of a message's readings, or none of them
         self.readings += len(accepted)
 
@@ -111,5 +113,5 @@ class Processor:
         self.rejected_by_reason[reason] += 1
         payload = message.payload if reason != "too_large" else message.payload[:KEEP_PAYLOAD_BYTES]
         batch.rejected.append(Rejected(message.received_s, message.topic, reason, detail, payload))
-        self._warn(reason, "quarantined %s: %s", message.topic[:200], detail[:300])
-
+        if n := self._throttle.count(reason):
+            log.warning("[%s x%d] quarantined %s: %s", reason, n, message.topic[:200], detail[:300])

@@ -1,9 +1,13 @@
 """Which decoder reads which topic: the configured routes first, then each decoder's usual topics.
 
 A route is a TOML table: ``topic`` (an MQTT filter), ``decoder`` (a decoder's
-NAME) and any further keys, which are that decoder's options. Configured
-routes come before the defaults, so a route can claim a topic a default would
-have taken (say, ``tele/+/SENSOR`` with ``kind = "heat_pump"``).
+module name) and any further keys, which are that decoder's options.
+Configured routes come first, in the order written, so a route can claim a
+topic a default would have taken (say, ``tele/+/SENSOR`` with
+``kind = "heat_pump"``). The decoders' default topics follow, the most
+specific filter first (``default_order``): a new decoder with a broad default
+such as ``+/+/SENSOR`` cannot take messages that another family's narrower
+``tele/+/SENSOR`` names, whatever the decoders are called.
 """
 
 from __future__ import annotations
@@ -32,16 +36,31 @@ def build_routes(configured: list[dict], include_defaults: bool = True, source: 
         if not isinstance(topic, str) or not topic:
             raise UserError(f"{source}: route {i} needs topic = \"an/mqtt/+/filter\"")
         if name not in decoders:
-            raise UserError(f"{source}: route {i} ({topic}) names decoder {name!r}; known: {', '.join(sorted(decoders))}")
+            raise UserError(f"{source}: route {i} ({topic}) names decoder {name!r}; "
+                            f"known: {', '.join(sorted(decoders))}")
         _check_filter(topic, f"{source}: route {i}")
         options = {k: v for k, v in table.items() if k != "decoder"}
         routes.append(Route(topic, name, options))
     if include_defaults:
-        for name, module in sorted(decoders.items()):
-            routes.extend(Route(t, name, {"topic": t}) for t in module.DEFAULT_TOPICS)
+        routes.extend(default_order(
+            [Route(t, name, {"topic": t}) for name, module in decoders.items() for t in module.DEFAULT_TOPICS]))
     if not routes:
         raise UserError(f"{source}: no routes: with default_routes = false, configure at least one [[routes]]")
     return routes
+
+
+def default_order(routes: list[Route]) -> list[Route]:
+    """Most specific filter first: level by level from the left, a literal level before ``+``, ``+`` before ``#``.
+
+    Where one filter matches a subset of another's topics, the narrower one
+    always comes first. Where two merely overlap (``emon/+/+`` and
+    ``+/status/+`` both match ``emon/status/x``), the one with the left-most
+    literal level wins; equal filters keep the decoders' name order.
+    """
+    def key(route: Route) -> tuple:
+        return tuple(2 if level == "#" else 1 if level == "+" else 0 for level in route.topic.split("/"))
+
+    return sorted(routes, key=key)  # stable: equal keys stay in name order
 
 
 def subscriptions(routes: list[Route]) -> list[str]:

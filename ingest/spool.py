@@ -1,9 +1,12 @@
 """A bounded, durable, first-in-first-out spool of batches the store could not take.
 
-It is a SQLite file (synchronous=FULL) in ingest's state directory: a batch
-is acknowledged to the broker only once it is either in the store or in here,
-so a crash, a power cut or a store that is down for an hour loses nothing.
-Batches leave in the order they came, so the store sees readings in order.
+It is a SQLite file (synchronous=FULL) in ingest's state directory, one per
+store configuration (``ingest.state.spool_path``), which it names in its
+``about`` table: a batch is acknowledged to the broker only once it is either
+in the store or in here, so a crash, a power cut or a store that is down for
+an hour loses nothing, and what was spooled for one store is replayed into
+that store, not into whichever one ingest is pointed at next. Batches leave
+in the order they came, so the store sees readings in order.
 
 When the spool reaches ``max_bytes`` it refuses more (``SpoolFull``); the
 writer then stops taking messages from the broker, which keeps them for
@@ -18,6 +21,7 @@ import sqlite3
 import threading
 import time
 from pathlib import Path
+from typing import Callable
 
 from expo.metadata import DeviceMeta
 from expo.reading import Reading
@@ -47,16 +51,19 @@ def decode_batch(data: bytes) -> Batch:
     return Batch(
         readings=[Reading(s, d, ts, m, seq) for s, d, ts, m, seq in body["readings"]],
         metas=[DeviceMeta(**m) for m in body["metas"]],
-        rejected=[Rejected(t, topic, reason, detail, base64.b64decode(p)) for t, topic, reason, detail, p in body["rejected"]],
+        rejected=[Rejected(t, topic, reason, detail, base64.b64decode(p))
+                  for t, topic, reason, detail, p in body["rejected"]],
         health=body["health"],
     )
 
 
 class Spool:
-    def __init__(self, path: str | Path, max_bytes: int = DEFAULT_MAX_BYTES):
+    def __init__(self, path: str | Path, max_bytes: int = DEFAULT_MAX_BYTES, for_store: str | None = None,
+                 clock: Callable[[], float] = time.time):
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self.max_bytes = max_bytes
+        self._clock = clock
         self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=FULL")
@@ -64,6 +71,9 @@ class Spool:
             "CREATE TABLE IF NOT EXISTS batches (id INTEGER PRIMARY KEY, created_s REAL NOT NULL, "
             "readings INTEGER NOT NULL, oldest_reading_s REAL, body BLOB NOT NULL)"
         )
+        self._db.execute("CREATE TABLE IF NOT EXISTS about (name TEXT PRIMARY KEY, value TEXT NOT NULL)")
+        if for_store is not None:
+            self._db.execute("INSERT OR IGNORE INTO about VALUES ('store', ?)", (for_store,))
         self._lock = threading.Lock()
         self._bytes, self._batches, self._readings = self._db.execute(
             "SELECT coalesce(sum(length(body)), 0), count(*), coalesce(sum(readings), 0) FROM batches"
@@ -94,7 +104,7 @@ class Spool:
             try:
                 self._db.execute(
                     "INSERT INTO batches (created_s, readings, oldest_reading_s, body) VALUES (?, ?, ?, ?)",
-                    (time.time(), len(batch.readings), oldest, data),
+                    (self._clock(), len(batch.readings), oldest, data),
                 )
             except sqlite3.OperationalError as exc:  # the disk is full or failing: as good as a full spool
                 raise SpoolFull(f"spool {self.path} cannot grow: {exc}") from exc

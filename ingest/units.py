@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 
-from ingest.decoders import DecodeError
+from expo.errors import Refused
 
 # A meter's unit -> (dimension, factor to the contract unit of that dimension).
 # Spellings are the ones meters and their manuals print; see _unit() for case.
@@ -77,23 +77,23 @@ def normalise(quantity: str, unit: str, value: float, channel: str = "") -> tupl
     """
     dimension = QUANTITIES.get(quantity)
     if dimension is None:
-        raise DecodeError("unknown_metric", f"quantity {quantity!r} is not one of {', '.join(sorted(QUANTITIES))}")
+        raise Refused("unknown_metric", f"quantity {quantity!r} is not one of {', '.join(sorted(QUANTITIES))}")
     unit_dimension, factor = _unit(unit)
     if unit_dimension != dimension:
-        raise DecodeError("unknown_unit", f"{quantity} cannot be measured in {unit!r} (that is {unit_dimension})")
+        raise Refused("unknown_unit", f"{quantity} cannot be measured in {unit!r} (that is {unit_dimension})")
     suffix = SUFFIX[dimension]
     if not suffix and channel:
-        raise DecodeError("unknown_metric", f"{quantity} has no unit to end its name, so it cannot carry a channel")
+        raise Refused("unknown_metric", f"{quantity} has no unit to end its name, so it cannot carry a channel")
     metric = "_".join(part for part in (quantity, channel, suffix) if part)
     converted = value * factor
     if not math.isfinite(converted):
-        raise DecodeError("not_finite", f"{quantity} {value!r} {unit} is not a finite number in contract units")
+        raise Refused("not_finite", f"{quantity} {value!r} {unit} is not a finite number in contract units")
     return metric, converted
 
 
 def _unit(unit: str) -> tuple[str, float]:
     if not isinstance(unit, str):
-        raise DecodeError("unknown_unit", f"unit must be text, got {type(unit).__name__}")
+        raise Refused("unknown_unit", f"unit must be text, got {type(unit).__name__}")
     text = unit.strip()
     if text in UNITS:
         return UNITS[text]
@@ -103,4 +103,4 @@ def _unit(unit: str) -> tuple[str, float]:
         matches = [k for k in UNITS if k.lower() == text.lower()]
         if len(matches) == 1:
             return UNITS[matches[0]]
-    raise DecodeError("unknown_unit", f"unit {unit!r} is not one of {', '.join(k for k in UNITS if k)}")
+    raise Refused("unknown_unit", f"unit {unit!r} is not one of {', '.join(k for k in UNITS if k)}")

@@ -15,6 +15,7 @@ import random
 import time
 from dataclasses import dataclass
 
+from expo.logthrottle import LogThrottle
 from expo.store import Batch, Store, StoreUnavailable, is_reading
 from ingest.spool import Spool, SpoolFull
 
@@ -49,6 +50,8 @@ class Writer:
         self._retry_s = RETRY_MIN_S
         self._next_try = 0.0
         self._store_down = False
+        self._spool_full_log = LogThrottle()
+        self._refused_log = LogThrottle()
 
     @property
     def store_down(self) -> bool:
@@ -67,8 +70,8 @@ class Writer:
                 return
             except SpoolFull as exc:
                 self.stats.spool_full_waits += 1
-                if self.stats.spool_full_waits in (1, 10) or self.stats.spool_full_waits % 100 == 0:
-                    log.error("%s; no longer taking messages from the broker until the store is back", exc)
+                if n := self._spool_full_log.count():
+                    log.error("%s (x%d); no longer taking messages from the broker until the store is back", exc, n)
                 self._sleep(min(self._retry_s, 1.0))
                 self.replay(force=True)
                 if stop is not None and stop.is_set():
@@ -89,7 +92,7 @@ class Writer:
         if not self.spool.batches or (not force and self._clock() < self._next_try):
             return 0
         total = self.spool.batches
-        reported = time.monotonic()
+        reported = self._clock()
         while self.spool.batches:
             head = self.spool.peek()
             if head is None:
@@ -100,8 +103,8 @@ class Writer:
             self.spool.remove(batch_id)
             self.stats.batches_replayed += 1
             moved += 1
-            if time.monotonic() - reported >= REPLAY_PROGRESS_S:  # a long outage takes a while to replay
-                reported = time.monotonic()
+            if self._clock() - reported >= REPLAY_PROGRESS_S:  # a long outage takes a while to replay
+                reported = self._clock()
                 log.info("replaying the spool: %d of %d batches (%.0f%%)", moved, total, 100.0 * moved / total)
         if moved:
             log.info("replayed %d spooled batches; %d left", moved, self.spool.batches)
@@ -132,8 +135,9 @@ class Writer:
         self.stats.readings_written += len(batch.readings) - sum(1 for r in refused if is_reading(r))
         if refused:  # stored the rest; retrying these would never help, so they are counted and acknowledged
             self.stats.store_refused += len(refused)
-            log.error("the store refused %d messages for good, quarantined as %s: %s",
-                      len(refused), refused[0].reason, refused[0].detail)
+            if n := self._refused_log.count():
+                log.error("the store refused %d messages for good (x%d batches), quarantined as %s: %s",
+                          len(refused), n, refused[0].reason, refused[0].detail)
         self.stats.last_batch_ms = elapsed_ms
         self.stats.max_batch_ms = max(self.stats.max_batch_ms, elapsed_ms)
         return True

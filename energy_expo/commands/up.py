@@ -90,7 +90,7 @@ class Exhibit:
         config = ["--config", str(Path(cfg.file).resolve())] if cfg.file and Path(cfg.file).is_file() else []
         self.children["ingest"] = Child("ingest", energy_expo_args(
             *common, "ingest", *config, "--broker", self.broker_url, "--store", cfg.store, "--mqtt-protocol", self.mqtt_protocol,
-            "--state-dir", str(self.data_dir / "ingest"), "--mqtt-client-id", "energy-expo-up-ingest",
+            "--state-dir", str((self.data_dir / "ingest").absolute()), "--mqtt-client-id", "energy-expo-up-ingest",
             "--health", f"127.0.0.1:{self.health_port}"), self.log_dir, env)
         self.children["dashboard"] = Child("dashboard", energy_expo_args(
             *common, "dashboard", *config, "--store", cfg.store, "--host", cfg.dashboard_host, "--port",

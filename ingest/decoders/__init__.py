@@ -1,41 +1,33 @@
 """Decoders turn one MQTT message into readings of the contract; one module per meter family.
 
-A decoder module defines:
+A decoder is a module in this package, found by ``expo.plugins.discover`` and
+named by its file: ``tasmota.py`` is ``decoder = "tasmota"`` in a route. It defines
 
-- ``NAME``: the key used in the ingest configuration (``decoder = "tasmota"``);
 - ``DEFAULT_TOPICS``: MQTT filters subscribed with no configuration at all
   (a family's conventional topics; empty for decoders that need options);
 - ``decode(topic, payload, ctx) -> Decoded``: pure, no I/O, no state.
 
-Anything wrong with a message raises ``DecodeError(reason, detail)``; the
-caller counts it by ``reason`` and quarantines the raw message. Adding a
-format is adding a module here: ``registry()`` finds it.
+Anything wrong with a message raises ``expo.errors.Refused(reason, detail)``;
+the caller counts it by ``reason`` and quarantines the raw message. Adding a
+format is adding a module here and nothing else; which default topic wins when
+two families' filters both match is decided by ``ingest.routes``, not by the
+order of the files. The helpers below are the ones several families share.
 """
 
 from __future__ import annotations
 
-import importlib
-import pkgutil
-import re
+import json
 from dataclasses import dataclass, field
 from functools import cache
 from types import ModuleType
 from typing import Any, Mapping
 
+from expo.errors import Refused
+from expo.kinds import KINDS, Flow
 from expo.metadata import DeviceMeta
-from expo.reading import Reading
+from expo.plugins import discover
+from expo.reading import EARLIEST_TS_S, LATEST_TS_S, Reading
 from expo.topics import is_valid_id
-
-MAX_PAYLOAD_BYTES = 64 * 1024
-
-
-class DecodeError(ValueError):
-    """A message a decoder cannot turn into readings; ``reason`` is a short, countable code."""
-
-    def __init__(self, reason: str, detail: str):
-        super().__init__(detail)
-        self.reason = reason
-        self.detail = detail
 
 
 @dataclass(frozen=True)
@@ -50,9 +42,18 @@ class Decoded:
     readings: list[Reading] = field(default_factory=list)
     metas: list[DeviceMeta] = field(default_factory=list)
     status: dict[str, str] = field(default_factory=dict)  # device -> "online" / "offline"
+    replaced: dict[str, float] = field(default_factory=dict)  # device -> when its meter was replaced (epoch s)
 
 
-_UNSAFE = re.compile(r"[^a-z0-9_-]+")
+@cache
+def registry() -> dict[str, ModuleType]:
+    """Every decoder module in this package, by module name."""
+    found = discover(__name__)
+    for module in found.values():
+        if not callable(getattr(module, "decode", None)) or not isinstance(getattr(module, "DEFAULT_TOPICS", None),
+                                                                          list):
+            raise TypeError(f"decoder module {module.__name__} needs decode() and a DEFAULT_TOPICS list")
+    return found
 
 
 def device_id(raw: str, what: str = "device id") -> str:
@@ -64,35 +65,83 @@ def device_id(raw: str, what: str = "device id") -> str:
     """
     candidate = str(raw).strip().lower()
     if not is_valid_id(candidate):
-        raise DecodeError("invalid_device_id", f"{what} {raw!r} cannot be used: a-z, 0-9, '-' and '_' only, at most 64")
+        raise Refused("invalid_device_id", f"{what} {raw!r} cannot be used: a-z, 0-9, '-' and '_' only, at most 64")
     return candidate
 
 
 def number(value: Any, where: str) -> float:
-    """A finite number from JSON or text, or a DecodeError that says which field was wrong."""
+    """A finite number from JSON or text, or a refusal that says which field was wrong."""
     if isinstance(value, bool):
-        raise DecodeError("wrong_type", f"{where} is a boolean, not a number")
+        raise Refused("wrong_type", f"{where} is a boolean, not a number")
     if isinstance(value, (int, float)):
         result = float(value)
     elif isinstance(value, (str, bytes)):
         try:
             result = float(value.strip() if isinstance(value, str) else value.decode("ascii").strip())
         except (ValueError, UnicodeDecodeError):
-            raise DecodeError("wrong_type", f"{where} is {value!r}, not a number") from None
+            raise Refused("wrong_type", f"{where} is {value!r}, not a number") from None
     else:
-        raise DecodeError("wrong_type", f"{where} is {type(value).__name__}, not a number")
+        raise Refused("wrong_type", f"{where} is {type(value).__name__}, not a number")
     if result != result or result in (float("inf"), float("-inf")):
-        raise DecodeError("not_finite", f"{where} is not a finite number")
+        raise Refused("not_finite", f"{where} is not a finite number")
     return result
 
 
-@cache
-def registry() -> dict[str, ModuleType]:
-    """Every decoder module in this package, by ``NAME``."""
-    found = {}
-    for info in pkgutil.iter_modules(__path__):
-        if info.name.startswith("_"):
-            continue
-        module = importlib.import_module(f"{__name__}.{info.name}")
-        found[module.NAME] = module
-    return found
+def load_json(payload: bytes) -> Any:
+    """The payload's JSON value, or a refusal; never any other exception.
+
+    Integers are parsed as floats: Python parses a 5,000-digit integer only to
+    refuse it (ValueError), and ``float()`` of a 400-digit one overflows, while
+    as floats both are simply infinite, which ``number()`` reports as not_finite.
+    """
+    try:
+        text = bytes(payload).decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise Refused("not_utf8", f"payload is not UTF-8 (bad byte at {exc.start})") from None
+    try:
+        return json.loads(text, parse_int=float)
+    except RecursionError:
+        raise Refused("malformed", "payload JSON is nested too deeply") from None
+    except ValueError as exc:  # JSONDecodeError is a ValueError
+        raise Refused("malformed", f"payload is not JSON: {exc}") from None
+
+
+def load_json_object(payload: bytes) -> dict:
+    body = load_json(payload)
+    if not isinstance(body, dict):
+        raise Refused("malformed", f"payload must be a JSON object, got {type(body).__name__}")
+    return body
+
+
+def route_kind(ctx: DecodeContext, default: str, option: str = "kind") -> str:
+    """The device kind a route names (``kind = "heat_pump"``), else the family's usual one."""
+    kind = ctx.options.get(option, default)
+    if not isinstance(kind, str) or kind not in KINDS:
+        raise Refused("bad_route",
+                      f"route option {option} = {kind!r} is not a device kind ({', '.join(sorted(KINDS))})")
+    return kind
+
+
+def meter_meta(ctx: DecodeContext, device: str, kind: str, name: str) -> DeviceMeta:
+    """Metadata for a real meter: it knows its own name, nothing of the town plan."""
+    return DeviceMeta(ctx.site, device, kind, name_en=name, name_zh=name, source="meter")
+
+
+def energy_counters(kind: str) -> tuple[str, str | None]:
+    """The counters a kind keeps (docs/telemetry.md): bidirectional kinds count each way, others one way.
+
+    A meter that also counts energy sent back (Shelly ``total_returned``,
+    Tasmota ``ExportActive``) on a consuming kind has nowhere to put it: the
+    second counter is ``None`` and is left out.
+    """
+    if KINDS[kind].flow is Flow.BIDIRECTIONAL:
+        return "energy_import", "energy_export"
+    return "energy", None
+
+
+def epoch_seconds(value: Any, where: str) -> float:
+    """A meter's own timestamp, refused when no set clock could have produced it (the contract's range)."""
+    ts_s = number(value, where)
+    if not EARLIEST_TS_S <= ts_s < LATEST_TS_S:
+        raise Refused("bad_timestamp", f"{where} {ts_s:g} s is not a time between 2000 and 2100")
+    return ts_s

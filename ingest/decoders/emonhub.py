@@ -29,12 +29,14 @@ from __future__ import annotations
 
 import re
 
+from expo.errors import Refused
 from expo.reading import Reading
-from ingest.decoders import DecodeContext, DecodeError, Decoded, device_id, number
-from ingest.decoders._common import energy_counters, epoch_seconds, load_json_object, meter_meta, route_kind
+from ingest.decoders import (
+    DecodeContext, Decoded, device_id, energy_counters, epoch_seconds, load_json_object, meter_meta, number,
+    route_kind,
+)
 from ingest.units import normalise
 
-NAME = "emonhub"
 DEFAULT_TOPICS = ["emon/+/+", "emon/+"]
 
 FORWARD = "forward"  # the channel's energy counter, named by the device's kind (energy_counters)
@@ -54,14 +56,14 @@ def decode(topic: str, payload: bytes, ctx: DecodeContext) -> Decoded:
     kind = route_kind(ctx, "meter")
     if bytes(payload).lstrip()[:1] == b"{":
         if len(levels) < 2:
-            raise DecodeError("unknown_topic", f"{topic!r} is not emon/<node>")
+            raise Refused("unknown_topic", f"{topic!r} is not emon/<node>")
         body = load_json_object(payload)
         node = device_id(levels[-1], "emonhub node name")
         ts_s = epoch_seconds(body["time"], "time") if body.get("time") is not None else ctx.received_s
         inputs = {key: value for key, value in body.items() if key != "time"}
     else:
         if len(levels) < 3:
-            raise DecodeError("unknown_topic", f"{topic!r} is not emon/<node>/<input>")
+            raise Refused("unknown_topic", f"{topic!r} is not emon/<node>/<input>")
         node = device_id(levels[-2], "emonhub node name")
         ts_s, inputs = ctx.received_s, {levels[-1]: payload}
 
@@ -95,4 +97,4 @@ def _place(node: str, name: str, kind: str) -> tuple[str, str, str, str] | None:
             return device_id(f"{node}-{int(number_)}", "emonhub node and channel"), quantity, unit, ""
         channel = "" if not number_ else (f"l{number_}" if quantity == "voltage" else number_)
         return node, quantity, unit, channel
-    raise DecodeError("unknown_field", f"emonhub input {name[:40]!r} is not P<n>, E<n>, Vrms, V<n> or T<n>")
+    raise Refused("unknown_field", f"emonhub input {name[:40]!r} is not P<n>, E<n>, Vrms, V<n> or T<n>")

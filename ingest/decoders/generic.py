@@ -25,12 +25,11 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from expo.errors import Refused
 from expo.reading import Reading
-from ingest.decoders import DecodeContext, DecodeError, Decoded, device_id, number
-from ingest.decoders._common import load_json, meter_meta, route_kind
+from ingest.decoders import DecodeContext, Decoded, device_id, load_json, meter_meta, number, route_kind
 from ingest.units import normalise
 
-NAME = "generic"
 DEFAULT_TOPICS: list[str] = []
 
 REQUIRED = ("topic", "device", "metric", "unit")
@@ -41,10 +40,10 @@ def decode(topic: str, payload: bytes, ctx: DecodeContext) -> Decoded:
     options = ctx.options
     for key in REQUIRED:
         if not isinstance(options.get(key), str):
-            raise DecodeError("bad_route", f'a generic route needs {key} = "..." (see docs/meters.md)')
+            raise Refused("bad_route", f'a generic route needs {key} = "..." (see docs/meters.md)')
     field = options.get("field")
     if field is not None and (not isinstance(field, str) or not field):
-        raise DecodeError("bad_route", 'field must be a dotted path such as "ENERGY.Power"')
+        raise Refused("bad_route", 'field must be a dotted path such as "ENERGY.Power"')
     kind = route_kind(ctx, "meter")
     device = device_id(_fill(options["device"], _captures(options["topic"], topic)), "device from the route")
     raw = payload if field is None else _lookup(load_json(payload), field)
@@ -64,11 +63,11 @@ def _captures(route_filter: str, topic: str) -> list[str]:
             captures.append("/".join(levels[i:]))
             return captures
         if i >= len(levels) or (level != "+" and level != levels[i]):
-            raise DecodeError("unknown_topic", f"{topic[:200]!r} does not match the route's {route_filter!r}")
+            raise Refused("unknown_topic", f"{topic[:200]!r} does not match the route's {route_filter!r}")
         if level == "+":
             captures.append(levels[i])
     if len(levels) != len(wanted):
-        raise DecodeError("unknown_topic", f"{topic[:200]!r} does not match the route's {route_filter!r}")
+        raise Refused("unknown_topic", f"{topic[:200]!r} does not match the route's {route_filter!r}")
     return captures
 
 
@@ -76,7 +75,7 @@ def _fill(template: str, captures: list[str]) -> str:
     def level(match: re.Match) -> str:
         n = int(match.group(1))
         if not 1 <= n <= len(captures):
-            raise DecodeError("bad_route", f"device {template!r} uses {{{n}}} but the route's filter has "
+            raise Refused("bad_route", f"device {template!r} uses {{{n}}} but the route's filter has "
                               f"{len(captures)} wildcard(s)")
         return captures[n - 1]
 
@@ -91,5 +90,5 @@ def _lookup(body: Any, path: str) -> Any:
         elif isinstance(value, list) and re.fullmatch(r"[0-9]{1,6}", part) and int(part) < len(value):
             value = value[int(part)]
         else:
-            raise DecodeError("missing_field", f"payload has no {path!r} (stopped at {part!r})")
+            raise Refused("missing_field", f"payload has no {path!r} (stopped at {part!r})")
     return value

@@ -27,11 +27,10 @@ from __future__ import annotations
 
 import re
 
-from expo.reading import EARLIEST_TS_S, LATEST_TS_S, MAX_METRICS, ContractError, Reading, canonical_metric
-from ingest.decoders import DecodeContext, DecodeError, Decoded, device_id
-from ingest.decoders._common import meter_meta, route_kind
+from expo.errors import Refused
+from expo.reading import EARLIEST_TS_S, LATEST_TS_S, MAX_METRICS, Reading, canonical_metric
+from ingest.decoders import DecodeContext, Decoded, device_id, meter_meta, route_kind
 
-NAME = "line_protocol"
 DEFAULT_TOPICS: list[str] = []
 
 NS_PER = {"ns": 1, "us": 1_000, "ms": 1_000_000, "s": 1_000_000_000}
@@ -45,10 +44,10 @@ def decode(topic: str, payload: bytes, ctx: DecodeContext) -> Decoded:
     try:
         text = bytes(payload).decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise DecodeError("not_utf8", f"payload is not UTF-8 (bad byte at {exc.start})") from None
+        raise Refused("not_utf8", f"payload is not UTF-8 (bad byte at {exc.start})") from None
     precision = ctx.options.get("precision", "ns")
     if not isinstance(precision, str) or precision not in NS_PER:
-        raise DecodeError("bad_route", f"route option precision = {precision!r} must be one of {', '.join(NS_PER)}")
+        raise Refused("bad_route", f"route option precision = {precision!r} must be one of {', '.join(NS_PER)}")
     kind = route_kind(ctx, "meter") if "kind" in ctx.options else None
     decoded = Decoded()
     for number_, line in enumerate(text.split("\n"), start=1):
@@ -57,34 +56,34 @@ def decode(topic: str, payload: bytes, ctx: DecodeContext) -> Decoded:
             continue
         try:
             reading = _reading(line, ctx, NS_PER[precision])
-        except DecodeError as exc:
-            raise DecodeError(exc.reason, f"line {number_}: {exc.detail}") from None
+        except Refused as exc:
+            raise Refused(exc.reason, f"line {number_}: {exc.detail}") from None
         decoded.readings.append(reading)
         if kind is not None:
             decoded.metas.append(meter_meta(ctx, reading.device, kind, reading.device))
     if not decoded.readings:
-        raise DecodeError("malformed", "payload has no lines")
+        raise Refused("malformed", "payload has no lines")
     return decoded
 
 
 def _reading(line: str, ctx: DecodeContext, ns_per_unit: int) -> Reading:
     head, rest = _split_once(line, " ", quoted=False)
     if rest is None:
-        raise DecodeError("malformed", "a line needs 'measurement,tags fields [timestamp]'")
+        raise Refused("malformed", "a line needs 'measurement,tags fields [timestamp]'")
     sections = _split(rest, " ", quoted=True)
     if len(sections) not in (1, 2) or not all(sections):
-        raise DecodeError("malformed", "fields and timestamp must be separated by exactly one space")
+        raise Refused("malformed", "fields and timestamp must be separated by exactly one space")
     measurement, *tags = _split(head, ",", quoted=False)
     if not measurement:
-        raise DecodeError("malformed", "a line must start with a measurement name")
+        raise Refused("malformed", "a line must start with a measurement name")
     tag_values = {}
     for tag in tags:
         key, value = _split_once(tag, "=", quoted=False)
         if not key or not value:
-            raise DecodeError("malformed", f"tag {_unescape(tag)[:40]!r} must be key=value")
+            raise Refused("malformed", f"tag {_unescape(tag)[:40]!r} must be key=value")
         tag_values[_unescape(key)] = _unescape(value)
     if "device" not in tag_values:
-        raise DecodeError("missing_device", "a line needs a device tag, e.g. energy,device=meter-01 power_w=1")
+        raise Refused("missing_device", "a line needs a device tag, e.g. energy,device=meter-01 power_w=1")
     device = device_id(tag_values["device"])
     site = device_id(tag_values["site"], "site tag") if "site" in tag_values else ctx.site
     metrics = _fields(sections[0])
@@ -97,38 +96,35 @@ def _fields(section: str) -> dict[str, float]:
     for field in _split(section, ",", quoted=True):
         key, raw = _split_once(field, "=", quoted=False)
         if not key or not raw:
-            raise DecodeError("malformed", f"field {_unescape(field)[:40]!r} must be key=value")
-        try:
-            name = canonical_metric(_unescape(key))
-        except ContractError as exc:
-            raise DecodeError("unknown_metric", str(exc)) from None
+            raise Refused("malformed", f"field {_unescape(field)[:40]!r} must be key=value")
+        name = canonical_metric(_unescape(key))  # the contract refuses a name without its unit: unknown_metric
         metrics[name] = _field_value(name, raw)
     if len(metrics) > MAX_METRICS:
-        raise DecodeError("too_many_metrics", f"{len(metrics)} fields; a reading has at most {MAX_METRICS}")
+        raise Refused("too_many_metrics", f"{len(metrics)} fields; a reading has at most {MAX_METRICS}")
     return metrics
 
 
 def _field_value(name: str, raw: str) -> float:
     if raw.startswith('"') or raw in _BOOLEAN:
-        raise DecodeError("wrong_type", f"field {name} is a string or boolean, not a number")
+        raise Refused("wrong_type", f"field {name} is a string or boolean, not a number")
     if _INTEGER.match(raw):
         text = raw[:-1]
     elif _FLOAT.match(raw):
         text = raw
     else:
-        raise DecodeError("malformed", f"field {name} = {raw[:40]!r} is not a line-protocol number")
+        raise Refused("malformed", f"field {name} = {raw[:40]!r} is not a line-protocol number")
     value = float(text)  # text, not int: float() of a 20-digit integer string cannot overflow
     if value != value or value in (float("inf"), float("-inf")):
-        raise DecodeError("not_finite", f"field {name} is not a finite number")
+        raise Refused("not_finite", f"field {name} is not a finite number")
     return value
 
 
 def _timestamp(text: str, ns_per_unit: int) -> float:
     if not _TIMESTAMP.match(text):
-        raise DecodeError("bad_timestamp", f"timestamp {text[:40]!r} must be an integer")
+        raise Refused("bad_timestamp", f"timestamp {text[:40]!r} must be an integer")
     ts_s = int(text) * ns_per_unit / 1e9
     if not EARLIEST_TS_S <= ts_s < LATEST_TS_S:
-        raise DecodeError("bad_timestamp", f"timestamp {text} is not between 2000 and 2100 at precision "
+        raise Refused("bad_timestamp", f"timestamp {text} is not between 2000 and 2100 at precision "
                           f"{next(k for k, v in NS_PER.items() if v == ns_per_unit)}")
     return ts_s
 
@@ -148,7 +144,7 @@ def _split(text: str, separator: str, quoted: bool) -> list[str]:
             start = i + 1
         i += 1
     if in_string:
-        raise DecodeError("malformed", "a string field has no closing quote")
+        raise Refused("malformed", "a string field has no closing quote")
     pieces.append(text[start:])
     return pieces
 

@@ -1,16 +1,23 @@
-"""The native contract (docs/telemetry.md): ``expo/<site>/<device>/reading|meta|status``."""
+"""The native contract (docs/telemetry.md): ``expo/<site>/<device>/reading|meta|status``.
+
+The contract's own parsers validate readings and metadata and refuse with a
+countable reason themselves; this module only adds what ingest reads from a
+meta message beyond ``DeviceMeta``: ``replaced_s``, the instant the device's
+meter was swapped, which tells the counters to continue the series from the
+new meter's first value instead of taking its jump (or drop) as energy.
+"""
 
 from __future__ import annotations
 
 import json
 
 from expo import topics
+from expo.errors import Refused
 from expo.metadata import DeviceMeta
-from expo.reading import ContractError, Reading
+from expo.reading import Reading, load_json_object
 from expo.topics import MessageType
-from ingest.decoders import DecodeContext, DecodeError, Decoded
+from ingest.decoders import DecodeContext, Decoded, epoch_seconds
 
-NAME = "native"
 DEFAULT_TOPICS = [topics.subscription()]
 
 
@@ -18,36 +25,21 @@ def decode(topic: str, payload: bytes, ctx: DecodeContext) -> Decoded:
     try:
         parts = topics.parse(topic)
     except ValueError as exc:
-        raise DecodeError("unknown_topic", str(exc)) from None
+        raise Refused("unknown_topic", str(exc)) from None
+    if parts.message is MessageType.READING:
+        return Decoded(readings=[Reading.from_payload(parts.site, parts.device, payload)])
+    if parts.message is MessageType.META:
+        body = load_json_object(payload)
+        meta = DeviceMeta.from_payload(parts.site, parts.device, body)
+        replaced = body.get("replaced_s")
+        if replaced is None:
+            return Decoded(metas=[meta])
+        return Decoded(metas=[meta], replaced={parts.device: epoch_seconds(replaced, "meta replaced_s")})
     try:
-        if parts.message is MessageType.READING:
-            return Decoded(readings=[Reading.from_payload(parts.site, parts.device, payload)])
-        if parts.message is MessageType.META:
-            return Decoded(metas=[DeviceMeta.from_payload(parts.site, parts.device, payload)])
         body = json.loads(payload)
-        state = body.get("state") if isinstance(body, dict) else None
-        if state not in ("online", "offline"):
-            raise DecodeError("malformed", f"status must be {{'state': 'online'|'offline'}}, got {payload[:80]!r}")
-        return Decoded(status={parts.device: state})
-    except ContractError as exc:
-        raise DecodeError(_reason(str(exc)), str(exc)) from None
     except (json.JSONDecodeError, UnicodeDecodeError, RecursionError):
-        raise DecodeError("malformed", "status payload is not JSON") from None
-
-
-def _reason(message: str) -> str:
-    """Countable reasons from the contract's messages, so the engineer view can group them."""
-    for needle, reason in (
-        ("not UTF-8", "not_utf8"),
-        ("not JSON", "malformed"),
-        ("nested too deeply", "malformed"),
-        ("must be a JSON object", "malformed"),
-        ("version", "unsupported_version"),
-        ("not finite", "not_finite"),
-        ("must be a number", "wrong_type"),
-        ("unit", "unknown_metric"),
-        ("ts", "bad_timestamp"),
-    ):
-        if needle in message:
-            return reason
-    return "invalid"
+        raise Refused("malformed", "status payload is not JSON") from None
+    state = body.get("state") if isinstance(body, dict) else None
+    if state not in ("online", "offline"):
+        raise Refused("malformed", f"status must be {{'state': 'online'|'offline'}}, got {payload[:80]!r}")
+    return Decoded(status={parts.device: state})

@@ -27,12 +27,13 @@ from __future__ import annotations
 
 import re
 
+from expo.errors import Refused
 from expo.reading import Reading
-from ingest.decoders import DecodeContext, DecodeError, Decoded, device_id, number
-from ingest.decoders._common import energy_counters, meter_meta, route_kind
+from ingest.decoders import (
+    DecodeContext, Decoded, device_id, energy_counters, meter_meta, number, route_kind,
+)
 from ingest.units import normalise
 
-NAME = "shelly_gen1"
 DEFAULT_TOPICS = ["shellies/+/emeter/+/+", "shellies/+/relay/+/+"]
 
 FORWARD, REVERSE = "forward", "reverse"  # energy counters, named by the device's kind (energy_counters)
@@ -58,13 +59,13 @@ _INDEX = re.compile(r"^[0-9]{1,2}$")
 def decode(topic: str, payload: bytes, ctx: DecodeContext) -> Decoded:
     levels = topic.split("/")
     if len(levels) < 4 or levels[-3] not in CHANNELS or not _INDEX.match(levels[-2]):
-        raise DecodeError("unknown_topic", f"{topic!r} is not shellies/<id>/emeter|relay/<i>/<field>")
+        raise Refused("unknown_topic", f"{topic!r} is not shellies/<id>/emeter|relay/<i>/<field>")
     raw_id, channel, index, field = levels[-4], levels[-3], int(levels[-2]), levels[-1]
     suffix, default_kind, fields, ignored = CHANNELS[channel]
     if field in ignored:
         return Decoded()
     if field not in fields:
-        raise DecodeError("unknown_field", f"{channel} field {field!r} is not one of {', '.join(sorted(fields))}")
+        raise Refused("unknown_field", f"{channel} field {field!r} is not one of {', '.join(sorted(fields))}")
     device = device_id(f"{raw_id}-{suffix}{index}", "Shelly id and channel")
     kind = route_kind(ctx, default_kind)
     quantity, unit = fields[field]

@@ -40,12 +40,14 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from expo.errors import Refused
 from expo.reading import Reading
-from ingest.decoders import DecodeContext, DecodeError, Decoded, device_id, number
-from ingest.decoders._common import energy_counters, epoch_seconds, load_json_object, meter_meta, route_kind
+from ingest.decoders import (
+    DecodeContext, Decoded, device_id, energy_counters, epoch_seconds, load_json_object, meter_meta, number,
+    route_kind,
+)
 from ingest.units import normalise
 
-NAME = "shelly_gen2"
 DEFAULT_TOPICS = ["+/events/rpc", "+/status/+"]
 
 FORWARD, REVERSE = "forward", "reverse"  # energy counters, named by the device's kind (energy_counters)
@@ -107,7 +109,7 @@ def decode(topic: str, payload: bytes, ctx: DecodeContext) -> Decoded:
         return _notification(levels[:-2], payload, ctx)
     if len(levels) >= 3 and levels[-2] == "status":
         return _status(levels[:-2], levels[-1], payload, ctx)
-    raise DecodeError("unknown_topic", f"{topic!r} is not <prefix>/events/rpc or <prefix>/status/<component>")
+    raise Refused("unknown_topic", f"{topic!r} is not <prefix>/events/rpc or <prefix>/status/<component>")
 
 
 def _notification(prefix: list[str], payload: bytes, ctx: DecodeContext) -> Decoded:
@@ -116,10 +118,10 @@ def _notification(prefix: list[str], payload: bytes, ctx: DecodeContext) -> Deco
         return Decoded()
     params = body.get("params")
     if not isinstance(params, dict):
-        raise DecodeError("malformed", f"{body['method']} needs a params object")
+        raise Refused("malformed", f"{body['method']} needs a params object")
     src = body.get("src")
     if src is not None and not isinstance(src, str):
-        raise DecodeError("wrong_type", f"src is {type(src).__name__}, not a device id")
+        raise Refused("wrong_type", f"src is {type(src).__name__}, not a device id")
     base = device_id(src if src else "-".join(prefix), "Shelly src")
     ts_s = epoch_seconds(params["ts"], "params.ts") if params.get("ts") is not None else ctx.received_s
     measured = [_measure(base, match, status, ctx) for key, status in params.items()
@@ -132,7 +134,7 @@ def _status(prefix: list[str], component: str, payload: bytes, ctx: DecodeContex
     if match and match.group(1) in QUIET:
         return Decoded()
     if not match or match.group(1) not in COMPONENTS:
-        raise DecodeError("unknown_topic", f"status/{component[:40]} is not a Shelly component measured here "
+        raise Refused("unknown_topic", f"status/{component[:40]} is not a Shelly component measured here "
                           f"({', '.join(sorted(COMPONENTS))})")
     base = device_id("-".join(prefix), "Shelly MQTT prefix")
     return _decoded([_measure(base, match, load_json_object(payload), ctx)], ctx.received_s, ctx)
@@ -142,7 +144,7 @@ def _measure(base: str, match: re.Match, status: Any, ctx: DecodeContext) -> tup
     """(device, kind, display name, metrics) of one component's status; metrics may be empty."""
     component_type, index = match.group(1), match.group(2)
     if not isinstance(status, dict):
-        raise DecodeError("malformed", f"{match.group(0)} must be an object, got {type(status).__name__}")
+        raise Refused("malformed", f"{match.group(0)} must be an object, got {type(status).__name__}")
     default_kind, fields = COMPONENTS[component_type]
     kind = route_kind(ctx, default_kind)
     counters = dict(zip((FORWARD, REVERSE), energy_counters(kind)))
@@ -179,6 +181,6 @@ def _lookup(status: dict, path: str, where: str) -> Any:
         if value is None:
             return None
         if not isinstance(value, dict):
-            raise DecodeError("wrong_type", f"{where}.{path} expects an object at {part!r}")
+            raise Refused("wrong_type", f"{where}.{path} expects an object at {part!r}")
         value = value.get(part)
     return value

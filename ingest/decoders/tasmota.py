@@ -31,12 +31,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from expo.errors import Refused
 from expo.reading import Reading
-from ingest.decoders import DecodeContext, DecodeError, Decoded, device_id, number
-from ingest.decoders._common import energy_counters, load_json_object, meter_meta, route_kind
+from ingest.decoders import (
+    DecodeContext, Decoded, device_id, energy_counters, load_json_object, meter_meta, number, route_kind,
+)
 from ingest.units import normalise
 
-NAME = "tasmota"
 DEFAULT_TOPICS = ["tele/+/SENSOR", "tele/+/LWT"]
 
 # ENERGY field -> (quantity, unit Tasmota reports it in, whether phases add up to a total)
@@ -59,7 +60,7 @@ LWT_STATES = {"online": "online", "offline": "offline"}
 def decode(topic: str, payload: bytes, ctx: DecodeContext) -> Decoded:
     levels = topic.split("/")
     if len(levels) < 2 or levels[-1] not in ("SENSOR", "LWT"):
-        raise DecodeError("unknown_topic", f"{topic!r} is not tele/<topic>/SENSOR or tele/<topic>/LWT")
+        raise Refused("unknown_topic", f"{topic!r} is not tele/<topic>/SENSOR or tele/<topic>/LWT")
     name = levels[-2]
     device = device_id(name, "Tasmota topic")
     if levels[-1] == "LWT":
@@ -70,7 +71,7 @@ def decode(topic: str, payload: bytes, ctx: DecodeContext) -> Decoded:
     energy = body.get("ENERGY")
     if energy is not None:
         if not isinstance(energy, dict):
-            raise DecodeError("malformed", f"ENERGY must be an object, got {type(energy).__name__}")
+            raise Refused("malformed", f"ENERGY must be an object, got {type(energy).__name__}")
         kind = route_kind(ctx, "plug_load")
         metrics = _energy_metrics(energy, kind)
         if metrics:
@@ -134,7 +135,7 @@ def _phases(value: Any, where: str) -> list[float]:
     if not isinstance(value, list):
         return [number(value, where)]
     if not 1 <= len(value) <= MAX_PHASES:
-        raise DecodeError("malformed", f"{where} has {len(value)} phases; 1 to {MAX_PHASES} are possible")
+        raise Refused("malformed", f"{where} has {len(value)} phases; 1 to {MAX_PHASES} are possible")
     return [number(v, f"{where}[{i}]") for i, v in enumerate(value)]
 
 
@@ -142,5 +143,5 @@ def _lwt_state(payload: bytes) -> str:
     text = bytes(payload).decode("utf-8", errors="replace").strip()
     state = LWT_STATES.get(text.lower())
     if state is None:
-        raise DecodeError("malformed", f"LWT payload must be Online or Offline, got {text[:40]!r}")
+        raise Refused("malformed", f"LWT payload must be Online or Offline, got {text[:40]!r}")
     return state

@@ -20,21 +20,27 @@ SIM_RUN = ["--start", "2026-07-01T12:00", "--step", "10s", "--seed", "3"]
 
 class Ingest:
     def __init__(self, workdir: Path, broker_url: str, client_id: str = "test-ingest", *extra: str,
-                 db: Path | None = None, store: str | None = None):
+                 db: Path | None = None, store: str | None = None, state_dir: Path | str | None = None,
+                 cwd: Path | None = None, env: dict[str, str] | None = None):
+        """``state_dir``: None for a folder of its own in ``workdir``, "default" to give none;
+        ``cwd`` and ``env``: the process's own."""
         self.workdir = workdir
         self.db = db or workdir / "expo.db"
         self.store = store or f"sqlite:///{self.db}"
         self.health_port = free_port()
+        state = ["--state-dir", str(state_dir or workdir / f"state-{client_id}")] if state_dir != "default" else []
         self.args = [
             sys.executable, "-m", "energy_expo.cli", "ingest", "--broker", broker_url, "--store", self.store,
-            "--state-dir", str(workdir / f"state-{client_id}"), "--mqtt-client-id", client_id,
-            "--health", f"127.0.0.1:{self.health_port}", *extra,
+            *state, "--mqtt-client-id", client_id, "--health", f"127.0.0.1:{self.health_port}", *extra,
         ]
+        self.cwd = cwd
+        self.env = env
         self.process: subprocess.Popen | None = None
         self.log = workdir / f"ingest-{client_id}.log"
 
     def start(self, timeout_s: float = 20.0) -> "Ingest":
-        self.process = subprocess.Popen(self.args, stdout=subprocess.DEVNULL, stderr=open(self.log, "ab"))
+        self.process = subprocess.Popen(self.args, stdout=subprocess.DEVNULL, stderr=open(self.log, "ab"),
+                                        cwd=self.cwd, env=self.env)
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
             health = self.health()

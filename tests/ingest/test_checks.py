@@ -3,7 +3,8 @@
 import pytest
 
 from expo.reading import Reading
-from ingest.checks import CheckFailed, Checks, Limits
+from expo.errors import Refused
+from ingest.checks import Checks, Limits
 
 NOW = 1795579200.0
 
@@ -15,7 +16,7 @@ def reading(device="plug-1", ts=NOW, **metrics):
 def test_a_clock_more_than_five_minutes_ahead_is_refused():
     checks = Checks()
     checks.check(reading(ts=NOW + 299), None, NOW)
-    with pytest.raises(CheckFailed) as failed:
+    with pytest.raises(Refused) as failed:
         checks.check(reading(ts=NOW + 301), None, NOW)
     assert failed.value.reason == "future_timestamp"
 
@@ -25,7 +26,7 @@ def test_a_clock_more_than_five_minutes_ahead_is_refused():
 def test_negative_power_is_refused_only_where_it_is_impossible(kind, refused):
     checks = Checks()
     if refused:
-        with pytest.raises(CheckFailed, match="cannot be negative"):
+        with pytest.raises(Refused, match="cannot be negative"):
             checks.check(reading(power_w=-50.0), kind, NOW)
     else:
         checks.check(reading(power_w=-50.0), kind, NOW)
@@ -39,7 +40,7 @@ def test_a_flood_of_new_devices_is_held_at_the_cap_and_known_devices_pass():
         try:
             checks.check(reading(device=f"bogus-{i}"), None, NOW + i * 0.006)  # 10,000 in one minute
             admitted += 1
-        except CheckFailed as exc:
+        except Refused as exc:
             assert exc.reason == "new_device_flood"
             refused += 1
     assert admitted == 100 and refused == 9_900

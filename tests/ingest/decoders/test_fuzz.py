@@ -1,4 +1,4 @@
-"""Property tests over every decoder in ``registry()``: whatever arrives, a Decoded or a DecodeError.
+"""Property tests over every decoder in ``registry()``: whatever arrives, a Decoded or a Refused.
 
 A decoder that raises anything else costs ingest a message as "decoder_error"
 and hides the real reason; one that returns a reading the contract refuses
@@ -22,7 +22,8 @@ from expo.kinds import KINDS
 from expo.metadata import DeviceMeta
 from expo.reading import EARLIEST_TS_S, LATEST_TS_S, MAX_METRICS, Reading, unit_of
 from expo.topics import is_valid_id
-from ingest.decoders import DecodeContext, DecodeError, Decoded, registry
+from expo.errors import Refused
+from ingest.decoders import DecodeContext, Decoded, registry
 from tests.ingest.decoders.test_golden import TESTDATA
 
 DECODERS = sorted(registry())
@@ -201,7 +202,7 @@ def assert_contract(result) -> None:
 def decode_or_refuse(name: str, topic: str, payload: bytes, options: dict) -> Decoded | None:
     try:
         result = registry()[name].decode(topic, payload, DecodeContext(SITE, RECEIVED_S, options))
-    except DecodeError as exc:
+    except Refused as exc:
         assert REASON.match(exc.reason), exc.reason
         assert isinstance(exc.detail, str) and exc.detail
         return None
@@ -268,7 +269,7 @@ def test_deeply_nested_json_is_refused_not_crashed(name, payload):
 def test_native_refuses_a_ts_with_hundreds_of_digits():
     """Found by the mutation fuzz above: the division into seconds overflowed."""
     payload = b'{"v":1,"ts":' + b"9" * 400 + b',"metrics":{"power_w":1}}'
-    with pytest.raises(DecodeError) as caught:
+    with pytest.raises(Refused) as caught:
         registry()["native"].decode("expo/binhai/home-017/reading", payload, DecodeContext(SITE, RECEIVED_S))
     assert caught.value.reason == "bad_timestamp"
 

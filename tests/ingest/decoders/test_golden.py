@@ -14,7 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from ingest.decoders import DecodeContext, DecodeError, registry
+from expo.errors import Refused
+from ingest.decoders import DecodeContext, registry
 
 TESTDATA = Path(__file__).parent / "testdata"
 SITE = "binhai"
@@ -34,7 +35,7 @@ def _decode(folder: Path):
 def test_decodes_as_expected(folder: Path):
     expected = json.loads((folder / "expected.json").read_text())
     if "error" in expected:
-        with pytest.raises(DecodeError) as caught:
+        with pytest.raises(Refused) as caught:
             _decode(folder)
         assert caught.value.reason == expected["error"], caught.value.detail
         return

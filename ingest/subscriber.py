@@ -1,0 +1,135 @@
+"""The MQTT side of ingest: one persistent session, messages into a bounded queue, acknowledgements on request.
+
+Acknowledgements are manual: paho holds each QoS 1 message's PUBACK until the
+service calls ``ack`` for it, which it does only once the batch holding it
+is in the store or the spool. A crash before that leaves the message with
+the broker, which delivers it again to our persistent session (stable client
+id, no clean start), and idempotent writes make the redelivery harmless.
+
+Flow control: when the queue is full, paho's network thread waits in
+``_on_message``, the socket is not read, and TCP holds the broker back. That
+is the only flow control MQTT 3.1.1 has (no Receive Maximum), and a guard for
+MQTT 5 (a soak at overload saw a broker send far past it), so memory stays bounded.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import socket
+import threading
+import time
+from typing import Callable
+
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
+
+from expo.addresses import BrokerAddress
+from expo.errors import UserError
+from expo.mqtt import PROTOCOLS, make_client, report_connect_failure
+from ingest.process import Incoming
+
+log = logging.getLogger("expo.ingest")
+
+RECEIVE_MAXIMUM = 5000  # QoS 1 messages the broker may send before our acknowledgements (MQTT 5)
+QUEUE_MAX_MESSAGES = 2 * RECEIVE_MAXIMUM  # messages waiting for the writer
+
+
+def default_client_id() -> str:
+    return f"energy-expo-ingest-{socket.gethostname().lower()}"[:64]
+
+
+class Subscriber:
+    def __init__(self, broker: BrokerAddress, client_id: str, filters: list[str], protocol: str = "5",
+                 ca_file: str | None = None, session_expiry_s: int = 86_400, clock: Callable[[], float] = time.time):
+        if protocol not in PROTOCOLS:
+            raise UserError(f"MQTT protocol must be one of {', '.join(PROTOCOLS)}, got {protocol!r}")
+        self.broker = broker
+        self.client_id = client_id
+        self.filters = filters
+        self.protocol = protocol
+        self.ca_file = ca_file
+        self.session_expiry_s = session_expiry_s
+        self.previous_filters: list[str] = []  # what the session subscribed to last time (from the state file)
+        self.queue: queue.Queue[Incoming] = queue.Queue(maxsize=QUEUE_MAX_MESSAGES)
+        self.received = 0
+        self.queue_full_waits = 0
+        self.connected = threading.Event()
+        self._clock = clock
+        self._stopping = threading.Event()
+        self._failed_connects = 0
+        self._client = None
+
+    def start(self) -> None:
+        client = make_client(self.broker, self.client_id, self.ca_file, clean_session=False, protocol=self.protocol)
+        client.manual_ack_set(True)
+        client.reconnect_delay_set(min_delay=1, max_delay=60)
+        client.on_connect = self._on_connect
+        client.on_connect_fail = self._on_connect_fail
+        client.on_disconnect = self._on_disconnect
+        client.on_message = self._on_message
+        try:
+            if self.protocol == "5":
+                props = Properties(PacketTypes.CONNECT)
+                props.SessionExpiryInterval = self.session_expiry_s
+                props.ReceiveMaximum = RECEIVE_MAXIMUM
+                client.connect_async(self.broker.host, self.broker.port, keepalive=30, clean_start=False,
+                                     properties=props)
+            else:
+                client.connect_async(self.broker.host, self.broker.port, keepalive=30)
+        except (OSError, ValueError) as exc:
+            raise UserError(f"cannot connect to broker {self.broker}: {exc}") from None
+        self._client = client
+        client.loop_start()
+
+    def stop_taking(self) -> None:
+        """From now on a message is not queued, so never acknowledged: the broker sends it again next session."""
+        self._stopping.set()
+
+    def ack(self, messages: list[Incoming]) -> None:
+        for message in messages:
+            if message.qos > 0:
+                self._client.ack(message.mid, message.qos)
+
+    def close(self) -> None:
+        self._stopping.set()
+        if self._client is not None:
+            self._client.disconnect()
+            self._client.loop_stop()
+
+    # -- paho's callbacks, on its network thread ------------------------------------------------------
+
+    def _on_connect(self, client, userdata, flags, reason_code, properties) -> None:
+        if reason_code.is_failure:
+            log.error("broker %s refused ingest: %s", self.broker, reason_code)
+            return
+        resumed = bool(getattr(flags, "session_present", False))
+        log.info("connected to %s as %s (%s session)", self.broker, self.client_id,
+                 "resumed persistent" if resumed else "new persistent")
+        stale = [f for f in self.previous_filters if f not in self.filters]
+        if stale and resumed:  # routes removed from the config must not keep delivering into this session
+            client.unsubscribe(stale)
+            log.info("unsubscribed from filters no longer configured: %s", ", ".join(stale))
+        client.subscribe([(f, 1) for f in self.filters])
+        self.previous_filters = list(self.filters)
+        self.connected.set()
+
+    def _on_connect_fail(self, client, userdata) -> None:
+        self._failed_connects += 1
+        report_connect_failure(log, self.broker, self._failed_connects, self.ca_file, "")
+
+    def _on_disconnect(self, client, userdata, flags, reason_code, properties) -> None:
+        self.connected.clear()
+        if not self._stopping.is_set():
+            log.warning("disconnected from %s (%s); reconnecting", self.broker, reason_code)
+
+    def _on_message(self, client, userdata, message) -> None:
+        incoming = Incoming(message.topic, bytes(message.payload), self._clock(), message.mid, message.qos)
+        while not self._stopping.is_set():
+            try:
+                self.queue.put(incoming, timeout=0.5)
+            except queue.Full:  # the writer is behind: wait here, so the broker waits too
+                self.queue_full_waits += 1
+                continue
+            self.received += 1
+            return
