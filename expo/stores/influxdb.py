@@ -149,7 +149,10 @@ class InfluxStore:
         if batch.readings:
             self._rollups.touched(batch.readings)
         self._wrote = True
-        self.maintain()
+        try:  # the batch is stored: a server gone between two requests only postpones the upkeep
+            self.maintain()
+        except StoreUnavailable as exc:
+            log.warning("rollups postponed: %s", exc)
         return refused
 
     def _quarantine(self, rejected: list[Rejected], refused: list[Rejected], now_s: float) -> None:
@@ -170,10 +173,18 @@ class InfluxStore:
             log.error("InfluxDB refused a quarantined message even at the present time: %s", message)
 
     def maintain(self, force: bool = False) -> None:
-        """Rollups of recent writes when due (all of them with ``force``); metadata kept inside the retention."""
-        self._rollups.maintain(force)
-        if self._wrote and self._clock() >= self._next_meta_check_s:
-            self._refresh_metadata()
+        """Rollups of recent writes when due (all of them with ``force``); metadata kept inside the retention.
+
+        Raises only ``StoreUnavailable`` (what is owed stays owed); any other failure of the upkeep is logged,
+        since retrying it with every idle moment would only repeat it."""
+        try:
+            self._rollups.maintain(force)
+            if self._wrote and self._clock() >= self._next_meta_check_s:
+                self._refresh_metadata()
+        except StoreUnavailable:
+            raise
+        except StoreError as exc:
+            log.error("store upkeep failed: %s", exc)
 
     def _refresh_metadata(self) -> None:
         now_s = self._clock()

@@ -202,3 +202,15 @@ def test_an_influxdb_2_answering_422_outside_the_bucket_retention_does_not_stall
     finally:
         http.shutdown()
         http.server_close()
+
+
+def test_the_newest_metadata_of_a_device_is_the_one_read(server):
+    name = f"renamed{next(_names)}"
+    clock = [time.time() - 10]
+    store = InfluxStore(parse_store(server.url(name)), clock=lambda: clock[0])
+    store.write(Batch(metas=[META]))
+    clock[0] += 5
+    renamed = DeviceMeta("binhai", "home-001", "household", "Home One", "住户一", 1.0, 2.0, 9000.0, "feeder-01")
+    store.write(Batch(metas=[renamed]))
+    assert store.devices() == [renamed]
+    store.close()
