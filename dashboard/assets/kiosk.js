@@ -3,14 +3,21 @@
  * These run in the browser so they keep working while the server is away: a
  * kiosk that lost its server must say so itself, not freeze on the last frame.
  * A touch or click anywhere pauses the rotation for config.idle_ms.
+ *
+ * window.expoKiosk is this state: its clock (ms, replaceable, as the server's
+ * model takes an injected clock, so a test moves time on instead of waiting)
+ * and counters a test or an engineer can read (clock ticks seen, automatic
+ * rotations, answers from the server).
  */
 (function () {
-  var state = { lastSwitch: Date.now(), pausedUntil: 0, lastBeatAt: Date.now(), lastSent: null, cfg: null };
+  var state = { lastSwitch: Date.now(), pausedUntil: 0, lastBeatAt: Date.now(), lastSent: null, cfg: null,
+                ticks: 0, rotations: 0, answers: 0 };
+  state.clock = function () { return Date.now(); };
   window.expoKiosk = state;
 
   ['pointerdown', 'keydown', 'wheel'].forEach(function (name) {
     document.addEventListener(name, function () {
-      if (state.cfg) { state.pausedUntil = Date.now() + state.cfg.idle_ms; }
+      if (state.cfg) { state.pausedUntil = state.clock() + state.cfg.idle_ms; }
       document.body.classList.add('touched');
     }, { passive: true });
   });
@@ -29,9 +36,10 @@
     expo: {
       rotate: function (_n, _navClicks, _langClicks, scene, lang, cfg, search) {
         state.cfg = cfg;
-        var now = Date.now();
+        var now = state.clock();
         var ctx = window.dash_clientside.callback_context;
         var trigger = ctx && ctx.triggered && ctx.triggered.length ? ctx.triggered[0].prop_id : '';
+        if (trigger.indexOf('clock.') === 0) { state.ticks += 1; }
         var nextScene = scene, nextLang = lang;
         if (!state.started) {  // first call: ?lang=en and ?scene=flow choose where the page opens
           state.started = true;
@@ -48,6 +56,7 @@
           var i = cfg.scenes.indexOf(scene);
           nextScene = cfg.scenes[(i + 1) % cfg.scenes.length];
           state.lastSwitch = now;
+          state.rotations += 1;
           if (cfg.alternate) { nextLang = lang === 'zh' ? 'en' : 'zh'; }
         }
         document.body.classList.toggle('paused', now < state.pausedUntil);
@@ -67,11 +76,12 @@
       },
 
       watch: function (_n, beat, lang, cfg) {
-        var now = Date.now();
+        var now = state.clock();
         var t = cfg.text;
         if (beat && beat.sent_s !== state.lastSent) {  // a new answer from the server
           state.lastSent = beat.sent_s;
           state.lastBeatAt = now;
+          state.answers += 1;
         }
         var serverLost = now - state.lastBeatAt > 6000;
         var badge, cls;

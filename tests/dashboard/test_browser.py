@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import free_port, wait_for_port
+from testkit.ports import free_port, wait_for_port
 from tests.dashboard.browser import Browser, available, screenshot_dir
 from tests.dashboard.conftest import Filled
 
@@ -93,6 +93,29 @@ def browser():
     b.close()
 
 
+def scene_settled(browser: Browser) -> None:
+    """The scene on screen has finished fading in and the others out (a 0.45 s CSS transition)."""
+    browser.wait_for("[...document.querySelectorAll('.scene')].every(s => s.getAnimations().length === 0) && "
+                     "getComputedStyle(document.querySelector('.scene.active')).opacity === '1'", 5, 0.05)
+
+
+def set_kiosk_clock(browser: Browser, ms: float) -> None:
+    """Stop the page's kiosk clock (kiosk.js's injected clock) at ``ms``: rotation and pause see that time."""
+    browser.js("var at = arguments[0]; window.expoKiosk.clock = function () { return at; };", ms)
+
+
+def run_page_faster(browser: Browser, factor: float) -> None:
+    """The page's time runs ``factor`` times faster: the kiosk clock, and Dash's two intervals (the refresh
+    and the clock tick) firing ``factor`` times as often, so rotation, refreshes and pauses all keep their
+    proportions in less wall time."""
+    browser.js("""
+        var k = window.expoKiosk, factor = arguments[0], realStart = Date.now(), kioskStart = k.clock();
+        k.clock = function () { return kioskStart + (Date.now() - realStart) * factor; };
+        ['tick', 'clock'].forEach(function (id) {
+            window.dash_clientside.set_props(id, {interval: Math.round(1000 / factor)});
+        });""", factor)
+
+
 def active_scene_ready(browser: Browser, timeout_s: float = 20.0) -> None:
     browser.wait_for("document.querySelector('.scene.active .js-plotly-plot') && "
                      "document.querySelector('.scene.active .js-plotly-plot').data && "
@@ -111,7 +134,7 @@ def test_every_scene_renders_live_with_no_errors(town, browser, lang):
         assert browser.js("return document.querySelector('.scene.active').id") == json.dumps(
             {"id": scene, "type": "scene"}, separators=(",", ":"))
         browser.wait_for("document.getElementById('badge').className.includes('badge-live')", 15)
-        time.sleep(0.6)  # the scene's fade-in
+        scene_settled(browser)
         browser.screenshot(SHOTS / f"{scene}-{lang}-1920x1080.png")
         assert browser.console_errors() == []
     caption = browser.js("return document.querySelector('.scene.active .caption').innerText")
@@ -144,9 +167,15 @@ def test_kiosk_rotates_and_a_touch_pauses_it(town, browser):
     browser.driver.find_element("css selector", ".scene.active .caption").click()  # a visitor's touch
     paused_on = browser.js("return document.querySelector('.scene.active').id")
     assert browser.wait_for("document.body.classList.contains('paused')", 3)
-    time.sleep(4.5)  # longer than the 3 s rotation
+    touched_ms = browser.js("return window.expoKiosk.pausedUntil - window.expoKiosk.cfg.idle_ms")
+    set_kiosk_clock(browser, touched_ms + 4500)  # longer than the 3 s rotation, within the 6 s pause
+    ticks = browser.js("return window.expoKiosk.ticks")
+    browser.wait_for(f"window.expoKiosk.ticks >= {ticks + 2}", 10)  # the rotation looked twice at that time
     assert browser.js("return document.querySelector('.scene.active').id") == paused_on
+    assert browser.js("return document.body.classList.contains('paused')")
+    set_kiosk_clock(browser, touched_ms + 6500)  # the pause is over: the show resumes by itself
     browser.wait_for(f"document.querySelector('.scene.active').id !== {json.dumps(paused_on)}", 15)
+    assert not browser.js("return document.body.classList.contains('paused')")
 
 
 def test_a_reading_published_over_mqtt_is_on_screen_within_3_s(town, browser, mosquitto, tmp_path):
@@ -202,7 +231,7 @@ def test_smaller_and_portrait_screens_keep_every_part(town, browser, width, heig
         for scene in SCENES:
             browser.open(f"{dash.url}?scene={scene}&lang=zh")
             active_scene_ready(browser)
-            time.sleep(0.6)
+            scene_settled(browser)
             assert browser.js("return document.documentElement.scrollWidth") <= width
             boxes = browser.js("return [...document.querySelectorAll('.scene.active .kpi-value, .scene.active "
                                ".caption, #badge, .title')].map(e => e.getBoundingClientRect())"
@@ -237,7 +266,7 @@ def test_an_empty_store_shows_every_scene_waiting_without_errors(tmp_path, brows
             browser.open(f"{dash.url}?scene={scene}&lang=en")
             browser.wait_for("document.querySelector('.scene.active .caption') && "
                              "document.querySelector('.scene.active .caption').textContent.length > 0")
-            time.sleep(1.5)
+            browser.wait_for("window.expoKiosk.answers >= 2", 15)  # the full draw and a tick after it, applied
             assert "Waiting for data" in browser.js("return document.getElementById('badge').innerText")
             assert browser.console_errors() == [], scene
         assert dash.errors() == ""
@@ -246,16 +275,22 @@ def test_an_empty_store_shows_every_scene_waiting_without_errors(tmp_path, brows
 
 
 def test_kiosk_heap_stays_flat_over_rotations(town, browser):
-    """A minute of rotation (every 3 s) and live updates every second: the JS heap does not grow.
+    """Fifteen rotations (one every 3 s of page time) and 45 refreshes: the JS heap does not grow.
 
-    The hour-long version is ``bench/dashboard_refresh.py --browser-minutes 60``.
+    The page's clocks run three times faster (kiosk.js's injected clock and Dash's intervals), so this takes
+    a third of the wall time; the store's data still changes once a second. The hour-long version at real
+    speed is ``bench/dashboard_refresh.py --browser-minutes 60``.
     """
     _, dash, _ = town
     browser.open(f"{dash.url}?kiosk=1&lang=zh")
     active_scene_ready(browser)
-    time.sleep(20)  # warm-up: every scene drawn once, fonts and plotly's caches filled
-    warm = browser.heap_mb()
-    time.sleep(45)  # fifteen rotations, 45 refreshes
+    run_page_faster(browser, 3)
+    scenes = len(SCENES)
+    browser.wait_for(f"window.expoKiosk.rotations >= {scenes + 1}", 60)  # warm-up: every scene drawn once,
+    warm = browser.heap_mb()  # and the first again (drawn in full after it was away); fonts and caches filled
+    rotations, answers = browser.js("return [window.expoKiosk.rotations, window.expoKiosk.answers]")
+    browser.wait_for(f"window.expoKiosk.rotations >= {rotations + 15} && window.expoKiosk.answers >= {answers + 45}",
+                     90)
     after = browser.heap_mb()
     assert browser.js("return document.querySelectorAll('.js-plotly-plot').length") == 7  # no graph is ever added
     assert after <= warm * 1.2, f"JS heap grew from {warm:.1f} MB to {after:.1f} MB"
