@@ -9,7 +9,10 @@ not grow with the number of rotations.
 Server work per tick is one callback that reads the model's newest snapshot
 and returns what changed for the visible scene; rotation, language, the clock,
 the badge and the lost-connection banner run in the browser
-(``assets/kiosk.js``), so they keep working while the server is away.
+(``assets/kiosk.js``), so they keep working while the server is away. A scene
+that needs callbacks of its own (the town plan's tap) registers them itself
+(``register_callbacks``); the app calls it for every scene it finds and knows
+no scene by name.
 """
 
 from __future__ import annotations
