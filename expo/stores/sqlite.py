@@ -26,63 +26,13 @@ from expo.errors import UserError
 from expo.metadata import DeviceMeta
 from expo.reading import Reading
 from expo.store import ROLLUPS_S, Batch, Rejected, RollupRow, StoreError, StoreUnavailable
+from expo.stores._sqlite.schema import ROLLUP_FROM_READINGS, ROLLUP_FROM_ROLLUP, SCHEMA, SCHEMA_VERSION
 
 SCHEMES = ("sqlite",)
 ADDRESS = "sqlite:///relative.db or sqlite:////absolute.db"
 SETTINGS = ()  # a file needs no credentials
 
-SCHEMA_VERSION = 1
 KEEP_REJECTED = 10_000  # newest quarantined messages kept; older ones are counted in health, not kept
-
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS schema (version INTEGER NOT NULL);
-CREATE TABLE IF NOT EXISTS series (
-    id INTEGER PRIMARY KEY, site TEXT NOT NULL, device TEXT NOT NULL, metric TEXT NOT NULL,
-    UNIQUE (site, device, metric));
-CREATE TABLE IF NOT EXISTS readings (
-    series INTEGER NOT NULL, ts_ms INTEGER NOT NULL, value REAL NOT NULL,
-    PRIMARY KEY (series, ts_ms)) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS latest (series INTEGER PRIMARY KEY, ts_ms INTEGER NOT NULL, value REAL NOT NULL);
-CREATE TABLE IF NOT EXISTS rollup_1m (
-    series INTEGER NOT NULL, bucket_ms INTEGER NOT NULL, n INTEGER NOT NULL, total REAL NOT NULL,
-    lo REAL NOT NULL, hi REAL NOT NULL, last_ts_ms INTEGER NOT NULL, last REAL NOT NULL,
-    PRIMARY KEY (series, bucket_ms)) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS rollup_1h (
-    series INTEGER NOT NULL, bucket_ms INTEGER NOT NULL, n INTEGER NOT NULL, total REAL NOT NULL,
-    lo REAL NOT NULL, hi REAL NOT NULL, last_ts_ms INTEGER NOT NULL, last REAL NOT NULL,
-    PRIMARY KEY (series, bucket_ms)) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS devices (
-    site TEXT NOT NULL, device TEXT NOT NULL, kind TEXT NOT NULL, name_en TEXT NOT NULL, name_zh TEXT NOT NULL,
-    x_m REAL, y_m REAL, rated_power_w REAL, parent TEXT, building TEXT, source TEXT NOT NULL,
-    PRIMARY KEY (site, device));
-CREATE TABLE IF NOT EXISTS rejected (
-    id INTEGER PRIMARY KEY, received_ms INTEGER NOT NULL, topic TEXT NOT NULL, reason TEXT NOT NULL,
-    detail TEXT NOT NULL, payload BLOB NOT NULL);
-CREATE TABLE IF NOT EXISTS health (name TEXT PRIMARY KEY, value REAL NOT NULL, ts_ms INTEGER NOT NULL);
-"""
-
-# Recompute the touched buckets of one rollup from its source; {source} is raw readings or the finer rollup.
-_ROLLUP_FROM_READINGS = """
-WITH agg AS (
-    SELECT t.series, t.bucket_ms, count(*) AS n, sum(r.value) AS total, min(r.value) AS lo, max(r.value) AS hi,
-           max(r.ts_ms) AS last_ts_ms
-    FROM touched t JOIN readings r
-      ON r.series = t.series AND r.ts_ms >= t.bucket_ms AND r.ts_ms < t.bucket_ms + {width_ms}
-    GROUP BY t.series, t.bucket_ms)
-INSERT OR REPLACE INTO rollup_{name} (series, bucket_ms, n, total, lo, hi, last_ts_ms, last)
-SELECT agg.*, (SELECT value FROM readings x WHERE x.series = agg.series AND x.ts_ms = agg.last_ts_ms) FROM agg
-"""
-_ROLLUP_FROM_ROLLUP = """
-WITH agg AS (
-    SELECT t.series, t.bucket_ms, sum(r.n) AS n, sum(r.total) AS total, min(r.lo) AS lo, max(r.hi) AS hi,
-           max(r.last_ts_ms) AS last_ts_ms
-    FROM touched t JOIN rollup_{finer} r
-      ON r.series = t.series AND r.bucket_ms >= t.bucket_ms AND r.bucket_ms < t.bucket_ms + {width_ms}
-    GROUP BY t.series, t.bucket_ms)
-INSERT OR REPLACE INTO rollup_{name} (series, bucket_ms, n, total, lo, hi, last_ts_ms, last)
-SELECT agg.*, (SELECT last FROM rollup_{finer} x WHERE x.series = agg.series AND x.last_ts_ms = agg.last_ts_ms
-               AND x.bucket_ms >= agg.bucket_ms AND x.bucket_ms < agg.bucket_ms + {width_ms}) FROM agg
-"""
 
 
 def parse_address(url: str) -> StoreAddress:
@@ -109,7 +59,7 @@ class SQLiteStore:
             self._db = sqlite3.connect(self.path, timeout=timeout_s, check_same_thread=False, isolation_level=None)
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=FULL")  # a reading acknowledged to the broker survives a power cut
-            self._db.executescript(_SCHEMA)
+            self._db.executescript(SCHEMA)
             row = self._db.execute("SELECT version FROM schema").fetchone()
             if row is None:
                 self._db.execute("INSERT INTO schema VALUES (?)", (SCHEMA_VERSION,))
@@ -194,7 +144,7 @@ class SQLiteStore:
             db.execute("CREATE TEMP TABLE IF NOT EXISTS touched (series INTEGER, bucket_ms INTEGER)")
             db.execute("DELETE FROM touched")
             db.executemany("INSERT INTO touched VALUES (?, ?)", buckets)
-            template = _ROLLUP_FROM_READINGS if finer is None else _ROLLUP_FROM_ROLLUP
+            template = ROLLUP_FROM_READINGS if finer is None else ROLLUP_FROM_ROLLUP
             db.execute(template.format(name=name, width_ms=width_ms, finer=finer))
             finer, touched = name, buckets
 

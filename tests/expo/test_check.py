@@ -9,7 +9,8 @@ from expo.metadata import DeviceMeta
 from expo.reading import Reading
 from expo.store import Batch, open_store
 from tests.cli import energy_expo
-from tests.conftest import Mosquitto, free_port, wait_for_port
+from testkit.ports import free_port, wait_for_port
+from testkit.servers import Mosquitto
 from tests.mqtt_client import publish_one
 
 

@@ -15,7 +15,7 @@ from expo.reading import Reading
 from expo.store import REFUSED, Batch, Rejected, open_store, parse_store
 from expo.stores._influx.refusals import write_isolating
 from expo.stores.influxdb import InfluxStore
-from tests.conftest import InfluxDB
+from testkit.servers import InfluxDB
 from tests.expo.stores.influx_admin import influxql, raw_write, short_retention
 
 _names = itertools.count()

@@ -14,7 +14,7 @@ from expo.metadata import DeviceMeta
 from expo.reading import Reading
 from expo.store import Batch, Rejected, StoreUnavailable, open_store
 from expo.stores.sqlite import SQLiteStore
-from tests.conftest import InfluxDB
+from testkit.servers import InfluxDB
 
 T0 = 1782835200.0  # 2026-07-01T00:00+08:00, on a whole hour
 _names = itertools.count()

@@ -1,0 +1,1 @@
+"""The SQLite backend's parts; ``expo/stores/sqlite.py`` is the backend. Private: discovery skips it."""
