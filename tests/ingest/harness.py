@@ -13,7 +13,7 @@ import urllib.request
 from pathlib import Path
 
 from tests.cli import energy_expo
-from tests.conftest import free_port
+from testkit.ports import free_port
 
 SIM_RUN = ["--start", "2026-07-01T12:00", "--step", "10s", "--seed", "3"]
 

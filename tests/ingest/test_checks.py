@@ -46,3 +46,13 @@ def test_a_flood_of_new_devices_is_held_at_the_cap_and_known_devices_pass():
     assert admitted == 100 and refused == 9_900
     checks.check(reading(device="bogus-0"), None, NOW + 61)  # already known: never capped
     checks.check(reading(device="late-newcomer"), None, NOW + 200)  # a minute later there is room again
+
+
+def test_now_is_the_injected_clock_when_the_caller_gives_none():
+    now = [NOW]
+    checks = Checks(clock=lambda: now[0])
+    checks.check(reading(ts=NOW + 299), None)
+    now[0] -= 10  # the same reading, ten seconds earlier, is too far ahead
+    with pytest.raises(Refused) as failed:
+        checks.check(reading(ts=NOW + 299), None)
+    assert failed.value.reason == "future_timestamp"

@@ -8,7 +8,7 @@ import time
 import pytest
 
 from tests.cli import energy_expo, start_energy_expo
-from tests.conftest import InfluxDB
+from testkit.servers import InfluxDB
 from tests.ingest.harness import SIM_RUN, Ingest, expected_values, influx_values, wait_for
 
 

@@ -185,7 +185,9 @@ def test_ingest_over_tls_with_a_password(tmp_path, monkeypatch):
     """The same client set-up as the simulator's: a CA file for mqtts://, credentials from the environment."""
     import subprocess
 
-    from tests.conftest import Mosquitto, free_port, make_tls_files, wait_for_port
+    from testkit.ports import free_port, wait_for_port
+    from testkit.servers import Mosquitto
+    from testkit.tls import make_tls_files
 
     tls = make_tls_files(tmp_path)
     passwords = tmp_path / "passwords"

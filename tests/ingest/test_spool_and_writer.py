@@ -115,3 +115,26 @@ def test_a_servers_retry_after_is_honoured(tmp_path):
     writer = Writer(Busy(), Spool(tmp_path / "spool.db"), clock=lambda: clock[0], sleep=lambda s: None)
     writer.deliver(batch(0))
     assert writer._next_try - clock[0] >= 12.0
+
+
+def test_replay_progress_is_paced_by_the_writers_clock(tmp_path, caplog):
+    """A long replay reports every 5 s of the writer's clock, here a fake one that each write moves on 2 s."""
+    clock = [0.0]
+
+    class SlowStore(FlakyStore):
+        def write(self, b):
+            super().write(b)
+            clock[0] += 2.0
+
+    store = SlowStore()
+    store.up = False
+    writer = Writer(store, Spool(tmp_path / "spool.db"), clock=lambda: clock[0], sleep=lambda s: None)
+    for i in range(10):
+        writer.deliver(batch(i))
+    store.up = True
+    clock[0] += 60
+    with caplog.at_level("INFO", logger="expo.ingest.writer"):
+        assert writer.replay() == 10
+    progress = [r.getMessage() for r in caplog.records if "replaying the spool" in r.getMessage()]
+    assert progress == ["replaying the spool: 3 of 10 batches (30%)", "replaying the spool: 6 of 10 batches (60%)",
+                        "replaying the spool: 9 of 10 batches (90%)"]

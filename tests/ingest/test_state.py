@@ -18,7 +18,7 @@ from paho.mqtt.enums import CallbackAPIVersion
 from expo.reading import format_ts
 from ingest.state import DEFAULT_STATE_DIR, Saved, StateFolder, resolve_state_dir
 from tests.cli import energy_expo
-from tests.conftest import InfluxDB
+from testkit.servers import InfluxDB
 from tests.ingest.harness import (
     SIM_RUN, Ingest, expected_values, influx_values, stored_values, wait_for, wait_for_values,
 )

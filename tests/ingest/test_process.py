@@ -1,0 +1,49 @@
+"""One refusal type, whoever refuses: the contract, a decoder, a check or the counters; each counted by its reason."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from expo.store import Batch
+from ingest.checks import Checks
+from ingest.counters import CounterState
+from ingest.process import Incoming, Processor
+from ingest.routes import build_routes
+
+NOW = 1795579200.0
+TS = "2026-11-25T04:00:00Z"
+
+
+def native(device: str, body) -> tuple[str, bytes]:
+    return f"expo/binhai/{device}/reading", body if isinstance(body, bytes) else json.dumps(body).encode()
+
+
+@pytest.mark.parametrize("topic, payload, reason", [
+    (*native("a", {"v": 2, "ts": TS, "metrics": {"power_w": 1}}), "unsupported_version"),  # the contract
+    (*native("b", {"v": 1, "ts": "2026-11-25T04:00:00", "metrics": {"power_w": 1}}), "bad_timestamp"),
+    (*native("c", {"v": 1, "ts": TS, "metrics": {"power": 1}}), "unknown_metric"),
+    (*native("d", b"\xff"), "not_utf8"),
+    (*native("e", {"v": 1, "ts": TS, "metrics": {"power_w": True}}), "wrong_type"),
+    ("expo/binhai/f/meta", b'{"v": 1, "kind": "spaceship", "name": {"en": "x", "zh": "x"}}', "unknown_kind"),
+    ("tele/plug/SENSOR", b'{"ENERGY": {"Power": "lots"}}', "wrong_type"),  # a decoder
+    (*native("g", {"v": 1, "ts": "2026-11-25T05:00:00Z", "metrics": {"power_w": 1}}), "future_timestamp"),  # a check
+])
+def test_every_refusal_is_quarantined_with_the_reason_its_raiser_gave(topic, payload, reason):
+    processor = Processor(build_routes([], True), "binhai", Checks(clock=lambda: NOW), CounterState())
+    batch = Batch()
+    processor.add(Incoming(topic, payload, NOW), batch)
+    assert [q.reason for q in batch.rejected] == [reason] and not batch.readings
+    assert processor.rejected_by_reason == {reason: 1}
+
+
+def test_a_counter_backwards_is_refused_and_a_replacement_leaves_an_inspection_record():
+    processor = Processor(build_routes([], True), "binhai", Checks(clock=lambda: NOW), CounterState())
+    batch = Batch()
+    for i, energy_wh in enumerate([5000.0, 3000.0, 3001.0, 3002.0]):
+        ts = f"2026-11-25T03:5{i}:00Z"
+        processor.add(Incoming(*native("h", {"v": 1, "ts": ts, "metrics": {"energy_wh": energy_wh}}), NOW), batch)
+    assert [q.reason for q in batch.rejected] == ["counter_backwards", "counter_backwards", "counter_replaced"]
+    assert [r.metrics["energy_wh"] for r in batch.readings] == [5000.0, 5002.0]
+    assert processor.rejected_by_reason == {"counter_backwards": 2}  # the record is not a refusal
