@@ -112,7 +112,8 @@ def test_status_speaks_the_page_language(model):
     from dashboard.i18n import text
 
     client = create_app(model, KioskSettings(language="en")).server.test_client()
-    english, chinese = client.get("/status").get_data(as_text=True), client.get("/status?lang=zh").get_data(as_text=True)
+    english = client.get("/status").get_data(as_text=True)
+    chinese = client.get("/status?lang=zh").get_data(as_text=True)
     assert f"<h1>{text('status.title', 'en')}</h1>" in english and text("status.col.last_seen", "en") in english
     assert f"<h1>{text('status.title', 'zh')}</h1>" in chinese and text("status.col.last_seen", "zh") in chinese
     assert 'lang="zh-CN"' in chinese and text("status.title", "zh") not in english
