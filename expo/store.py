@@ -191,24 +191,27 @@ def address_help() -> str:
 
 def parse_store(url: str) -> StoreAddress:
     """The address parsed by the backend its scheme names; a ``UserError`` with the known forms otherwise."""
-    found = backends()
+    return _backend_of(url, backends()).parse_address(url)
+
+
+def _backend_of(url: str, found: dict[str, ModuleType]) -> ModuleType:
     parts = split_url(url, "store", "sqlite:///energy-expo-data/expo.db")
     backend = found.get(parts.scheme)
     if backend is None:
         schemes = ", ".join(f"{s}://" for s in sorted(found))
         raise UserError(f"store address {url!r} must start with one of {schemes}; e.g. {_address_forms(found)}")
-    return backend.parse_address(url)
+    return backend
 
 
 def open_store(url: str, create: bool = True, **options) -> Store:
     """The store at ``url``. ``options`` are store settings by name (``expo.config.store_options``): each
     backend is given its own and ignores the others'. ``create=False``: open only what already exists."""
-    address = parse_store(url)
     found = backends()
+    backend = _backend_of(url, found)
+    address = backend.parse_address(url)
     known = {s.name for module in found.values() for s in getattr(module, "SETTINGS", ())}
     unknown = sorted(set(options) - known)
     if unknown:
         raise TypeError(f"open_store: {unknown[0]!r} is not a setting of any store backend")
-    backend = found[address.scheme]
     own = {s.name: options[s.name] for s in getattr(backend, "SETTINGS", ()) if options.get(s.name) is not None}
     return backend.open(address, create=create, **own)
