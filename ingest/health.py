@@ -37,7 +37,7 @@ def figures(subscriber, processor, writer, spool, now_s: float) -> dict[str, flo
         "store_failures": w.store_failures,
         "store_down": float(writer.store_down),
         "spool_full_waits": w.spool_full_waits,
-        "store_refused": getattr(w, "store_refused", 0),
+        "store_refused": w.store_refused,
         "batch_ms_last": round(w.last_batch_ms, 2),
         "batch_ms_max": round(w.max_batch_ms, 2),
         "queue_length": subscriber.queue.qsize(),

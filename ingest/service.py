@@ -68,6 +68,7 @@ class IngestService:
         self._clock = clock
         self._monotonic = monotonic
         self._binding: tuple[str | None, str | None] = (None, None)  # the store the counter memory describes
+        self._seen_identity: str | None = None
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="ingest-writer", daemon=True)
 
@@ -189,7 +190,8 @@ class IngestService:
             identity = self.store.identity()
         except StoreUnavailable:
             return
-        if self._binding[1] is not None and identity != self._binding[1]:
+        if self._binding[1] is not None and identity != self._binding[1] and identity != self._seen_identity:
+            self._seen_identity = identity  # said once, not every hour
             log.warning("store %s now has identity %s, not %s: it was re-created while ingest ran; the counter "
                         "memory is checked against it at the next start", self.store_key, identity, self._binding[1])
 

@@ -1,11 +1,13 @@
 """Delivery of batches: to the store when it takes them, to the spool when it does not, in order.
 
-The writer is the only code that knows the store. While the spool holds
+The writer is the only code that writes to the store (the service only asks
+it who it is and, at start, what it holds). While the spool holds
 anything, new batches join the end of it, so the store always receives
 readings in the order they arrived. Retries back off exponentially from
 ``RETRY_MIN_S`` to ``RETRY_MAX_S`` with full jitter, so a fleet of ingest
 processes does not hammer a store that is coming back; a server's
-``Retry-After`` (up to ``RETRY_MAX_S``) is honoured.
+``Retry-After`` (up to ``RETRY_MAX_S``) is honoured. Retries and replay
+progress are timed by the injected ``clock``, so tests advance it instead of sleeping.
 """
 
 from __future__ import annotations

@@ -161,3 +161,20 @@ def test_memory_is_kept_while_the_store_cannot_say_who_it_is(tmp_path):
 def test_two_client_ids_never_share_a_folder(tmp_path):
     names = {StateFolder(tmp_path, client).path.name for client in ("a/b", "a_b", "a b", "ingest-1")}
     assert len(names) == 4 and all("/" not in n for n in names)
+
+
+def test_files_of_the_earlier_layout_move_into_the_clients_folder(tmp_path):
+    legacy = {"counters": {"counters": [["binhai", "home-1", "energy_wh", 5.0, 1.0, 0.0]]}, "filters": ["expo/+/+/+"]}
+    (tmp_path / "state.json").write_text(json.dumps(legacy))
+    (tmp_path / "spool.db").write_bytes(b"")
+    folder = StateFolder(tmp_path, "ingest-1")
+    folder.open()
+    folder.adopt_legacy("sqlite:/data/expo.db")
+    assert not (tmp_path / "state.json").exists() and folder.state_file.exists()
+    assert folder.spool_path("sqlite:/data/expo.db").exists()
+    saved = folder.load()
+    assert saved.identity is None and saved.filters == ["expo/+/+/+"]
+    kept = folder.bind(saved, "sqlite:/data/expo.db", "id-1", store_has_readings=True)  # the store it described
+    assert kept.counters == legacy["counters"] and kept.identity == "id-1"
+    clean = folder.bind(saved, "sqlite:/data/expo.db", "id-1", store_has_readings=False)  # an empty store
+    assert clean.counters == {} and len(list(folder.path.glob("state.store-unknown-*.json"))) == 1
