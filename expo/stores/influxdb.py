@@ -30,7 +30,7 @@ from expo.stores._influx import reads
 from expo.stores._influx.line_protocol import health_line, meta_line, reading_line, rejected_line
 from expo.stores._influx.refusals import write_isolating
 from expo.stores._influx.rollups import DeferredRollups
-from expo.stores._influx.transport import Transport
+from expo.stores._influx.transport import NotAuthorised, Transport
 
 SCHEMES = ("influxdb", "influxdbs")
 ADDRESS = "influxdb://host:port/<bucket or database> (influxdbs:// for TLS)"
@@ -100,7 +100,10 @@ class InfluxStore:
         version = self._http.ping()
         generation = version.lstrip("v").split(".")[0] if version else "1"
         if generation == "1" and self._create:
-            self._http.query(self.database, f"CREATE DATABASE {reads.quote_identifier(self.database)}", write=True)
+            try:
+                self._http.query(self.database, f"CREATE DATABASE {reads.quote_identifier(self.database)}", write=True)
+            except NotAuthorised as exc:  # a user without admin rights: an admin made the database, or writes say so
+                log.info("not creating database %r (%s); using it as it is", self.database, exc)
         self.version, self.generation = version, generation
         log.info("InfluxDB %s at %s, database %r", version or "(version not given)", self._http.where, self.database)
 

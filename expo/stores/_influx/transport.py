@@ -30,6 +30,10 @@ RETRIABLE_STATUS = {429, 500, 502, 503, 504}
 REFUSAL_STATUS = {400, 413, 422}
 
 
+class NotAuthorised(StoreUnavailable):
+    """401 or 403: a token, a password or a privilege an operator must fix; retried, since they may."""
+
+
 class Transport:
     def __init__(self, host: str, port: int, tls: bool = False, ca_file: str | None = None,
                  token: str | None = None, username: str | None = None, password: str | None = None):
@@ -129,7 +133,7 @@ def unavailable(status: int, headers: dict, body: bytes, what: str, database: st
     """What a failed answer that is not a refusal means, as the exception the writer retries."""
     text = server_message(body)
     if status in (401, 403):
-        return StoreUnavailable(f"InfluxDB {what}: not authorised (HTTP {status}); check the token or password")
+        return NotAuthorised(f"InfluxDB {what}: not authorised (HTTP {status}); check the token or password: {text}")
     if status == 404:
         return StoreUnavailable(f"InfluxDB {what}: database {database!r} not found (HTTP 404): {text}")
     retry_after_s = None
