@@ -37,7 +37,7 @@ __all__ = ["IngestService", "QUEUE_MAX_MESSAGES"]
 log = logging.getLogger("expo.ingest")
 
 STATE_SAVE_INTERVAL_S = 30.0
-IDENTITY_REFRESH_S = 3600.0  # asking the store its identity keeps it fresh (InfluxDB: inside the retention)
+IDENTITY_REFRESH_S = 600.0  # asking the store its identity keeps it fresh (InfluxDB: inside even a 1 h retention)
 # A broker sends an MQTT 3.1.1 client only so many unacknowledged messages (Mosquitto: 20) and then
 # waits; a batch that waited for more would wait for nothing. After this much silence it is written.
 IDLE_FLUSH_S = 0.02

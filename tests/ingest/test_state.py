@@ -178,3 +178,33 @@ def test_files_of_the_earlier_layout_move_into_the_clients_folder(tmp_path):
     assert kept.counters == legacy["counters"] and kept.identity == "id-1"
     clean = folder.bind(saved, "sqlite:/data/expo.db", "id-1", store_has_readings=False)  # an empty store
     assert clean.counters == {} and len(list(folder.path.glob("state.store-unknown-*.json"))) == 1
+
+
+def test_a_store_keeps_its_identity_and_a_new_one_has_another(influxdb, tmp_path):
+    from expo.store import open_store
+
+    first = open_store(influxdb.url("one"))
+    identity = first.identity()
+    assert identity and first.identity() == identity and open_store(influxdb.url("one")).identity() == identity
+    assert open_store(influxdb.url("two")).identity() != identity  # another database
+    import urllib.parse
+    import urllib.request
+
+    def query(q: str) -> str:
+        request = urllib.request.Request(f"http://127.0.0.1:{influxdb.port}/query?{urllib.parse.urlencode({'q': q})}",
+                                         method="POST")
+        return urllib.request.urlopen(request).read().decode()
+
+    query('DROP DATABASE "one"')
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and '["one"]' in query("SHOW DATABASES"):  # the server drops it a while after
+        time.sleep(0.05)
+    assert open_store(influxdb.url("one")).identity() != identity  # the same name, re-created
+    db = tmp_path / "expo.db"
+    sqlite = open_store(f"sqlite:///{db}")
+    kept = sqlite.identity()
+    assert sqlite.identity() == kept
+    sqlite.close()
+    for path in tmp_path.glob("expo.db*"):
+        path.unlink()
+    assert open_store(f"sqlite:///{db}").identity() != kept  # the file deleted: a new store
