@@ -30,7 +30,7 @@ from expo.stores._influx import reads
 from expo.stores._influx.line_protocol import health_line, meta_line, reading_line, rejected_line
 from expo.stores._influx.refusals import write_isolating
 from expo.stores._influx.rollups import DeferredRollups
-from expo.stores._influx.transport import NotAuthorised, Transport
+from expo.stores._influx.transport import DatabaseNotFound, NotAuthorised, Transport
 
 SCHEMES = ("influxdb", "influxdbs")
 ADDRESS = "influxdb://host:port/<bucket or database> (influxdbs:// for TLS)"
@@ -116,7 +116,19 @@ class InfluxStore:
         if not lines:
             return []
         self._connect()
-        return write_isolating(lambda chunk: self._http.write(self.database, chunk, precision), lines)
+
+        def write(chunk: list[str]) -> str | None:
+            return self._http.write(self.database, chunk, precision)
+
+        try:
+            return write_isolating(write, lines)
+        except DatabaseNotFound:
+            if not (self._create and self.generation == "1"):
+                raise
+            log.warning("database %r is gone (dropped?); creating it again", self.database)
+            self.version = None  # connect again, which creates it; the writes are idempotent, so all go again
+            self._connect()
+            return write_isolating(write, lines)
 
     def _write_derived(self, lines: list[str]) -> None:
         """Rollups and refreshed metadata: computed from what is stored, so a refusal is logged, not quarantined."""

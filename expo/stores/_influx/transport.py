@@ -34,6 +34,10 @@ class NotAuthorised(StoreUnavailable):
     """401 or 403: a token, a password or a privilege an operator must fix; retried, since they may."""
 
 
+class DatabaseNotFound(StoreUnavailable):
+    """404 to a write: no such database (yet, or any more: dropped while we ran)."""
+
+
 class Transport:
     def __init__(self, host: str, port: int, tls: bool = False, ca_file: str | None = None,
                  token: str | None = None, username: str | None = None, password: str | None = None):
@@ -135,7 +139,7 @@ def unavailable(status: int, headers: dict, body: bytes, what: str, database: st
     if status in (401, 403):
         return NotAuthorised(f"InfluxDB {what}: not authorised (HTTP {status}); check the token or password: {text}")
     if status == 404:
-        return StoreUnavailable(f"InfluxDB {what}: database {database!r} not found (HTTP 404): {text}")
+        return DatabaseNotFound(f"InfluxDB {what}: database {database!r} not found (HTTP 404): {text}")
     retry_after_s = None
     if status in RETRIABLE_STATUS:
         retry_after = {k.lower(): v for k, v in headers.items()}.get("retry-after")

@@ -214,3 +214,17 @@ def test_the_newest_metadata_of_a_device_is_the_one_read(server):
     store.write(Batch(metas=[renamed]))
     assert store.devices() == [renamed]
     store.close()
+
+
+def test_a_database_dropped_under_a_running_store_is_created_again_by_the_next_write(server):
+    name = f"dropped{next(_names)}"
+    store = open_store(server.url(name))
+    store.write(Batch(readings=[Reading("binhai", "home-001", time.time() - 1, {"power_w": 1.0})]))
+    influxql(server.port, f'DROP DATABASE "{name}"')
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and any([name] in s.get("values", [])
+                                              for s in influxql(server.port, "SHOW DATABASES")):
+        time.sleep(0.05)
+    assert store.write(Batch(readings=[Reading("binhai", "home-001", time.time(), {"power_w": 2.0})])) == []
+    assert store.count_readings() == 1
+    store.close()
