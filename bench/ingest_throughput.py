@@ -47,7 +47,10 @@ sys.path.insert(0, str(ROOT))
 import paho.mqtt.client as mqtt  # noqa: E402
 from paho.mqtt.enums import CallbackAPIVersion  # noqa: E402
 
-from tests.conftest import InfluxDB, Mosquitto, free_port  # noqa: E402
+from energy_expo.children import stop_process  # noqa: E402
+from testkit.ports import free_port  # noqa: E402
+from testkit.procfs import cpu_s, peak_rss_mb  # noqa: E402
+from testkit.servers import InfluxDB, Mosquitto  # noqa: E402
 
 DEVICES = 500
 T0_S = 1782835200
@@ -193,13 +196,6 @@ def bench_baseline(role: str, broker: Mosquitto, payloads, influx_port: int = 0)
     return len(payloads) / (last_wall - first_wall)
 
 
-def peak_rss_mb(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
-
-
 def bench_ingest(broker: Mosquitto, influx: InfluxDB, payloads, workdir: Path) -> tuple[float, float]:
     health = free_port()
     process = subprocess.Popen(
@@ -220,16 +216,12 @@ def bench_ingest(broker: Mosquitto, influx: InfluxDB, payloads, workdir: Path) -
         first = time.perf_counter()
         publish_all(broker.port, payloads)
         last = wait_until(lambda: influx_count(influx.port, "ingest") >= len(payloads), interval_s=0.1)
-        rss = peak_rss_mb(process.pid)
-        ticks = os.sysconf("SC_CLK_TCK")
+        rss = peak_rss_mb(process.pid) or float("nan")
         for name, pid in (("ingest", process.pid), ("influxd", influx.process.pid),
                           ("mosquitto", broker.process.pid)):
-            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-            cpu_s = (int(fields[11]) + int(fields[12])) / ticks
-            print(f"    cpu of {name}: {cpu_s:.1f} s over the {last - first:.1f} s run (cumulative since start)")
+            print(f"    cpu of {name}: {cpu_s(pid):.1f} s over the {last - first:.1f} s run (cumulative since start)")
     finally:
-        process.terminate()
-        process.wait(60)
+        stop_process(process, timeout_s=60, name="ingest")
     return len(payloads) / (last - first), rss
 
 
@@ -273,11 +265,8 @@ def main() -> None:
         return
     payloads = messages(args.readings)
     workdir = Path(tempfile.mkdtemp())
-    broker = Mosquitto(workdir / "mq", persistence=False)
-    (workdir / "mq").mkdir()
-    broker.extra = "max_inflight_messages 0\n"
+    broker = Mosquitto(workdir / "mq", persistence=False, extra="max_inflight_messages 0\n")
     influx = InfluxDB(workdir / "influx")
-    (workdir / "influx").mkdir()
     broker.start()
     influx.start()
     try:

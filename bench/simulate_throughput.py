@@ -22,8 +22,6 @@ import json
 import os
 import resource
 import shutil
-import socket
-import subprocess
 import sys
 import tempfile
 import threading
@@ -39,6 +37,7 @@ from simulators.faults import FaultRates  # noqa: E402
 from simulators.publish import Publisher  # noqa: E402
 from simulators.runner import run_jsonl, run_realtime  # noqa: E402
 from simulators.scenario import load  # noqa: E402
+from testkit.servers import Mosquitto  # noqa: E402
 
 START_S = 1782835200 + 6 * 3600  # 2026-07-01 06:00 local
 
@@ -97,27 +96,6 @@ def bench_jsonl(steps: int) -> None:
     print(f"  output: {sink.chars / stats.readings:.0f} characters per reading")
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def start_broker(workdir: str) -> tuple[subprocess.Popen, int]:
-    port = free_port()
-    conf = Path(workdir) / "mosquitto.conf"
-    conf.write_text(f"listener {port} 127.0.0.1\nallow_anonymous true\npersistence false\n")
-    binary = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
-    proc = subprocess.Popen([binary, "-c", str(conf)], stderr=subprocess.DEVNULL)
-    for _ in range(100):
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            return proc, port
-        except OSError:
-            time.sleep(0.05)
-    raise RuntimeError("mosquitto did not start")
-
-
 def paho_capacity(port: int, count: int = 60_000) -> float:
     """Raw paho: QoS 1 publishes of a typical payload, acknowledged per second, nothing else running."""
     import paho.mqtt.client as mqtt
@@ -149,7 +127,8 @@ def paho_capacity(port: int, count: int = 60_000) -> float:
 
 def bench_realtime(duration_s: int) -> None:
     workdir = tempfile.mkdtemp()
-    broker, port = start_broker(workdir)
+    broker = Mosquitto(Path(workdir)).start()
+    port = broker.port
     try:
         capacity = paho_capacity(port)
         scenario = load("large")
@@ -180,8 +159,7 @@ def bench_realtime(duration_s: int) -> None:
         print(f"  needed {needed:,.0f} msg/s; paho raw QoS 1 capacity on this broker {capacity:,.0f} msg/s "
               f"(load {needed / capacity:.0%})")
     finally:
-        broker.terminate()
-        broker.wait()
+        broker.stop()
         shutil.rmtree(workdir, ignore_errors=True)
 
 

@@ -58,6 +58,7 @@ class Publisher:
         self.qos = qos
         self.stats = PublishStats()
         self._connected = threading.Event()
+        self._first_attempt = threading.Event()  # the first connection attempt has an answer, yes or no
         self._last_refusal: str | None = None
         self._stopping = False
         self._status_topic = topic(site, STATUS_DEVICE, MessageType.STATUS)
@@ -76,6 +77,7 @@ class Publisher:
         return json.dumps({"v": 1, "state": state, "ts": format_ts(time.time())})
 
     def _on_connect(self, client, userdata, flags, reason_code, properties) -> None:
+        self._first_attempt.set()
         if reason_code.is_failure:
             self._last_refusal = str(reason_code)
             log.error("broker %s refused the connection: %s", self.broker, reason_code)
@@ -86,6 +88,7 @@ class Publisher:
         log.info("connected to %s", self.broker)
 
     def _on_connect_fail(self, client, userdata) -> None:
+        self._first_attempt.set()
         self.stats.failed_connects += 1
         report_connect_failure(log, self.broker, self.stats.failed_connects, self._ca_file, ", readings are queued")
 
@@ -100,13 +103,19 @@ class Publisher:
         self.stats.acknowledged += 1
 
     def start(self, wait_s: float = 0.0) -> bool:
-        """Connect in the background; with ``wait_s`` wait that long for the first connection."""
+        """Connect in the background; with ``wait_s`` wait up to that long for the first attempt's answer.
+
+        Once the first attempt has failed (refused, unreachable, untrusted) waiting on gains nothing:
+        the next try is the reconnect backoff's, and readings queue until then either way.
+        """
         try:
             self._client.connect_async(self.broker.host, self.broker.port, keepalive=30)
         except (OSError, ValueError) as exc:
             raise UserError(f"cannot connect to broker {self.broker}: {exc}") from None
         self._client.loop_start()
-        if wait_s > 0 and not self._connected.wait(wait_s):
+        if wait_s > 0:
+            self._first_attempt.wait(wait_s)
+        if wait_s > 0 and not self._connected.is_set():
             detail = f": {self._last_refusal}" if self._last_refusal else ""
             log.warning("broker %s not reachable yet%s; readings are queued and sent when it is", self.broker, detail)
         return self._connected.is_set()
