@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import re
 import signal
 import socket
@@ -49,6 +48,18 @@ def wait_live(port: int, timeout_s: float = 30.0) -> float:
     raise AssertionError(f"no live data on the dashboard within {timeout_s} s")
 
 
+def wait_flowing(port: int, timeout_s: float = 30.0) -> None:
+    """Until the dashboard shows a newer reading than it does now: the stream is running, not just started."""
+    first = status(port)["newest_reading_s"]
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        data = status(port)
+        if data and data["newest_reading_s"] and data["newest_reading_s"] > first:
+            return
+        time.sleep(0.1)
+    raise AssertionError(f"no newer reading on the dashboard within {timeout_s} s")
+
+
 def stored_messages(workdir: Path) -> int:
     with sqlite3.connect(workdir / "energy-expo-data" / "expo.db") as db:
         return db.execute("SELECT count(*) FROM (SELECT DISTINCT s.device, r.ts_ms FROM readings r "
@@ -71,7 +82,7 @@ def test_up_is_live_within_30_s_and_stops_cleanly_with_nothing_lost(tmp_path, si
         assert took < 30
         kids = children_of(up.pid)
         assert len(kids) == 4  # broker, ingest, dashboard, simulator
-        time.sleep(2)
+        wait_flowing(port)  # stopped mid-stream, with readings on their way
     finally:
         up.send_signal(sig)
         out, err = up.communicate(timeout=120)
@@ -84,12 +95,12 @@ def test_up_is_live_within_30_s_and_stops_cleanly_with_nothing_lost(tmp_path, si
 
 def test_a_second_up_resumes_the_town_where_the_store_left_off(tmp_path):
     port = free_port()
-    first = start_up(tmp_path, port, "--duration", "8s")
+    first = start_up(tmp_path, port, "--duration", "3s")  # at 60x: 18 steps of 10 s
     first.communicate(timeout=120)
     assert first.returncode == 0
     with sqlite3.connect(tmp_path / "energy-expo-data" / "expo.db") as db:
         newest_before = db.execute("SELECT max(ts_ms) FROM readings").fetchone()[0]
-    second = start_up(tmp_path, port, "--duration", "8s")
+    second = start_up(tmp_path, port, "--duration", "3s")
     _, err = second.communicate(timeout=120)
     assert second.returncode == 0, err[-2000:]
     assert "resuming the simulated town" in err
@@ -135,7 +146,7 @@ def test_up_runs_on_the_built_in_python_broker(tmp_path):
     up = start_up(tmp_path, port, "--embedded-broker", "amqtt", "--demo-speed", "10")
     try:
         wait_live(port, 45)
-        time.sleep(2)
+        wait_flowing(port)
     finally:
         up.send_signal(signal.SIGINT)
         _, err = up.communicate(timeout=120)
@@ -153,7 +164,7 @@ def test_up_passes_its_config_file_to_every_process_it_starts(tmp_path):
     workdir = tmp_path / "run"
     workdir.mkdir()
     port = free_port()
-    up = start_up(workdir, port, "--config", str(config), "--duration", "10s")
+    up = start_up(workdir, port, "--config", str(config), "--duration", "3s")
     _, err = up.communicate(timeout=120)
     assert up.returncode == 0, err[-3000:]
     with sqlite3.connect(workdir / "energy-expo-data" / "expo.db") as db:
