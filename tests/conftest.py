@@ -8,10 +8,6 @@ import os
 import pytest
 
 from testkit.servers import InfluxDB, Mosquitto, ServerMissing
-# Until every test imports these from testkit itself (transitional; removed once they do):
-from testkit.ports import free_port, wait_for_port  # noqa: F401
-from testkit.servers import mosquitto_binary  # noqa: F401
-from testkit.tls import make_tls_files  # noqa: F401
 
 
 def pytest_addoption(parser):

@@ -13,13 +13,19 @@ import os
 import signal
 import subprocess
 import time
-from pathlib import Path
 
 import pytest
 
 from testkit.servers import InfluxDB, Mosquitto
 from tests.cli import start_energy_expo
-from tests.ingest.harness import SIM_RUN, Ingest, expected_values, influx_values, stored_values, wait_for
+from tests.ingest.harness import (
+    SIM_RUN,
+    Ingest,
+    expected_values,
+    influx_values,
+    stored_values,
+    wait_for,
+)
 
 RATE = ["--speed", "60"]  # 320 meters every 10 simulated seconds, 60 simulated seconds a second: 1,920/s
 
@@ -154,10 +160,11 @@ def test_ingest_memory_stays_bounded_when_the_broker_does_not_hold_back(tmp_path
     """MQTT 3.1.1 has no Receive Maximum and this broker allows unlimited in-flight messages: with the store
     gone and the spool full, ingest's own queue stops at its limit (TCP holds the broker back), and it
     still stops cleanly when asked."""
-    from ingest.service import QUEUE_MAX_MESSAGES
-    from testkit.ports import free_port
     import paho.mqtt.client as mqtt
     from paho.mqtt.enums import CallbackAPIVersion
+
+    from ingest.service import QUEUE_MAX_MESSAGES
+    from testkit.ports import free_port
 
     broker = Mosquitto(tmp_path, extra="max_inflight_messages 0\n").start()
     ingest = Ingest(tmp_path, broker.url, "bounded", "--mqtt-protocol", "3.1.1", "--spool-max-mb", "1",

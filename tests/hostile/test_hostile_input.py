@@ -11,13 +11,13 @@ import json
 import time
 
 import paho.mqtt.client as mqtt
-import pytest
-from hypothesis import HealthCheck, given, settings, strategies as st
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from paho.mqtt.enums import CallbackAPIVersion
 
+from expo.metadata import DeviceMeta
 from expo.reading import Reading
 from expo.store import Batch, open_store
-from expo.metadata import DeviceMeta
 from tests.ingest.harness import Ingest, stored_values
 
 

@@ -82,20 +82,25 @@ def test_a_full_queue_counts_every_dropped_message_and_fails_the_run():
 
 
 def test_an_accelerated_run_never_publishes_the_future(mosquitto):
-    """Started 2 minutes ago at 600x, the simulated clock reaches the present at once and then keeps pace."""
-    from datetime import datetime, timedelta, timezone
+    """Started in the past at 600x, the simulated clock reaches the present at once and then keeps pace.
+
+    One-second steps, the run ending 4 s from now: the last readings are in the future when their turn
+    comes (however long the process takes to start, within 3 s), and the wait for them is that short."""
+    import math
+    from datetime import datetime, timezone
+
+    from expo.reading import parse_ts
 
     readings = Recorder(mosquitto.port, "expo/binhai/grid/reading").start()
-    start = (datetime.now(timezone.utc) - timedelta(minutes=2)).isoformat()
+    end_s = math.ceil(time.time()) + 4
+    start = datetime.fromtimestamp(end_s - 13, timezone.utc).isoformat()
     result = energy_expo("simulate", "--broker", mosquitto.url, "--speed", "600", "--start", start,
-                         "--duration", "130s", "--step", "10s")
+                         "--duration", "13s", "--step", "1s")
     finished = time.time()
     assert result.returncode == 0, result.stderr
     assert "caught up with the present" in result.stderr
     readings.wait_for(13)
     readings.stop()
     stamps = [json.loads(m.payload)["ts"] for m in readings.messages]
-    from expo.reading import parse_ts
-
     assert len(stamps) == 13
     assert max(parse_ts(ts) for ts in stamps) <= finished + 1  # nothing stamped after it was sent
