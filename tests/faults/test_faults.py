@@ -18,14 +18,7 @@ import pytest
 
 from testkit.servers import InfluxDB, Mosquitto
 from tests.cli import start_energy_expo
-from tests.ingest.harness import (
-    SIM_RUN,
-    Ingest,
-    expected_values,
-    influx_values,
-    stored_values,
-    wait_for,
-)
+from tests.ingest.harness import SIM_RUN, Ingest, expected_values, influx_values, stored_values, wait_for
 
 RATE = ["--speed", "60"]  # 320 meters every 10 simulated seconds, 60 simulated seconds a second: 1,920/s
 
