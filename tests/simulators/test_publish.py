@@ -50,13 +50,18 @@ def test_a_broker_that_is_down_at_start_gets_everything_when_it_comes_up(tmp_pat
     broker.stop()
 
     sim = start_energy_expo("simulate", "--broker", broker.url, "--speed", "600", "--drain", "60s", *RUN)
-    time.sleep(3)  # the simulator is now queueing into the void and retrying
-    assert sim.poll() is None
+    said = []
+    for line in sim.stderr:  # until its first attempt has failed: from here on it queues into the void
+        said.append(line)
+        if "cannot reach broker" in line:
+            break
+    assert sim.poll() is None, "".join(said)
     broker.start()
     try:
         recorder = Recorder(broker.port, "expo/binhai/+/reading", client_id="test-recorder", clean_session=False)
         recorder.start()
-        _, stderr = sim.communicate(timeout=90)
+        _, rest = sim.communicate(timeout=90)
+        stderr = "".join(said) + rest
         assert sim.returncode == 0, stderr
         assert "cannot reach broker" in stderr and "connection refused" in stderr and "Traceback" not in stderr
         received = recorder.wait_for(DEVICES * STEPS)
