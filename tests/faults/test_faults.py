@@ -54,7 +54,10 @@ def test_mosquitto_restarted_mid_stream_loses_nothing(tmp_path, two_minutes):
     ingest = Ingest(tmp_path, broker.url).start()
     try:
         sim = simulate(broker.url, "2m")
-        time.sleep(0.7)
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and not (ingest.health() or {}).get("received"):
+            time.sleep(0.05)
+        assert sim.poll() is None  # mid-stream: ingest has readings and the simulator is still sending
         broker.stop()  # SIGTERM: Mosquitto writes its persistence file and exits
         time.sleep(2.0)
         broker.start()  # same port, same data directory
