@@ -95,3 +95,20 @@ class HealthServer:
         if self._server:
             self._server.shutdown()
             self._server.server_close()
+
+
+def read_health(address: str, timeout_s: float = 1.0) -> dict | None:
+    """What a running ingest's endpoint at ``host:port`` says (healthy or not), or None when nothing answers.
+
+    ``energy-expo up`` and the tests both wait on it to learn when ingest is connected and has caught up.
+    """
+    import urllib.error
+    import urllib.request
+
+    try:
+        with urllib.request.urlopen(f"http://{address}/health", timeout=timeout_s) as response:
+            return json.loads(response.read())
+    except urllib.error.HTTPError as exc:  # 503: the same figures, with the store down or the broker away
+        return json.loads(exc.read())
+    except (OSError, ValueError):
+        return None

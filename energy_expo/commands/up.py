@@ -17,13 +17,11 @@ InfluxDB, ``--no-simulate`` for real meters only.
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import math
 import signal
 import threading
 import time
-import urllib.request
 from pathlib import Path
 
 from expo import config as settings
@@ -123,13 +121,9 @@ class Exhibit:
         return newest
 
     def health(self) -> dict | None:
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{self.health_port}/health", timeout=1) as response:
-                return json.loads(response.read())
-        except urllib.error.HTTPError as exc:
-            return json.loads(exc.read())
-        except (OSError, ValueError):
-            return None
+        from ingest.health import read_health
+
+        return read_health(f"127.0.0.1:{self.health_port}")
 
     def _wait_ingest_connected(self, timeout_s: float = 30.0) -> None:
         deadline = time.monotonic() + timeout_s

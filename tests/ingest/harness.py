@@ -9,9 +9,9 @@ import sqlite3
 import subprocess
 import sys
 import time
-import urllib.request
 from pathlib import Path
 
+from ingest.health import read_health
 from tests.cli import energy_expo
 from testkit.ports import free_port
 
@@ -51,13 +51,7 @@ class Ingest:
         raise TimeoutError(f"ingest did not connect: {self.log.read_text()}")
 
     def health(self) -> dict | None:
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{self.health_port}/health", timeout=1) as response:
-                return json.loads(response.read())
-        except urllib.error.HTTPError as exc:
-            return json.loads(exc.read())
-        except OSError:
-            return None
+        return read_health(f"127.0.0.1:{self.health_port}")
 
     def stop(self, sig=signal.SIGTERM, timeout_s: float = 30.0) -> int:
         assert self.process is not None
