@@ -78,3 +78,18 @@ def test_a_closed_pipe_is_not_an_error():
     )
     assert len(pipeline.stdout.splitlines()) == 3
     assert "Traceback" not in pipeline.stderr and "Error" not in pipeline.stderr
+
+
+def test_a_subcommand_is_one_file(tmp_path, monkeypatch, capsys):
+    """A module dropped into the commands package is a subcommand, with its help and its run, and no other edit."""
+    from energy_expo import cli, commands
+
+    (tmp_path / "greet.py").write_text(
+        '"""Say hello: a subcommand written in a test."""\n'
+        'NAME = "greet"\nHELP = "say hello"\n'
+        'def add_arguments(parser):\n    parser.add_argument("--who", default="visitor")\n'
+        'def run(args):\n    print(f"hello {args.who}")\n    return 7\n')
+    monkeypatch.setattr(commands, "__path__", [*commands.__path__, str(tmp_path)])
+    assert "greet" in cli.build_parser().format_help()
+    assert cli.main(["greet", "--who", "engineer"]) == 7
+    assert capsys.readouterr().out == "hello engineer\n"
