@@ -44,8 +44,8 @@ def ten_minutes():
 
 
 @pytest.fixture(scope="module")
-def one_hour():
-    return expected_values("60m")
+def forty_five_minutes():
+    return expected_values("45m")
 
 
 def test_mosquitto_restarted_mid_stream_loses_nothing(tmp_path, two_minutes):
@@ -69,7 +69,9 @@ def test_mosquitto_restarted_mid_stream_loses_nothing(tmp_path, two_minutes):
     assert stored == two_minutes  # every value, none missing, none extra
 
 
-def test_influxdb_killed_for_30_s_at_2000_readings_a_second(tmp_path, one_hour):
+def test_influxdb_killed_for_30_s_at_2000_readings_a_second(tmp_path, forty_five_minutes):
+    """45 s of stream: 3 s stored, 30 s with the database gone, 12 s more after it is back, so the spool's
+    replay (when ingest's next retry, up to 30 s after the restart, comes due) often meets live readings."""
     (tmp_path / "mq").mkdir()
     broker = Mosquitto(tmp_path / "mq").start()
     influx_dir = tmp_path / "influx"
@@ -77,7 +79,7 @@ def test_influxdb_killed_for_30_s_at_2000_readings_a_second(tmp_path, one_hour):
     server = InfluxDB(influx_dir).start()
     ingest = Ingest(tmp_path, broker.url, store=server.url()).start()
     try:
-        sim = simulate(broker.url, "60m")
+        sim = simulate(broker.url, "45m")
         time.sleep(3)
         server.stop(signal.SIGKILL)  # kill -9 the database
         down_at = time.monotonic()
@@ -86,14 +88,14 @@ def test_influxdb_killed_for_30_s_at_2000_readings_a_second(tmp_path, one_hour):
         assert down["store_down"] == 1.0 and down["readings_spooled"] > 30 * 1000
         server.start()  # same data directory
         finish(sim, timeout_s=240)
-        stored = wait_for(lambda: influx_values(server.port), len(one_hour), timeout_s=180)
+        stored = wait_for(lambda: influx_values(server.port), len(forty_five_minutes), timeout_s=180)
         after = ingest.health()
         assert ingest.stop() == 0
     finally:
         server.stop()
         broker.stop()
     assert time.monotonic() - down_at > 30
-    assert stored == one_hour  # nothing lost, and no duplicate: one value per (device, metric, instant)
+    assert stored == forty_five_minutes  # nothing lost, and no duplicate: one value per (device, metric, instant)
     assert after["spool_batches"] == 0 and after["store_down"] == 0.0
 
 
