@@ -49,7 +49,7 @@ def main() -> None:
     heap: list[tuple[float, float]] = []
     browser = None
     if not args.no_browser:
-        from tests.dashboard.browser import Browser
+        from testkit.browser import Browser
 
         browser = Browser(1920, 1080)
         browser.open(f"http://127.0.0.1:{soak.port}/?kiosk=1")

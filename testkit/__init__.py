@@ -1,4 +1,5 @@
-"""Support for the tests and the benchmarks: real servers on free loopback ports, and what /proc says.
+"""Support for the tests and the benchmarks: real servers on free loopback ports, headless Chromium, and what
+/proc says.
 
 A development tool, not part of the product: the wheel leaves it out
 (``[tool.setuptools.packages.find]`` does not list it) and nothing in the

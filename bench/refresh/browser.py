@@ -21,7 +21,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def browser_heap(bench: BenchStore, minutes: float, warmup_minutes: float, workdir: Path) -> dict | None:
-    from tests.dashboard.browser import Browser, available
+    from testkit.browser import Browser, available
 
     reason = available()
     if reason:

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from testkit.ports import free_port, wait_for_port
-from tests.dashboard.browser import Browser, available, screenshot_dir
+from testkit.browser import Browser, available, screenshot_dir
 from tests.dashboard.conftest import Filled
 
 pytestmark = pytest.mark.skipif(available() is not None, reason=available() or "")
