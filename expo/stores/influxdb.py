@@ -245,7 +245,7 @@ class InfluxStore:
             return series[0]["values"][0][1] if series and series[0].get("values") else None
 
         found = stored()
-        self._write_derived([f'store_identity id="{found or uuid.uuid4().hex}" {round(time.time() * 1000)}'])
+        self._write_derived([f'store_identity id="{found or uuid.uuid4().hex}" {round(self._clock() * 1000)}'])
         return found or stored()  # a new id read back: of two processes making one at once, both see the last
 
     def count_readings(self) -> int:

@@ -200,7 +200,10 @@ class SQLiteStore:
         return dict(self._db.execute("SELECT name, value FROM health"))
 
     def identity(self) -> str:
-        """A random id kept in the file itself (table ``identity``): a new or re-created expo.db has a new one."""
+        """A random id kept in the file itself (table ``identity``): a new or re-created expo.db has a new one.
+
+        The table is made here, on first asking, not in the schema: it is additive (a file from before it
+        gets one the first time ingest asks), so it needs no new ``SCHEMA_VERSION`` and no migration."""
         import uuid
 
         with self._lock:
