@@ -40,6 +40,8 @@ _OWN = (
         Setting("state_dir", "$XDG_STATE_HOME/energy-expo/ingest", "ingest's own directory (made absolute at start; "
                 "a folder in it per MQTT client id): the counter memory and the spool"),
         Setting("spool_max_mb", 512, "largest the spool may grow while the store is away, in MiB", int),
+        Setting("store_retry_max_s", 30.0, "longest wait between two tries of a store that is down, in seconds "
+                "(the waits double from 0.5 s up to this, with jitter)", float),
         Setting("mqtt_protocol", "5", "MQTT protocol version of ingest: 5 or 3.1.1"),
         Setting("shared_group", None, "MQTT 5 shared-subscription group, so several ingest processes split one stream"),
         Setting("session_expiry_s", 86_400, "how long the broker keeps ingest's session (and its messages) while "

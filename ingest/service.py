@@ -17,6 +17,7 @@ import logging
 import queue
 import threading
 import time
+from pathlib import Path
 from typing import Callable
 
 from expo.config import Config, broker_address, store_options
@@ -28,7 +29,7 @@ from ingest.health import HealthServer, figures
 from ingest.process import Incoming, Processor
 from ingest.routes import build_routes, subscriptions
 from ingest.spool import Spool, SpoolFull
-from ingest.state import DEFAULT_STATE_DIR, Saved, StateFolder, resolve_state_dir, store_key
+from ingest.state import DEFAULT_STATE_DIR, OLD_DEFAULT_STATE_DIR, Saved, StateFolder, resolve_state_dir, store_key
 from ingest.subscriber import QUEUE_MAX_MESSAGES, Subscriber, default_client_id
 from ingest.writer import Writer
 
@@ -76,7 +77,8 @@ class IngestService:
 
     def start(self) -> None:
         self.folder.open()
-        self.folder.adopt_legacy(self.store_key)
+        by_default = self.cfg.origins.get("state_dir") == "default"
+        self.folder.adopt_legacy(self.store_key, *([Path(OLD_DEFAULT_STATE_DIR).absolute()] if by_default else []))
         self.store = open_store(self.cfg.store, **store_options(self.cfg))
         self.spool = Spool(self.folder.spool_path(self.store_key), self.cfg.spool_max_mb * 1024 * 1024,
                            for_store=self.store_key, clock=self._clock)
@@ -100,7 +102,8 @@ class IngestService:
         self.checks.known.update((r.site, r.device) for r in latest)
         self.processor = Processor(self.routes, self.cfg.site, self.checks, counters, self.cfg.max_payload_bytes)
         self.processor.metas.update({(m.site, m.device): m for m in known_metas})
-        self.writer = Writer(self.store, self.spool, clock=self._monotonic)
+        self.writer = Writer(self.store, self.spool, clock=self._monotonic,
+                             retry_max_s=self.cfg.store_retry_max_s)
         self.subscriber.previous_filters = saved.filters
         self._save_state()
         if self.health_server:

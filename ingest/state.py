@@ -30,6 +30,7 @@ import json
 import logging
 import os
 import re
+import shutil
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -40,6 +41,8 @@ from expo.errors import UserError
 log = logging.getLogger("expo.ingest.state")
 
 DEFAULT_STATE_DIR = "$XDG_STATE_HOME/energy-expo/ingest"
+# The default before it, relative to wherever ingest was started: looked in for files to adopt.
+OLD_DEFAULT_STATE_DIR = "energy-expo-data/ingest"
 STATE_VERSION = 2
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
@@ -96,14 +99,24 @@ class StateFolder:
     def spool_path(self, key: str) -> Path:
         return self.path / f"spool-{_slug(key)}.db"
 
-    def adopt_legacy(self, key: str) -> None:
-        """Files of the layout before the per-client folder (``<state_dir>/state.json``, ``spool.db``) move in."""
-        for old, new in ((self.base / "state.json", self.state_file), (self.base / "spool.db", self.spool_path(key))):
-            if old.exists() and not new.exists():
-                for suffix in ("", "-wal", "-shm"):
-                    if Path(f"{old}{suffix}").exists():
-                        os.replace(f"{old}{suffix}", f"{new}{suffix}")
-                log.info("moved %s to %s (one folder per ingest client id now)", old, new)
+    def adopt_legacy(self, key: str, *elsewhere: Path) -> None:
+        """Files of the layout before the per-client folder (``<state_dir>/state.json``, ``spool.db``) move in,
+        from ``state_dir`` itself or from ``elsewhere`` (the old default folder): a spool left behind there holds
+        acknowledged readings that nothing else would ever deliver."""
+        for base in (self.base, *elsewhere):
+            self._adopt_from(base, key)
+
+    def _adopt_from(self, base: Path, key: str) -> None:
+        for old, new in ((base / "state.json", self.state_file), (base / "spool.db", self.spool_path(key))):
+            if not old.exists() or old.resolve() == new.resolve():
+                continue
+            if new.exists():
+                log.warning("%s is from an earlier layout and %s exists too; left where it is", old, new)
+                continue
+            for suffix in ("", "-wal", "-shm"):
+                if Path(f"{old}{suffix}").exists():
+                    shutil.move(f"{old}{suffix}", f"{new}{suffix}")  # may cross file systems (./ to ~/.local)
+            log.info("moved %s to %s (one folder per ingest client id now)", old, new)
 
     def load(self) -> Saved:
         if not self.state_file.exists():

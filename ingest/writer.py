@@ -4,9 +4,9 @@ The writer is the only code that writes to the store (the service only asks
 it who it is and, at start, what it holds). While the spool holds
 anything, new batches join the end of it, so the store always receives
 readings in the order they arrived. Retries back off exponentially from
-``RETRY_MIN_S`` to ``RETRY_MAX_S`` with full jitter, so a fleet of ingest
-processes does not hammer a store that is coming back; a server's
-``Retry-After`` (up to ``RETRY_MAX_S``) is honoured. Retries and replay
+``RETRY_MIN_S`` to ``retry_max_s`` (the ``store_retry_max_s`` setting, 30 s) with full
+jitter, so a fleet of ingest processes does not hammer a store that is coming
+back; a server's ``Retry-After`` (up to ``retry_max_s``) is honoured. Retries and replay
 progress are timed by the injected ``clock``, so tests advance it instead of sleeping.
 """
 
@@ -43,7 +43,9 @@ class WriterStats:
 
 
 class Writer:
-    def __init__(self, store: Store, spool: Spool, clock=time.monotonic, sleep=time.sleep):
+    def __init__(self, store: Store, spool: Spool, clock=time.monotonic, sleep=time.sleep,
+                 retry_max_s: float = RETRY_MAX_S):
+        self.retry_max_s = retry_max_s
         self.store = store
         self.spool = spool
         self.stats = WriterStats()
@@ -123,9 +125,9 @@ class Writer:
             self._store_down = True
             wait_s = random.uniform(0, self._retry_s)
             if exc.retry_after_s is not None:  # the server knows best when it can take more
-                wait_s = max(wait_s, min(exc.retry_after_s, RETRY_MAX_S))
+                wait_s = max(wait_s, min(exc.retry_after_s, self.retry_max_s))
             self._next_try = self._clock() + wait_s
-            self._retry_s = min(self._retry_s * 2, RETRY_MAX_S)
+            self._retry_s = min(self._retry_s * 2, self.retry_max_s)
             return False
         if self._store_down:
             log.info("store is back")

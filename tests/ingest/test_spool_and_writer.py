@@ -138,3 +138,20 @@ def test_replay_progress_is_paced_by_the_writers_clock(tmp_path, caplog):
     progress = [r.getMessage() for r in caplog.records if "replaying the spool" in r.getMessage()]
     assert progress == ["replaying the spool: 3 of 10 batches (30%)", "replaying the spool: 6 of 10 batches (60%)",
                         "replaying the spool: 9 of 10 batches (90%)"]
+
+
+@pytest.mark.parametrize("retry_max_s", [2.0, 30.0])
+def test_retries_back_off_but_never_wait_longer_than_the_setting(tmp_path, retry_max_s):
+    store = FlakyStore()
+    store.up = False
+    clock = [0.0]
+    writer = Writer(store, Spool(tmp_path / "spool.db"), clock=lambda: clock[0], sleep=lambda s: None,
+                    retry_max_s=retry_max_s)
+    waits = []
+    for i in range(40):  # long enough for the doubling to reach the cap many times over
+        writer.deliver(batch(i))
+        waits.append(writer._next_try - clock[0])
+        clock[0] = writer._next_try
+    assert writer.stats.store_failures >= 20
+    assert max(waits) <= retry_max_s
+    assert max(waits) > retry_max_s / 4  # it did back off: full jitter over a doubling window

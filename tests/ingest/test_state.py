@@ -208,3 +208,35 @@ def test_a_store_keeps_its_identity_and_a_new_one_has_another(influxdb, tmp_path
     for path in tmp_path.glob("expo.db*"):
         path.unlink()
     assert open_store(f"sqlite:///{db}").identity() != kept  # the file deleted: a new store
+
+
+def test_a_spool_left_in_the_old_default_folder_is_adopted_and_delivered(mosquitto, tmp_path):
+    """Ingest used to keep its files in ./energy-expo-data/ingest: started there with the new default, it takes
+    them over, so acknowledged readings spooled by the old layout still reach the store."""
+    server = InfluxDB(tmp_path)  # not started: the first run can only spool
+    here = tmp_path / "here"
+    old_folder = here / "energy-expo-data" / "ingest"
+    old_folder.mkdir(parents=True)
+    expected = expected_values("1m")
+    first = Ingest(tmp_path, mosquitto.url, store=server.url(), state_dir=str(tmp_path / "then")).start()
+    try:
+        simulate(mosquitto.url, "1m")
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline and not (first.health() or {}).get("readings_spooled"):
+            time.sleep(0.1)
+        # what is spooled was acknowledged: only the old spool can bring it (the rest the broker redelivers)
+        assert first.health()["readings_spooled"] > 0
+        assert first.stop() == 0
+        [spool] = (tmp_path / "then" / "test-ingest").glob("spool-*.db")
+        os.replace(spool, old_folder / "spool.db")  # the layout of before: files straight in the folder
+        os.replace(tmp_path / "then" / "test-ingest" / "state.json", old_folder / "state.json")
+        server.start()
+        env = {**os.environ, "XDG_STATE_HOME": str(tmp_path / "xdg")}
+        second = Ingest(tmp_path, mosquitto.url, store=server.url(), state_dir="default", cwd=here, env=env).start()
+        stored = wait_for(lambda: influx_values(server.port), len(expected), timeout_s=60)
+        assert second.stop() == 0
+        assert stored == expected
+        assert not (old_folder / "spool.db").exists()
+        assert f"moved {old_folder / 'spool.db'}" in second.log.read_text()
+    finally:
+        server.stop()
