@@ -25,7 +25,7 @@ from flask import Flask, Response, request
 
 from dashboard.i18n import LANGS, text
 from expo.kinds import KINDS
-from expo.timeutil import format_age
+from expo.timeutil import age_parts
 
 REJECTED_SHOWN = 50
 SAMPLE_BYTES = 300
@@ -98,7 +98,10 @@ def render(data: dict, lang: str = "en") -> str:
         return text(key, lang, **fields)
 
     def age(age_s) -> str:
-        return t("status.never") if age_s is None else format_age(age_s)
+        if age_s is None:
+            return t("status.never")
+        figure, unit = age_parts(age_s)
+        return t(f"status.age.{unit}", n=figure)
 
     states = Counter(d["state"] for d in data["devices"])
     devices = [

@@ -41,10 +41,17 @@ def parse_instant_s(text: str, utc_offset_h: float, what: str = "--start") -> fl
     return moment.timestamp()
 
 
+def age_parts(age_s: float) -> tuple[str, str]:
+    """An age as (figure, unit) with the unit ``s``, ``min`` or ``h``: the one rule for how ages are rounded,
+    so the CLI's English and the engineer view's translations say the same figure."""
+    if age_s < 120:
+        return f"{age_s:.0f}", "s"
+    if age_s < 7200:
+        return f"{age_s / 60:.0f}", "min"
+    return f"{age_s / 3600:.1f}", "h"
+
+
 def format_age(age_s: float) -> str:
     """How long ago, as an engineer reads it at a glance: ``45 s ago``, ``12 min ago``, ``3.5 h ago``."""
-    if age_s < 120:
-        return f"{age_s:.0f} s ago"
-    if age_s < 7200:
-        return f"{age_s / 60:.0f} min ago"
-    return f"{age_s / 3600:.1f} h ago"
+    figure, unit = age_parts(age_s)
+    return f"{figure} {unit} ago"

@@ -59,6 +59,7 @@ USES = (  # where the sources use a key by name: the table's helpers, the templa
 DYNAMIC = {  # keys built at run time: how the sources build them, and every value they are built from
     "cat.": (re.compile(r"""["']cat\.["']\s*\+"""), "CATEGORIES"),
     "status.": (re.compile(r"""f["']status\.\{"""), ("live", "stale", "offline", "simulated", "meter")),
+    "status.age.": (re.compile(r"""f["']status\.age\.\{"""), ("s", "min", "h")),  # expo.timeutil.age_parts
 }
 
 
@@ -136,3 +137,14 @@ def test_formats_never_raise_and_always_carry_a_unit_or_a_dash(value):
         out = fmt(value)
         assert set(out) == {"en", "zh"}
         assert out["en"] == "—" or any(u in out["en"] for u in units)
+
+
+def test_every_unit_of_an_age_has_its_words():
+    """The engineer view words ages from expo.timeutil.age_parts: each unit it can give is in the table."""
+    from expo.timeutil import age_parts
+
+    from dashboard.i18n import TEXT
+
+    units = {age_parts(age_s)[1] for age_s in (0, 119, 120, 7199, 7200, 10**7)}
+    assert units == {"s", "min", "h"}
+    assert {f"status.age.{unit}" for unit in units} <= set(TEXT)
