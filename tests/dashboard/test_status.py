@@ -125,3 +125,17 @@ def test_a_malformed_authorization_header_is_refused_not_an_error(model):
     client = create_app(model, KioskSettings(), status_password="s3cret").server.test_client()
     for header in ("Basic !!!notbase64", "Bearer s3cret", "Basic " + base64.b64encode(b"no-colon").decode(), "Basic"):
         assert client.get("/status", headers={"Authorization": header}).status_code == 401, header
+
+
+def test_the_chinese_page_has_the_served_font_and_words_its_ages(model):
+    """These machines have no CJK font: the page names the app's own, and the app serves it."""
+    import re
+
+    client = create_app(model, KioskSettings()).server.test_client()
+    page = client.get("/status?lang=zh").get_data(as_text=True)
+    fonts = re.findall(r'url\("(/assets/fonts/[^"]+\.woff2)"\)', page)
+    assert len(fonts) == 2
+    for url in fonts:
+        response = client.get(url)
+        assert response.status_code == 200 and response.data[:4] == b"wOF2"
+    assert "ago" not in page and re.search(r"\d+(\.\d)? (秒|分钟|小时)前", page)
