@@ -93,10 +93,20 @@ def browser():
     b.close()
 
 
+# Every line chart of the active scene whose data has points has drawn them: plotly draws after the data
+# arrives (and again after a resize), so a screenshot taken on the data alone can show empty axes.
+LINES_DRAWN = ("[...document.querySelectorAll('.scene.active .js-plotly-plot')].every(p => "
+               "!(p.data || []).some(d => (d.type || 'scatter') === 'scatter' && (d.mode || '').includes('lines') "
+               "&& (d.x || []).length > 1) || [...p.querySelectorAll('.scatterlayer path.js-line')]"
+               ".some(path => (path.getAttribute('d') || '').length > 20))")
+
+
 def scene_settled(browser: Browser) -> None:
-    """The scene on screen has finished fading in and the others out (a 0.45 s CSS transition)."""
+    """The scene on screen has finished fading in and the others out (a 0.45 s CSS transition), and its line
+    charts are drawn."""
     browser.wait_for("[...document.querySelectorAll('.scene')].every(s => s.getAnimations().length === 0) && "
-                     "getComputedStyle(document.querySelector('.scene.active')).opacity === '1'", 5, 0.05)
+                     "getComputedStyle(document.querySelector('.scene.active')).opacity === '1' && " + LINES_DRAWN,
+                     5, 0.05)
 
 
 def set_kiosk_clock(browser: Browser, ms: float) -> None:
