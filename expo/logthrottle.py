@@ -19,4 +19,8 @@ class LogThrottle:
         """Count one occurrence of ``key``; its running number when this one should be logged, else 0."""
         self.counts[key] += 1
         n = self.counts[key]
-        return n if n in self.marks or n % self.every == 0 else 0
+        return n if self.due(n) else 0
+
+    def due(self, n: int) -> bool:
+        """Whether the ``n``-th occurrence is one to log, for a caller that keeps its own count."""
+        return n in self.marks or n % self.every == 0

@@ -17,6 +17,7 @@ from paho.mqtt.enums import CallbackAPIVersion
 
 from expo.addresses import BrokerAddress
 from expo.errors import UserError
+from expo.logthrottle import LogThrottle
 
 
 def tls_context(ca_file: str | None) -> ssl.SSLContext:
@@ -73,9 +74,12 @@ def diagnose(broker: BrokerAddress, ca_file: str | None = None, timeout_s: float
     return "reachable"
 
 
+_CONNECT_FAILURES = LogThrottle(marks=(1, 3, 10), every=30)  # the rule only: the caller keeps the count
+
+
 def report_connect_failure(log: logging.Logger, broker: BrokerAddress, attempt: int, ca_file: str | None,
                            consequence: str) -> None:
     """Warn on the 1st, 3rd, 10th and every 30th failed attempt, with the reason in plain words."""
-    if attempt in (1, 3, 10) or attempt % 30 == 0:
+    if _CONNECT_FAILURES.due(attempt):
         log.warning("cannot reach broker %s (attempt %d): %s; retrying with backoff up to 60 s%s",
                     broker, attempt, diagnose(broker, ca_file), consequence)

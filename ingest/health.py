@@ -33,6 +33,8 @@ def figures(subscriber, processor, writer, spool, now_s: float) -> dict[str, flo
         "spool_readings": spool.readings,
         "spool_bytes": spool.size_bytes,
         "spool_oldest_reading_age_s": (now_s - oldest) if oldest else 0.0,
+        "batches_written": w.batches_written,
+        "batches_spooled": w.batches_spooled,
         "batches_replayed": w.batches_replayed,
         "store_failures": w.store_failures,
         "store_down": float(writer.store_down),

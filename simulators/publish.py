@@ -18,6 +18,7 @@ from paho.mqtt.enums import MQTTErrorCode
 
 from expo.addresses import BrokerAddress
 from expo.errors import UserError
+from expo.logthrottle import LogThrottle
 from expo.mqtt import make_client, report_connect_failure
 from expo.reading import format_ts
 from expo.topics import MessageType, topic
@@ -57,6 +58,7 @@ class Publisher:
         self.broker = broker
         self.qos = qos
         self.stats = PublishStats()
+        self._dropped_log = LogThrottle(marks=(1, 10, 100, 1000), every=10_000)
         self._connected = threading.Event()
         self._first_attempt = threading.Event()  # the first connection attempt has an answer, yes or no
         self._last_refusal: str | None = None
@@ -133,7 +135,7 @@ class Publisher:
         info = self._client.publish(topic_name, payload, qos=self.qos, retain=retain)
         if info.rc == MQTTErrorCode.MQTT_ERR_QUEUE_SIZE:
             self.stats.dropped += 1
-            if self.stats.dropped in (1, 10, 100, 1000) or self.stats.dropped % 10_000 == 0:
+            if self._dropped_log.count():
                 cause = ("the broker is away" if not self._client.is_connected()
                          else "the broker takes readings slower than they are made; lower --speed or use a longer --step")
                 log.warning("publish queue full (%s): %d readings dropped so far", cause, self.stats.dropped)
