@@ -4,7 +4,7 @@ Samples the resident memory of every process (up, broker, ingest, dashboard,
 simulator) every 15 s, and the kiosk tab's JS heap (after a forced garbage
 collection) every 30 s, and prints the growth after a warm-up. Targets: RSS
 grows less than 10 %, the JS heap less than 20 %. The quick version runs in
-the test suite (tests/faults/test_soak_quick.py).
+the test suite (tests/faults/test_faults.py).
 
     .venv/bin/python bench/soak.py --minutes 10 --speed 144
     .venv/bin/python bench/soak.py --scenario tests/dashboard/small.toml --minutes 20 --warmup-minutes 10 --rotate-s 2

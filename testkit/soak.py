@@ -1,6 +1,6 @@
 """A soak run of ``energy-expo up``: every process's memory sampled over an accelerated day.
 
-Used by the quick soak test (tests/faults/test_soak_quick.py) and by ``bench/soak.py`` (24
+Used by the quick soak test (tests/faults/test_faults.py) and by ``bench/soak.py`` (24
 simulated hours in about 10 minutes, with a kiosk tab in headless Chromium).
 """
 

@@ -72,8 +72,9 @@ def test_started_from_another_folder_ingest_finds_its_spool(mosquitto, tmp_path)
     try:
         simulate(mosquitto.url, "1m")
         deadline = time.monotonic() + 20
-        while time.monotonic() < deadline and (first.health() or {}).get("readings_spooled", 0) < len(expected) / 2:
-            time.sleep(0.2)
+        while time.monotonic() < deadline and not (first.health() or {}).get("readings_spooled"):
+            time.sleep(0.1)
+        # what is spooled was acknowledged: only the spool can bring it now (the broker redelivers the rest)
         assert first.health()["spool_readings"] > 0
         assert first.stop() == 0
         spools = list((tmp_path / "xdg" / "energy-expo" / "ingest" / "test-ingest").glob("spool-*.db"))
