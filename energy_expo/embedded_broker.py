@@ -55,6 +55,17 @@ def listening(port: int, host: str = "127.0.0.1") -> bool:
         return s.connect_ex((host, port)) == 0
 
 
+def wait_listening(port: int, timeout_s: float, alive=lambda: True, step_s: float = 0.05) -> bool:
+    """Until a server we started listens on 127.0.0.1:``port`` (True), it dies (``alive()`` false) or the time
+    is up (both False): the one start-up wait, for ``up``'s broker and the tests' servers alike."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline and alive():
+        if listening(port):
+            return True
+        time.sleep(step_s)
+    return False
+
+
 def find_mosquitto() -> str | None:
     return shutil.which("mosquitto") or next((p for p in MOSQUITTO_PATHS if os.path.exists(p)), None)
 
@@ -93,12 +104,9 @@ def start_broker(choice: str, data_dir: Path, log_dir: Path, timeout_s: float = 
         args = [sys.executable, "-m", "energy_expo.amqtt_broker", "--port", str(port), "--data-dir", str(data_dir)]
         broker = EmbeddedBroker("amqtt", port, Child("broker", args, log_dir, env=child_env()))
     broker.child.start()
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if not broker.child.alive:
-            raise UserError(f"the {broker.kind} broker stopped at start: {broker.child.tail()}")
-        if listening(port):
-            return broker
-        time.sleep(0.1)
+    if wait_listening(port, timeout_s, lambda: broker.child.alive):
+        return broker
+    if not broker.child.alive:
+        raise UserError(f"the {broker.kind} broker stopped at start: {broker.child.tail()}")
     broker.child.stop()
     raise UserError(f"the {broker.kind} broker did not start listening within {timeout_s:.0f} s: {broker.child.tail()}")

@@ -2,18 +2,12 @@
 
 from __future__ import annotations
 
-import time
-
-from energy_expo.embedded_broker import free_port, listening
+from energy_expo.embedded_broker import free_port, listening, wait_listening
 
 __all__ = ["free_port", "listening", "wait_for_port"]
 
 
 def wait_for_port(port: int, timeout_s: float = 10.0) -> None:
     """Until something accepts connections on 127.0.0.1:``port``: the moment a server we started is ready."""
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if listening(port):
-            return
-        time.sleep(0.05)
-    raise TimeoutError(f"nothing listening on 127.0.0.1:{port} after {timeout_s}s")
+    if not wait_listening(port, timeout_s):
+        raise TimeoutError(f"nothing listening on 127.0.0.1:{port} after {timeout_s}s")
