@@ -35,7 +35,6 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 import urllib.request
 from pathlib import Path
@@ -44,13 +43,13 @@ from urllib.parse import urlencode
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-import paho.mqtt.client as mqtt  # noqa: E402
-from paho.mqtt.enums import CallbackAPIVersion  # noqa: E402
-
 from energy_expo.children import stop_process  # noqa: E402
 from testkit.ports import free_port  # noqa: E402
 from testkit.procfs import cpu_s, peak_rss_mb  # noqa: E402
 from testkit.servers import InfluxDB, Mosquitto  # noqa: E402
+
+sys.path.insert(0, str(ROOT / "bench"))
+from burst.shared import RoleProcess, influx_count, publish_all, wait_until  # noqa: E402
 
 DEVICES = 500
 T0_S = 1782835200
@@ -68,132 +67,11 @@ def messages(count: int) -> list[tuple[str, bytes]]:
     return out
 
 
-def publish_all(port: int, payloads: list[tuple[str, bytes]]) -> float:
-    """Publish at QoS 1 as fast as one client can; returns the (perf_counter) instant of the first publish.
-
-    At most 30,000 messages wait unacknowledged: MQTT message ids are 16-bit, so paho cannot hold 65,536.
-    """
-    acked = [0]
-    client = mqtt.Client(callback_api_version=CallbackAPIVersion.VERSION2, client_id="bench-publisher")
-    client.on_publish = lambda *a: acked.__setitem__(0, acked[0] + 1)
-    client.max_inflight_messages_set(100)
-    client.max_queued_messages_set(0)
-    client.connect("127.0.0.1", port)
-    client.loop_start()
-    first = time.perf_counter()
-    for i, (topic, payload) in enumerate(payloads):
-        while i - acked[0] > 30_000:
-            time.sleep(0.001)
-        client.publish(topic, payload, qos=1)
-    while acked[0] < len(payloads):
-        time.sleep(0.005)
-    client.disconnect()
-    client.loop_stop()
-    return first
-
-
-def influx_count(port: int, database: str) -> int:
-    query = urlencode({"db": database, "q": 'SELECT count("power_w") FROM "reading"'})
-    try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/query?{query}", timeout=10) as response:
-            results = json.loads(response.read())["results"][0]
-    except OSError:
-        return 0
-    series = results.get("series")
-    return int(series[0]["values"][0][1]) if series else 0
-
-
-def wait_until(predicate, timeout_s: float = 300.0, interval_s: float = 0.05) -> float:
-    deadline = time.perf_counter() + timeout_s
-    while time.perf_counter() < deadline:
-        if predicate():
-            return time.perf_counter()
-        time.sleep(interval_s)
-    raise TimeoutError("the benchmark did not finish in time")
-
-
-def run_role(role: str, port: int, count: int, influx_port: int = 0) -> None:
-    """A baseline consumer in its own process (as ingest is), printing the wall time of its last message."""
-    import http.client
-
-    done = threading.Event()
-    seen = [0]
-    conn = http.client.HTTPConnection("127.0.0.1", influx_port, timeout=10) if role == "naive" else None
-
-    if role == "floor":
-        run_floor(client_port=port, count=count, influx_port=influx_port)
-        return
-
-    def on_message(client, userdata, message):
-        if conn is not None:  # the tutorial ingester: parse each message and POST it on its own
-            body = json.loads(message.payload)
-            device = message.topic.split("/")[2]
-            fields = ",".join(f"{k}={v}" for k, v in body["metrics"].items())
-            ts_ms = int(time.mktime(time.strptime(body["ts"], "%Y-%m-%dT%H:%M:%SZ")) * 1000)
-            conn.request("POST", "/write?db=naive&precision=ms", f"reading,device={device} {fields} {ts_ms}")
-            conn.getresponse().read()
-        seen[0] += 1
-        if seen[0] >= count:
-            print(time.time(), flush=True)
-            done.set()
-
-    client = mqtt.Client(callback_api_version=CallbackAPIVersion.VERSION2, client_id=f"bench-{role}")
-    client.on_message = on_message
-    client.on_subscribe = lambda *a: print("ready", flush=True)
-    client.connect("127.0.0.1", port)
-    client.subscribe("expo/bench/+/reading", qos=1)
-    client.loop_start()
-    done.wait(600)
-    client.disconnect()
-    client.loop_stop()
-
-
-def run_floor(client_port: int, count: int, influx_port: int) -> None:
-    """Receive in paho's thread, parse and POST in batches in another: the cheapest honest ingester."""
-    import http.client
-    import queue
-
-    inbox: queue.SimpleQueue = queue.SimpleQueue()
-    client = mqtt.Client(callback_api_version=CallbackAPIVersion.VERSION2, client_id="bench-floor")
-    client.on_message = lambda c, u, m: inbox.put((m.topic, m.payload))
-    client.on_subscribe = lambda *a: print("ready", flush=True)
-    client.connect("127.0.0.1", client_port)
-    client.subscribe("expo/bench/+/reading", qos=1)
-    client.loop_start()
-    conn = http.client.HTTPConnection("127.0.0.1", influx_port, timeout=10)
-    written = 0
-    while written < count:
-        lines = [inbox.get()]
-        while len(lines) < 5000:
-            try:
-                lines.append(inbox.get_nowait())
-            except queue.Empty:
-                break
-        body = []
-        for topic, payload in lines:
-            doc = json.loads(payload)
-            fields = ",".join(f"{k}={v}" for k, v in doc["metrics"].items())
-            body.append(f"reading,device={topic.split('/')[2]} {fields} {doc['seq']}")
-        conn.request("POST", "/write?db=floor&precision=ms", "\n".join(body))
-        conn.getresponse().read()
-        written += len(lines)
-    print(time.time(), flush=True)
-    client.disconnect()
-    client.loop_stop()
-
-
 def bench_baseline(role: str, broker: Mosquitto, payloads, influx_port: int = 0) -> float:
-    process = subprocess.Popen(
-        [sys.executable, __file__, "--role", role, "--port", str(broker.port), "--readings", str(len(payloads)),
-         "--influx-port", str(influx_port)],
-        stdout=subprocess.PIPE, text=True, cwd=ROOT,
-    )
-    assert process.stdout.readline().strip() == "ready"
+    consumer = RoleProcess(role, broker.port, len(payloads), influx_port)
     first_wall = time.time()
     publish_all(broker.port, payloads)
-    last_wall = float(process.stdout.readline())
-    process.wait(60)
-    return len(payloads) / (last_wall - first_wall)
+    return len(payloads) / (consumer.finish().last_wall - first_wall)
 
 
 def bench_ingest(broker: Mosquitto, influx: InfluxDB, payloads, workdir: Path) -> tuple[float, float]:
@@ -256,13 +134,7 @@ def main() -> None:
     parser.add_argument("--readings", type=int, default=100_000)
     parser.add_argument("--naive-readings", type=int, default=10_000, help="the naive ingester is slow; fewer")
     parser.add_argument("--profile", action="store_true")
-    parser.add_argument("--role", choices=["bare", "naive", "floor"], help=argparse.SUPPRESS)
-    parser.add_argument("--port", type=int, help=argparse.SUPPRESS)
-    parser.add_argument("--influx-port", type=int, default=0, help=argparse.SUPPRESS)
     args = parser.parse_args()
-    if args.role:
-        run_role(args.role, args.port, args.readings, args.influx_port)
-        return
     payloads = messages(args.readings)
     workdir = Path(tempfile.mkdtemp())
     broker = Mosquitto(workdir / "mq", persistence=False, extra="max_inflight_messages 0\n")
