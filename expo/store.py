@@ -23,7 +23,8 @@ redelivered message overwrites itself instead of adding a duplicate. How a
 write fails:
 
 - ``StoreUnavailable``: not now (unreachable, locked, a full disk, 5xx). The
-  writer spools the batch and retries.
+  writer spools the batch and retries, backing off. ``StoreBusy``, its kind for
+  a store that answers too slowly, is retried soon: a loaded store is not down.
 - what the store refuses for good (InfluxDB: beyond the retention policy, a
   field-type conflict) is not an exception: ``write`` stores the rest, keeps
   each refused item in its own quarantine with reason ``store_refused`` and
@@ -63,6 +64,13 @@ class StoreUnavailable(StoreError):
     def __init__(self, message: str, retry_after_s: float | None = None):
         super().__init__(message)
         self.retry_after_s = retry_after_s
+
+
+class StoreBusy(StoreUnavailable):
+    """The store is there but answered too slowly (a timeout): it is loaded, not down.
+
+    The writer treats it as back-pressure: the batch waits in the spool and is tried again within a
+    second or so, without the long back-off meant for a store that is gone."""
 
 
 @dataclass(frozen=True)

@@ -4,6 +4,11 @@ Each failed check names a countable reason. The limits are settings, with
 defaults chosen for meters in one exhibition hall: a clock more than five
 minutes ahead is wrong, a consumer that produces is wrong, and a thousand new
 device ids in a minute is a misconfigured gateway (or an attack), not a town.
+Devices that are known are never counted as new: those in the store or the
+counter memory at start, and those announced by their own metadata (a native
+meta message, as the simulators publish, retained, before any reading). A
+city of 20,000 announced meters comes up at once; a gateway inventing ids in
+its readings is still stopped.
 "Now" is the message's delivery time when the caller has one, else the
 injected clock, so a test or a replay decides what time it is.
 """

@@ -37,6 +37,7 @@ def figures(subscriber, processor, writer, spool, now_s: float) -> dict[str, flo
         "batches_spooled": w.batches_spooled,
         "batches_replayed": w.batches_replayed,
         "store_failures": w.store_failures,
+        "store_busy": w.store_busy,
         "store_down": float(writer.store_down),
         "spool_full_waits": w.spool_full_waits,
         "store_refused": w.store_refused,

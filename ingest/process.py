@@ -82,6 +82,8 @@ class Processor:
                                                                                route.options))
         for meta in decoded.metas:
             key = (meta.site, meta.device)
+            if decoded.announced:
+                self.checks.known.add(key)
             if self.metas.get(key) != meta:
                 self.metas[key] = meta
                 batch.metas.append(meta)

@@ -6,7 +6,9 @@ anything, new batches join the end of it, so the store always receives
 readings in the order they arrived. Retries back off exponentially from
 ``RETRY_MIN_S`` to ``retry_max_s`` (the ``store_retry_max_s`` setting, 30 s) with full
 jitter, so a fleet of ingest processes does not hammer a store that is coming
-back; a server's ``Retry-After`` (up to ``retry_max_s``) is honoured. Retries and replay
+back; a server's ``Retry-After`` (up to ``retry_max_s``) is honoured. A store
+that is there but slow to answer (``StoreBusy``) is not down: the batch waits
+in the spool and is tried again within ``RETRY_MIN_S``, without backing off. Retries and replay
 progress are timed by the injected ``clock``, so tests advance it instead of sleeping.
 """
 
@@ -18,7 +20,7 @@ import time
 from dataclasses import dataclass
 
 from expo.logthrottle import LogThrottle
-from expo.store import Batch, Store, StoreUnavailable, is_reading
+from expo.store import Batch, Store, StoreBusy, StoreUnavailable, is_reading
 from ingest.spool import Spool, SpoolFull
 
 REPLAY_PROGRESS_S = 5.0
@@ -36,6 +38,7 @@ class WriterStats:
     readings_spooled: int = 0
     batches_replayed: int = 0
     store_failures: int = 0
+    store_busy: int = 0  # answers slower than the store's timeout: back-pressure, not an outage
     spool_full_waits: int = 0
     store_refused: int = 0  # refused for good by the store (e.g. beyond its retention), kept in its quarantine
     last_batch_ms: float = 0.0
@@ -56,6 +59,7 @@ class Writer:
         self._store_down = False
         self._spool_full_log = LogThrottle()
         self._refused_log = LogThrottle()
+        self._busy_log = LogThrottle()
 
     @property
     def store_down(self) -> bool:
@@ -118,6 +122,12 @@ class Writer:
         started = time.perf_counter()
         try:
             refused = self.store.write(batch) or []
+        except StoreBusy as exc:  # loaded, not gone: try again soon, and keep taking messages into the spool
+            self.stats.store_busy += 1
+            if n := self._busy_log.count():
+                log.warning("%s (x%d); the batch waits in the spool and is tried again within a second", exc, n)
+            self._next_try = self._clock() + random.uniform(0, RETRY_MIN_S)
+            return False
         except StoreUnavailable as exc:
             self.stats.store_failures += 1
             if not self._store_down:

@@ -26,10 +26,10 @@ from expo.metadata import DeviceMeta
 from expo.reading import Reading, format_ts
 from expo.setting import Setting
 from expo.store import Batch, Rejected, RollupRow, StoreError, StoreUnavailable, refused_meta, refused_reading
-from expo.stores._influx import reads
+from expo.stores._influx import last_values, reads
 from expo.stores._influx.line_protocol import health_line, meta_line, reading_line, rejected_line
 from expo.stores._influx.refusals import write_isolating
-from expo.stores._influx.rollups import DeferredRollups
+from expo.stores._influx.rollups import Rollups
 from expo.stores._influx.transport import DatabaseNotFound, NotAuthorised, Transport
 
 SCHEMES = ("influxdb", "influxdbs")
@@ -82,7 +82,9 @@ class InfluxStore:
                                username or address.username, password or address.password)
         self._create = create
         self._clock = clock  # wall clock: when metadata, counters and quarantine entries are stored
-        self._rollups = DeferredRollups(self._query, self._write_derived)
+        self._rollups = Rollups(self._query, self._write_derived)
+        self._newest: dict[tuple[str, str], float] | None = None  # each device's newest stored reading (writer)
+        self._has_latest = False  # whether the ``latest`` measurement exists (readers; once true, stays)
         self._wrote = False  # only a process that writes keeps metadata fresh; readers never write
         self._next_meta_check_s = 0.0
         self._meta_refresh_s: float | None = None
@@ -140,11 +142,13 @@ class InfluxStore:
 
     def write(self, batch: Batch) -> list[Rejected]:
         now_s = self._clock()
-        lines: list[str] = []
-        sources: list[Reading | DeviceMeta | None] = []
-        for r in batch.readings:
-            lines.append(reading_line(r))
-            sources.append(r)
+        stored = self._newest_stored()
+        newest = last_values.newest_in(batch.readings)
+        lines: list[str] = [reading_line(r) for r in batch.readings]
+        sources: list[Reading | DeviceMeta | str | None] = list(batch.readings)
+        latest = last_values.lines(newest, stored)
+        lines += latest
+        sources += ["latest"] * len(latest)
         for m in batch.metas:
             lines.append(meta_line(m, _ms(now_s)))
             sources.append(m)
@@ -152,17 +156,26 @@ class InfluxStore:
             lines.append(health_line(batch.health, _ms(now_s)))
             sources.append(None)
         refused: list[Rejected] = []
+        refused_at: set[int] = set()
+        derived: list[str] = []
         for index, message in self._write_points(lines, "ms"):
             source = sources[index]
             if isinstance(source, Reading):
                 refused.append(refused_reading(now_s, source, message))
+                refused_at.add(index)
             elif isinstance(source, DeviceMeta):
                 refused.append(refused_meta(now_s, source, message))
-            else:  # the next batch brings newer counters
-                log.warning("InfluxDB refused ingest's counters: %s", message)
+            else:  # derived from the rest, and the next batch brings newer ones
+                derived.append(message)
+        if derived:
+            log.warning("InfluxDB refused %d of ingest's latest values or counters: %s", len(derived), derived[0])
         self._quarantine(batch.rejected, refused, now_s)
         if batch.readings:
-            self._rollups.touched(batch.readings)
+            taken = [r for i, r in enumerate(batch.readings) if i not in refused_at] if refused_at else batch.readings
+            self._rollups.stored(taken, stored, -float("inf"))
+            for key, (ts_s, _) in newest.items():
+                if ts_s > stored.get(key, -float("inf")):
+                    stored[key] = ts_s
         self._wrote = True
         try:  # the batch is stored: a server gone between two requests only postpones the upkeep
             self.maintain()
@@ -193,7 +206,8 @@ class InfluxStore:
         Raises only ``StoreUnavailable`` (what is owed stays owed); any other failure of the upkeep is logged,
         since retrying it with every idle moment would only repeat it."""
         try:
-            self._rollups.maintain(force)
+            if self._newest is not None:
+                self._rollups.maintain(self._newest, force)
             if self._wrote and self._clock() >= self._next_meta_check_s:
                 self._refresh_metadata()
         except StoreUnavailable:
@@ -220,8 +234,27 @@ class InfluxStore:
 
     # -- reading -----------------------------------------------------------------------------------
 
+    def _newest_stored(self) -> dict[tuple[str, str], float]:
+        """Each device's newest stored reading, read once (at the first write) and kept up to date after.
+
+        A store written before the ``latest`` measurement existed has it made from the raw points, once."""
+        if self._newest is None:
+            newest = last_values.newest_stored(self._query)
+            if not newest:
+                from_raw = reads.latest(self._query)
+                if from_raw:
+                    self._write_derived(last_values.lines(last_values.newest_in(from_raw), {}))
+                newest = {(r.site, r.device): r.ts_s for r in from_raw}
+            self._newest = newest
+        return self._newest
+
     def latest(self, site: str | None = None, since_s: float | None = None) -> list[Reading]:
-        return reads.latest(self._query, site, since_s)
+        """From the ``latest`` measurement ingest keeps; from the raw points while a store has none yet."""
+        if not self._has_latest:
+            self._has_latest = last_values.exists(self._query)
+            if not self._has_latest:
+                return reads.latest(self._query, site, since_s)
+        return last_values.read(self._query, site, since_s)
 
     def rollups(self, resolution, start_s, end_s, metric, devices=None) -> list[RollupRow]:
         return reads.rollups(self._query, resolution, start_s, end_s, metric, devices)

@@ -43,6 +43,9 @@ class Decoded:
     metas: list[DeviceMeta] = field(default_factory=list)
     status: dict[str, str] = field(default_factory=dict)  # device -> "online" / "offline"
     replaced: dict[str, float] = field(default_factory=dict)  # device -> when its meter was replaced (epoch s)
+    # The metas are the devices' own announcement (a native meta message), not a decoder's guess from a
+    # reading: an announced device is known, never part of a flood of new ids (ingest.checks).
+    announced: bool = False
 
 
 @cache

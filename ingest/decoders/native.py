@@ -33,8 +33,9 @@ def decode(topic: str, payload: bytes, ctx: DecodeContext) -> Decoded:
         meta = DeviceMeta.from_payload(parts.site, parts.device, body)
         replaced = body.get("replaced_s")
         if replaced is None:
-            return Decoded(metas=[meta])
-        return Decoded(metas=[meta], replaced={parts.device: epoch_seconds(replaced, "meta replaced_s")})
+            return Decoded(metas=[meta], announced=True)
+        return Decoded(metas=[meta], replaced={parts.device: epoch_seconds(replaced, "meta replaced_s")},
+                       announced=True)
     try:
         body = json.loads(payload)
     except (json.JSONDecodeError, UnicodeDecodeError, RecursionError):

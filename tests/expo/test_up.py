@@ -160,7 +160,7 @@ def test_up_passes_its_config_file_to_every_process_it_starts(tmp_path):
     elsewhere = tmp_path / "settings"
     elsewhere.mkdir()
     config = elsewhere / "hall.toml"
-    config.write_text('max_new_devices_per_minute = 5\ndashboard_password = "hall-secret"\n')
+    config.write_text('max_payload_bytes = 100\ndashboard_password = "hall-secret"\n')
     workdir = tmp_path / "run"
     workdir.mkdir()
     port = free_port()
@@ -168,12 +168,9 @@ def test_up_passes_its_config_file_to_every_process_it_starts(tmp_path):
     _, err = up.communicate(timeout=120)
     assert up.returncode == 0, err[-3000:]
     with sqlite3.connect(workdir / "energy-expo-data" / "expo.db") as db:
-        floods = db.execute("SELECT count(*) FROM rejected WHERE reason = 'new_device_flood'").fetchone()[0]
-        devices = db.execute("SELECT count(DISTINCT s.device) FROM readings r JOIN series s ON s.id = r.series"
-                             ).fetchone()[0]
-    assert floods > 0  # ingest held the file's cap of 5 new devices a minute
-    assert devices <= 5
+        too_large = db.execute("SELECT count(*) FROM rejected WHERE reason = 'too_large'").fetchone()[0]
+    assert too_large > 0  # ingest held the file's limit of 100 bytes a message (the default is 64 KiB)
     ingest_log = (workdir / "energy-expo-data" / "logs" / "ingest.log").read_text()
     dashboard_log = (workdir / "energy-expo-data" / "logs" / "dashboard.log").read_text()
-    assert "new_device_flood" in ingest_log
+    assert "too_large" in ingest_log
     assert "password protected" in dashboard_log, dashboard_log[-2000:]

@@ -47,3 +47,20 @@ def test_a_counter_backwards_is_refused_and_a_replacement_leaves_an_inspection_r
     assert [q.reason for q in batch.rejected] == ["counter_backwards", "counter_backwards", "counter_replaced"]
     assert [r.metrics["energy_wh"] for r in batch.readings] == [5000.0, 5002.0]
     assert processor.rejected_by_reason == {"counter_backwards": 2}  # the record is not a refusal
+
+
+def test_devices_announced_by_their_metadata_are_never_a_flood_and_invented_ids_still_are():
+    """A city comes up with 3,000 meters announcing themselves before they read, under a cap of 100 new devices
+    a minute: all are stored. A gateway inventing ids in readings alone is held at the cap."""
+    processor = Processor(build_routes([], True), "binhai", Checks(clock=lambda: NOW), CounterState())
+    processor.checks.limits.max_new_devices_per_minute = 100
+    meta = {"v": 1, "kind": "household", "name": {"en": "Home", "zh": "住户"}}
+    batch = Batch()
+    for i in range(3000):
+        processor.add(Incoming(f"expo/binhai/home-{i}/meta", json.dumps(meta).encode(), NOW), batch)
+    for i in range(3000):
+        processor.add(Incoming(*native(f"home-{i}", {"v": 1, "ts": TS, "metrics": {"power_w": 1}}), NOW), batch)
+    assert len(batch.readings) == 3000 and not batch.rejected
+    for i in range(300):
+        processor.add(Incoming(*native(f"invented-{i}", {"v": 1, "ts": TS, "metrics": {"power_w": 1}}), NOW), batch)
+    assert processor.rejected_by_reason == {"new_device_flood": 200}

@@ -3,10 +3,10 @@
 import pytest
 
 from expo.reading import Reading
-from expo.store import Batch, Rejected, StoreUnavailable
+from expo.store import Batch, Rejected, StoreBusy, StoreUnavailable
 from expo.metadata import DeviceMeta
 from ingest.spool import Spool, SpoolFull, decode_batch, encode_batch
-from ingest.writer import Writer
+from ingest.writer import RETRY_MIN_S, Writer
 
 
 def batch(i: int) -> Batch:
@@ -155,3 +155,26 @@ def test_retries_back_off_but_never_wait_longer_than_the_setting(tmp_path, retry
     assert writer.stats.store_failures >= 20
     assert max(waits) <= retry_max_s
     assert max(waits) > retry_max_s / 4  # it did back off: full jitter over a doubling window
+
+
+def test_a_busy_store_is_back_pressure_not_an_outage(tmp_path):
+    """A store that answers too slowly is loaded, not down: the batch waits in the spool and goes again
+    within half a second, however often it happens, instead of backing off towards 30 s."""
+    class Loaded(FlakyStore):
+        def write(self, b):
+            if not self.up:
+                raise StoreBusy("no answer within 10 s")
+            return super().write(b)
+
+    store = Loaded()
+    store.up = False
+    clock = [0.0]
+    writer = Writer(store, Spool(tmp_path / "spool.db"), clock=lambda: clock[0], sleep=lambda s: None)
+    for i in range(10):
+        writer.deliver(batch(i))
+        assert writer._next_try - clock[0] <= RETRY_MIN_S
+        clock[0] = writer._next_try + 0.001
+    assert not writer.store_down and writer.stats.store_busy >= 10 and writer.stats.store_failures == 0
+    store.up = True
+    writer.deliver(batch(10))
+    assert store.written == list(range(11)) and writer.spool.batches == 0

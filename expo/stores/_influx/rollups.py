@@ -1,121 +1,122 @@
-"""The 1-minute and 1-hour rollups, recomputed from raw points a few seconds after the writes that touch them.
+"""The 1-minute and 1-hour rollups: kept from the readings as they are written, read back only when unsure.
 
-After each batch the touched (site, device, minute) buckets are remembered;
-once they have waited ``ROLLUP_DELAY_S`` they are recomputed with one InfluxQL
-aggregate per time window over the raw points (for all devices when more than
-``WIDE_QUERY_DEVICES`` are in the window, else for those named), and the
-touched hours from those minutes after ``HOUR_ROLLUP_DELAY_S``. A late reading
-therefore corrects the buckets it falls in, just as in SQLite. Recomputing on
-every batch would cost more than the batch (a query round trip each).
+The writer counts what it stores (``buckets``) and writes the changed
+buckets out at most every ``ROLLUP_DELAY_S`` (minutes) and
+``HOUR_ROLLUP_DELAY_S`` (hours): a rollup lags its readings by a few seconds,
+raw readings are never delayed. A bucket the writer cannot be sure of (a
+restart mid-minute, a redelivery, a late reading) is read back from the store
+first, with one InfluxQL aggregate per time window: minutes from the raw
+points, hours from the minutes just written. A late reading therefore corrects
+the buckets it falls in, just as in SQLite, and in steady operation the store
+is asked nothing.
 """
 
 from __future__ import annotations
 
-import threading
 import time
 from collections import defaultdict
-from typing import Callable, Iterable
+from collections.abc import Callable, Iterable
 
 from expo.reading import Reading
-from expo.store import StoreUnavailable
+from expo.stores._influx.buckets import Buckets, Key
 from expo.stores._influx.line_protocol import rollup_line
 from expo.stores._influx.reads import device_filter
 
-WIDE_QUERY_DEVICES = 50  # above this many devices in a time window, recompute the window for all devices
-ROLLUP_DELAY_S = 5.0  # how stale a 1-minute rollup may be; raw readings are never delayed
+WIDE_QUERY_DEVICES = 50  # above this many devices in a time window, read the window back for all devices
+ROLLUP_DELAY_S = 5.0  # how stale a 1-minute rollup may be
 HOUR_ROLLUP_DELAY_S = 60.0
+WIDTHS = {"1m": 60, "1h": 3600}
 
-Bucket = tuple[str, str, int]  # site, device, bucket start in s
 
+class Rollups:
+    """``query(q) -> series`` and ``write(lines)`` reach the server; ``clock`` paces the writes out."""
 
-class DeferredRollups:
     def __init__(self, query: Callable[[str], list[dict]], write: Callable[[list[str]], None],
                  clock: Callable[[], float] = time.monotonic):
         self._query, self._write, self._clock = query, write, clock
-        self._lock = threading.Lock()
-        self._dirty_minutes: set[Bucket] = set()
-        self._dirty_hours: set[Bucket] = set()
-        self._dirty_since = 0.0
-        self._hours_done = 0.0
+        self._buckets = {name: Buckets(width) for name, width in WIDTHS.items()}
+        self._written_at = {name: -float("inf") for name in WIDTHS}
+        self._delay_s = {"1m": ROLLUP_DELAY_S, "1h": HOUR_ROLLUP_DELAY_S}
 
-    def touched(self, readings: Iterable[Reading]) -> None:
-        buckets = {(r.site, r.device, int(r.ts_s // 60) * 60) for r in readings}
-        if buckets:
-            with self._lock:
-                self._dirty_minutes |= buckets
-                self._dirty_since = self._dirty_since or self._clock()
+    def stored(self, readings: Iterable[Reading], stored_before: dict[tuple[str, str], float],
+               horizon_s: float) -> None:
+        """Count readings the store has just taken (see ``Buckets.add`` for the other two)."""
+        readings = list(readings)
+        for buckets in self._buckets.values():
+            buckets.add(readings, stored_before, horizon_s)
 
-    def maintain(self, force: bool = False) -> None:
-        """Recompute what has waited long enough (everything with ``force``); ``StoreUnavailable`` keeps it owed."""
+    def maintain(self, newest_stored: dict[tuple[str, str], float], force: bool = False) -> None:
+        """Read back the unsure, write out the changed, when due (all of it with ``force``).
+
+        ``StoreUnavailable`` leaves everything owed, to be tried again next time. Minutes go first: an
+        unsure hour is read back from them."""
         now = self._clock()
-        with self._lock:
-            due = self._dirty_minutes and (force or now - self._dirty_since >= ROLLUP_DELAY_S)
-            minutes = self._dirty_minutes if due else set()
-            if due:
-                self._dirty_minutes, self._dirty_since = set(), 0.0
-        if minutes:
-            try:
-                self._recompute_minutes(minutes)
-            except StoreUnavailable:
-                with self._lock:  # still owed: try again next time
-                    self._dirty_minutes |= minutes
-                    self._dirty_since = self._dirty_since or now
-                raise
-            self._dirty_hours |= {(site, device, bucket - bucket % 3600) for site, device, bucket in minutes}
-        if self._dirty_hours and (force or now - self._hours_done >= HOUR_ROLLUP_DELAY_S):
-            hours, self._dirty_hours = self._dirty_hours, set()
-            try:
-                self._recompute_hours(hours)
-            except StoreUnavailable:
-                self._dirty_hours |= hours
-                raise
-            self._hours_done = now
+        due = {name: force or now - self._written_at[name] >= self._delay_s[name] for name in WIDTHS}
+        due["1m"] = due["1m"] or due["1h"]  # an hour is read back from its minutes: they go out first
+        for name in WIDTHS:
+            if not due[name]:
+                continue
+            buckets = self._buckets[name]
+            unsure = buckets.unsure()
+            if unsure:
+                for key, metrics in self._read_back(name, unsure).items():
+                    buckets.reseed(key, metrics, newest_stored.get(key[:2], key[2]))
+                for key in unsure:  # nothing stored there after all (refused, say): what was counted stands
+                    buckets.reseed(key, {}, newest_stored.get(key[:2], key[2]))
+            dirty = buckets.dirty()
+            self._write([rollup_line(name, site, device, metric, n, total / n, lo, hi, last, start * 1000)
+                         for (site, device, start), bucket in dirty
+                         for metric, (n, total, lo, hi, last) in bucket.metrics.items()])
+            buckets.written(key for key, _ in dirty)
+            self._written_at[name] = now
 
-    def _recompute_minutes(self, touched: set[Bucket]) -> None:
-        lines = []
-        for start, end, devices in windows(touched, 60):
-            q = (f'SELECT count(*), mean(*), min(*), max(*), last(*) FROM "reading" '
-                 f"WHERE time >= {start * 1000}ms AND time < {end * 1000}ms{device_filter(devices)} "
-                 'GROUP BY time(1m), "site", "device" fill(none)')
-            for series in self._query(q):
-                tags = series.get("tags", {})
-                site, device = tags.get("site", ""), tags.get("device", "")
-                columns = series["columns"]
-                for row in series["values"]:
-                    values = dict(zip(columns, row))
-                    for column, n in values.items():
-                        if not column.startswith("count_") or not n:
+    def _read_back(self, name: str, keys: list[Key]) -> dict[Key, dict[str, list[float]]]:
+        width = WIDTHS[name]
+        found: dict[Key, dict[str, list[float]]] = defaultdict(dict)
+        wanted = set(keys)
+        for start, end, devices in windows(keys, width):
+            if name == "1m":
+                q = (f'SELECT count(*), mean(*), min(*), max(*), last(*) FROM "reading" '
+                     f"WHERE time >= {start * 1000}ms AND time < {end * 1000}ms{device_filter(devices)} "
+                     'GROUP BY time(1m), "site", "device" fill(none)')
+                for series in self._query(q):
+                    site, device = series["tags"]["site"], series["tags"]["device"]
+                    columns = series["columns"]
+                    for row in series["values"]:
+                        values = dict(zip(columns, row))
+                        key = (site, device, values["time"] // 1000)
+                        if key not in wanted:
                             continue
-                        metric = column[len("count_"):]
-                        lines.append(rollup_line("1m", site, device, metric, n, values["mean_" + metric],
-                                                 values["min_" + metric], values["max_" + metric],
-                                                 values["last_" + metric], values["time"]))
-        self._write(lines)
+                        for column, n in values.items():
+                            if column.startswith("count_") and n:
+                                metric = column[len("count_"):]
+                                found[key][metric] = [n, n * values["mean_" + metric], values["min_" + metric],
+                                                      values["max_" + metric], values["last_" + metric]]
+            else:
+                q = (f'SELECT "n", "mean", "min", "max", "last" FROM "rollup_1m" '
+                     f"WHERE time >= {start * 1000}ms AND time < {end * 1000}ms{device_filter(devices)} "
+                     'GROUP BY "site", "device", "metric"')
+                for series in self._query(q):
+                    tags = series["tags"]
+                    for t, n, mean, lo, hi, last in series["values"]:
+                        key = (tags["site"], tags["device"], (t // 1000) // 3600 * 3600)
+                        if key not in wanted:
+                            continue
+                        agg = found[key].get(tags["metric"])
+                        if agg is None:  # rows come in time order: the last one seen holds the hour's last
+                            found[key][tags["metric"]] = [n, n * mean, lo, hi, last]
+                        else:
+                            agg[0] += n
+                            agg[1] += n * mean
+                            agg[2], agg[3], agg[4] = min(agg[2], lo), max(agg[3], hi), last
+        return found
 
-    def _recompute_hours(self, touched: set[Bucket]) -> None:
-        lines = []
-        for start, end, devices in windows(touched, 3600):
-            q = (f'SELECT "n", "mean", "min", "max", "last" FROM "rollup_1m" '
-                 f"WHERE time >= {start * 1000}ms AND time < {end * 1000}ms{device_filter(devices)} "
-                 'GROUP BY "site", "device", "metric"')
-            for series in self._query(q):
-                tags = series.get("tags", {})
-                hours: dict[int, list] = defaultdict(list)
-                for t, n, mean, lo, hi, last in series["values"]:
-                    hours[t - t % 3_600_000].append((t, n, mean, lo, hi, last))
-                for hour_ms, rows in hours.items():
-                    n = sum(r[1] for r in rows)
-                    mean = sum(r[1] * r[2] for r in rows) / n
-                    lines.append(rollup_line("1h", tags["site"], tags["device"], tags["metric"], n, mean,
-                                             min(r[3] for r in rows), max(r[4] for r in rows), max(rows)[5], hour_ms))
-        self._write(lines)
 
-
-def windows(touched: set[Bucket], width_s: int):
-    """Group touched buckets into time windows; each with the devices in it (None: all of them)."""
-    by_bucket = sorted(touched, key=lambda t: t[2])
-    window: list[Bucket] = []
-    for item in by_bucket:
+def windows(keys: Iterable[Key], width_s: int):
+    """Group buckets into time windows, each with the devices in it (None: all of them)."""
+    by_start = sorted(keys, key=lambda k: k[2])
+    window: list[Key] = []
+    for item in by_start:
         if window and item[2] - window[-1][2] > 10 * width_s:
             yield _window(window, width_s)
             window = []
@@ -124,7 +125,7 @@ def windows(touched: set[Bucket], width_s: int):
         yield _window(window, width_s)
 
 
-def _window(items: list[Bucket], width_s: int):
+def _window(items: list[Key], width_s: int):
     devices = sorted({d for _, d, _ in items})
     start, end = items[0][2], items[-1][2] + width_s
     return start, end, (None if len(devices) > WIDE_QUERY_DEVICES else devices)

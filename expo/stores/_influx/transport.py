@@ -5,7 +5,8 @@ answer falls in one of three classes, because the writer must treat them
 differently:
 
 - retry later (``StoreUnavailable``): no connection, 429 and 5xx (with the
-  server's ``Retry-After``), 401/403 and 404 (a token or a database an
+  server's ``Retry-After``), no answer within ``TIMEOUT_S`` (``StoreBusy``: a
+  loaded server, retried soon), 401/403 and 404 (a token or a database an
   operator is about to fix), and any status we do not know;
 - refused for good: 400, 413 and 422 to a write. 1.x answers 400 "partial
   write: points beyond retention policy dropped=N" or "field type conflict";
@@ -23,7 +24,7 @@ import ssl
 import threading
 from urllib.parse import urlencode
 
-from expo.store import StoreError, StoreUnavailable
+from expo.store import StoreBusy, StoreError, StoreUnavailable
 
 TIMEOUT_S = 10.0
 RETRIABLE_STATUS = {429, 500, 502, 503, 504}
@@ -40,8 +41,10 @@ class DatabaseNotFound(StoreUnavailable):
 
 class Transport:
     def __init__(self, host: str, port: int, tls: bool = False, ca_file: str | None = None,
-                 token: str | None = None, username: str | None = None, password: str | None = None):
+                 token: str | None = None, username: str | None = None, password: str | None = None,
+                 timeout_s: float = TIMEOUT_S):
         self.host, self.port = host, port
+        self.timeout_s = timeout_s
         self._ssl = ssl.create_default_context(cafile=ca_file) if tls else None
         self._token, self._username, self._password = token, username, password
         self._lock = threading.Lock()
@@ -54,9 +57,9 @@ class Transport:
     def _connection(self) -> http.client.HTTPConnection:
         if self._conn is None:
             if self._ssl is not None:
-                self._conn = http.client.HTTPSConnection(self.host, self.port, timeout=TIMEOUT_S, context=self._ssl)
+                self._conn = http.client.HTTPSConnection(self.host, self.port, timeout=self.timeout_s, context=self._ssl)
             else:
-                self._conn = http.client.HTTPConnection(self.host, self.port, timeout=TIMEOUT_S)
+                self._conn = http.client.HTTPConnection(self.host, self.port, timeout=self.timeout_s)
         return self._conn
 
     def request(self, method: str, path: str, params: dict, body: bytes | None = None) -> tuple[int, dict, bytes]:
@@ -71,13 +74,21 @@ class Transport:
             for attempt in (1, 2):  # a kept-alive connection the server closed gets one fresh try
                 try:
                     conn = self._connection()
+                    if conn.sock is None:
+                        conn.connect()  # a timeout here is a server not there, below one that is loaded
+                except OSError as exc:
+                    self.close_connection()
+                    raise StoreUnavailable(f"InfluxDB at {self.where}: {exc}") from exc
+                try:
                     conn.request(method, url, body=body, headers=headers)
                     response = conn.getresponse()
                     return response.status, dict(response.getheaders()), response.read()
+                except TimeoutError as exc:  # connected, and no answer in time: loaded, not gone
+                    self.close_connection()
+                    raise StoreBusy(f"InfluxDB at {self.where} did not answer within {self.timeout_s:g} s "
+                                    f"({method} {path}): the server is busy") from exc
                 except (http.client.HTTPException, OSError) as exc:
-                    if self._conn is not None:
-                        self._conn.close()
-                    self._conn = None
+                    self.close_connection()
                     if attempt == 2:
                         raise StoreUnavailable(f"InfluxDB at {self.where}: {exc}") from exc
         raise AssertionError("unreachable")
@@ -114,11 +125,16 @@ class Transport:
             series.extend(result.get("series", []))
         return series
 
+    def close_connection(self) -> None:
+        """Drop the connection (the caller holds the lock): an answer still on its way must not be read as the
+        next request's."""
+        if self._conn is not None:
+            self._conn.close()
+        self._conn = None
+
     def close(self) -> None:
         with self._lock:
-            if self._conn is not None:
-                self._conn.close()
-                self._conn = None
+            self.close_connection()
 
 
 def server_message(body: bytes) -> str:

@@ -82,7 +82,7 @@ def test_a_batch_wholly_beyond_the_retention_costs_one_request(short):
     store._http.write = lambda *args: asked.append(len(args[1])) or real_write(*args)
     old = [Reading("binhai", f"home-{i:03d}", time.time() - 86400 - i, {"power_w": 1.0}) for i in range(200)]
     refused = store.write(Batch(readings=old))
-    assert len(refused) == 200 and asked[0] == 200
+    assert len(refused) == 200 and asked[0] == 400  # each reading and its device's latest value
     assert len(asked) == 2  # the readings, then their quarantine entries: no splitting
 
 

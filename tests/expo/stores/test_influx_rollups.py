@@ -1,0 +1,155 @@
+"""InfluxDB's rollups are kept by the writer from what it writes: exact across restarts, redeliveries and late
+readings, and in steady operation the server is asked nothing. Each device's newest values come from the
+``latest`` measurement, one point per device, without grouping over series."""
+
+from __future__ import annotations
+
+import itertools
+
+import pytest
+from hypothesis import HealthCheck, given, settings, strategies as st
+
+from expo.reading import Reading
+from expo.store import Batch, parse_store
+from expo.stores._influx.line_protocol import reading_line
+from expo.stores.influxdb import InfluxStore
+from testkit.servers import InfluxDB
+from tests.expo.stores.test_stores import T0, expected_rollups
+
+_names = itertools.count()
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    s = InfluxDB(tmp_path_factory.mktemp("influx-rollups")).start()
+    yield s
+    s.stop()
+
+
+def open_new(server, name):
+    return InfluxStore(parse_store(server.url(name)))
+
+
+def asked(store) -> list[str]:
+    """Every InfluxQL statement the store sends from now on."""
+    seen: list[str] = []
+    real = store._http.query
+    store._http.query = lambda db, q, write=False: seen.append(q) or real(db, q, write)
+    return seen
+
+
+def rollups_of(store, resolution):
+    return {r.bucket_s: (r.count, r.mean, r.min, r.max, r.last)
+            for r in store.rollups(resolution, T0 - 3600, T0 + 5 * 3600, "power_w", ["home-001"])}
+
+
+def check(store, truth):
+    for resolution, width in (("1m", 60), ("1h", 3600)):
+        got, want = rollups_of(store, resolution), expected_rollups(truth, width)
+        assert got.keys() == want.keys(), resolution
+        for bucket, values in want.items():
+            assert got[bucket] == pytest.approx(values, rel=1e-9, abs=1e-6), (resolution, bucket)
+
+
+parts = st.lists(st.lists(st.tuples(st.integers(0, 2 * 3600 - 1), st.integers(-1000, 1000)), min_size=1, max_size=30),
+                 min_size=1, max_size=4)
+
+
+@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(parts=parts, restarts=st.lists(st.booleans(), min_size=4, max_size=4))
+def test_rollups_stay_exact_across_restarts_redeliveries_and_late_readings(server, parts, restarts):
+    name = f"r{next(_names)}"
+    store = open_new(server, name)
+    truth: dict[float, float] = {}
+    try:
+        for part, restart in zip(parts, restarts):
+            if restart:  # a new process: it never saw what the store holds
+                store.close()
+                store = open_new(server, name)
+            store.write(Batch(readings=[Reading("binhai", "home-001", T0 + s, {"power_w": float(v)}) for s, v in part]))
+            truth.update({T0 + s: float(v) for s, v in part})
+            store.maintain(force=True)
+        check(store, truth)
+    finally:
+        store.close()
+
+
+def test_in_steady_operation_rollups_ask_the_server_nothing(server):
+    store = open_new(server, f"steady{next(_names)}")
+    readings = [Reading("binhai", f"home-{d:03d}", T0 + step * 10, {"power_w": 100.0 + step, "energy_wh": step * 0.3})
+                for step in range(30) for d in range(20)]
+    store.write(Batch(readings=readings[:20]))  # the first write learns what the store holds
+    queries = asked(store)
+    for start in range(20, len(readings), 100):
+        store.write(Batch(readings=readings[start:start + 100]))
+        store.maintain(force=True)
+    assert [q for q in queries if "FROM" in q] == []
+    [row] = store.rollups("1h", T0, T0 + 3600, "power_w", ["home-007"])
+    assert (row.count, row.min, row.max, row.last) == (30, 100.0, 129.0, 129.0)
+    assert row.mean == pytest.approx(114.5)
+    store.close()
+
+
+def test_a_late_reading_for_a_minute_long_written_corrects_it(server):
+    store = open_new(server, f"late{next(_names)}")
+    truth = {T0 + s: float(s) for s in range(0, 600, 10)}
+    store.write(Batch(readings=[Reading("binhai", "home-001", t, {"power_w": v}) for t, v in truth.items()]))
+    store.maintain(force=True)
+    store.write(Batch(readings=[Reading("binhai", "home-001", T0 + 65, {"power_w": -5.0})]))  # minute 1, late
+    truth[T0 + 65] = -5.0
+    store.maintain(force=True)
+    check(store, truth)
+    store.close()
+
+
+def test_latest_values_are_one_point_per_device_without_grouping(server):
+    name = f"latest{next(_names)}"
+    writer = open_new(server, name)
+    writer.write(Batch(readings=[Reading("binhai", "home-001", T0 + 20, {"power_w": 5.0}),
+                                 Reading("binhai", "home-001", T0 + 10, {"power_w": 4.0, "voltage_v": 220.0}),
+                                 Reading("binhai", "home-002", T0 + 3700, {"power_w": 7.0})]))
+    writer.write(Batch(readings=[Reading("binhai", "home-001", T0 + 15, {"power_w": 3.0})]))  # late: not newest
+    reader = open_new(server, name)
+    queries = asked(reader)
+    got = {r.device: (r.ts_s, r.metrics) for r in reader.latest()}
+    assert got == {"home-001": (T0 + 20, {"power_w": 5.0, "voltage_v": 220.0}),
+                   "home-002": (T0 + 3700, {"power_w": 7.0})}
+    assert [r.device for r in reader.latest(since_s=T0 + 100)] == ["home-002"]
+    assert not any("GROUP BY" in q for q in queries)
+    writer.close()
+    reader.close()
+
+
+def test_a_store_written_before_the_latest_measurement_is_read_from_its_raw_points(server):
+    name = f"old{next(_names)}"
+    old = Reading("binhai", "home-009", T0, {"power_w": 9.0})
+    writer = open_new(server, name)
+    writer._http.write(name, [reading_line(old)], "ms")  # as an older ingest wrote it: raw points only
+    reader = open_new(server, name)
+    assert [(r.device, r.metrics) for r in reader.latest()] == [("home-009", {"power_w": 9.0})]
+    writer.write(Batch(readings=[Reading("binhai", "home-010", T0, {"power_w": 1.0})]))  # a new writer starts
+    fresh = open_new(server, name)
+    assert sorted(r.device for r in fresh.latest()) == ["home-009", "home-010"]
+    for s in (writer, reader, fresh):
+        s.close()
+
+
+def test_a_server_that_takes_the_request_and_does_not_answer_is_busy_not_down():
+    """Connected but silent past the timeout: StoreBusy (back-pressure). Nobody listening: StoreUnavailable."""
+    import socket
+
+    from expo.store import StoreBusy, StoreUnavailable
+    from expo.stores._influx.transport import Transport
+    from testkit.ports import free_port
+
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(1)  # the kernel accepts the connection; nobody ever answers it
+        loaded = Transport("127.0.0.1", listener.getsockname()[1], timeout_s=0.3)
+        with pytest.raises(StoreBusy, match="did not answer within 0.3 s"):
+            loaded.write("expo", ["reading power_w=1 1"], "ms")
+        loaded.close()
+    gone = Transport("127.0.0.1", free_port(), timeout_s=0.3)
+    with pytest.raises(StoreUnavailable) as raised:
+        gone.ping()
+    assert not isinstance(raised.value, StoreBusy)
