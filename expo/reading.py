@@ -70,6 +70,7 @@ def unit_of(metric: str) -> str:
     return UNITS[suffix]
 
 
+@lru_cache(maxsize=4096)
 def canonical_metric(metric: str) -> str:
     """The name a metric is stored under: checked like ``unit_of``, an old unit suffix renamed (``wind_speed_ms``
     becomes ``wind_speed_mps``), so payloads of the first spelling keep working as the version rule promises."""
@@ -93,6 +94,15 @@ LATEST_TS_S = 4_102_444_800.0  # 2100-01-01T00:00:00Z
 
 def parse_ts(value: object) -> float:
     """Epoch seconds from RFC 3339 text or integer epoch milliseconds, between 2000 and 2100."""
+    return _parse_text(value) if isinstance(value, str) else _checked(value)
+
+
+@lru_cache(maxsize=4096)  # every meter of a step shares its ts text: parsed once, not 10,000 times
+def _parse_text(value: str) -> float:
+    return _checked(value)
+
+
+def _checked(value: object) -> float:
     ts_s = _parse_ts(value)
     if not EARLIEST_TS_S <= ts_s < LATEST_TS_S:
         raise ContractError("bad_timestamp", f"ts {value!r} is not between 2000 and 2100: is the meter's clock set?")

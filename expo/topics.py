@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 from enum import Enum
 
 ROOT = "expo"
@@ -53,6 +54,7 @@ class TopicParts:
     message: MessageType
 
 
+@lru_cache(maxsize=65_536)  # a city's meters each publish on a few topics, over and over
 def parse(value: str) -> TopicParts:
     """Split a native topic; raises ValueError naming what is wrong."""
     parts = value.split("/")
