@@ -23,6 +23,7 @@ from expo.addresses import BrokerAddress, parse_broker
 from expo.errors import UserError
 from expo.setting import Setting
 from expo.store import address_help, backends
+from expo.topics import is_valid_id
 
 DEFAULT_FILE = "energy-expo.toml"
 
@@ -37,13 +38,20 @@ _OWN = (
         Setting("publish_queue", 100_000, "readings the simulator holds while the broker is away", int),
         Setting("store", "sqlite:///energy-expo-data/expo.db", "store: " + address_help()),
         Setting("site", "binhai", "the site that meters without one of their own belong to"),
+        Setting("sites", None, "ingest: take only these sites' native topics (comma-separated; one process per set "
+                "keeps each device's messages in one process, in order); the meter families' topics, which carry no "
+                "site, only with default_routes = true, in exactly one process; readings of other sites are "
+                "quarantined (other_site)", list),
         Setting("state_dir", "$XDG_STATE_HOME/energy-expo/ingest", "ingest's own directory (made absolute at start; "
                 "a folder in it per MQTT client id): the counter memory and the spool"),
         Setting("spool_max_mb", 512, "largest the spool may grow while the store is away, in MiB", int),
         Setting("store_retry_max_s", 30.0, "longest wait between two tries of a store that is down, in seconds "
                 "(the waits double from 0.5 s up to this, with jitter)", float),
         Setting("mqtt_protocol", "5", "MQTT protocol version of ingest: 5 or 3.1.1"),
-        Setting("shared_group", None, "MQTT 5 shared-subscription group, so several ingest processes split one stream"),
+        Setting("shared_group", None, "MQTT 5 shared-subscription group, so several ingest processes split one "
+                "stream; every reading is stored once, but a broker that hands out messages round-robin (Mosquitto) "
+                "splits a device's messages between processes, which breaks derived energy, continued counters and "
+                "rollups: use sites there, a shared group only with a broker that hashes by client id or topic"),
         Setting("session_expiry_s", 86_400, "how long the broker keeps ingest's session (and its messages) while "
                 "ingest is away, in seconds (MQTT 5)", int),
         Setting("max_payload_bytes", 65_536, "larger messages are quarantined, not parsed", int),
@@ -87,7 +95,8 @@ SETTINGS, STORE_CREDENTIALS = _gather()
 MQTT_CREDENTIALS = ("mqtt_username", "mqtt_password", "mqtt_ca_file")
 FILE_ONLY = {
     "routes": "extra [[routes]] tables: topic filter, decoder and the decoder's options (docs/meters.md)",
-    "default_routes": "false to subscribe only to the configured routes, not each decoder's usual topics",
+    "default_routes": "false to subscribe only to the configured routes, not each decoder's usual topics; with "
+                      "sites, true to take the meter families' usual topics as well (in one process only)",
 }
 
 
@@ -98,7 +107,8 @@ class Config:
         self._values = dict(values)
         self.origins = dict(origins)
         self.routes: list[dict] = list(file_values.get("routes", []))
-        self.default_routes: bool = file_values.get("default_routes", True)
+        # None: not said, so it follows ``sites`` (ingest.routes): all defaults without, only those sites with.
+        self.default_routes: bool | None = file_values.get("default_routes")
         self.file = origins.get("_file")
 
     def __getattr__(self, name: str) -> Any:
@@ -181,6 +191,8 @@ _TRUE, _FALSE = ("1", "true", "yes", "on"), ("0", "false", "no", "off")
 
 
 def _coerce(setting: Setting, value: Any, origin: str) -> Any:
+    if setting.type is list:
+        return _ids(setting, value, origin)
     if setting.type is bool:
         if isinstance(value, bool):
             return value
@@ -207,6 +219,22 @@ def _coerce(setting: Setting, value: Any, origin: str) -> Any:
     if not isinstance(value, str):
         raise UserError(f"{setting.name} from {origin} must be text, got {value!r}")
     return value
+
+
+def _ids(setting: Setting, value: Any, origin: str) -> tuple[str, ...]:
+    """A list of ids: a TOML array, or comma-separated text (a flag, an environment variable).
+
+    Checked as topic ids here, so a typo ("Port", "eco city") stops the start in one line instead of
+    subscribing to a site no meter publishes on."""
+    items = value.split(",") if isinstance(value, str) else value
+    if not isinstance(items, list) or not all(isinstance(item, str) for item in items):
+        raise UserError(f"{setting.name} from {origin} must be a list of ids, got {value!r}")
+    ids = tuple(dict.fromkeys(item.strip() for item in items if item.strip()))
+    bad = next((i for i in ids if not is_valid_id(i)), None)
+    if not ids or bad is not None:
+        raise UserError(f"{setting.name} from {origin}: {bad or value!r} is not a site id (1-64 of a-z, 0-9, '-', "
+                        "'_'); give one or more, e.g. eco-city,port")
+    return ids
 
 
 def add_flags(parser, names) -> None:

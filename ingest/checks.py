@@ -9,6 +9,11 @@ counter memory at start, and those announced by their own metadata (a native
 meta message, as the simulators publish, retained, before any reading). A
 city of 20,000 announced meters comes up at once; a gateway inventing ids in
 its readings is still stopped.
+A process given ``sites`` owns those sites' devices and no others: a reading
+of another site that reaches it anyway (a broad configured route, a line-
+protocol ``site`` tag) is quarantined as ``other_site`` rather than stored,
+since the process that owns that site derives its energy and rollups and a
+second writer would make both wrong.
 "Now" is the message's delivery time when the caller has one, else the
 injected clock, so a test or a replay decides what time it is.
 """
@@ -31,6 +36,7 @@ NEGATIVE_TOLERANCE_W = 1.0  # meters read a watt or so either side of zero at no
 class Limits:
     max_future_s: float = 300.0
     max_new_devices_per_minute: int = 1000
+    sites: frozenset[str] | None = None  # the sites this process owns; None: all of them
 
 
 class Checks:
@@ -42,6 +48,10 @@ class Checks:
 
     def check(self, reading: Reading, kind: str | None, now_s: float | None = None) -> None:
         now_s = self.clock() if now_s is None else now_s
+        sites = self.limits.sites
+        if sites is not None and reading.site not in sites:
+            raise Refused("other_site", f"site {reading.site!r} is not one of this process's sites "
+                                        f"({', '.join(sorted(sites))}); the process that has it stores it")
         if reading.ts_s > now_s + self.limits.max_future_s:
             raise Refused(
                 "future_timestamp",

@@ -8,6 +8,14 @@ topic a default would have taken (say, ``tele/+/SENSOR`` with
 specific filter first (``default_order``): a new decoder with a broad default
 such as ``+/+/SENSOR`` cannot take messages that another family's narrower
 ``tele/+/SENSOR`` names, whatever the decoders are called.
+
+With ``sites`` a process takes only those sites' native topics
+(``expo/<site>/+/+``): the scale-out design keeps every device's messages in
+one process, in order, because what ingest derives per device (energy from
+power, counters across resets, the writer's rollups) needs all of them. The
+meter families' topics carry no site, so they would reach every process; with
+``sites`` they are subscribed only where ``default_routes = true`` is said,
+which one process of the set does.
 """
 
 from __future__ import annotations
@@ -17,6 +25,7 @@ from typing import Any
 
 from paho.mqtt.client import topic_matches_sub
 
+from expo import topics
 from expo.errors import UserError
 from ingest.decoders import registry
 
@@ -28,7 +37,12 @@ class Route:
     options: dict[str, Any] = field(default_factory=dict)
 
 
-def build_routes(configured: list[dict], include_defaults: bool = True, source: str = "config") -> list[Route]:
+def build_routes(configured: list[dict], include_defaults: bool | None = True, source: str = "config",
+                 sites: tuple[str, ...] | None = None, site: str | None = None) -> list[Route]:
+    """``include_defaults`` None: every decoder's usual topics without ``sites``, only those sites' with them.
+
+    ``site`` (the one family readings are given) must be one of ``sites`` when the families' topics are
+    taken, or every reading they bring would be another process's (``other_site``)."""
     decoders = registry()
     routes = []
     for i, table in enumerate(configured, start=1):
@@ -41,7 +55,19 @@ def build_routes(configured: list[dict], include_defaults: bool = True, source: 
         _check_filter(topic, f"{source}: route {i}")
         options = {k: v for k, v in table.items() if k != "decoder"}
         routes.append(Route(topic, name, options))
-    if include_defaults:
+    if sites is not None:
+        families = include_defaults is True
+        if families and site is not None and site not in sites:
+            raise UserError(f"{source}: default_routes = true with sites takes the meter families' topics, whose "
+                            f"readings belong to site {site!r} (the site setting), which is not in sites "
+                            f"({', '.join(sites)}): add it, or leave the families to the process that has it")
+        defaults = [Route(topics.subscription(s), "native", {"topic": topics.subscription(s)}) for s in sites]
+        if families:
+            defaults += [Route(t, name, {"topic": t}) for name, module in decoders.items() if name != "native"
+                         for t in module.DEFAULT_TOPICS]
+        if include_defaults is not False:
+            routes.extend(default_order(defaults))
+    elif include_defaults is not False:
         routes.extend(default_order(
             [Route(t, name, {"topic": t}) for name, module in decoders.items() for t in module.DEFAULT_TOPICS]))
     if not routes:

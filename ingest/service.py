@@ -50,7 +50,7 @@ class IngestService:
         """``clock`` stamps messages as received (epoch s); ``monotonic`` paces batches, retries and saves."""
         self.cfg = cfg
         self.broker = broker_address(cfg)
-        self.routes = build_routes(cfg.routes, cfg.default_routes, cfg.file or "config")
+        self.routes = build_routes(cfg.routes, cfg.default_routes, cfg.file or "config", cfg.sites, cfg.site)
         self.filters = subscriptions(self.routes)
         if cfg.shared_group:
             if cfg.mqtt_protocol != "5":
@@ -63,7 +63,8 @@ class IngestService:
         self.subscriber = Subscriber(self.broker, client_id, self.filters, cfg.mqtt_protocol, cfg.mqtt_ca_file,
                                      cfg.session_expiry_s, clock)
         self.checks = Checks(Limits(max_future_s=cfg.max_future_s,
-                                    max_new_devices_per_minute=cfg.max_new_devices_per_minute), clock)
+                                    max_new_devices_per_minute=cfg.max_new_devices_per_minute,
+                                    sites=frozenset(cfg.sites) if cfg.sites else None), clock)
         self.health_server = HealthServer(cfg.health, self.health) if cfg.health else None
         self.store = self.spool = self.processor = self.writer = None
         self._clock = clock
