@@ -127,6 +127,8 @@ def run_ingest(name: str, burst, workdir: Path, args) -> Row:
         row.notes += progress_notes(name, p, len(burst.readings))
         row.notes.append(f"{name}: " + expo_ingest.health_summary(run.health))
         row.notes += [f"{name} log: {line[:200]}" for line in run.log_tail]
+        if run.stop_note:
+            row.notes.append(f"{name}: {run.stop_note}")
         return row
 
 

@@ -30,6 +30,7 @@ class IngestRun:
     peak_rss_mb: float
     health: dict = field(default_factory=dict)
     log_tail: list[str] = field(default_factory=list)
+    stop_note: str = ""
 
 
 def read_health(port: int) -> dict:
@@ -98,6 +99,8 @@ def run(burst, broker, influx, workdir: Path, extra_args: list[str], publish, fi
         result = IngestRun(progress, (cpu_s(process.pid) or 0.0) - cpu_before, peak_rss_mb(process.pid) or 0.0,
                            health)
     finally:
-        stop_process(process, timeout_s=30, name="ingest")
+        code = stop_process(process, timeout_s=30, name="ingest")
+    if code == -9:
+        result.stop_note = "did not stop within 30 s of SIGTERM; killed"
     result.log_tail = [line for line in log_path.read_text(errors="replace").splitlines() if line.strip()][-3:]
     return result
