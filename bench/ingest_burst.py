@@ -21,6 +21,11 @@ subscriber: received):
   ``--max-new-devices-per-minute`` lifted; each reports what its /health says;
 - node-red: the flow in bench/node-red/ (mqtt in -> json -> function -> join of 1,000 -> influxdb batch).
 
+Columns besides the rate: stored/sent (nothing lost?), the ratio to the bare subscriber, the floor and
+Node-RED of the same run, the consumer's peak RSS, its CPU seconds from the first publish on, InfluxDB's CPU
+seconds over the consumer's run, and how long the one publisher took for the whole burst (every consumer's
+ceiling: a consumer can finish no sooner).
+
 A consumer that stops storing is given up on after ``--stall-s`` without progress or ``--timeout-s`` in
 all; the table then shows how many were stored and when progress stopped. Runs share this machine's two
 cores with whatever else runs: compare the ratios, which come from one run.
@@ -66,6 +71,7 @@ class Row:
     influxd_cpu_s: float | None = None
     peak_rss_mb: float | None = None
     notes: list[str] = field(default_factory=list)
+    publish_s: float = 0.0  # the publisher's time for the whole burst: the ceiling of every consumer
 
     @property
     def rate(self) -> float:
@@ -86,6 +92,18 @@ def servers(workdir: Path, with_influx: bool = True):
             influx.stop()
 
 
+class TimedPublish:
+    """publish_all, remembering how long the burst took to publish (all acknowledged by the broker)."""
+
+    def __init__(self):
+        self.seconds = 0.0
+
+    def __call__(self, port: int, messages) -> None:
+        started = time.perf_counter()
+        publish_all(port, messages)
+        self.seconds = time.perf_counter() - started
+
+
 def influxd_cpu(influx) -> float:
     return (cpu_s(influx.process.pid) or 0.0) if influx is not None else 0.0
 
@@ -98,11 +116,13 @@ def run_role(name: str, burst, workdir: Path, timeout_s: float) -> Row:
         consumer = RoleProcess(name, broker.port, len(burst.readings), port, TOPICS, name, timeout_s)
         influx_before = influxd_cpu(influx)
         first_wall = time.time()
-        publish_all(broker.port, burst.messages)
+        publish = TimedPublish()
+        publish(broker.port, burst.messages)
         result = consumer.finish()
         stored = influx_count(port, name, workload.COUNT_FIELDS) if influx else result.handled
         row = Row(name, len(burst.readings), stored, max(result.last_wall - first_wall, 1e-9), result.cpu_s,
-                  influxd_cpu(influx) - influx_before if influx else None, result.peak_rss_mb)
+                  influxd_cpu(influx) - influx_before if influx else None, result.peak_rss_mb,
+                  publish_s=publish.seconds)
         if stored < len(burst.readings):
             row.notes.append(f"{name}: {stored:,} of {len(burst.readings):,} in {timeout_s:.0f} s")
         return row
@@ -112,18 +132,18 @@ def progress_notes(name: str, progress, sent: int) -> list[str]:
     if progress.stored >= sent:
         return []
     return [f"{name}: {progress.ended}; {progress.stored:,} of {sent:,} stored, the last of them "
-            f"{_elapsed(progress):.0f} s after the first publish; "
+            f"{progress.seconds:.0f} s after the first publish; "
             f"stored over time: {progress.timeline()}"]
 
 
 def run_ingest(name: str, burst, workdir: Path, args) -> Row:
     with servers(workdir) as (broker, influx):
-        before = influxd_cpu(influx)
+        before, publish = influxd_cpu(influx), TimedPublish()
         run = expo_ingest.run(burst, broker, influx, workdir, UNGUARDED if name == "ingest-unguarded" else [],
-                              publish_all, workload.COUNT_FIELDS, args.timeout_s, args.stall_s, args.tree)
+                              publish, workload.COUNT_FIELDS, args.timeout_s, args.stall_s, args.tree)
         p = run.progress
-        row = Row(name, len(burst.readings), p.stored, _elapsed(p), run.cpu_s, influxd_cpu(influx) - before,
-                  run.peak_rss_mb)
+        row = Row(name, len(burst.readings), p.stored, p.seconds, run.cpu_s, influxd_cpu(influx) - before,
+                  run.peak_rss_mb, publish_s=publish.seconds)
         row.notes += progress_notes(name, p, len(burst.readings))
         row.notes.append(f"{name}: " + expo_ingest.health_summary(run.health))
         row.notes += [f"{name} log: {line[:200]}" for line in run.log_tail]
@@ -132,25 +152,18 @@ def run_ingest(name: str, burst, workdir: Path, args) -> Row:
         return row
 
 
-def _elapsed(progress) -> float:
-    """First publish to the poll that first saw the final count (the samples are relative to the first publish)."""
-    for elapsed, stored in progress.samples:
-        if stored >= progress.stored:
-            return max(elapsed, 1e-9)
-    return 1e-9
-
-
 def run_node_red(burst, workdir: Path, args) -> Row | str:
     missing = nodered.ensure_installed()
     if missing:
         return f"Node-RED baseline skipped: {missing}"
     with servers(workdir) as (broker, influx):
         create_database(influx.port, nodered.DATABASE)
-        before = influxd_cpu(influx)
-        run = nodered.run(burst, broker, influx, workdir, publish_all, workload.COUNT_FIELDS, args.timeout_s,
+        before, publish = influxd_cpu(influx), TimedPublish()
+        run = nodered.run(burst, broker, influx, workdir, publish, workload.COUNT_FIELDS, args.timeout_s,
                           args.stall_s)
-        row = Row("node-red", len(burst.readings), run.progress.stored, _elapsed(run.progress), run.cpu_s,
-                  influxd_cpu(influx) - before, run.peak_rss_mb, [f"node-red: Node-RED {run.version}"])
+        row = Row("node-red", len(burst.readings), run.progress.stored, run.progress.seconds, run.cpu_s,
+                  influxd_cpu(influx) - before, run.peak_rss_mb, [f"node-red: Node-RED {run.version}"],
+                  publish.seconds)
         row.notes += progress_notes("node-red", run.progress, len(burst.readings))
         return row
 
@@ -163,13 +176,13 @@ def print_table(rows: list[Row]) -> None:
     by_name = {r.name: r for r in rows}
     bare, floor, red = by_name.get("bare"), by_name.get("floor"), by_name.get("node-red")
     print(f"  {'consumer':30} {'readings/s':>10} {'stored/sent':>15} {'/bare':>6} {'/floor':>6} {'/Node-RED':>9} "
-          f"{'peak RSS':>8} {'CPU s':>6} {'influxd CPU s':>13}")
+          f"{'peak RSS':>8} {'CPU s':>6} {'influxd CPU s':>13} {'publish s':>9}")
     for r in rows:
         stored = f"{r.stored:,}/{r.sent:,}"
         rss = f"{r.peak_rss_mb:.0f} MB" if r.peak_rss_mb else "-"
         print(f"  {LABELS[r.name]:30} {r.rate:10,.0f} {stored:>15} {ratio(r, bare):>6} {ratio(r, floor):>6} "
               f"{ratio(r, red):>9} {rss:>8} {r.cpu_s or 0:6.1f} "
-              f"{'-' if r.influxd_cpu_s is None else f'{r.influxd_cpu_s:.1f}':>13}")
+              f"{'-' if r.influxd_cpu_s is None else f'{r.influxd_cpu_s:.1f}':>13} {r.publish_s:9.1f}")
     for r in rows:
         for note in r.notes:
             print(f"    {note}")
@@ -224,6 +237,7 @@ def main() -> None:
             rows: list[Row] = []
             for name in [c for c in CONSUMERS if c in only]:
                 workdir = top / f"run{run}-{name}"
+                load = os.getloadavg()[0]  # others' work on the same cores: the one thing the ratios cannot remove
                 if name in ("bare", "floor", "naive"):
                     sub = burst.subset(args.naive_readings) if name == "naive" else burst
                     row = run_role(name, sub, workdir, args.timeout_s)
@@ -234,7 +248,8 @@ def main() -> None:
                 if isinstance(row, str):
                     print(f"  {row}", flush=True)
                     continue
-                print(f"  {LABELS[name]}: {row.rate:,.0f} readings/s, {row.stored:,}/{row.sent:,} stored", flush=True)
+                print(f"  {LABELS[name]}: {row.rate:,.0f} readings/s, {row.stored:,}/{row.sent:,} stored "
+                      f"(load average before it {load:.2f})", flush=True)
                 rows.append(row)
                 history.setdefault(name, []).append(row.rate)
             print_table(rows)

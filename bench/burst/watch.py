@@ -20,6 +20,11 @@ class Progress:
     ended: str = "complete"  # or "timeout", "stalled", "settled"
     samples: list[tuple[float, int]] = field(default_factory=list)  # (seconds since first publish, stored)
 
+    @property
+    def seconds(self) -> float:
+        """First publish to the poll that first saw the final count."""
+        return next((max(t, 1e-9) for t, stored in self.samples if stored >= self.stored), 1e-9)
+
     def timeline(self, every_s: float = 10.0) -> str:
         """Stored readings at about every ``every_s`` seconds, for a stall's story."""
         out, next_s = [], 0.0
