@@ -46,7 +46,7 @@ def ensure_installed() -> str | None:
     if not npm:
         return "npm is not installed"
     command = [npm, "ci" if (HERE / "package-lock.json").exists() else "install", "--no-audit", "--no-fund"]
-    print(f"  installing Node-RED into bench/node-red/node_modules ({' '.join(command[1:])}, once)", flush=True)
+    print(f"  installing Node-RED into bench/node-red/node_modules (npm {command[1]}, once)", flush=True)
     try:
         done = subprocess.run(command, cwd=HERE, capture_output=True, text=True, timeout=600)
     except subprocess.TimeoutExpired:
