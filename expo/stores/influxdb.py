@@ -16,6 +16,7 @@ retention policy.
 from __future__ import annotations
 
 import logging
+import math
 import time
 from typing import Callable
 from urllib.parse import unquote
@@ -30,6 +31,7 @@ from expo.stores._influx import last_values, reads
 from expo.stores._influx.line_protocol import health_line, meta_line, reading_line, rejected_line
 from expo.stores._influx.refusals import write_isolating
 from expo.stores._influx.rollups import Rollups
+from expo.stores._influx.held import Held
 from expo.stores._influx.transport import DatabaseNotFound, NotAuthorised, Transport
 
 SCHEMES = ("influxdb", "influxdbs")
@@ -83,7 +85,7 @@ class InfluxStore:
         self._create = create
         self._clock = clock  # wall clock: when metadata, counters and quarantine entries are stored
         self._rollups = Rollups(self._query, self._write_derived)
-        self._newest: dict[tuple[str, str], float] | None = None  # each device's newest stored reading (writer)
+        self._held: Held | None = None  # what the store holds of each device (known to a writer after its first write)
         self._has_latest = False  # whether the ``latest`` measurement exists (readers; once true, stays)
         self._wrote = False  # only a process that writes keeps metadata fresh; readers never write
         self._next_meta_check_s = 0.0
@@ -142,11 +144,11 @@ class InfluxStore:
 
     def write(self, batch: Batch) -> list[Rejected]:
         now_s = self._clock()
-        stored = self._newest_stored()
+        held = self._held_by_store()
         newest = last_values.newest_in(batch.readings)
         lines: list[str] = [reading_line(r) for r in batch.readings]
         sources: list[Reading | DeviceMeta | str | None] = list(batch.readings)
-        latest = last_values.lines(newest, stored)
+        latest = last_values.lines(newest, held)
         lines += latest
         sources += ["latest"] * len(latest)
         for m in batch.metas:
@@ -172,10 +174,8 @@ class InfluxStore:
         self._quarantine(batch.rejected, refused, now_s)
         if batch.readings:
             taken = [r for i, r in enumerate(batch.readings) if i not in refused_at] if refused_at else batch.readings
-            self._rollups.stored(taken, stored, -float("inf"))
-            for key, (ts_s, _) in newest.items():
-                if ts_s > stored.get(key, -float("inf")):
-                    stored[key] = ts_s
+            self._rollups.stored(taken, held)
+            held.extend(taken)
         self._wrote = True
         try:  # the batch is stored: a server gone between two requests only postpones the upkeep
             self.maintain()
@@ -206,8 +206,8 @@ class InfluxStore:
         Raises only ``StoreUnavailable`` (what is owed stays owed); any other failure of the upkeep is logged,
         since retrying it with every idle moment would only repeat it."""
         try:
-            if self._newest is not None:
-                self._rollups.maintain(self._newest, force)
+            if self._held is not None:
+                self._rollups.maintain(self._held, force)
             if self._wrote and self._clock() >= self._next_meta_check_s:
                 self._refresh_metadata()
         except StoreUnavailable:
@@ -234,19 +234,20 @@ class InfluxStore:
 
     # -- reading -----------------------------------------------------------------------------------
 
-    def _newest_stored(self) -> dict[tuple[str, str], float]:
-        """Each device's newest stored reading, read once (at the first write) and kept up to date after.
+    def _held_by_store(self) -> Held:
+        """What the store holds of each device: read once (at the first write), kept up to date after.
 
-        A store written before the ``latest`` measurement existed has it made from the raw points, once."""
-        if self._newest is None:
-            newest = last_values.newest_stored(self._query)
-            if not newest:
+        A store written before the ``latest`` measurement existed has it made from the raw points, once; its
+        oldest readings are not known, so every bucket up to the newest counts as possibly held."""
+        if self._held is None:
+            held = last_values.held(self._query)
+            if held.empty:
                 from_raw = reads.latest(self._query)
+                held = Held({(r.site, r.device): [-math.inf, r.ts_s] for r in from_raw})
                 if from_raw:
-                    self._write_derived(last_values.lines(last_values.newest_in(from_raw), {}))
-                newest = {(r.site, r.device): r.ts_s for r in from_raw}
-            self._newest = newest
-        return self._newest
+                    self._write_derived(last_values.lines(last_values.newest_in(from_raw), held))
+            self._held = held
+        return self._held
 
     def latest(self, site: str | None = None, since_s: float | None = None) -> list[Reading]:
         """From the ``latest`` measurement ingest keeps; from the raw points while a store has none yet."""

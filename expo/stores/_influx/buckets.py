@@ -10,9 +10,9 @@ A bucket is exact only while the writer has seen all of it, in order. Two
 things break that, and each makes the bucket *unsure*, to be read back from
 the store (``expo.stores._influx.rollups`` does that: "reseeding"):
 
-- it may hold points this writer never saw: the bucket starts at or before the
-  newest reading the store already held for the device when the bucket was
-  first touched (a restart mid-minute, a late reading for a bucket let go);
+- it may hold points this writer never saw: the bucket lies inside the span
+  the store already held for the device when the bucket was first touched
+  (``held``: a restart mid-minute, a late reading for a bucket let go of);
 - a reading at or before the newest one counted in it: a redelivery or a late
   reading, which the counts would otherwise take twice or out of order.
 
@@ -25,6 +25,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from expo.reading import Reading
+from expo.stores._influx.held import Held
 
 Key = tuple[str, str, int]  # site, device, bucket start (s)
 
@@ -64,10 +65,8 @@ class Buckets:
         self.open: dict[Key, Bucket] = {}
         self._current: dict[tuple[str, str], int] = {}  # each device's newest bucket start
 
-    def add(self, readings: Iterable[Reading], stored_before: dict[tuple[str, str], float],
-            horizon_s: float) -> None:
-        """Count readings just stored. ``stored_before``: each device's newest reading in the store before
-        them (devices not in it have nothing stored after ``horizon_s``, as far as the writer knows)."""
+    def add(self, readings: Iterable[Reading], held: Held) -> None:
+        """Count readings just stored; ``held`` is what the store held before them."""
         width = self.width_s
         for r in readings:
             device = (r.site, r.device)
@@ -75,8 +74,7 @@ class Buckets:
             key = (r.site, r.device, start)
             bucket = self.open.get(key)
             if bucket is None:
-                before = stored_before.get(device, horizon_s)
-                bucket = self.open[key] = Bucket(start, unsure=before >= start)
+                bucket = self.open[key] = Bucket(start, unsure=held.may_hold(device, start, start + width))
                 if start > self._current.get(device, -1):
                     self._current[device] = start
             elif r.ts_s <= bucket.last_ts_s:  # seen before, or late: counting it again would be wrong

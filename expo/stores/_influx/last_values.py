@@ -16,46 +16,56 @@ points per device at most.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable
 
 from expo.reading import Reading
+from expo.stores._influx.held import Held
 from expo.stores._influx.line_protocol import escape_tag, float_field
 from expo.stores._influx.reads import Query, quote_literal
 
 MEASUREMENT = "latest"
 TS_FIELD = "latest_ts_ms"
+FROM_FIELD = "held_from_ms"  # the device's oldest stored reading, as far as the writer knew
 
 Device = tuple[str, str]
 
 
-def newest_in(readings: Iterable[Reading]) -> dict[Device, tuple[float, dict[str, float]]]:
-    """Each device's newest instant in a batch, and each metric's newest value (older readings fill in
-    metrics the newer ones lack)."""
+def newest_in(readings: Iterable[Reading]) -> dict[Device, tuple[float, dict[str, float], float]]:
+    """Each device's newest instant in a batch, each metric's newest value (older readings fill in metrics
+    the newer ones lack), and its oldest instant."""
     out: dict[Device, list] = {}
     for r in readings:
         key = (r.site, r.device)
         held = out.get(key)
         if held is None:
-            out[key] = [r.ts_s, dict(r.metrics)]
+            out[key] = [r.ts_s, dict(r.metrics), r.ts_s]
         elif r.ts_s >= held[0]:
             held[0] = r.ts_s
             held[1].update(r.metrics)
         else:
+            held[2] = min(held[2], r.ts_s)
             for metric, value in r.metrics.items():
                 held[1].setdefault(metric, value)
-    return {key: (ts_s, metrics) for key, (ts_s, metrics) in out.items()}
+    return {key: (ts_s, metrics, oldest_s) for key, (ts_s, metrics, oldest_s) in out.items()}
 
 
-def lines(newest: dict[Device, tuple[float, dict[str, float]]], stored: dict[Device, float]) -> list[str]:
-    """The ``latest`` points of the devices whose batch is at least as new as what is stored."""
+def lines(newest: dict[Device, tuple[float, dict[str, float], float]], held: Held) -> list[str]:
+    """The ``latest`` points of the devices whose batch is at least as new as what is stored.
+
+    Each also says since when the store holds the device (``FROM_FIELD``), so a writer that starts later
+    knows which buckets may hold points (``held``)."""
     out = []
-    for (site, device), (ts_s, metrics) in newest.items():
-        if ts_s < stored.get((site, device), -1.0) or not metrics:
+    for (site, device), (ts_s, metrics, oldest_s) in newest.items():
+        stored_s = held.newest((site, device))
+        if (stored_s is not None and ts_s < stored_s) or not metrics:
             continue  # a late batch: the newer values stand
         ts_ms = round(ts_s * 1000)
         fields = ",".join(f"{m}={float_field(v)}" for m, v in metrics.items())
+        since_s = min(oldest_s, held.oldest((site, device)))
+        since = f",{FROM_FIELD}={math.floor(since_s * 1000)}i" if math.isfinite(since_s) else ""
         out.append(f"{MEASUREMENT},site={escape_tag(site)},device={escape_tag(device)} "
-                   f"{fields},{TS_FIELD}={ts_ms}i {ts_ms - ts_ms % 3_600_000}")
+                   f"{fields},{TS_FIELD}={ts_ms}i{since} {ts_ms - ts_ms % 3_600_000}")
     return out
 
 
@@ -71,7 +81,8 @@ def read(query: Query, site: str | None, since_s: float | None) -> list[Reading]
     for series in query(f'SELECT * FROM "{MEASUREMENT}"{where}'):
         columns = series["columns"]
         at = {name: i for i, name in enumerate(columns)}
-        fields = [(i, name) for i, name in enumerate(columns) if name not in ("time", "site", "device", TS_FIELD)]
+        fields = [(i, name) for i, name in enumerate(columns)
+                  if name not in ("time", "site", "device", TS_FIELD, FROM_FIELD)]
         rows = sorted(series["values"], key=lambda row: row[at[TS_FIELD]] or 0)
         for row in rows:  # oldest first, so each metric ends at its newest value
             key = (row[at["site"]], row[at["device"]])
@@ -84,14 +95,18 @@ def read(query: Query, site: str | None, since_s: float | None) -> list[Reading]
             for (site_, device), (ts_ms, metrics) in held.items() if ts_ms >= cutoff_ms]
 
 
-def newest_stored(query: Query) -> dict[Device, float]:
-    """Each device's newest instant in the ``latest`` measurement: one grouped query, at a writer's start."""
-    out = {}
-    for series in query(f'SELECT max("{TS_FIELD}") FROM "{MEASUREMENT}" GROUP BY "site", "device"'):
-        value = series["values"][0][1]
-        if value is not None:
-            out[(series["tags"]["site"], series["tags"]["device"])] = value / 1000
-    return out
+def held(query: Query) -> Held:
+    """What the store holds of each device, from the ``latest`` measurement: one grouped query, at a writer's
+    start. A device whose points do not say since when (filled from an older store's raw points) may hold
+    points at any time before its newest."""
+    spans = {}
+    for series in query(f'SELECT min("{FROM_FIELD}"), max("{TS_FIELD}") FROM "{MEASUREMENT}" '
+                        'GROUP BY "site", "device"'):
+        _, since_ms, newest_ms = series["values"][0]
+        if newest_ms is not None:
+            spans[(series["tags"]["site"], series["tags"]["device"])] = [
+                -math.inf if since_ms is None else since_ms / 1000, newest_ms / 1000]
+    return Held(spans)
 
 
 def exists(query: Query) -> bool:

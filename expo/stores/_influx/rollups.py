@@ -19,6 +19,7 @@ from collections.abc import Callable, Iterable
 
 from expo.reading import Reading
 from expo.stores._influx.buckets import Buckets, Key
+from expo.stores._influx.held import Held
 from expo.stores._influx.line_protocol import rollup_line
 from expo.stores._influx.reads import device_filter
 
@@ -38,14 +39,13 @@ class Rollups:
         self._written_at = {name: -float("inf") for name in WIDTHS}
         self._delay_s = {"1m": ROLLUP_DELAY_S, "1h": HOUR_ROLLUP_DELAY_S}
 
-    def stored(self, readings: Iterable[Reading], stored_before: dict[tuple[str, str], float],
-               horizon_s: float) -> None:
-        """Count readings the store has just taken (see ``Buckets.add`` for the other two)."""
+    def stored(self, readings: Iterable[Reading], held: Held) -> None:
+        """Count readings the store has just taken; ``held``: what it held before them."""
         readings = list(readings)
         for buckets in self._buckets.values():
-            buckets.add(readings, stored_before, horizon_s)
+            buckets.add(readings, held)
 
-    def maintain(self, newest_stored: dict[tuple[str, str], float], force: bool = False) -> None:
+    def maintain(self, held: Held, force: bool = False) -> None:
         """Read back the unsure, write out the changed, when due (all of it with ``force``).
 
         ``StoreUnavailable`` leaves everything owed, to be tried again next time. Minutes go first: an
@@ -60,9 +60,9 @@ class Rollups:
             unsure = buckets.unsure()
             if unsure:
                 for key, metrics in self._read_back(name, unsure).items():
-                    buckets.reseed(key, metrics, newest_stored.get(key[:2], key[2]))
+                    buckets.reseed(key, metrics, held.newest(key[:2]) or key[2])
                 for key in unsure:  # nothing stored there after all (refused, say): what was counted stands
-                    buckets.reseed(key, {}, newest_stored.get(key[:2], key[2]))
+                    buckets.reseed(key, {}, held.newest(key[:2]) or key[2])
             dirty = buckets.dirty()
             self._write([rollup_line(name, site, device, metric, n, total / n, lo, hi, last, start * 1000)
                          for (site, device, start), bucket in dirty

@@ -153,3 +153,26 @@ def test_a_server_that_takes_the_request_and_does_not_answer_is_busy_not_down():
     with pytest.raises(StoreUnavailable) as raised:
         gone.ping()
     assert not isinstance(raised.value, StoreBusy)
+
+
+def test_history_older_than_anything_stored_is_counted_without_reading_back(server):
+    """A backfill of the day before, after the newest hour: the store holds nothing of those buckets, so the
+    writer asks it nothing, even after a restart (the span held is kept in ``latest``)."""
+    name = f"backfill{next(_names)}"
+    store = open_new(server, name)
+    store.write(Batch(readings=[Reading("binhai", f"home-{d:03d}", T0 + 3600 + s, {"power_w": 1.0})
+                                for s in range(0, 3600, 60) for d in range(30)]))
+    store.close()
+    store = open_new(server, name)
+    store.write(Batch(readings=[Reading("binhai", "home-000", T0 + 3600 + 3600, {"power_w": 1.0})]))  # learns
+    queries = asked(store)
+    older = {T0 + s: float(s % 97) for s in range(0, 3600, 10)}
+    store.write(Batch(readings=[Reading("binhai", f"home-{d:03d}", t, {"power_w": v})
+                                for t, v in older.items() for d in range(30)]))
+    store.maintain(force=True)
+    assert [q for q in queries if 'FROM "reading"' in q or 'FROM "rollup_1m"' in q] == []
+    got = {r.bucket_s: (r.count, r.mean, r.min, r.max, r.last)
+           for r in store.rollups("1m", T0, T0 + 3600, "power_w", ["home-001"])}
+    want = expected_rollups(older, 60)
+    assert got.keys() == want.keys() and all(got[b] == pytest.approx(want[b]) for b in want)
+    store.close()
