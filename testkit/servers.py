@@ -1,9 +1,10 @@
 """Private Mosquitto and InfluxDB servers for one test or one benchmark run.
 
 Each has its own configuration, data directory and free loopback port(s),
-listens on 127.0.0.1 only, and is stopped by the PID we started (SIGTERM,
-then SIGKILL if it will not go), never by name: other runs on the same
-machine keep theirs.
+listens on 127.0.0.1 only (or, given ``host`` and a ``command`` prefix from
+testkit.netns, on a test host's address inside its namespace), and is
+stopped by the PID we started (SIGTERM, then SIGKILL if it will not go),
+never by name: other runs on the same machine keep theirs.
 """
 
 from __future__ import annotations
@@ -52,8 +53,10 @@ class Mosquitto:
     """
 
     def __init__(self, workdir: Path, port: int | None = None, persistence: bool = False, extra: str = "",
-                 config: str | None = None):
+                 config: str | None = None, host: str = "127.0.0.1", command: list[str] | None = None):
         self.workdir = workdir
+        self.host = host
+        self.command = command or []  # e.g. ["ip", "netns", "exec", NAME]: run inside a test host
         self.port = port or free_port()
         self.persistence = persistence
         self.extra = extra
@@ -63,7 +66,7 @@ class Mosquitto:
 
     @property
     def url(self) -> str:
-        return f"mqtt://127.0.0.1:{self.port}"
+        return f"mqtt://{self.host}:{self.port}"
 
     def config_text(self) -> str:
         if self.config is not None:
@@ -71,7 +74,7 @@ class Mosquitto:
         return (
             "per_listener_settings true\n"
             + run_as_root_line()
-            + f"listener {self.port} 127.0.0.1\n"
+            + f"listener {self.port} {self.host}\n"
             "allow_anonymous true\n"
             f"persistence {'true' if self.persistence else 'false'}\n"
             f"persistence_location {self.workdir}/\n"
@@ -84,10 +87,10 @@ class Mosquitto:
         conf = self.workdir / "mosquitto.conf"
         conf.write_text(self.config_text())
         with open(self.log, "ab") as log:
-            self.process = subprocess.Popen([mosquitto_binary(), "-c", str(conf)], stdout=log,
+            self.process = subprocess.Popen([*self.command, mosquitto_binary(), "-c", str(conf)], stdout=log,
                                             stderr=subprocess.STDOUT)
         try:
-            wait_for_port(self.port, timeout_s)
+            wait_for_port(self.port, timeout_s, self.host)
         except TimeoutError:
             self.stop()
             raise TimeoutError(f"mosquitto did not listen on {self.port}: {self.log.read_text()[-2000:]}") from None
@@ -102,15 +105,17 @@ class Mosquitto:
 class InfluxDB:
     """A private InfluxDB 1.x server (Debian's influxd): its own config, ports and data, stopped by PID."""
 
-    def __init__(self, workdir: Path):
+    def __init__(self, workdir: Path, host: str = "127.0.0.1", command: list[str] | None = None):
         self.workdir = workdir
+        self.host = host
+        self.command = command or []
         self.port = free_port()
         self.rpc_port = free_port()
         self.process: subprocess.Popen | None = None
         self.log = workdir / "influxd.log"
 
     def url(self, database: str = "expo") -> str:
-        return f"influxdb://127.0.0.1:{self.port}/{database}"
+        return f"influxdb://{self.host}:{self.port}/{database}"
 
     def config_text(self) -> str:
         return (
@@ -119,12 +124,12 @@ class InfluxDB:
             f'[meta]\n  dir = "{self.workdir}/meta"\n  logging-enabled = false\n'
             f'[data]\n  dir = "{self.workdir}/data"\n  wal-dir = "{self.workdir}/wal"\n  query-log-enabled = false\n'
             "[monitor]\n  store-enabled = false\n"
-            f'[http]\n  bind-address = "127.0.0.1:{self.port}"\n  log-enabled = false\n'
+            f'[http]\n  bind-address = "{self.host}:{self.port}"\n  log-enabled = false\n'
         )
 
     def ready(self) -> bool:
         try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/ping", timeout=0.5):
+            with urllib.request.urlopen(f"http://{self.host}:{self.port}/ping", timeout=0.5):
                 return True
         except OSError:
             return False
@@ -135,7 +140,8 @@ class InfluxDB:
         conf = self.workdir / "influxdb.conf"
         conf.write_text(self.config_text())
         with open(self.log, "ab") as log:
-            self.process = subprocess.Popen([binary, "run", "-config", str(conf)], stdout=subprocess.DEVNULL,
+            self.process = subprocess.Popen([*self.command, binary, "run", "-config", str(conf)],
+                                            stdout=subprocess.DEVNULL,
                                             stderr=log)
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:

@@ -21,17 +21,19 @@ SIM_RUN = ["--start", "2026-07-01T12:00", "--step", "10s", "--seed", "3"]
 class Ingest:
     def __init__(self, workdir: Path, broker_url: str, client_id: str = "test-ingest", *extra: str,
                  db: Path | None = None, store: str | None = None, state_dir: Path | str | None = None,
-                 cwd: Path | None = None, env: dict[str, str] | None = None):
+                 cwd: Path | None = None, env: dict[str, str] | None = None, command: list[str] | None = None,
+                 health_host: str = "127.0.0.1"):
         """``state_dir``: None for a folder of its own in ``workdir``, "default" to give none;
-        ``cwd`` and ``env``: the process's own."""
+        ``cwd`` and ``env``: the process's own; ``command`` and ``health_host``: a test host's (testkit.netns)."""
         self.workdir = workdir
         self.db = db or workdir / "expo.db"
         self.store = store or f"sqlite:///{self.db}"
         self.health_port = free_port()
+        self.health_host = health_host
         state = ["--state-dir", str(state_dir or workdir / f"state-{client_id}")] if state_dir != "default" else []
         self.args = [
-            sys.executable, "-m", "energy_expo.cli", "ingest", "--broker", broker_url, "--store", self.store,
-            *state, "--mqtt-client-id", client_id, "--health", f"127.0.0.1:{self.health_port}", *extra,
+            *(command or []), sys.executable, "-m", "energy_expo.cli", "ingest", "--broker", broker_url, "--store", self.store,
+            *state, "--mqtt-client-id", client_id, "--health", f"{health_host}:{self.health_port}", *extra,
         ]
         self.cwd = cwd
         self.env = env
@@ -51,7 +53,7 @@ class Ingest:
         raise TimeoutError(f"ingest did not connect: {self.log.read_text()}")
 
     def health(self) -> dict | None:
-        return read_health(f"127.0.0.1:{self.health_port}")
+        return read_health(f"{self.health_host}:{self.health_port}")
 
     def stop(self, sig=signal.SIGTERM, timeout_s: float = 30.0) -> int:
         assert self.process is not None
