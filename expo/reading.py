@@ -17,8 +17,10 @@ import json
 import math
 import re
 from dataclasses import dataclass, field
-from functools import lru_cache
 from datetime import datetime, timezone
+from functools import lru_cache
+
+import msgspec
 
 from expo.errors import Refused
 
@@ -152,7 +154,19 @@ class Reading:
 
     @classmethod
     def from_payload(cls, site: str, device: str, payload: bytes | str | dict) -> "Reading":
-        """Validate a native payload; every way it can be wrong raises ContractError."""
+        """Validate a native payload; every way it can be wrong raises ContractError.
+
+        A well-formed payload is decoded and type-checked in one step by msgspec (about a tenth of the
+        time of ``json.loads`` and the checks in Python: this runs for every reading of a city). Anything
+        it does not take goes the long way below, which names exactly what is wrong."""
+        if isinstance(payload, bytes):
+            fast = _decode_fast(site, device, payload)
+            if fast is not None:
+                return cls(*fast)
+        return cls._from_payload_checked(site, device, payload)
+
+    @classmethod
+    def _from_payload_checked(cls, site: str, device: str, payload: bytes | str | dict) -> "Reading":
         body = load_json_object(payload)
         version = body.get("v")
         if version != PAYLOAD_VERSION:
@@ -182,6 +196,35 @@ class Reading:
                 raise ContractError("not_finite", f"metric {name!r} is not finite")
             clean[stored_name] = number
         return cls(site, device, ts_s, clean, seq)
+
+
+class _Body(msgspec.Struct):
+    """The native payload's shape: what msgspec checks in C before any Python runs."""
+
+    v: int
+    ts: str | int
+    metrics: dict[str, float]
+    seq: int | None = None
+
+
+_BODY = msgspec.json.Decoder(_Body)
+
+
+def _decode_fast(site: str, device: str, payload: bytes) -> tuple | None:
+    """The reading's fields if the payload is well-formed, else None (the checked path says why not)."""
+    try:
+        body = _BODY.decode(payload)
+    except (msgspec.MsgspecError, RecursionError):
+        return None
+    metrics = body.metrics
+    if body.v != PAYLOAD_VERSION or not metrics or len(metrics) > MAX_METRICS or (body.seq is not None and body.seq < 0):
+        return None
+    clean = {}
+    for name, value in metrics.items():
+        if not math.isfinite(value):
+            return None
+        clean[canonical_metric(name)] = value
+    return site, device, parse_ts(body.ts), clean, body.seq
 
 
 def load_json_object(payload: bytes | str | dict) -> dict:

@@ -96,3 +96,35 @@ def test_the_first_spelling_of_metres_per_second_is_accepted_and_stored_as_mps()
     assert reading.metrics == {"wind_speed_mps": 7.5, "power_w": 1.0}
     assert unit_of("wind_speed_mps") == unit_of("wind_speed_ms") == "m/s"
     assert canonical_metric("power_w") == "power_w"
+
+
+def _outcome(decode, payload):
+    try:
+        r = decode("s", "d", payload)
+    except ContractError as exc:
+        return ("refused", exc.reason)
+    return ("reading", r.ts_s, r.metrics, r.seq)
+
+
+metric_names = st.sampled_from(["power_w", "energy_wh", "voltage_v", "wind_speed_ms", "power", "x_kw", "temp_c"])
+native_like = st.fixed_dictionaries(
+    {"v": st.sampled_from([1, 2, 1.0, True, "1"]),
+     "ts": st.sampled_from(["2026-11-25T04:00:00Z", "2026-11-25T04:00:00", 1795579200000, 1.5e12, True, None, "x"]),
+     "metrics": st.dictionaries(metric_names, json_values | st.floats(), max_size=5)},
+    optional={"seq": st.integers(-3, 3) | st.booleans() | st.floats(0, 3) | st.none(), "x": json_values},
+)
+
+
+@given(native_like)
+def test_the_fast_path_and_the_checked_path_agree_on_every_payload(body):
+    """msgspec's decode is only a shortcut: whatever it takes, the checked path takes the same way, and
+    whatever it does not, the checked path refuses with its own reason (or accepts it the long way)."""
+    payload = json.dumps(body).encode()  # Python's json writes NaN and Infinity too: the fast path must refuse them
+    assert _outcome(Reading.from_payload, payload) == _outcome(Reading._from_payload_checked, payload)
+
+
+def test_a_well_formed_payload_takes_the_fast_path():
+    from expo.reading import _decode_fast
+
+    payload = b'{"v":1,"ts":"2026-11-25T04:00:00Z","seq":3,"metrics":{"power_w":1,"wind_speed_ms":2.5}}'
+    assert _decode_fast("s", "d", payload) == ("s", "d", 1795579200.0, {"power_w": 1.0, "wind_speed_mps": 2.5}, 3)
