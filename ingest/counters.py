@@ -95,17 +95,22 @@ class CounterState:
         Energy is derived only for a device that has never sent a counter of its own (a meter that sends
         power and energy on separate topics has one) and whose kind flows one way.
         """
-        metrics = dict(reading.metrics)
+        metrics = reading.metrics
+        changed: dict[str, float] = {}
         for metric in ENERGY_COUNTERS:
             if metric in metrics:
-                metrics[metric] = self._continue(reading, metric, metrics[metric], rated_power_w)
+                stored = self._continue(reading, metric, metrics[metric], rated_power_w)
+                if stored != metrics[metric]:
+                    changed[metric] = stored
                 self.metered.add((reading.site, reading.device))
-        one_way = kind not in KINDS or KINDS[kind].flow in (Flow.CONSUMES, Flow.PRODUCES)
-        if "power_w" in metrics and one_way and (reading.site, reading.device) not in self.metered:
+        if "power_w" in metrics and (reading.site, reading.device) not in self.metered and (
+                kind not in KINDS or KINDS[kind].flow in (Flow.CONSUMES, Flow.PRODUCES)):
             derived = self._derive(reading, metrics["power_w"])
             if derived is not None:
-                metrics["energy_wh"] = derived
-        return Reading(reading.site, reading.device, reading.ts_s, metrics, reading.seq)
+                changed["energy_wh"] = derived
+        if not changed:  # the common case: a counter that just counts on
+            return reading
+        return Reading(reading.site, reading.device, reading.ts_s, {**metrics, **changed}, reading.seq)
 
     def _continue(self, reading: Reading, metric: str, raw: float, rated_power_w: float) -> float:
         key = (reading.site, reading.device, metric)

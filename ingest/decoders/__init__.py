@@ -30,14 +30,16 @@ from expo.reading import EARLIEST_TS_S, LATEST_TS_S, Reading
 from expo.topics import is_valid_id
 
 
-@dataclass(frozen=True)
+# Not frozen: a frozen dataclass sets each field through object.__setattr__, and these two are made for
+# every message (a city's tens of thousands a second). Nothing changes them after they are made.
+@dataclass(slots=True)
 class DecodeContext:
     site: str  # the site that meters without one of their own belong to
     received_s: float  # when the broker delivered the message: the reading's time if the payload has none
     options: Mapping[str, Any] = field(default_factory=dict)  # the route's own settings, e.g. the generic mapping
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class Decoded:
     readings: list[Reading] = field(default_factory=list)
     metas: list[DeviceMeta] = field(default_factory=list)
