@@ -5,8 +5,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# chromium and chromium-driver are for the browser tests of the dashboard (headless).
-SYSTEM_PACKAGES=(mosquitto mosquitto-clients influxdb openssl chromium chromium-driver)
+# chromium and chromium-driver are for the browser tests of the dashboard (headless); iproute2 (ip netns)
+# makes the test hosts of tests/faults/test_across_hosts.py.
+SYSTEM_PACKAGES=(mosquitto mosquitto-clients influxdb openssl chromium chromium-driver iproute2)
 PYTHON=${PYTHON:-python3}
 
 missing=()
