@@ -55,23 +55,28 @@ def build_routes(configured: list[dict], include_defaults: bool | None = True, s
         _check_filter(topic, f"{source}: route {i}")
         options = {k: v for k, v in table.items() if k != "decoder"}
         routes.append(Route(topic, name, options))
-    if sites is not None:
-        families = include_defaults is True
-        if families and site is not None and site not in sites:
-            raise UserError(f"{source}: default_routes = true with sites takes the meter families' topics, whose "
-                            f"readings belong to site {site!r} (the site setting), which is not in sites "
-                            f"({', '.join(sites)}): add it, or leave the families to the process that has it")
-        defaults = [Route(topics.subscription(s), "native", {"topic": topics.subscription(s)}) for s in sites]
-        if families:
-            defaults += [Route(t, name, {"topic": t}) for name, module in decoders.items() if name != "native"
-                         for t in module.DEFAULT_TOPICS]
-        if include_defaults is not False:
-            routes.extend(default_order(defaults))
-    elif include_defaults is not False:
-        routes.extend(default_order(
-            [Route(t, name, {"topic": t}) for name, module in decoders.items() for t in module.DEFAULT_TOPICS]))
+    routes.extend(default_order(_defaults(decoders, include_defaults, sites, site, source)))
     if not routes:
         raise UserError(f"{source}: no routes: with default_routes = false, configure at least one [[routes]]")
+    return routes
+
+
+def _defaults(decoders: dict, include: bool | None, sites: tuple[str, ...] | None, site: str | None,
+              source: str) -> list[Route]:
+    """Each decoder's usual topics; with ``sites``, the native ones of those sites alone, and the families'
+    only when said (``include`` True): they carry no site, so one process of a partitioned set takes them."""
+    if include is False:
+        return []
+    if sites is None:
+        return [Route(t, name, {"topic": t}) for name, module in decoders.items() for t in module.DEFAULT_TOPICS]
+    if include is True and site is not None and site not in sites:
+        raise UserError(f"{source}: default_routes = true with sites takes the meter families' topics, whose "
+                        f"readings belong to site {site!r} (the site setting), which is not in sites "
+                        f"({', '.join(sites)}): add it, or leave the families to the process that has it")
+    routes = [Route(topics.subscription(s), "native", {"topic": topics.subscription(s)}) for s in sites]
+    if include is True:
+        routes += [Route(t, name, {"topic": t}) for name, module in decoders.items() if name != "native"
+                   for t in module.DEFAULT_TOPICS]
     return routes
 
 
