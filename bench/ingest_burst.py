@@ -41,7 +41,6 @@ import sys
 import tempfile
 import time
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -49,33 +48,14 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
 from burst import expo_ingest, nodered, workload  # noqa: E402
+from burst.table import LABELS, Row, print_table  # noqa: E402
 from burst.shared import RoleProcess, create_database, influx_count, publish_all  # noqa: E402
 from testkit.procfs import cpu_s  # noqa: E402
 from testkit.servers import InfluxDB, Mosquitto  # noqa: E402
 
 CONSUMERS = ("bare", "floor", "naive", "ingest", "ingest-unguarded", "node-red")
-LABELS = {"bare": "bare subscriber (counts)", "floor": "floor ingester", "naive": "naive (1 POST/msg)",
-          "ingest": "energy-expo ingest", "ingest-unguarded": "energy-expo ingest, guard off",
-          "node-red": "Node-RED flow"}
 TOPICS = "expo/+/+/reading"
 UNGUARDED = ["--max-new-devices-per-minute", "1000000000"]
-
-
-@dataclass
-class Row:
-    name: str
-    sent: int
-    stored: int
-    seconds: float
-    cpu_s: float | None = None
-    influxd_cpu_s: float | None = None
-    peak_rss_mb: float | None = None
-    notes: list[str] = field(default_factory=list)
-    publish_s: float = 0.0  # the publisher's time for the whole burst: the ceiling of every consumer
-
-    @property
-    def rate(self) -> float:
-        return self.stored / self.seconds if self.seconds > 0 else 0.0
 
 
 @contextmanager
@@ -168,26 +148,6 @@ def run_node_red(burst, workdir: Path, args) -> Row | str:
         return row
 
 
-def ratio(row: Row, base: Row | None) -> str:
-    return f"{row.rate / base.rate:.2f}x" if base is not None and base.rate > 0 else "-"
-
-
-def print_table(rows: list[Row]) -> None:
-    by_name = {r.name: r for r in rows}
-    bare, floor, red = by_name.get("bare"), by_name.get("floor"), by_name.get("node-red")
-    print(f"  {'consumer':30} {'readings/s':>10} {'stored/sent':>15} {'/bare':>6} {'/floor':>6} {'/Node-RED':>9} "
-          f"{'peak RSS':>8} {'CPU s':>6} {'influxd CPU s':>13} {'publish s':>9}")
-    for r in rows:
-        stored = f"{r.stored:,}/{r.sent:,}"
-        rss = f"{r.peak_rss_mb:.0f} MB" if r.peak_rss_mb else "-"
-        print(f"  {LABELS[r.name]:30} {r.rate:10,.0f} {stored:>15} {ratio(r, bare):>6} {ratio(r, floor):>6} "
-              f"{ratio(r, red):>9} {rss:>8} {r.cpu_s or 0:6.1f} "
-              f"{'-' if r.influxd_cpu_s is None else f'{r.influxd_cpu_s:.1f}':>13} {r.publish_s:9.1f}")
-    for r in rows:
-        for note in r.notes:
-            print(f"    {note}")
-
-
 def code_label(tree: Path | None, at_commit: str | None) -> str:
     def git(*words: str) -> str:
         return subprocess.run(["git", *words], cwd=ROOT, capture_output=True, text=True).stdout.strip()
@@ -238,13 +198,16 @@ def main() -> None:
             for name in [c for c in CONSUMERS if c in only]:
                 workdir = top / f"run{run}-{name}"
                 load = os.getloadavg()[0]  # others' work on the same cores: the one thing the ratios cannot remove
-                if name in ("bare", "floor", "naive"):
-                    sub = burst.subset(args.naive_readings) if name == "naive" else burst
-                    row = run_role(name, sub, workdir, args.timeout_s)
-                elif name == "node-red":
-                    row = run_node_red(burst, workdir, args)
-                else:
-                    row = run_ingest(name, burst, workdir, args)
+                try:
+                    if name in ("bare", "floor", "naive"):
+                        sub = burst.subset(args.naive_readings) if name == "naive" else burst
+                        row = run_role(name, sub, workdir, args.timeout_s)
+                    elif name == "node-red":
+                        row = run_node_red(burst, workdir, args)
+                    else:
+                        row = run_ingest(name, burst, workdir, args)
+                except (RuntimeError, TimeoutError, OSError) as exc:  # one consumer's failure, not the run's
+                    row = f"{LABELS[name]} failed: {exc}"
                 if isinstance(row, str):
                     print(f"  {row}", flush=True)
                     continue
