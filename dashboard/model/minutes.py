@@ -4,7 +4,9 @@ A poll reads the newest few minutes (the newest hour once a minute, which
 picks up minutes completed late); after a start, a midnight or an outage the
 rest of the two days is read back a chunk per poll, newest first, so no poll
 holds two days of 2,000 meters' rollups (5.8 million rows) at once and the
-screen fills from now backwards.
+screen fills from now backwards. Every read comes in queries of at most
+``ROWS_PER_QUERY`` rows, summed as they arrive, so the memory a poll needs at
+once does not grow with the town or the window.
 """
 
 from __future__ import annotations
@@ -21,6 +23,11 @@ from expo.store import Store
 MINUTE_ROWS_PER_POLL = 150_000  # rollup rows a poll reads back while catching up on today and yesterday
 RECENT_S = 300  # what every poll re-reads
 HOUR_EVERY_S = 60  # how often a poll re-reads the newest hour instead
+# Rollup rows one query may return. Python's allocator gives an arena back only when every object in it is
+# gone: 121,560 rows at once (an hour of 2,026 meters) left arenas pinned by the few objects that outlived
+# them, and the server's memory grew for as long as it ran (docs/reliability.md). At most one minute per
+# query when the town has more meters than this.
+ROWS_PER_QUERY = 10_000
 
 
 class MinuteRollups:
@@ -86,12 +93,30 @@ class MinuteRollups:
 
     def _read(self, store: Store, start: float, end: float, metas: dict[str, DeviceMeta],
               building_id: str | None) -> None:
-        """Replace the minutes in [start, end) with the store's 1-minute rollups, by category."""
-        rows = store.rollups("1m", start, end, "power_w")
+        """Replace the minutes in [start, end) with the store's 1-minute rollups, by category.
+
+        Read in windows of at most ``ROWS_PER_QUERY`` rows: the rows are summed into a few dicts as they
+        come, so what a poll holds at once is one window's rows, not the hour's (docs/reliability.md)."""
         parents = {m.parent for m in metas.values() if m.parent}
         fresh: dict[int, dict[str, float]] = defaultdict(lambda: defaultdict(float))
         fresh_building: dict[int, list[float]] = defaultdict(lambda: [0.0, 0.0])
         counts: dict[int, int] = defaultdict(int)
+        window_s = 60 * max(1, ROWS_PER_QUERY // max(1, len(metas)))
+        low = start
+        while low < end:
+            high = min(end, low + window_s)
+            self._add(store.rollups("1m", low, high, "power_w"), metas, parents, building_id, fresh,
+                      fresh_building, counts)
+            low = high
+        for table in (self.minutes, self.building, self.counts):
+            for bucket in [b for b in table if start <= b < end]:
+                del table[bucket]
+        self.minutes.update({b: dict(v) for b, v in fresh.items()})
+        self.building.update({b: tuple(v) for b, v in fresh_building.items()})
+        self.counts.update(counts)
+
+    @staticmethod
+    def _add(rows, metas, parents, building_id, fresh, fresh_building, counts) -> None:
         for row in rows:
             bucket = int(row.bucket_s)
             counts[bucket] += row.count
@@ -106,9 +131,3 @@ class MinuteRollups:
                         fresh_building[bucket][0] += max(row.mean, 0.0)
                     elif flow is Flow.CONSUMES:
                         fresh_building[bucket][1] += max(row.mean, 0.0)
-        for table in (self.minutes, self.building, self.counts):
-            for bucket in [b for b in table if start <= b < end]:
-                del table[bucket]
-        self.minutes.update({b: dict(v) for b, v in fresh.items()})
-        self.building.update({b: tuple(v) for b, v in fresh_building.items()})
-        self.counts.update(counts)
