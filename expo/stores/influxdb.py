@@ -48,6 +48,7 @@ DEFAULT_PORT = 8086
 # "now", so a finite retention policy never ages it out (1.x: a quarter of the policy, if shorter).
 META_REFRESH_S = 86_400.0
 META_CHECK_S = 3_600.0
+META_FIRST_CHECK_S = 600.0
 
 log = logging.getLogger("expo.store.influxdb")
 
@@ -88,7 +89,9 @@ class InfluxStore:
         self._held: Held | None = None  # what the store holds of each device (known to a writer after its first write)
         self._has_latest = False  # whether the ``latest`` measurement exists (readers; once true, stays)
         self._wrote = False  # only a process that writes keeps metadata fresh; readers never write
-        self._next_meta_check_s = 0.0
+        # The first look at stale metadata waits a while: it groups over every device, and a writer's first
+        # minutes (a district coming up, a spool replayed) are its busiest.
+        self._next_meta_check_s = clock() + META_FIRST_CHECK_S
         self._meta_refresh_s: float | None = None
         self.version: str | None = None
         self.generation: str | None = None

@@ -103,9 +103,12 @@ class Buckets:
         bucket.unsure = False
         bucket.dirty = True
 
-    def dirty(self) -> list[tuple[Key, Bucket]]:
-        """Buckets changed since they were last written and sure of their aggregate."""
-        return [(key, bucket) for key, bucket in self.open.items() if bucket.dirty and not bucket.unsure]
+    def dirty(self, include_open: bool = True) -> list[tuple[Key, Bucket]]:
+        """Buckets changed since they were last written and sure of their aggregate; without ``include_open``
+        only those their device has moved on from."""
+        current = self._current
+        return [(key, bucket) for key, bucket in self.open.items() if bucket.dirty and not bucket.unsure
+                and (include_open or key[2] < current.get(key[:2], key[2] + 1))]
 
     def written(self, keys: Iterable[Key]) -> None:
         """Mark written; let go of those the device has moved on from."""

@@ -53,8 +53,8 @@ def newest_in(readings: Iterable[Reading]) -> dict[Device, tuple[float, dict[str
 def lines(newest: dict[Device, tuple[float, dict[str, float], float]], held: Held) -> list[str]:
     """The ``latest`` points of the devices whose batch is at least as new as what is stored.
 
-    Each also says since when the store holds the device (``FROM_FIELD``), so a writer that starts later
-    knows which buckets may hold points (``held``)."""
+    A point also says since when the store holds the device (``FROM_FIELD``) when that moves back, so a
+    writer that starts later knows which buckets may hold points (``held``)."""
     out = []
     for (site, device), (ts_s, metrics, oldest_s) in newest.items():
         stored_s = held.newest((site, device))
@@ -62,8 +62,10 @@ def lines(newest: dict[Device, tuple[float, dict[str, float], float]], held: Hel
             continue  # a late batch: the newer values stand
         ts_ms = round(ts_s * 1000)
         fields = ",".join(f"{m}={float_field(v)}" for m, v in metrics.items())
-        since_s = min(oldest_s, held.oldest((site, device)))
-        since = f",{FROM_FIELD}={math.floor(since_s * 1000)}i" if math.isfinite(since_s) else ""
+        since_s = held.oldest((site, device))
+        # said when it changes (a new device, older history), not with every point: the priming query takes
+        # its minimum over all of the device's points
+        since = f",{FROM_FIELD}={math.floor(oldest_s * 1000)}i" if oldest_s < since_s else ""
         out.append(f"{MEASUREMENT},site={escape_tag(site)},device={escape_tag(device)} "
                    f"{fields},{TS_FIELD}={ts_ms}i{since} {ts_ms - ts_ms % 3_600_000}")
     return out

@@ -1,9 +1,10 @@
 """The 1-minute and 1-hour rollups: kept from the readings as they are written, read back only when unsure.
 
 The writer counts what it stores (``buckets``) and writes the changed
-buckets out at most every ``ROLLUP_DELAY_S`` (minutes) and
-``HOUR_ROLLUP_DELAY_S`` (hours): a rollup lags its readings by a few seconds,
-raw readings are never delayed. A bucket the writer cannot be sure of (a
+buckets out: a closed one within seconds, the open one (still counting)
+every ``OPEN_DELAY_S``, so the newest minute's rollup lags its readings by up
+to half a minute; raw readings and each device's newest values are never
+delayed. A bucket the writer cannot be sure of (a
 restart mid-minute, a redelivery, a late reading) is read back from the store
 first, with one InfluxQL aggregate per time window: minutes from the raw
 points, hours from the minutes just written. A late reading therefore corrects
@@ -24,9 +25,12 @@ from expo.stores._influx.line_protocol import rollup_line
 from expo.stores._influx.reads import device_filter
 
 WIDE_QUERY_DEVICES = 50  # above this many devices in a time window, read the window back for all devices
-ROLLUP_DELAY_S = 5.0  # how stale a 1-minute rollup may be
-HOUR_ROLLUP_DELAY_S = 60.0
 WIDTHS = {"1m": 60, "1h": 3600}
+# How long a changed bucket may wait to be written. A closed one (its device has moved on) is written
+# once, soon; the open one, still counting, less often: each write of it is every field of every metric
+# again, and at a 10 s step a minute written every 5 s cost InfluxDB more than the readings themselves.
+CLOSED_DELAY_S = {"1m": 5.0, "1h": 60.0}
+OPEN_DELAY_S = {"1m": 30.0, "1h": 300.0}
 
 
 class Rollups:
@@ -36,8 +40,9 @@ class Rollups:
                  clock: Callable[[], float] = time.monotonic):
         self._query, self._write, self._clock = query, write, clock
         self._buckets = {name: Buckets(width) for name, width in WIDTHS.items()}
-        self._written_at = {name: -float("inf") for name in WIDTHS}
-        self._delay_s = {"1m": ROLLUP_DELAY_S, "1h": HOUR_ROLLUP_DELAY_S}
+        started = clock()  # the first writes wait their turn too: a burst's first seconds are its busiest
+        self._closed_at = dict.fromkeys(WIDTHS, started)
+        self._open_at = dict.fromkeys(WIDTHS, started)
 
     def stored(self, readings: Iterable[Reading], held: Held) -> None:
         """Count readings the store has just taken; ``held``: what it held before them."""
@@ -49,12 +54,15 @@ class Rollups:
         """Read back the unsure, write out the changed, when due (all of it with ``force``).
 
         ``StoreUnavailable`` leaves everything owed, to be tried again next time. Minutes go first: an
-        unsure hour is read back from them."""
+        unsure hour is read back from them, so then every minute counted so far goes out before it."""
         now = self._clock()
-        due = {name: force or now - self._written_at[name] >= self._delay_s[name] for name in WIDTHS}
-        due["1m"] = due["1m"] or due["1h"]  # an hour is read back from its minutes: they go out first
+        due = {name: (force or now - self._closed_at[name] >= CLOSED_DELAY_S[name],
+                      force or now - self._open_at[name] >= OPEN_DELAY_S[name]) for name in WIDTHS}
+        if any(due["1h"]) and self._buckets["1h"].unsure():
+            due["1m"] = (True, True)
         for name in WIDTHS:
-            if not due[name]:
+            closed_due, open_due = due[name]
+            if not (closed_due or open_due):
                 continue
             buckets = self._buckets[name]
             unsure = buckets.unsure()
@@ -63,12 +71,14 @@ class Rollups:
                     buckets.reseed(key, metrics, held.newest(key[:2]) or key[2])
                 for key in unsure:  # nothing stored there after all (refused, say): what was counted stands
                     buckets.reseed(key, {}, held.newest(key[:2]) or key[2])
-            dirty = buckets.dirty()
+            dirty = buckets.dirty(include_open=open_due)
             self._write([rollup_line(name, site, device, metric, n, total / n, lo, hi, last, start * 1000)
                          for (site, device, start), bucket in dirty
                          for metric, (n, total, lo, hi, last) in bucket.metrics.items()])
             buckets.written(key for key, _ in dirty)
-            self._written_at[name] = now
+            self._closed_at[name] = now
+            if open_due:
+                self._open_at[name] = now
 
     def _read_back(self, name: str, keys: list[Key]) -> dict[Key, dict[str, list[float]]]:
         width = WIDTHS[name]

@@ -176,3 +176,37 @@ def test_history_older_than_anything_stored_is_counted_without_reading_back(serv
     want = expected_rollups(older, 60)
     assert got.keys() == want.keys() and all(got[b] == pytest.approx(want[b]) for b in want)
     store.close()
+
+
+def test_a_closed_minute_goes_out_within_seconds_and_the_open_one_every_half_minute():
+    """Each write of a bucket is all its fields again: the open minute, still counting, is written only every
+    30 s, a minute its device has moved on from within 5 s, once. The server is never asked anything."""
+    from expo.stores._influx.held import Held
+    from expo.stores._influx.rollups import Rollups
+
+    written: list[list[str]] = []
+    now = [0.0]
+    rollups = Rollups(query=lambda q: pytest.fail(f"asked {q}"), write=written.append, clock=lambda: now[0])
+    held = Held()
+
+    def store(ts_s):
+        readings = [Reading("binhai", "home-001", ts_s, {"power_w": 1.0})]
+        rollups.stored(readings, held)
+        held.extend(readings)
+
+    def minutes_written():
+        return sorted({int(line.rsplit(" ", 1)[1]) // 1000 - T0 for batch in written for line in batch
+                       if line.startswith("rollup_1m")})
+
+    store(T0 + 10)
+    now[0] = 6.0
+    rollups.maintain(held)
+    assert minutes_written() == []  # open, and not yet half a minute
+    store(T0 + 70)  # the device moves on: the first minute is closed
+    now[0] = 12.0
+    rollups.maintain(held)
+    assert minutes_written() == [0]
+    written.clear()
+    now[0] = 31.0
+    rollups.maintain(held)
+    assert minutes_written() == [60]  # the open one, on its half-minute beat; the closed one not again
