@@ -21,9 +21,8 @@ which one process of the set does.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
-
-from paho.mqtt.client import topic_matches_sub
 
 from expo import topics
 from expo.errors import UserError
@@ -100,10 +99,33 @@ def subscriptions(routes: list[Route]) -> list[str]:
 
 
 def route_for(topic: str, routes: list[Route]) -> Route | None:
+    levels = topic.split("/")
     for route in routes:
-        if topic_matches_sub(route.topic, topic):
+        if filter_matches(route.topic, levels):
             return route
     return None
+
+
+def filter_matches(topic_filter: str, levels: list[str]) -> bool:
+    """MQTT filter matching (a topic split at "/"), as paho's ``topic_matches_sub`` decides it.
+
+    Ours because paho's builds a topic tree for every call: tried against every route for each new topic,
+    a district of 10,000 meters coming up cost it seconds. ``#`` matches the level above it too
+    (``a/#`` takes ``a``); wildcards in the first level never match a ``$`` topic."""
+    if levels[0].startswith("$") and topic_filter[:1] in ("+", "#"):
+        return False
+    parts = _filter_levels(topic_filter)
+    for i, part in enumerate(parts):
+        if part == "#":
+            return True
+        if i >= len(levels) or (part != "+" and part != levels[i]):
+            return False
+    return len(levels) == len(parts)
+
+
+@lru_cache(maxsize=1024)
+def _filter_levels(topic_filter: str) -> tuple[str, ...]:
+    return tuple(topic_filter.split("/"))
 
 
 def _check_filter(topic: str, where: str) -> None:

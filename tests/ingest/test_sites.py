@@ -96,3 +96,20 @@ def test_a_reading_of_another_site_that_arrives_anyway_is_quarantined_and_leaves
     assert ("eco-city", "plug-1") not in owner.counters.derived  # no energy begun for it here
     assert ("eco-city", "plug-1") not in owner.checks.known  # nor a place in the new-device window
     assert len(other.batch.readings) == 3 and not other.batch.rejected  # without sites: every site is ours
+
+
+_levels = st.sampled_from(["a", "b", "", "$SYS", "tele", "+", "#"])
+
+
+@given(st.lists(_levels, min_size=1, max_size=5), st.lists(_levels.filter(lambda s: s not in "+#"), min_size=1,
+                                                            max_size=5))
+def test_route_filters_match_exactly_as_mqtt_and_paho_say(filter_levels, topic_levels):
+    from paho.mqtt.client import topic_matches_sub
+
+    from ingest.routes import filter_matches
+
+    topic_filter = "/".join(filter_levels)
+    if "#" in filter_levels[:-1]:
+        return  # not a valid filter: routes refuse it when the config is read
+    topic = "/".join(topic_levels)
+    assert filter_matches(topic_filter, topic.split("/")) == topic_matches_sub(topic_filter, topic)
