@@ -181,7 +181,7 @@ class InfluxStore:
             held.extend(taken)
         self._wrote = True
         try:  # the batch is stored: a server gone between two requests only postpones the upkeep
-            self.maintain()
+            self._upkeep(busy=True)
         except StoreUnavailable as exc:
             log.warning("rollups postponed: %s", exc)
         return refused
@@ -208,9 +208,14 @@ class InfluxStore:
 
         Raises only ``StoreUnavailable`` (what is owed stays owed); any other failure of the upkeep is logged,
         since retrying it with every idle moment would only repeat it."""
+        self._upkeep(force=force)
+
+    def _upkeep(self, force: bool = False, busy: bool = False) -> None:
+        """``busy``: called between two writes of a stream, when the rollups wait unless they are owed long
+        (``Rollups.maintain``); the writer's idle moments (``maintain``) are theirs."""
         try:
             if self._held is not None:
-                self._rollups.maintain(self._held, force)
+                self._rollups.maintain(self._held, force, busy)
             if self._wrote and self._clock() >= self._next_meta_check_s:
                 self._refresh_metadata()
         except StoreUnavailable:

@@ -21,7 +21,7 @@ from collections.abc import Iterable
 
 from expo.reading import Reading
 from expo.stores._influx.held import Held
-from expo.stores._influx.line_protocol import escape_tag, float_field
+from expo.stores._influx.line_protocol import float_field, series_key
 from expo.stores._influx.reads import Query, quote_literal
 
 MEASUREMENT = "latest"
@@ -57,17 +57,21 @@ def lines(newest: dict[Device, tuple[float, dict[str, float], float]], held: Hel
     writer that starts later knows which buckets may hold points (``held``)."""
     out = []
     for (site, device), (ts_s, metrics, oldest_s) in newest.items():
+        key = series_key(MEASUREMENT, site, device)
         stored_s = held.newest((site, device))
-        if (stored_s is not None and ts_s < stored_s) or not metrics:
-            continue  # a late batch: the newer values stand
+        # said when it moves back (a new device, older history), not with every point: the priming query
+        # takes its minimum over all of the device's points
+        since = f"{FROM_FIELD}={math.floor(oldest_s * 1000)}i" if oldest_s < held.oldest((site, device)) else ""
+        if stored_s is not None and ts_s < stored_s:  # a late batch: the newer values stand
+            if since:  # ... but the span reaches back: said on the newest point
+                stored_ms = round(stored_s * 1000)
+                out.append(f"{key} {since} {stored_ms - stored_ms % 3_600_000}")
+            continue
+        if not metrics:
+            continue
         ts_ms = round(ts_s * 1000)
         fields = ",".join(f"{m}={float_field(v)}" for m, v in metrics.items())
-        since_s = held.oldest((site, device))
-        # said when it changes (a new device, older history), not with every point: the priming query takes
-        # its minimum over all of the device's points
-        since = f",{FROM_FIELD}={math.floor(oldest_s * 1000)}i" if oldest_s < since_s else ""
-        out.append(f"{MEASUREMENT},site={escape_tag(site)},device={escape_tag(device)} "
-                   f"{fields},{TS_FIELD}={ts_ms}i{since} {ts_ms - ts_ms % 3_600_000}")
+        out.append(f"{key} {fields},{TS_FIELD}={ts_ms}i{',' + since if since else ''} {ts_ms - ts_ms % 3_600_000}")
     return out
 
 

@@ -31,6 +31,8 @@ WIDTHS = {"1m": 60, "1h": 3600}
 # again, and at a 10 s step a minute written every 5 s cost InfluxDB more than the readings themselves.
 CLOSED_DELAY_S = {"1m": 5.0, "1h": 60.0}
 OPEN_DELAY_S = {"1m": 30.0, "1h": 300.0}
+BUSY_DEFER_S = 60.0  # in a stream without pauses, rollups are still written at least this often
+BUSY_MAX_BUCKETS = 50_000  # ... or once this many are held (about 40 MB)
 
 
 class Rollups:
@@ -43,20 +45,30 @@ class Rollups:
         started = clock()  # the first writes wait their turn too: a burst's first seconds are its busiest
         self._closed_at = dict.fromkeys(WIDTHS, started)
         self._open_at = dict.fromkeys(WIDTHS, started)
+        self._owed_since: float | None = None  # when the oldest change not yet written was counted
 
     def stored(self, readings: Iterable[Reading], held: Held) -> None:
         """Count readings the store has just taken; ``held``: what it held before them."""
         readings = list(readings)
         for buckets in self._buckets.values():
             buckets.add(readings, held)
+        if readings and self._owed_since is None:
+            self._owed_since = self._clock()
 
-    def maintain(self, held: Held, force: bool = False) -> None:
+    def maintain(self, held: Held, force: bool = False, busy: bool = False) -> None:
         """Read back the unsure, write out the changed, when due (all of it with ``force``).
+
+        ``busy``: the writer is in the middle of a stream. The rollups then wait for a pause, unless they have
+        waited ``BUSY_DEFER_S`` or hold ``BUSY_MAX_BUCKETS`` buckets: a district coming up, or a spool
+        replayed, is its readings first, the store's time not shared with rewriting aggregates.
 
         ``StoreUnavailable`` leaves everything owed, to be tried again next time. Minutes go first: an
         unsure hour is read back from them, so then every minute counted so far goes out before it."""
         now = self._clock()
-        due = {name: (force or now - self._closed_at[name] >= CLOSED_DELAY_S[name],
+        crowded = sum(len(b.open) for b in self._buckets.values()) >= BUSY_MAX_BUCKETS
+        if busy and not force and not crowded and (self._owed_since is None or now - self._owed_since < BUSY_DEFER_S):
+            return
+        due = {name: (force or crowded or now - self._closed_at[name] >= CLOSED_DELAY_S[name],
                       force or now - self._open_at[name] >= OPEN_DELAY_S[name]) for name in WIDTHS}
         if any(due["1h"]) and self._buckets["1h"].unsure():
             due["1m"] = (True, True)
@@ -79,6 +91,8 @@ class Rollups:
             self._closed_at[name] = now
             if open_due:
                 self._open_at[name] = now
+        if not any(b.dirty() for b in self._buckets.values()):
+            self._owed_since = None
 
     def _read_back(self, name: str, keys: list[Key]) -> dict[Key, dict[str, list[float]]]:
         width = WIDTHS[name]

@@ -210,3 +210,44 @@ def test_a_closed_minute_goes_out_within_seconds_and_the_open_one_every_half_min
     now[0] = 31.0
     rollups.maintain(held)
     assert minutes_written() == [60]  # the open one, on its half-minute beat; the closed one not again
+
+
+def test_in_a_stream_without_pauses_rollups_wait_for_one_but_never_more_than_a_minute(monkeypatch):
+    from expo.stores._influx import rollups as rollups_module
+    from expo.stores._influx.held import Held
+    from expo.stores._influx.rollups import Rollups
+
+    written: list[str] = []
+    now = [0.0]
+    rollups = Rollups(query=lambda q: pytest.fail(q), write=written.extend, clock=lambda: now[0])
+    held = Held()
+
+    def store(ts_s, devices=1):
+        readings = [Reading("binhai", f"home-{d}", ts_s, {"power_w": 1.0}) for d in range(devices)]
+        rollups.stored(readings, held)
+        held.extend(readings)
+
+    store(T0)
+    store(T0 + 60)  # the first minute is closed
+    now[0] = 10.0
+    rollups.maintain(held, busy=True)
+    assert written == []  # between two writes of a burst: the readings first
+    rollups.maintain(held)  # a pause
+    assert any(line.startswith("rollup_1m") for line in written)
+    rollups.maintain(held, force=True)  # nothing owed any more
+    written.clear()
+    store(T0 + 120)  # owed from now (10 s)
+    now[0] = 69.0
+    rollups.maintain(held, busy=True)
+    assert written == []
+    now[0] = 71.0  # a minute without a pause: written anyway
+    rollups.maintain(held, busy=True)
+    assert any(line.startswith("rollup_1m") for line in written)
+    written.clear()
+    monkeypatch.setattr(rollups_module, "BUSY_MAX_BUCKETS", 10)
+    store(T0 + 180, devices=20)
+    store(T0 + 240, devices=20)  # more buckets held than the bound, 20 of them closed: written at once
+    now[0] = 72.0
+    rollups.maintain(held, busy=True)
+    closed = {line.split(" ")[0] for line in written if line.startswith("rollup_1m") and line.endswith(" 1782835380000")}
+    assert len(closed) == 20
