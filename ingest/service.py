@@ -6,9 +6,13 @@ the store, then start the writer thread, the health endpoint and the MQTT
 session), ``stop()`` (stop taking messages, write and acknowledge what was
 taken, save the state, disconnect, close).
 
-The writer thread takes messages from the subscriber's queue, turns them into
-a batch (``Processor``), hands it to the ``Writer`` (store, else spool), and
-only then acknowledges the batch's messages to the broker.
+Two threads: the collector takes messages from the subscriber's queue and
+turns them into a batch (``Processor``); the writer hands each batch to the
+``Writer`` (store, else spool) and only then acknowledges its messages to the
+broker. While one batch is being written the next is collected, so the
+store's time to answer is not lost to decoding; at most two batches are in
+hand, and a store slower than the stream holds the collector, then paho's
+thread, then the broker.
 """
 
 from __future__ import annotations
@@ -72,7 +76,12 @@ class IngestService:
         self._binding: tuple[str | None, str | None] = (None, None)  # the store the counter memory describes
         self._seen_identity: str | None = None
         self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="ingest-writer", daemon=True)
+        # One batch being written while the next is collected: the store's answer (an InfluxDB write is
+        # tens to hundreds of milliseconds) no longer stops the decoding. At most two batches are in hand.
+        self._outbox: queue.Queue[tuple[Batch, list[Incoming]] | None] = queue.Queue(maxsize=1)
+        self._sender_gone = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="ingest-collector", daemon=True)
+        self._sender = threading.Thread(target=self._send, name="ingest-writer", daemon=True)
 
     # -- lifecycle -----------------------------------------------------------------------------------
 
@@ -109,6 +118,7 @@ class IngestService:
         self._save_state()
         if self.health_server:
             self.health_server.start()
+        self._sender.start()
         self._thread.start()
         self.subscriber.start()
         log.info("ingesting %s into %s; subscribed filters: %s", self.broker, self.cfg.store, ", ".join(self.filters))
@@ -117,8 +127,10 @@ class IngestService:
         """Write and acknowledge what was taken, then close; returns the final counters (empty if never started)."""
         self.subscriber.stop_taking()
         self._stop.set()
-        if self._thread.is_alive():
-            self._thread.join(timeout_s)
+        deadline = self._monotonic() + timeout_s
+        for thread in (self._thread, self._sender):
+            if thread.is_alive():
+                thread.join(max(0.0, deadline - self._monotonic()))
         final = {}
         if self.processor is not None:
             self._save_state()
@@ -132,30 +144,63 @@ class IngestService:
             self.store.close()
         return final
 
-    # -- the writer thread ---------------------------------------------------------------------------
+    # -- the collector and the writer threads -------------------------------------------------------
 
     def _run(self) -> None:
+        """Collect and decode batches; hand each to the writer thread. Owns the processor and its state."""
         flush_s = self.cfg.flush_interval_ms / 1000.0
-        last_save = last_identity = self._monotonic()
-        while True:
-            stopping = self._stop.is_set()
-            batch, taken = self._collect(flush_s if not stopping else 0.0)
-            if len(batch) or taken:
-                batch.health = self.health()
-                if not self._deliver(batch, len(taken)):
-                    return  # stopping with nowhere to put it: the messages stay with the broker
-                self.subscriber.ack(taken)
-            else:
-                self.writer.idle()
-            now = self._monotonic()
-            if now - last_save > STATE_SAVE_INTERVAL_S:
-                self._save_state()
-                last_save = now
-            if now - last_identity > IDENTITY_REFRESH_S and not self.writer.store_down:
-                self._refresh_identity()
-                last_identity = now
-            if stopping and self.subscriber.queue.empty():
-                return
+        last_save = self._monotonic()
+        try:
+            while not self._sender_gone.is_set():
+                stopping = self._stop.is_set()
+                batch, taken = self._collect(flush_s if not stopping else 0.0)
+                if len(batch) or taken:
+                    batch.health = self.health()
+                    if not self._hand_over((batch, taken)):
+                        return
+                now = self._monotonic()
+                if now - last_save > STATE_SAVE_INTERVAL_S:
+                    self._save_state()
+                    last_save = now
+                if stopping and self.subscriber.queue.empty():
+                    return
+        finally:
+            self._hand_over(None)  # the writer finishes what it was given, then stops
+
+    def _hand_over(self, item) -> bool:
+        while not self._sender_gone.is_set():
+            try:
+                self._outbox.put(item, timeout=0.5)
+                return True
+            except queue.Full:  # the store is slower than the stream: wait, and so does the broker
+                continue
+        return False
+
+    def _send(self) -> None:
+        """Deliver each batch (store, else spool), then acknowledge its messages; the store's upkeep when idle.
+        The only thread that talks to the store once ingest runs."""
+        idle_s = max(self.cfg.flush_interval_ms / 1000.0, 0.05)
+        last_identity = self._monotonic()
+        try:
+            while True:
+                try:
+                    item = self._outbox.get(timeout=idle_s)
+                except queue.Empty:
+                    self.writer.idle()
+                    item = ()
+                if item is None:
+                    return
+                if item:
+                    batch, taken = item
+                    if not self._deliver(batch, len(taken)):
+                        return  # stopping with nowhere to put it: the messages stay with the broker
+                    self.subscriber.ack(taken)
+                now = self._monotonic()
+                if now - last_identity > IDENTITY_REFRESH_S and not self.writer.store_down:
+                    self._refresh_identity()
+                    last_identity = now
+        finally:
+            self._sender_gone.set()
 
     def _deliver(self, batch: Batch, messages: int) -> bool:
         """Deliver, retrying on anything unexpected rather than letting the writer thread die."""
