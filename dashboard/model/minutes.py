@@ -21,7 +21,11 @@ from expo.metadata import DeviceMeta
 from expo.store import Store
 
 MINUTE_ROWS_PER_POLL = 150_000  # rollup rows a poll reads back while catching up on today and yesterday
-RECENT_S = 300  # what every poll re-reads
+# What every poll re-reads. Live, a store writes a minute's rollup within seconds of its end and the
+# running minute every 30 s (InfluxDB; SQLite at once), so the newest two minutes and the running one
+# cover it. History replayed faster than real time moves minutes on faster than that: five of them.
+LIVE_RECENT_S = 120
+RECENT_S = 300
 HOUR_EVERY_S = 60  # how often a poll re-reads the newest hour instead
 # Rollup rows one query may return. Python's allocator gives an arena back only when every object in it is
 # gone: 121,560 rows at once (an hour of 2,026 meters) left arenas pinned by the few objects that outlived
@@ -66,19 +70,20 @@ class MinuteRollups:
         return sum(n for b, n in self.counts.items() if b >= start_s)
 
     def sync(self, store: Store, clock: float, day_start: float, metas: dict[str, DeviceMeta],
-             building_id: str | None) -> None:
+             building_id: str | None, replaying: bool = False) -> None:
         oldest = day_start - 86400
+        recent_s = RECENT_S if replaying else LIVE_RECENT_S
         if self._synced_day != day_start:
             self.minutes.clear(), self.building.clear(), self.counts.clear()
             self._synced_day = day_start
             self._hour_synced_at = clock
-            recent = clock - RECENT_S
+            recent = clock - recent_s
             self._unsynced = (oldest, max(oldest, math.floor(recent / 60) * 60))
         elif clock - self._hour_synced_at >= HOUR_EVERY_S:
             recent = clock - 3600
             self._hour_synced_at = clock
         else:
-            recent = clock - RECENT_S
+            recent = clock - recent_s
         self._read(store, max(oldest, math.floor(recent / 60) * 60), clock + 60, metas, building_id)
         if self._unsynced is not None:
             low, high = self._unsynced

@@ -121,7 +121,7 @@ class ExhibitModel:
         clock = newest if (replay_speed and newest) else wall
         day_start = local_midnight_s(clock, s.timezone)
         bid = building_id(self._metas)
-        self._minutes.sync(store, clock, day_start, self._metas, bid)
+        self._minutes.sync(store, clock, day_start, self._metas, bid, replaying=bool(replay_speed))
         devices = devices_now(self._metas, latest, clock, s)
         flows_now = defaultdict(float)
         for d in devices:

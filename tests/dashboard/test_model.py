@@ -194,7 +194,8 @@ def test_steady_polls_read_minutes_not_history(filled_sqlite):
     for _ in range(3):
         model.poll()
     minute_windows = [span for resolution, span in wrapped.windows if resolution == "1m"]
-    assert minute_windows and max(minute_windows) <= 7 * 60  # five minutes back, a minute ahead, rounded
+    assert not model.snapshot.replay_speed  # live: the running minute and the two before it, a minute ahead
+    assert minute_windows and max(minute_windows) <= 4 * 60
     newest = model.snapshot.newest_ts_s
     assert wrapped.latest_since and all(since is not None and since >= newest - LATEST_OVERLAP_S
                                         for since in wrapped.latest_since)
