@@ -59,11 +59,10 @@ Two things to know when reading the figures:
 - Each segment is its own ``Simulation``, so meters' energy counters restart
   at each segment's start: the building's year-to-date energy is not a real
   figure here. Timings do not depend on it.
-- The InfluxDB store defers its rollup work by wall time (5 s for minutes,
-  60 s for hours), not by size; a fast backfill piles up more dirty minutes
-  than one request can carry (InfluxDB's 25 MB body limit, the store's 10 s
-  timeout). The fill here calls ``store.maintain(force=True)`` every ~80,000
-  rollup lines to keep each recompute small; that is fill setup, not measured.
+- The InfluxDB store keeps its rollups from what it writes and writes them
+  out in a pause of the stream, or once it holds 50,000 buckets; the fill
+  writes them out at the end of each segment (``store.maintain(force=True)``),
+  which is fill setup, not measured.
 
 With ``--browser-minutes N``, ``energy-expo dashboard --kiosk --rotate-s 2``
 runs as a subprocess on the SQLite store while a thread writes a step of every

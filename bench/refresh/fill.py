@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from expo.reading import Reading
-from expo.store import Batch, open_store
+from expo.store import Batch, StoreUnavailable, open_store
 from refresh.figures import log, span_name, step_name
 from simulators.backfill import BackfillStats, backfill, frame_readings, steps_between
 from simulators.engine import Simulation
@@ -24,8 +24,6 @@ from testkit.servers import InfluxDB
 SCENARIO = Path(__file__).resolve().parents[1] / "town-2000.toml"
 LADDER_S = (10, 20, 30, 60, 120, 300, 600, 900, 1800, 3600)  # steps older history may fall back to
 PROBE_STEPS = 27  # three backfill batches of 2,026 meters
-ROLLUP_LINES_PER_FORCE = 80_000  # InfluxDB: force the rollups before a recompute outgrows one request
-METRICS_PER_READING = 4.5  # a generous mean (homes and feeders report four or five metrics, most others two)
 
 
 @dataclass
@@ -57,18 +55,14 @@ class BenchStore:
     # -- filling -----------------------------------------------------------------------------------
 
     def fill(self, sim: Simulation, steps: int, store=None, label: str = "") -> tuple[BackfillStats, float]:
-        """``backfill`` with InfluxDB's rollups kept to one request's worth; a progress line every 2 minutes."""
+        """``backfill``, then the store's rollups written out; a progress line every 2 minutes.
+
+        The store bounds what it holds itself (InfluxDB: at most 50,000 rollup buckets before it writes)."""
         store = store or self.writer
-        influx = self.name == "influxdb"
-        lines_per_reading = METRICS_PER_READING * min(1.0, sim.step_s / 60.0)
-        since = [0]
         started = time.perf_counter()
         shown = [started]
 
         def progress(stats: BackfillStats) -> None:
-            if influx and (stats.readings - since[0]) * lines_per_reading >= ROLLUP_LINES_PER_FORCE:
-                store.maintain(force=True)
-                since[0] = stats.readings
             now = time.perf_counter()
             if label and now - shown[0] >= 120:
                 shown[0] = now
@@ -77,6 +71,13 @@ class BenchStore:
 
         with self._lock:
             stats = backfill(sim, steps, store, progress)
+            for attempt in range(5):  # a server still compacting what it was just given may answer slowly
+                try:
+                    store.maintain(force=True)
+                    break
+                except StoreUnavailable as exc:
+                    log(f"      ... rollups not written yet ({exc}); again in 5 s")
+                    time.sleep(5)
         return stats, time.perf_counter() - started
 
     def fill_segment(self, what: str, start_s: float, end_s: float, step_s: float,

@@ -49,6 +49,7 @@ DEFAULT_PORT = 8086
 META_REFRESH_S = 86_400.0
 META_CHECK_S = 3_600.0
 META_FIRST_CHECK_S = 600.0
+LINES_PER_REQUEST = 20_000  # rollup lines are ~130 bytes: a request stays near 3 MB
 
 log = logging.getLogger("expo.store.influxdb")
 
@@ -127,15 +128,20 @@ class InfluxStore:
         def write(chunk: list[str]) -> str | None:
             return self._http.write(self.database, chunk, precision)
 
-        try:
-            return write_isolating(write, lines)
-        except DatabaseNotFound:
-            if not (self._create and self.generation == "1"):
-                raise
-            log.warning("database %r is gone (dropped?); creating it again", self.database)
-            self.version = None  # connect again, which creates it; the writes are idempotent, so all go again
-            self._connect()
-            return write_isolating(write, lines)
+        refused = []
+        for start in range(0, len(lines), LINES_PER_REQUEST):  # a bound on the body (InfluxDB: 25 MB)
+            chunk = lines[start:start + LINES_PER_REQUEST]
+            try:
+                found = write_isolating(write, chunk)
+            except DatabaseNotFound:
+                if not (self._create and self.generation == "1"):
+                    raise
+                log.warning("database %r is gone (dropped?); creating it again", self.database)
+                self.version = None  # connect again, which creates it; the writes are idempotent, so all go again
+                self._connect()
+                found = write_isolating(write, chunk)
+            refused += [(start + index, message) for index, message in found]
+        return refused
 
     def _write_derived(self, lines: list[str]) -> None:
         """Rollups and refreshed metadata: computed from what is stored, so a refusal is logged, not quarantined."""

@@ -4,12 +4,12 @@ The writer counts what it stores (``buckets``) and writes the changed
 buckets out: a closed one within seconds, the open one (still counting)
 every ``OPEN_DELAY_S``, so the newest minute's rollup lags its readings by up
 to half a minute; raw readings and each device's newest values are never
-delayed. A bucket the writer cannot be sure of (a
-restart mid-minute, a redelivery, a late reading) is read back from the store
-first, with one InfluxQL aggregate per time window: minutes from the raw
-points, hours from the minutes just written. A late reading therefore corrects
-the buckets it falls in, just as in SQLite, and in steady operation the store
-is asked nothing.
+delayed. A bucket the writer cannot be sure of (a restart mid-minute, a
+redelivery, a late reading) is read back from the store first, with one
+InfluxQL aggregate per time window over the raw points: the server
+aggregates, one row per device and bucket comes back. A late reading
+therefore corrects the buckets it falls in, just as in SQLite, and in steady
+operation the store is asked nothing.
 """
 
 from __future__ import annotations
@@ -62,16 +62,13 @@ class Rollups:
         waited ``BUSY_DEFER_S`` or hold ``BUSY_MAX_BUCKETS`` buckets: a district coming up, or a spool
         replayed, is its readings first, the store's time not shared with rewriting aggregates.
 
-        ``StoreUnavailable`` leaves everything owed, to be tried again next time. Minutes go first: an
-        unsure hour is read back from them, so then every minute counted so far goes out before it."""
+        ``StoreUnavailable`` leaves everything owed, to be tried again next time."""
         now = self._clock()
         crowded = sum(len(b.open) for b in self._buckets.values()) >= BUSY_MAX_BUCKETS
         if busy and not force and not crowded and (self._owed_since is None or now - self._owed_since < BUSY_DEFER_S):
             return
         due = {name: (force or crowded or now - self._closed_at[name] >= CLOSED_DELAY_S[name],
                       force or now - self._open_at[name] >= OPEN_DELAY_S[name]) for name in WIDTHS}
-        if any(due["1h"]) and self._buckets["1h"].unsure():
-            due["1m"] = (True, True)
         for name in WIDTHS:
             closed_due, open_due = due[name]
             if not (closed_due or open_due):
@@ -95,44 +92,28 @@ class Rollups:
             self._owed_since = None
 
     def _read_back(self, name: str, keys: list[Key]) -> dict[Key, dict[str, list[float]]]:
+        """The buckets' aggregates from the raw points, computed by the server: one row per device and bucket
+        comes back, whatever the width (an hour read from its minutes was 60 rows per device and metric)."""
         width = WIDTHS[name]
         found: dict[Key, dict[str, list[float]]] = defaultdict(dict)
         wanted = set(keys)
         for start, end, devices in windows(keys, width):
-            if name == "1m":
-                q = (f'SELECT count(*), mean(*), min(*), max(*), last(*) FROM "reading" '
-                     f"WHERE time >= {start * 1000}ms AND time < {end * 1000}ms{device_filter(devices)} "
-                     'GROUP BY time(1m), "site", "device" fill(none)')
-                for series in self._query(q):
-                    site, device = series["tags"]["site"], series["tags"]["device"]
-                    columns = series["columns"]
-                    for row in series["values"]:
-                        values = dict(zip(columns, row))
-                        key = (site, device, values["time"] // 1000)
-                        if key not in wanted:
-                            continue
-                        for column, n in values.items():
-                            if column.startswith("count_") and n:
-                                metric = column[len("count_"):]
-                                found[key][metric] = [n, n * values["mean_" + metric], values["min_" + metric],
-                                                      values["max_" + metric], values["last_" + metric]]
-            else:
-                q = (f'SELECT "n", "mean", "min", "max", "last" FROM "rollup_1m" '
-                     f"WHERE time >= {start * 1000}ms AND time < {end * 1000}ms{device_filter(devices)} "
-                     'GROUP BY "site", "device", "metric"')
-                for series in self._query(q):
-                    tags = series["tags"]
-                    for t, n, mean, lo, hi, last in series["values"]:
-                        key = (tags["site"], tags["device"], (t // 1000) // 3600 * 3600)
-                        if key not in wanted:
-                            continue
-                        agg = found[key].get(tags["metric"])
-                        if agg is None:  # rows come in time order: the last one seen holds the hour's last
-                            found[key][tags["metric"]] = [n, n * mean, lo, hi, last]
-                        else:
-                            agg[0] += n
-                            agg[1] += n * mean
-                            agg[2], agg[3], agg[4] = min(agg[2], lo), max(agg[3], hi), last
+            q = (f'SELECT count(*), mean(*), min(*), max(*), last(*) FROM "reading" '
+                 f"WHERE time >= {start * 1000}ms AND time < {end * 1000}ms{device_filter(devices)} "
+                 f'GROUP BY time({name}), "site", "device" fill(none)')
+            for series in self._query(q):
+                site, device = series["tags"]["site"], series["tags"]["device"]
+                columns = series["columns"]
+                for row in series["values"]:
+                    values = dict(zip(columns, row))
+                    key = (site, device, values["time"] // 1000)
+                    if key not in wanted:
+                        continue
+                    for column, n in values.items():
+                        if column.startswith("count_") and n:
+                            metric = column[len("count_"):]
+                            found[key][metric] = [n, n * values["mean_" + metric], values["min_" + metric],
+                                                  values["max_" + metric], values["last_" + metric]]
         return found
 
 
