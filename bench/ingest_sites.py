@@ -26,10 +26,8 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import shutil
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -39,11 +37,11 @@ sys.path.insert(0, str(ROOT))
 from energy_expo.children import stop_process  # noqa: E402
 from ingest.health import read_health  # noqa: E402
 from testkit.ports import free_port  # noqa: E402
+from testkit.servers import InfluxDB, Mosquitto  # noqa: E402  (the servers' types)
 from testkit.procfs import cpu_s  # noqa: E402
-from testkit.servers import InfluxDB, Mosquitto  # noqa: E402
 
 sys.path.insert(0, str(ROOT / "bench"))
-from burst.shared import RoleProcess, influx_count, publish_all, wait_until  # noqa: E402
+from burst.shared import RoleProcess, influx_count, private_servers, publish_all, wait_until  # noqa: E402
 
 SITES = ("north", "south")
 DEVICES_PER_SITE = 500
@@ -120,12 +118,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=2, help="each configuration this many times, alternating")
     args = parser.parse_args()
     payloads = messages(args.readings)
-    workdir = Path(tempfile.mkdtemp())
-    broker = Mosquitto(workdir / "mq", persistence=False, extra="max_inflight_messages 0\n")
-    influx = InfluxDB(workdir / "influx")
-    broker.start()
-    influx.start()
-    try:
+    with private_servers() as (workdir, broker, influx):
         load = os.getloadavg()[0]
         print(f"machine: {os.cpu_count()} cores (shared by broker, database and ingest), Python "
               f"{sys.version.split()[0]}, load average {load:.1f} at start; {len(SITES)} sites x "
@@ -150,10 +143,6 @@ def main() -> None:
         for part in ("ingest", "mosquitto", "influx"):
             ms = min(r[f"{part}_ms"] for r in every)
             print(f"  one core's worth of {part}: {1e6 / ms:9,.0f} readings/s ({ms:.1f} ms CPU per 1,000, least seen)")
-    finally:
-        broker.stop()
-        influx.stop()
-        shutil.rmtree(workdir, ignore_errors=True)
 
 
 if __name__ == "__main__":

@@ -31,10 +31,8 @@ import io
 import json
 import os
 import pstats
-import shutil
 import subprocess
 import sys
-import tempfile
 import time
 import urllib.request
 from pathlib import Path
@@ -45,11 +43,11 @@ sys.path.insert(0, str(ROOT))
 
 from energy_expo.children import stop_process  # noqa: E402
 from testkit.ports import free_port  # noqa: E402
+from testkit.servers import InfluxDB, Mosquitto  # noqa: E402  (the servers' types)
 from testkit.procfs import cpu_s, peak_rss_mb  # noqa: E402
-from testkit.servers import InfluxDB, Mosquitto  # noqa: E402
 
 sys.path.insert(0, str(ROOT / "bench"))
-from burst.shared import RoleProcess, influx_count, publish_all, wait_until  # noqa: E402
+from burst.shared import RoleProcess, influx_count, private_servers, publish_all, wait_until  # noqa: E402
 
 DEVICES = 500
 T0_S = 1782835200
@@ -136,12 +134,7 @@ def main() -> None:
     parser.add_argument("--profile", action="store_true")
     args = parser.parse_args()
     payloads = messages(args.readings)
-    workdir = Path(tempfile.mkdtemp())
-    broker = Mosquitto(workdir / "mq", persistence=False, extra="max_inflight_messages 0\n")
-    influx = InfluxDB(workdir / "influx")
-    broker.start()
-    influx.start()
-    try:
+    with private_servers() as (workdir, broker, influx):
         print(f"machine: {os.cpu_count()} cores, Python {sys.version.split()[0]}; {DEVICES} devices, QoS 1, "
               f"{args.readings:,} native readings (4 metrics each)")
         bare = bench_baseline("bare", broker, payloads)
@@ -160,10 +153,6 @@ def main() -> None:
         print(f"  naive, one HTTP write per msg:  {naive:10,.0f} readings/s   ingest is {rate / naive:.1f}x faster")
         if args.profile:
             print(profile_processing(influx, payloads))
-    finally:
-        broker.stop()
-        influx.stop()
-        shutil.rmtree(workdir, ignore_errors=True)
 
 
 if __name__ == "__main__":

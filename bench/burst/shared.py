@@ -6,9 +6,12 @@ Moved here from bench/ingest_throughput.py so that it and bench/ingest_burst.py 
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
+import tempfile
 import time
+from contextlib import contextmanager
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
@@ -108,3 +111,24 @@ class RoleProcess:
         if len(words) != 5 or words[0] != "done":
             raise RuntimeError(f"a baseline consumer ended without its report ({words!r})")
         return RoleResult(float(words[1]), int(words[2]), float(words[3]), float(words[4]))
+
+
+@contextmanager
+def private_servers():
+    """A Mosquitto and an InfluxDB of the bench's own on free loopback ports, in a folder removed afterwards.
+
+    Mosquitto takes any number of messages in flight (``max_inflight_messages 0``), so a consumer's own
+    acknowledgements pace it, not the broker's window."""
+    from testkit.servers import InfluxDB, Mosquitto
+
+    workdir = Path(tempfile.mkdtemp())
+    broker = Mosquitto(workdir / "mq", persistence=False, extra="max_inflight_messages 0\n")
+    influx = InfluxDB(workdir / "influx")
+    broker.start()
+    influx.start()
+    try:
+        yield workdir, broker, influx
+    finally:
+        broker.stop()
+        influx.stop()
+        shutil.rmtree(workdir, ignore_errors=True)

@@ -15,18 +15,15 @@ from expo.reading import Reading
 from expo.store import REFUSED, Batch, Rejected, open_store, parse_store
 from expo.stores._influx.refusals import write_isolating
 from expo.stores.influxdb import InfluxStore
-from testkit.servers import InfluxDB
 from tests.expo.stores.influx_admin import influxql, raw_write, short_retention
 
 _names = itertools.count()
 META = DeviceMeta("binhai", "home-001", "household", "Home 1", "住户 1", 1.0, 2.0, 9000.0, "feeder-01")
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    s = InfluxDB(tmp_path_factory.mktemp("influxdb")).start()
-    yield s
-    s.stop()
+@pytest.fixture
+def server(influx_server):
+    return influx_server
 
 
 @pytest.fixture

@@ -13,17 +13,14 @@ from expo.reading import Reading
 from expo.store import Batch, parse_store
 from expo.stores._influx.line_protocol import reading_line
 from expo.stores.influxdb import InfluxStore
-from testkit.servers import InfluxDB
 from tests.expo.stores.test_stores import T0, expected_rollups
 
 _names = itertools.count()
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    s = InfluxDB(tmp_path_factory.mktemp("influx-rollups")).start()
-    yield s
-    s.stop()
+@pytest.fixture
+def server(influx_server):
+    return influx_server
 
 
 def open_new(server, name):

@@ -14,17 +14,9 @@ from expo.metadata import DeviceMeta
 from expo.reading import Reading
 from expo.store import Batch, Rejected, StoreUnavailable, open_store
 from expo.stores.sqlite import SQLiteStore
-from testkit.servers import InfluxDB
 
 T0 = 1782835200.0  # 2026-07-01T00:00+08:00, on a whole hour
 _names = itertools.count()
-
-
-@pytest.fixture(scope="module")
-def influx_server(tmp_path_factory):
-    server = InfluxDB(tmp_path_factory.mktemp("influxdb")).start()
-    yield server
-    server.stop()
 
 
 @pytest.fixture(params=["sqlite", "influxdb"])
