@@ -42,6 +42,9 @@ __all__ = ["IngestService", "QUEUE_MAX_MESSAGES"]
 log = logging.getLogger("expo.ingest")
 
 STATE_SAVE_INTERVAL_S = 30.0
+# At start, devices that read within this are known (never a flood), whatever their metadata says; a look
+# over all of a store's history would grow with it (InfluxDB: a point per device and hour).
+KNOWN_WITHIN_S = 86_400.0
 IDENTITY_REFRESH_S = 600.0  # asking the store its identity keeps it fresh (InfluxDB: inside even a 1 h retention)
 # A broker sends an MQTT 3.1.1 client only so many unacknowledged messages (Mosquitto: 20) and then
 # waits; a batch that waited for more would wait for nothing. After this much silence it is written.
@@ -99,7 +102,7 @@ class IngestService:
         try:  # a store that is down at start is no reason not to start: batches spool until it is back
             identity = self.store.identity()
             known_metas = self.store.devices()
-            latest = self.store.latest()
+            latest = self.store.latest(since_s=self._clock() - KNOWN_WITHIN_S)
         except StoreUnavailable as exc:
             log.warning("store not reachable at start (%s); spooling until it is", exc)
         saved = self.folder.bind(self.folder.load(), self.store_key, identity,
