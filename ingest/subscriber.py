@@ -33,8 +33,11 @@ from ingest.process import Incoming
 
 log = logging.getLogger("expo.ingest")
 
-RECEIVE_MAXIMUM = 5000  # QoS 1 messages the broker may send before our acknowledgements (MQTT 5)
-QUEUE_MAX_MESSAGES = 2 * RECEIVE_MAXIMUM  # messages waiting for the writer
+# QoS 1 messages the broker may send before our acknowledgements (MQTT 5). Several batches' worth: a
+# batch is acknowledged only once it is stored, and with a window of two or three batches the broker
+# had to wait for each write (5,000 here held a district's burst to ~5,000 readings a second).
+RECEIVE_MAXIMUM = 20_000
+QUEUE_MAX_MESSAGES = RECEIVE_MAXIMUM  # messages waiting for the collector: a bound for brokers that send past it
 QUEUE_FULL_WAIT_S = 0.005
 _PUBACK = struct.Struct("!BBH")  # fixed header (type 4), remaining length 2, packet id
 
