@@ -219,12 +219,13 @@ def _decode_fast(site: str, device: str, payload: bytes) -> tuple | None:
     metrics = body.metrics
     if body.v != PAYLOAD_VERSION or not metrics or len(metrics) > MAX_METRICS or (body.seq is not None and body.seq < 0):
         return None
+    ts_s = parse_ts(body.ts)  # first, as the checked path: the same refusal whichever path raises it
     clean = {}
     for name, value in metrics.items():
         if not math.isfinite(value):
             return None
         clean[canonical_metric(name)] = value
-    return site, device, parse_ts(body.ts), clean, body.seq
+    return site, device, ts_s, clean, body.seq
 
 
 def load_json_object(payload: bytes | str | dict) -> dict:
