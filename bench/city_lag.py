@@ -29,6 +29,7 @@ its trend, each process's CPU, and the load average (the machine's two cores are
 from __future__ import annotations
 
 import argparse
+import json
 import math
 import os
 import random
@@ -122,6 +123,8 @@ def run_store(store: str, args, site: str, devices: list[str], meter_count: int)
               "done": done, "up_exit": code, "stop_s": stop_s, "seen": sidecar.seen, "unparsed": sidecar.unparsed,
               "load_before": load_before, "load_after": os.getloadavg(), "meter_count": meter_count, "work": work}
     print_result(result, args)
+    (work / "lags.json").write_text(json.dumps({"start": start, "drained_at": drained_at, "lags": poller.lags,
+                                                "unarrived": unarrived}))
     if not args.keep:
         shutil.rmtree(work, ignore_errors=True)
     else:
@@ -138,6 +141,10 @@ def print_result(r: dict, args) -> None:
           f"{args.sample_devices} of {r['meter_count']:,} meters sampled")
     print(f"  lag publish -> store, all:            {report.lag_line(lags)}")
     print(f"  lag publish -> store, after minute 1: {report.lag_line(settled)}")
+    floor = [r["drained_at"] - seen for _, seen in r["unarrived"]]
+    if floor:  # arrived-only figures flatter a store that falls behind: the missing ones are the slowest
+        print(f"  ... every reading seen, those not arrived at their lower bound (>=): "
+              f"{report.lag_line(lags + floor)}")
     negatives = sum(1 for lag in lags if lag < 0)
     polls = r["poll_s"]
     print(f"  resolution: poll every {args.poll_s:g} s, a poll took p50 {report.percentile(polls, 50) * 1000:.0f} ms, "
@@ -150,10 +157,15 @@ def print_result(r: dict, args) -> None:
               f"oldest seen {max(ages):.0f} s before (their lag is at least that)")
     else:
         print(f"  every sampled reading the sidecar saw arrived ({r['seen']:,} seen, {r['unparsed']} unparsed)")
-    print("  per minute (by wall time seen):  minute  n  p50  p95  max")
-    for minute, values in report.per_minute(r["lags"], start):
+    print("  per minute (by wall time seen):  minute  arrived  p50  p95  max  not-arrived")
+    missing: dict[int, int] = {}
+    for _, seen in r["unarrived"]:
+        missing[int((seen - start) // 60)] = missing.get(int((seen - start) // 60), 0) + 1
+    arrived = dict(report.per_minute(r["lags"], start))
+    for minute in sorted(set(arrived) | set(missing)):
+        values = arrived.get(minute, [])
         print(f"    {minute:3d}  {len(values):7,}  {report.percentile(values, 50):6.2f}  "
-              f"{report.percentile(values, 95):6.2f}  {max(values):6.2f}")
+              f"{report.percentile(values, 95):6.2f}  {max(values, default=math.nan):6.2f}  {missing.get(minute, 0):7,}")
     samples = [s for s in r["samples"] if s.health]
     points = report.backlog_points(samples, r["sim_reports"], r["meter_count"])
     reports = r["sim_reports"]
