@@ -6,15 +6,19 @@ starved the writes it was meant to follow. The writer holds every reading
 anyway, so the aggregate of a bucket it has seen from the start is exact
 from the readings alone.
 
-A bucket is exact only while the writer has seen all of it, in order. Two
-things break that, and each makes the bucket *unsure*, to be read back from
-the store (``expo.stores._influx.rollups`` does that: "reseeding"):
+A minute bucket remembers which of its 60 seconds it has counted (a bit
+each, and the values of the last few), so a reading that comes again — a
+redelivery after a reconnect, the same batch replayed — is known and not
+counted twice, and one that comes late but new is simply added (count, sum, min and max do not care about order;
+``last`` moves only forward). The hour takes a reading exactly when its
+minute does. What the writer cannot know makes a bucket *unsure*, to be read
+back from the store (``expo.stores._influx.rollups``: "reseeding"):
 
 - it may hold points this writer never saw: the bucket lies inside the span
   the store already held for the device when the bucket was first touched
   (``held``: a restart mid-minute, a late reading for a bucket let go of);
-- a reading at or before the newest one counted in it: a redelivery or a late
-  reading, which the counts would otherwise take twice or out of order.
+- a reading at or before the newest one counted that its minute cannot
+  vouch for: off the whole second, or after the minute was itself read back.
 
 A bucket is let go of once the device has moved on to a later one and it has
 been written, so memory holds about one bucket per device and width.
@@ -29,9 +33,12 @@ from expo.stores._influx.held import Held
 
 Key = tuple[str, str, int]  # site, device, bucket start (s)
 
+NEW, REPEAT, UNSURE = 0, 1, 2  # what a minute says of a reading, which its hour then follows
+RECENT_SECONDS = 8  # a redelivery is of what was in flight: the last few readings of a device
+
 
 class Bucket:
-    __slots__ = ("start_s", "last_ts_s", "metrics", "dirty", "unsure")
+    __slots__ = ("start_s", "last_ts_s", "metrics", "dirty", "unsure", "seen", "recent")
 
     def __init__(self, start_s: int, unsure: bool):
         self.start_s = start_s
@@ -39,21 +46,33 @@ class Bucket:
         self.metrics: dict[str, list[float]] = {}  # metric: [n, sum, min, max, last]
         self.dirty = True
         self.unsure = unsure
+        self.seen = 0  # minute buckets: bit s set once second s has been counted; -1 once read back
+        self.recent: dict[int, int] = {}  # the last few seconds counted: the hash of their values
 
     def add(self, ts_s: float, metrics: dict[str, float]) -> None:
+        newest = ts_s > self.last_ts_s
+        aggs = self.metrics
         for metric, value in metrics.items():
-            agg = self.metrics.get(metric)
+            agg = aggs.get(metric)
             if agg is None:
-                self.metrics[metric] = [1, value, value, value, value]
-            else:
-                agg[0] += 1
-                agg[1] += value
-                if value < agg[2]:
-                    agg[2] = value
-                if value > agg[3]:
-                    agg[3] = value
+                aggs[metric] = [1, value, value, value, value]
+                continue
+            agg[0] += 1
+            agg[1] += value
+            if value < agg[2]:
+                agg[2] = value
+            elif value > agg[3]:
+                agg[3] = value
+            if newest:
                 agg[4] = value
-        self.last_ts_s = ts_s
+        if newest:
+            self.last_ts_s = ts_s
+        self.dirty = True
+
+    def note(self, ts_s: float) -> None:
+        """A reading the store has, counted by the read-back to come."""
+        if ts_s > self.last_ts_s:
+            self.last_ts_s = ts_s
         self.dirty = True
 
 
@@ -65,26 +84,17 @@ class Buckets:
         self.open: dict[Key, Bucket] = {}
         self._current: dict[tuple[str, str], int] = {}  # each device's newest bucket start
 
-    def add(self, readings: Iterable[Reading], held: Held) -> None:
-        """Count readings just stored; ``held`` is what the store held before them."""
+    def bucket(self, r: Reading, held: Held) -> Bucket:
         width = self.width_s
-        for r in readings:
+        start = int(r.ts_s // width) * width
+        key = (r.site, r.device, start)
+        bucket = self.open.get(key)
+        if bucket is None:
             device = (r.site, r.device)
-            start = int(r.ts_s // width) * width
-            key = (r.site, r.device, start)
-            bucket = self.open.get(key)
-            if bucket is None:
-                bucket = self.open[key] = Bucket(start, unsure=held.may_hold(device, start, start + width))
-                if start > self._current.get(device, -1):
-                    self._current[device] = start
-            elif r.ts_s <= bucket.last_ts_s:  # seen before, or late: counting it again would be wrong
-                bucket.unsure = bucket.dirty = True
-                continue
-            if not bucket.unsure:
-                bucket.add(r.ts_s, r.metrics)
-            else:  # its aggregate comes from the store, which has this reading too by then
-                bucket.last_ts_s = max(bucket.last_ts_s, r.ts_s)
-                bucket.dirty = True
+            bucket = self.open[key] = Bucket(start, unsure=held.may_hold(device, start, start + width))
+            if start > self._current.get(device, -1):
+                self._current[device] = start
+        return bucket
 
     def unsure(self) -> list[Key]:
         return [key for key, bucket in self.open.items() if bucket.unsure]
@@ -101,6 +111,7 @@ class Buckets:
             bucket.metrics = metrics
         bucket.last_ts_s = max(bucket.last_ts_s, min(newest_stored_s, key[2] + self.width_s))
         bucket.unsure = False
+        bucket.seen = -1  # which seconds the store holds is not known: the bits vouch for nothing now
         bucket.dirty = True
 
     def dirty(self, include_open: bool = True) -> list[tuple[Key, Bucket]]:
@@ -119,3 +130,44 @@ class Buckets:
             bucket.dirty = False
             if key[2] < self._current.get((key[0], key[1]), key[2]):
                 del self.open[key]
+
+
+def count_minute(bucket: Bucket, r: Reading) -> int:
+    """Count a reading into its minute; NEW, REPEAT (counted before: left out) or UNSURE."""
+    ts_s = r.ts_s
+    if bucket.unsure:
+        bucket.note(ts_s)
+        return UNSURE
+    second = ts_s - bucket.start_s
+    if bucket.seen >= 0 and second == int(second):
+        second = int(second)
+        bit = 1 << second
+        values = hash(tuple(r.metrics.items()))
+        if not bucket.seen & bit:
+            bucket.seen |= bit
+            recent = bucket.recent
+            recent[second] = values
+            if len(recent) > RECENT_SECONDS:
+                del recent[next(iter(recent))]
+            bucket.add(ts_s, r.metrics)
+            return NEW
+        if bucket.recent.get(second) == values:  # the same reading again: a redelivery
+            return REPEAT
+        # counted before with other values (a correction overwrites the stored point), or too long ago to tell
+    if ts_s > bucket.last_ts_s:  # off the whole second, or read back: only what is newer can be vouched for
+        bucket.add(ts_s, r.metrics)
+        return NEW
+    bucket.unsure = True
+    bucket.note(ts_s)
+    return UNSURE
+
+
+def count_hour(bucket: Bucket, r: Reading, minute: int) -> None:
+    """Count a reading into its hour as its minute judged it."""
+    if minute == REPEAT:
+        return
+    if bucket.unsure or minute == UNSURE:
+        bucket.unsure = True
+        bucket.note(r.ts_s)
+        return
+    bucket.add(r.ts_s, r.metrics)

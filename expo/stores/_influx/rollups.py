@@ -16,15 +16,20 @@ from __future__ import annotations
 
 import time
 from collections import defaultdict
+from itertools import islice
 from collections.abc import Callable, Iterable
 
 from expo.reading import Reading
-from expo.stores._influx.buckets import Buckets, Key
+from expo.store import StoreUnavailable
+from expo.stores._influx.buckets import Buckets, Key, count_hour, count_minute
 from expo.stores._influx.held import Held
 from expo.stores._influx.line_protocol import rollup_line
 from expo.stores._influx.reads import device_filter
 
 WIDE_QUERY_DEVICES = 50  # above this many devices in a time window, read the window back for all devices
+READ_BACK_ROWS = 20_000  # devices x buckets one read-back query may cover
+READ_BACKS_PER_CALL = 4
+UPKEEP_RETRY_S = 15.0
 WIDTHS = {"1m": 60, "1h": 3600}
 # How long a changed bucket may wait to be written. A closed one (its device has moved on) is written
 # once, soon; the open one, still counting, less often: each write of it is every field of every metric
@@ -46,13 +51,16 @@ class Rollups:
         self._closed_at = dict.fromkeys(WIDTHS, started)
         self._open_at = dict.fromkeys(WIDTHS, started)
         self._owed_since: float | None = None  # when the oldest change not yet written was counted
+        self._retry_at = -float("inf")  # after the store failed the upkeep, not before this
 
     def stored(self, readings: Iterable[Reading], held: Held) -> None:
         """Count readings the store has just taken; ``held``: what it held before them."""
-        readings = list(readings)
-        for buckets in self._buckets.values():
-            buckets.add(readings, held)
-        if readings and self._owed_since is None:
+        minutes, hours = self._buckets["1m"], self._buckets["1h"]
+        counted = False
+        for r in readings:
+            count_hour(hours.bucket(r, held), r, count_minute(minutes.bucket(r, held), r))
+            counted = True
+        if counted and self._owed_since is None:
             self._owed_since = self._clock()
 
     def maintain(self, held: Held, force: bool = False, busy: bool = False) -> None:
@@ -64,6 +72,17 @@ class Rollups:
 
         ``StoreUnavailable`` leaves everything owed, to be tried again next time."""
         now = self._clock()
+        if now < self._retry_at and not force:
+            return
+        try:
+            self._maintain(held, now, force, busy)
+        except StoreUnavailable:
+            # A store too busy to answer is not asked again at once: a read-back timed out batch after batch,
+            # each costing the writer its timeout, and the readings waited behind it.
+            self._retry_at = now + UPKEEP_RETRY_S
+            raise
+
+    def _maintain(self, held: Held, now: float, force: bool, busy: bool) -> None:
         crowded = sum(len(b.open) for b in self._buckets.values()) >= BUSY_MAX_BUCKETS
         if busy and not force and not crowded and (self._owed_since is None or now - self._owed_since < BUSY_DEFER_S):
             return
@@ -76,9 +95,10 @@ class Rollups:
             buckets = self._buckets[name]
             unsure = buckets.unsure()
             if unsure:
-                for key, metrics in self._read_back(name, unsure).items():
+                found, asked = self._read_back(name, unsure, limit=None if force else READ_BACKS_PER_CALL)
+                for key, metrics in found.items():
                     buckets.reseed(key, metrics, held.newest(key[:2]) or key[2])
-                for key in unsure:  # nothing stored there after all (refused, say): what was counted stands
+                for key in asked:  # nothing stored there after all (refused, say): what was counted stands
                     buckets.reseed(key, {}, held.newest(key[:2]) or key[2])
             dirty = buckets.dirty(include_open=open_due)
             self._write([rollup_line(name, site, device, metric, n, total / n, lo, hi, last, start * 1000)
@@ -91,13 +111,18 @@ class Rollups:
         if not any(b.dirty() for b in self._buckets.values()):
             self._owed_since = None
 
-    def _read_back(self, name: str, keys: list[Key]) -> dict[Key, dict[str, list[float]]]:
-        """The buckets' aggregates from the raw points, computed by the server: one row per device and bucket
-        comes back, whatever the width (an hour read from its minutes was 60 rows per device and metric)."""
+    def _read_back(self, name: str, keys: list[Key], limit: int | None) -> tuple[dict[Key, dict[str, list[float]]],
+                                                                              list[Key]]:
+        """The buckets' aggregates from the raw points, computed by the server (one row per device and bucket),
+        and which buckets were asked for. At most ``limit`` queries of about ``READ_BACK_ROWS`` rows
+        each: after a reconnect thousands of buckets may be unsure, and one query over all of them
+        outlasted the timeout, batch after batch; the rest waits for the next call."""
         width = WIDTHS[name]
         found: dict[Key, dict[str, list[float]]] = defaultdict(dict)
         wanted = set(keys)
-        for start, end, devices in windows(keys, width):
+        asked: list[Key] = []
+        for start, end, devices, items in islice(windows(keys, width), limit):
+            asked += items
             q = (f'SELECT count(*), mean(*), min(*), max(*), last(*) FROM "reading" '
                  f"WHERE time >= {start * 1000}ms AND time < {end * 1000}ms{device_filter(devices)} "
                  f'GROUP BY time({name}), "site", "device" fill(none)')
@@ -114,23 +139,27 @@ class Rollups:
                             metric = column[len("count_"):]
                             found[key][metric] = [n, n * values["mean_" + metric], values["min_" + metric],
                                                   values["max_" + metric], values["last_" + metric]]
-        return found
+        return found, asked
 
 
 def windows(keys: Iterable[Key], width_s: int):
-    """Group buckets into time windows, each with the devices in it (None: all of them)."""
+    """Group buckets into time windows of about ``READ_BACK_ROWS`` rows, each with the devices in it (None:
+    all of them) and its buckets."""
     by_start = sorted(keys, key=lambda k: k[2])
     window: list[Key] = []
+    devices: set[str] = set()
     for item in by_start:
-        if window and item[2] - window[-1][2] > 10 * width_s:
-            yield _window(window, width_s)
-            window = []
+        if window:
+            span = (item[2] - window[0][2]) // width_s + 1
+            if item[2] - window[-1][2] > 10 * width_s or span * len(devices | {item[1]}) > READ_BACK_ROWS:
+                yield _window(window, devices, width_s)
+                window, devices = [], set()
         window.append(item)
+        devices.add(item[1])
     if window:
-        yield _window(window, width_s)
+        yield _window(window, devices, width_s)
 
 
-def _window(items: list[Key], width_s: int):
-    devices = sorted({d for _, d, _ in items})
+def _window(items: list[Key], devices: set[str], width_s: int):
     start, end = items[0][2], items[-1][2] + width_s
-    return start, end, (None if len(devices) > WIDE_QUERY_DEVICES else devices)
+    return start, end, (None if len(devices) > WIDE_QUERY_DEVICES else sorted(devices)), items

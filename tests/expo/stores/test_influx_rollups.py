@@ -248,3 +248,58 @@ def test_in_a_stream_without_pauses_rollups_wait_for_one_but_never_more_than_a_m
     rollups.maintain(held, busy=True)
     closed = {line.split(" ")[0] for line in written if line.startswith("rollup_1m") and line.endswith(" 1782835380000")}
     assert len(closed) == 20
+
+
+def test_redeliveries_and_late_readings_in_an_open_minute_ask_nothing_and_a_correction_is_read_back(server):
+    """After a reconnect the broker sends what was in flight again: the same readings, known by their second
+    and values, are not counted twice, and a reading late but new is added — the server is asked nothing.
+    A reading again at a counted second with other values overwrites the stored point: that one is read back."""
+    store = open_new(server, f"redeliver{next(_names)}")
+    truth = {T0 + s: float(s) for s in (0, 10, 30, 40)}
+    first = [Reading("binhai", "home-001", t, {"power_w": v}) for t, v in truth.items()]
+    store.write(Batch(readings=first[:1]))  # the writer learns what the store holds
+    queries = asked(store)
+    store.write(Batch(readings=first[1:]))
+    store.write(Batch(readings=first[1:]))  # redelivered
+    store.write(Batch(readings=[Reading("binhai", "home-001", T0 + 20, {"power_w": 20.0})]))  # late, new
+    truth[T0 + 20] = 20.0
+    store.maintain(force=True)
+    assert [q for q in queries if "FROM" in q] == []
+    check(store, truth)
+    store.write(Batch(readings=[Reading("binhai", "home-001", T0 + 30, {"power_w": -7.0})]))  # a correction
+    truth[T0 + 30] = -7.0
+    store.maintain(force=True)
+    assert any('FROM "reading"' in q for q in queries)
+    check(store, truth)
+    store.close()
+
+
+def test_a_store_too_busy_for_the_upkeep_is_not_asked_again_at_once():
+    """A read-back that times out is tried again 15 s later, not after the next batch: each try would cost the
+    writer its timeout while the readings wait."""
+    from expo.store import StoreBusy
+    from expo.stores._influx.held import Held
+    from expo.stores._influx.rollups import Rollups
+
+    tries = []
+    now = [0.0]
+
+    def slow(q):
+        tries.append(q)
+        raise StoreBusy("no answer within 10 s")
+
+    rollups = Rollups(query=slow, write=lambda lines: None, clock=lambda: now[0])
+    held = Held({("binhai", "home-001"): [T0, T0 + 30]})  # the store holds this minute: it must be read back
+    rollups.stored([Reading("binhai", "home-001", T0 + 40, {"power_w": 1.0})], held)
+    now[0] = 6.0
+    with pytest.raises(StoreBusy):
+        rollups.maintain(held)
+    for t in (7.0, 10.0, 20.0):
+        now[0] = t
+        rollups.maintain(held)
+        rollups.maintain(held, busy=True)
+    assert len(tries) == 1
+    now[0] = 21.5
+    with pytest.raises(StoreBusy):
+        rollups.maintain(held)
+    assert len(tries) == 2
