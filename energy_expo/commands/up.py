@@ -63,6 +63,8 @@ class Exhibit:
         self.broker: EmbeddedBroker | None = None
         self.children: dict[str, Child] = {}
         self.health_port = free_port()
+        # 0 asks for any free port: chosen here, so that the address printed is the one the kiosk serves
+        self.dashboard_port = int(cfg.dashboard_port) or free_port()
         self.broker_url = cfg.broker if cfg.origins.get("broker") != "default" else None
         self.mqtt_protocol = "5"
 
@@ -70,7 +72,7 @@ class Exhibit:
 
     def start(self) -> None:
         cfg = self.cfg
-        check_port_free(cfg.dashboard_host, cfg.dashboard_port)  # before anything starts: fail clearly and early
+        check_port_free(cfg.dashboard_host, self.dashboard_port)  # before anything starts: fail clearly and early
         self.data_dir.mkdir(parents=True, exist_ok=True)
         resume_s = self._newest_reading_s()
         if self.broker_url is None:
@@ -92,7 +94,7 @@ class Exhibit:
             "--health", f"127.0.0.1:{self.health_port}"), self.log_dir, env)
         self.children["dashboard"] = Child("dashboard", energy_expo_args(
             *common, "dashboard", *config, "--store", cfg.store, "--host", cfg.dashboard_host, "--port",
-            str(cfg.dashboard_port), "--kiosk", "--rotate-s", str(cfg.rotate_s), "--language", cfg.language,
+            str(self.dashboard_port), "--kiosk", "--rotate-s", str(cfg.rotate_s), "--language", cfg.language,
             "--timezone", cfg.timezone), self.log_dir, env)
         if not self.args.no_simulate:
             sim = ["simulate", *config, "--broker", self.broker_url, "--scenario", cfg.scenario, "--seed", str(cfg.seed),
@@ -218,7 +220,7 @@ def run(args: argparse.Namespace) -> int:
             exhibit.stop()
             raise
         url = f"http://{'127.0.0.1' if cfg.dashboard_host in ('0.0.0.0', '::') else cfg.dashboard_host}:" \
-              f"{cfg.dashboard_port}/"
+              f"{exhibit.dashboard_port}/"
         print(f"energy-expo is up: open {url} (engineer view {url}status). "
               f"Logs in {exhibit.log_dir}/. Ctrl-C stops everything.", flush=True)
         exhibit.watch(stop, duration_s)

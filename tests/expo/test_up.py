@@ -174,3 +174,23 @@ def test_up_passes_its_config_file_to_every_process_it_starts(tmp_path):
     dashboard_log = (workdir / "energy-expo-data" / "logs" / "dashboard.log").read_text()
     assert "too_large" in ingest_log
     assert "password protected" in dashboard_log, dashboard_log[-2000:]
+
+
+def test_port_0_means_any_free_port_and_the_address_printed_is_the_one_served(tmp_path):
+    """``--port 0`` (a script that must not collide with anything): up chooses the port, and prints the one the
+    kiosk really serves, not 0."""
+    import re
+
+    up = start_up(tmp_path, 0, "--duration", "20s")
+    try:
+        line = up.stdout.readline()
+        found = re.search(r"open http://127\.0\.0\.1:(\d+)/", line)
+        assert found, line
+        port = int(found.group(1))
+        assert port != 0
+        wait_live(port)
+        assert status(port) is not None
+    finally:
+        up.send_signal(signal.SIGINT)
+        _, err = up.communicate(timeout=120)
+    assert up.returncode == 0, err[-3000:]
