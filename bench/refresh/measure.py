@@ -100,6 +100,14 @@ class Refresh:
         return elapsed, len(data), json.loads(data)["response"]["sent"]["data"]
 
 
+
+def timed_poll(bench, model, m) -> None:
+    """One more step of every meter written, then one poll of the model, timed: a steady poll under write load."""
+    bench.write_now()
+    started = time.perf_counter()
+    model.poll()
+    m.polls_s.append(time.perf_counter() - started)
+
 def measure(bench: BenchStore, history: str, polls: int, calls: int, lang: str, cap_s: float) -> Measurement:
     """One point: first poll, steady polls, and each scene's full and patch refreshes; the steady loops stop
     early (after at least 3) if this point has used its share of ``cap_s``, so a slow store cannot hold the run."""
@@ -136,10 +144,7 @@ def measure(bench: BenchStore, history: str, polls: int, calls: int, lang: str, 
             if i >= 3 and time.perf_counter() - t0 > 0.2 * cap_s:
                 log(f"    time cap: {i} of {polls} steady polls")
                 break
-            bench.write_now()
-            started = time.perf_counter()
-            model.poll()
-            m.polls_s.append(time.perf_counter() - started)
+            timed_poll(bench, model, m)
         refresh = Refresh(create_app(model, KioskSettings()))
         scenes = [s.SCENE.id for s in scene_plugins.discover()]
         for scene in scenes:  # once, untimed: lazy imports and plotly's validators are a start-up cost
@@ -154,10 +159,7 @@ def measure(bench: BenchStore, history: str, polls: int, calls: int, lang: str, 
                 if i >= 3 and time.perf_counter() > slot_end:
                     log(f"    time cap: {i} of {calls} patches of {scene}")
                     break
-                bench.write_now()
-                started = time.perf_counter()
-                model.poll()
-                m.polls_s.append(time.perf_counter() - started)
+                timed_poll(bench, model, m)
                 tick += 1
                 seconds, size, sent = refresh(scene, lang, sent, tick, "tick.n_intervals")
                 m.patches[scene].append((seconds, size))

@@ -88,6 +88,8 @@ class Rollups:
             return
         due = {name: (force or crowded or now - self._closed_at[name] >= CLOSED_DELAY_S[name],
                       force or now - self._open_at[name] >= OPEN_DELAY_S[name]) for name in WIDTHS}
+        if not any(closed or open_ for closed, open_ in due.values()):
+            return  # the writer's idle moments come every fraction of a second: nothing is scanned for them
         for name in WIDTHS:
             closed_due, open_due = due[name]
             if not (closed_due or open_due):
@@ -108,7 +110,7 @@ class Rollups:
             self._closed_at[name] = now
             if open_due:
                 self._open_at[name] = now
-        if not any(b.dirty() for b in self._buckets.values()):
+        if not any(bucket.dirty for b in self._buckets.values() for bucket in b.open.values()):
             self._owed_since = None
 
     def _read_back(self, name: str, keys: list[Key], limit: int | None) -> tuple[dict[Key, dict[str, list[float]]],
