@@ -32,6 +32,7 @@ from expo.stores._influx.line_protocol import health_line, meta_line, reading_li
 from expo.stores._influx.refusals import write_isolating
 from expo.stores._influx.rollups import Rollups
 from expo.stores._influx.held import Held
+from expo.stores._influx.latest_owed import LatestOwed
 from expo.stores._influx.transport import DatabaseNotFound, NotAuthorised, Transport
 
 SCHEMES = ("influxdb", "influxdbs")
@@ -88,6 +89,7 @@ class InfluxStore:
         self._clock = clock  # wall clock: when metadata, counters and quarantine entries are stored
         self._rollups = Rollups(self._query, self._write_derived)
         self._held: Held | None = None  # what the store holds of each device (known to a writer after its first write)
+        self._latest_owed = LatestOwed(clock)
         self._has_latest = False  # whether the ``latest`` measurement exists (readers; once true, stays)
         self._wrote = False  # only a process that writes keeps metadata fresh; readers never write
         # The first look at stale metadata waits a while: it groups over every device, and a writer's first
@@ -154,7 +156,7 @@ class InfluxStore:
     def write(self, batch: Batch) -> list[Rejected]:
         now_s = self._clock()
         held = self._held_by_store()
-        newest = last_values.newest_in(batch.readings)
+        newest = self._latest_owed.plan(last_values.newest_in(batch.readings), held.oldest, held.newest)
         lines: list[str] = [reading_line(r) for r in batch.readings]
         sources: list[Reading | DeviceMeta | str | None] = list(batch.readings)
         latest = last_values.lines(newest, held)
@@ -178,6 +180,7 @@ class InfluxStore:
                 refused.append(refused_meta(now_s, source, message))
             else:  # derived from the rest, and the next batch brings newer ones
                 derived.append(message)
+        self._latest_owed.wrote(newest)
         if derived:
             log.warning("InfluxDB refused %d of ingest's latest values or counters: %s", len(derived), derived[0])
         self._quarantine(batch.rejected, refused, now_s)
@@ -221,6 +224,8 @@ class InfluxStore:
         (``Rollups.maintain``); the writer's idle moments (``maintain``) are theirs."""
         try:
             if self._held is not None:
+                if force or (not busy and self._latest_owed.due):
+                    self._write_latest_owed()
                 self._rollups.maintain(self._held, force, busy)
             if self._wrote and self._clock() >= self._next_meta_check_s:
                 self._refresh_metadata()
@@ -228,6 +233,12 @@ class InfluxStore:
             raise
         except StoreError as exc:
             log.error("store upkeep failed: %s", exc)
+
+    def _write_latest_owed(self) -> None:
+        owed = self._latest_owed.plan_all()
+        if owed:
+            self._write_derived(last_values.lines(owed, self._held))
+            self._latest_owed.wrote(owed)
 
     def _refresh_metadata(self) -> None:
         now_s = self._clock()
@@ -269,7 +280,8 @@ class InfluxStore:
             self._has_latest = last_values.exists(self._query)
             if not self._has_latest:
                 return reads.latest(self._query, site, since_s)
-        return last_values.read(self._query, site, since_s)
+        return last_values.overlay(last_values.read(self._query, site, since_s), self._latest_owed.pending(),
+                                   site, since_s)
 
     def rollups(self, resolution, start_s, end_s, metric, devices=None) -> list[RollupRow]:
         return reads.rollups(self._query, resolution, start_s, end_s, metric, devices)

@@ -101,6 +101,23 @@ def read(query: Query, site: str | None, since_s: float | None) -> list[Reading]
             for (site_, device), (ts_ms, metrics) in held.items() if ts_ms >= cutoff_ms]
 
 
+def overlay(stored: list[Reading], owed: dict[Device, tuple[float, dict[str, float]]], site: str | None,
+            since_s: float | None) -> list[Reading]:
+    """What this process's writer owes ``latest`` (``latest_owed``) on top of what is stored."""
+    if not owed:
+        return stored
+    by_device = {(r.site, r.device): r for r in stored}
+    for (site_, device), (ts_s, metrics) in owed.items():
+        if (site and site_ != site) or (since_s is not None and ts_s < since_s):
+            continue
+        before = by_device.get((site_, device))
+        if before is None:
+            by_device[(site_, device)] = Reading(site_, device, ts_s, dict(metrics))
+        elif ts_s >= before.ts_s:
+            by_device[(site_, device)] = Reading(site_, device, ts_s, {**before.metrics, **metrics})
+    return list(by_device.values())
+
+
 def held(query: Query) -> Held:
     """What the store holds of each device, from the ``latest`` measurement: one grouped query, at a writer's
     start. A device whose points do not say since when (filled from an older store's raw points) may hold

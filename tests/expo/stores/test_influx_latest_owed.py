@@ -1,0 +1,118 @@
+"""A device's newest values reach ``latest`` at most every few seconds, yet a writer that starts after a crash
+still counts every rollup bucket right."""
+
+from __future__ import annotations
+
+import itertools
+
+import pytest
+from hypothesis import given, strategies as st
+
+from expo.reading import Reading
+from expo.store import Batch, parse_store
+from expo.stores._influx.latest_owed import LATEST_EVERY_S, LatestOwed
+from expo.stores.influxdb import InfluxStore
+from tests.expo.stores.test_stores import T0
+
+_names = itertools.count()
+DEVICE = ("binhai", "home-001")
+
+
+def open_new(server, name, clock=None):
+    return InfluxStore(parse_store(server.url(name)), **({"clock": clock} if clock else {}))
+
+
+def reading(s, v, device="home-001"):
+    return Reading("binhai", device, T0 + s, {"power_w": float(v)})
+
+
+def now_of(store):
+    return {r.device: (r.ts_s, r.metrics["power_w"]) for r in store.latest()}
+
+
+def test_a_fast_meter_reaches_other_readers_every_few_seconds_and_its_writer_at_once(influx_server):
+    name = f"owed{next(_names)}"
+    wall = [1_000_000.0]
+    writer = open_new(influx_server, name, clock=lambda: wall[0])
+    reader = open_new(influx_server, name)
+    writer.write(Batch(readings=[reading(0, 1)]))  # the device's first point: at once
+    assert now_of(reader) == {"home-001": (T0, 1.0)}
+    for second in range(1, 5):  # a reading a second, the same minute: owed
+        wall[0] += 1
+        writer.write(Batch(readings=[reading(second, second + 1)]))
+        assert now_of(reader) == {"home-001": (T0, 1.0)}
+        assert now_of(writer) == {"home-001": (T0 + second, second + 1.0)}
+    wall[0] += LATEST_EVERY_S
+    writer.maintain()  # an idle moment once they are due
+    assert now_of(reader) == {"home-001": (T0 + 4, 5.0)}
+    writer.write(Batch(readings=[reading(5, 6)]))
+    writer.close()  # a clean stop writes what is owed
+    assert now_of(reader) == {"home-001": (T0 + 5, 6.0)}
+    reader.close()
+
+
+def test_a_reading_in_a_new_minute_is_never_held_back(influx_server):
+    name = f"minute{next(_names)}"
+    wall = [1_000_000.0]
+    writer = open_new(influx_server, name, clock=lambda: wall[0])
+    reader = open_new(influx_server, name)
+    writer.write(Batch(readings=[reading(50, 1)]))
+    writer.write(Batch(readings=[reading(55, 2)]))
+    assert now_of(reader) == {"home-001": (T0 + 50, 1.0)}
+    writer.write(Batch(readings=[reading(61, 3)]))
+    assert now_of(reader) == {"home-001": (T0 + 61, 3.0)}
+    writer.close()
+    reader.close()
+
+
+@pytest.mark.parametrize("seconds", [(0, 10, 20), (0, 70, 80)], ids=["same minute", "next minute"])
+def test_a_writer_that_starts_after_a_crash_reads_back_the_minute_the_store_may_hold(influx_server, seconds):
+    name = f"crash{next(_names)}"
+    wall = [1_000_000.0]
+    crashed = open_new(influx_server, name, clock=lambda: wall[0])
+    for s in seconds:  # each within a second of the one before: the later ones owed
+        crashed.write(Batch(readings=[reading(s, s)]))
+        wall[0] += 0.5
+    # gone without a close: what it owed ``latest`` (and its rollups) never written
+    after = open_new(influx_server, name)
+    after.write(Batch(readings=[reading(seconds[-1] + 5, 1000)]))
+    after.maintain(force=True)
+    minute = (seconds[-1] // 60) * 60
+    in_minute = [s for s in seconds if s >= minute] + [seconds[-1] + 5]
+    [row] = after.rollups("1m", T0 + minute, T0 + minute + 60, "power_w", ["home-001"])
+    assert row.count == len(in_minute)
+    assert row.last == 1000.0
+    after.close()
+
+
+@given(steps=st.lists(st.tuples(st.integers(0, 600), st.floats(0, 8), st.booleans()), min_size=1, max_size=40))
+def test_what_is_owed_plus_what_was_written_is_always_each_devices_newest(steps):
+    """Whatever the order and pace of readings: what a reader would see (written) overlaid by what is owed
+    equals the newest reading; nothing owed is older than LATEST_EVERY_S; a new minute is written at once."""
+    wall = [0.0]
+    owed = LatestOwed(lambda: wall[0])
+    written: dict[tuple[str, str], float] = {}
+    stored_newest: float | None = None
+    owed_since: float | None = None  # wall time since when something has been owed
+    for ts_s, pause_s, idle in steps:
+        wall[0] += pause_s
+        was_due = owed_since is not None and wall[0] - owed_since >= LATEST_EVERY_S
+        plan = owed.plan({DEVICE: (float(ts_s), {"power_w": float(ts_s)}, float(ts_s))},
+                         lambda d: -float("inf") if stored_newest is not None else float("inf"),
+                         lambda d: stored_newest)
+        stored_newest = max(stored_newest if stored_newest is not None else -1.0, float(ts_s))
+        written.update({d: max(written.get(d, -1.0), t) for d, (t, _, _) in plan.items()})
+        owed.wrote(plan)
+        if was_due:
+            assert not owed.pending()
+        if idle and owed.due:
+            rest = owed.plan_all()
+            written.update({d: max(written.get(d, -1.0), t) for d, (t, _, _) in rest.items()})
+            owed.wrote(rest)
+        pending = owed.pending()
+        assert max(written.get(DEVICE, -1.0), pending.get(DEVICE, (-1.0,))[0]) == stored_newest
+        if pending:  # the store's newest is inside the minute of the newest point written
+            assert pending[DEVICE][0] // 60 == written[DEVICE] // 60
+            owed_since = wall[0] if owed_since is None else owed_since
+        else:
+            owed_since = None
