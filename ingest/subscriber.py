@@ -29,6 +29,7 @@ from paho.mqtt.properties import Properties
 from expo.addresses import BrokerAddress
 from expo.errors import UserError
 from expo.mqtt import PROTOCOLS, make_client, report_connect_failure
+from ingest import lean_properties
 from ingest.process import Incoming
 
 log = logging.getLogger("expo.ingest")
@@ -70,6 +71,7 @@ class Subscriber:
         self._client = None
 
     def start(self) -> None:
+        lean_properties.install()
         client = make_client(self.broker, self.client_id, self.ca_file, clean_session=False, protocol=self.protocol)
         client.manual_ack_set(True)
         client.reconnect_delay_set(min_delay=1, max_delay=60)

@@ -1,0 +1,91 @@
+"""Received MQTT 5 properties decode exactly as paho's own do, through a real broker too."""
+
+from __future__ import annotations
+
+import queue
+import struct
+
+import paho.mqtt.client as mqtt
+from hypothesis import given, strategies as st
+from paho.mqtt import _packet
+from paho.mqtt.enums import MQTTProtocolVersion
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
+
+from ingest import lean_properties
+from ingest.lean_properties import LeanProperties
+
+text = st.text(st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"), max_size=20)
+publish_properties = st.fixed_dictionaries({}, optional={
+    "PayloadFormatIndicator": st.integers(0, 1),
+    "MessageExpiryInterval": st.integers(0, 2**32 - 1),
+    "ContentType": text,
+    "ResponseTopic": text.filter(bool),
+    "CorrelationData": st.binary(max_size=20),
+    "SubscriptionIdentifier": st.lists(st.integers(1, 268_435_455), min_size=1, max_size=3),
+    "TopicAlias": st.integers(1, 65_535),
+    "UserProperty": st.lists(st.tuples(text, text), min_size=1, max_size=3),
+})
+
+
+def packed(values: dict) -> bytes:
+    props = Properties(PacketTypes.PUBLISH)
+    for name, value in values.items():
+        setattr(props, name, value)
+    return props.pack()
+
+
+@given(values=publish_properties, tail=st.binary(max_size=8))
+def test_any_publish_properties_unpack_as_paho_unpacks_them(values, tail):
+    buffer = packed(values) + tail
+    theirs, their_length = Properties(PacketTypes.PUBLISH).unpack(buffer)
+    ours, our_length = LeanProperties(PacketTypes.PUBLISH).unpack(buffer)
+    assert our_length == their_length
+    assert ours.json() == theirs.json()
+    assert ours.isEmpty() == (not values)
+
+
+def test_once_installed_a_publish_is_decoded_with_the_lean_class_to_the_same_message():
+    assert lean_properties.install()
+    topic, payload = b"expo/binhai/home-001/reading", b'{"ts": 1, "power_w": 2}'
+    for values in ({}, {"ContentType": "application/json", "UserProperty": [("unit", "W")]}):
+        packet = struct.pack("!H", len(topic)) + topic + struct.pack("!H", 7) + packed(values) + payload
+        result = _packet.decode_publish(0x32, packet, MQTTProtocolVersion.MQTTv5)
+        assert isinstance(result.properties, LeanProperties)
+        assert (result.topic, result.mid, result.payload, result.properties.json()) == \
+            (topic, 7, payload, packed_json(values))
+
+
+def packed_json(values: dict) -> dict:
+    props, _ = Properties(PacketTypes.PUBLISH).unpack(packed(values))
+    return props.json()
+
+
+def test_properties_published_through_mosquitto_arrive_whole(mosquitto):
+    assert lean_properties.install()
+    got: queue.SimpleQueue = queue.SimpleQueue()
+    subscribed = queue.SimpleQueue()
+    sub = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="lean-sub", protocol=mqtt.MQTTv5)
+    sub.on_message = lambda c, u, m: got.put((m.topic, m.payload, m.properties.json()))
+    sub.on_subscribe = lambda *a: subscribed.put(True)
+    sub.connect("127.0.0.1", mosquitto.port)
+    sub.subscribe("lean/#", qos=1)
+    sub.loop_start()
+    pub = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="lean-pub", protocol=mqtt.MQTTv5)
+    try:
+        subscribed.get(timeout=10)
+        pub.connect("127.0.0.1", mosquitto.port)
+        pub.loop_start()
+        props = Properties(PacketTypes.PUBLISH)
+        props.ContentType = "application/json"
+        props.UserProperty = [("meter", "飞 3")]
+        pub.publish("lean/a", b"with", qos=1, properties=props).wait_for_publish(10)
+        pub.publish("lean/b", b"without", qos=1).wait_for_publish(10)
+        first, second = got.get(timeout=10), got.get(timeout=10)
+        assert first == ("lean/a", b"with", {"ContentType": "application/json", "UserProperty": [("meter", "飞 3")]})
+        assert second[:2] == ("lean/b", b"without")
+        assert "UserProperty" not in second[2] and "ContentType" not in second[2]
+    finally:
+        for client in (pub, sub):
+            client.disconnect()
+            client.loop_stop()
