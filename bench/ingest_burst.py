@@ -23,7 +23,8 @@ subscriber: received):
 
 Columns besides the rate: stored/sent (nothing lost?), the ratio to the bare subscriber, the floor and
 Node-RED of the same run, the consumer's peak RSS, its CPU seconds from the first publish on, InfluxDB's CPU
-seconds over the consumer's run, and how long the one publisher took for the whole burst (every consumer's
+seconds from the first publish until the last reading is stored (what ingest writes after a burst, its
+rollups and at its close, is not the burst's time), and how long the one publisher took for the whole burst (every consumer's
 ceiling: a consumer can finish no sooner).
 
 A consumer that stops storing is given up on after ``--stall-s`` without progress or ``--timeout-s`` in
@@ -118,11 +119,11 @@ def progress_notes(name: str, progress, sent: int) -> list[str]:
 
 def run_ingest(name: str, burst, workdir: Path, args) -> Row:
     with servers(workdir) as (broker, influx):
-        before, publish = influxd_cpu(influx), TimedPublish()
+        publish = TimedPublish()
         run = expo_ingest.run(burst, broker, influx, workdir, UNGUARDED if name == "ingest-unguarded" else [],
                               publish, workload.COUNT_FIELDS, args.timeout_s, args.stall_s, args.tree)
         p = run.progress
-        row = Row(name, len(burst.readings), p.stored, p.seconds, run.cpu_s, influxd_cpu(influx) - before,
+        row = Row(name, len(burst.readings), p.stored, p.seconds, run.cpu_s, run.influxd_cpu_s,
                   run.peak_rss_mb, publish_s=publish.seconds)
         row.notes += progress_notes(name, p, len(burst.readings))
         row.notes.append(f"{name}: " + expo_ingest.health_summary(run.health))

@@ -92,6 +92,8 @@ class Spool:
         return self._readings
 
     def oldest_reading_s(self) -> float | None:
+        if not self._batches:  # asked with every batch's health: an empty spool needs no query
+            return None
         row = self._db.execute("SELECT min(oldest_reading_s) FROM batches").fetchone()
         return row[0] if row else None
 

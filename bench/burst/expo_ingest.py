@@ -28,6 +28,7 @@ class IngestRun:
     progress: Progress
     cpu_s: float
     peak_rss_mb: float
+    influxd_cpu_s: float = 0.0  # InfluxDB's CPU seconds from the first publish to the last reading stored
     health: dict = field(default_factory=dict)
     log_tail: list[str] = field(default_factory=list)
     stop_note: str = ""
@@ -91,13 +92,15 @@ def run(burst, broker, influx, workdir: Path, extra_args: list[str], publish, fi
                     and latest.get("spool_readings", 1) == 0)
 
         cpu_before = cpu_s(process.pid) or 0.0
+        influxd_before = cpu_s(influx.process.pid) or 0.0
         first_wall = time.time()
         publish(broker.port, burst.messages)
         progress = watch_store(influx.port, DATABASE, fields, len(burst.readings), first_wall, timeout_s, stall_s,
                                settled)
+        influxd_s = (cpu_s(influx.process.pid) or 0.0) - influxd_before  # not what it does after (rollups, close)
         health = read_health(health_port) or latest
         result = IngestRun(progress, (cpu_s(process.pid) or 0.0) - cpu_before, peak_rss_mb(process.pid) or 0.0,
-                           health)
+                           influxd_s, health)
     finally:
         code = stop_process(process, timeout_s=30, name="ingest")
     if code == -9:
