@@ -38,6 +38,9 @@ CLOSED_DELAY_S = {"1m": 5.0, "1h": 60.0}
 OPEN_DELAY_S = {"1m": 30.0, "1h": 300.0}
 BUSY_DEFER_S = 60.0  # in a stream without pauses, rollups are still written at least this often
 BUSY_MAX_BUCKETS = 50_000  # ... or once this many are held (about 40 MB)
+# A writer waiting a moment for its next batch is not yet a pause: in a district's burst the batches come
+# every ~0.2 s (the flush interval), and rollups written in the gaps took the store's time from the readings.
+PAUSE_S = 1.0
 
 
 class Rollups:
@@ -51,22 +54,30 @@ class Rollups:
         self._closed_at = dict.fromkeys(WIDTHS, started)
         self._open_at = dict.fromkeys(WIDTHS, started)
         self._owed_since: float | None = None  # when the oldest change not yet written was counted
+        self._stored_at = -float("inf")  # when readings were last counted
         self._retry_at = -float("inf")  # after the store failed the upkeep, not before this
 
     def stored(self, readings: Iterable[Reading], held: Held) -> None:
         """Count readings the store has just taken; ``held``: what it held before them."""
         minutes, hours = self._buckets["1m"], self._buckets["1h"]
+        open_minutes, open_hours = minutes.open, hours.open
         counted = False
-        for r in readings:
-            count_hour(hours.bucket(r, held), r, count_minute(minutes.bucket(r, held), r))
+        for r in readings:  # the buckets found directly while open: this loop runs for every reading stored
+            minute_s = int(r.ts_s // 60) * 60
+            minute = open_minutes.get((r.site, r.device, minute_s)) or minutes.bucket(r, held)
+            hour = open_hours.get((r.site, r.device, minute_s - minute_s % 3600)) or hours.bucket(r, held)
+            count_hour(hour, r, count_minute(minute, r))
             counted = True
-        if counted and self._owed_since is None:
-            self._owed_since = self._clock()
+        if counted:
+            self._stored_at = self._clock()
+            if self._owed_since is None:
+                self._owed_since = self._stored_at
 
     def maintain(self, held: Held, force: bool = False, busy: bool = False) -> None:
         """Read back the unsure, write out the changed, when due (all of it with ``force``).
 
-        ``busy``: the writer is in the middle of a stream. The rollups then wait for a pause, unless they have
+        ``busy``: the writer is in the middle of a stream (or stored readings less than ``PAUSE_S`` ago). The
+        rollups then wait for a pause, unless they have
         waited ``BUSY_DEFER_S`` or hold ``BUSY_MAX_BUCKETS`` buckets: a district coming up, or a spool
         replayed, is its readings first, the store's time not shared with rewriting aggregates.
 
@@ -83,6 +94,7 @@ class Rollups:
             raise
 
     def _maintain(self, held: Held, now: float, force: bool, busy: bool) -> None:
+        busy = busy or now - self._stored_at < PAUSE_S
         crowded = sum(len(b.open) for b in self._buckets.values()) >= BUSY_MAX_BUCKETS
         if busy and not force and not crowded and (self._owed_since is None or now - self._owed_since < BUSY_DEFER_S):
             return

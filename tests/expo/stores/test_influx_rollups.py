@@ -303,3 +303,26 @@ def test_a_store_too_busy_for_the_upkeep_is_not_asked_again_at_once():
     with pytest.raises(StoreBusy):
         rollups.maintain(held)
     assert len(tries) == 2
+
+
+def test_a_writer_waiting_a_moment_for_its_next_batch_is_not_a_pause():
+    """In a burst the batches come every fraction of a second and the writer's idle calls fall between them:
+    rollups wait until no reading has been stored for PAUSE_S (or the stream's minute is up)."""
+    from expo.stores._influx.held import Held
+    from expo.stores._influx.rollups import PAUSE_S, Rollups
+
+    written: list[str] = []
+    now = [100.0]
+    rollups = Rollups(query=lambda q: pytest.fail(q), write=written.extend, clock=lambda: now[0])
+    held = Held()
+    for step in range(40):  # a batch every 0.2 s; each device's minute closes every 6 batches
+        readings = [Reading("binhai", f"home-{d}", T0 + step * 10, {"power_w": 1.0}) for d in range(3)]
+        rollups.stored(readings, held)
+        held.extend(readings)
+        now[0] += 0.2
+        rollups.maintain(held)  # the writer's idle moment between two batches
+        assert written == []
+    now[0] += PAUSE_S
+    rollups.maintain(held)
+    assert {line.split(" ")[0] for line in written if line.startswith("rollup_1m")} == {
+        f"rollup_1m,site=binhai,device=home-{d},metric=power_w" for d in range(3)}
