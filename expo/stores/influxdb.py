@@ -156,10 +156,10 @@ class InfluxStore:
     def write(self, batch: Batch) -> list[Rejected]:
         now_s = self._clock()
         held = self._held_by_store()
-        newest = self._latest_owed.plan(last_values.newest_in(batch.readings), held.oldest, held.newest)
+        newest, since = self._latest_owed.plan(batch.readings, held)
         lines: list[str] = [reading_line(r) for r in batch.readings]
         sources: list[Reading | DeviceMeta | str | None] = list(batch.readings)
-        latest = last_values.lines(newest, held)
+        latest = last_values.lines(newest, since, held)
         lines += latest
         sources += ["latest"] * len(latest)
         for m in batch.metas:
@@ -237,7 +237,7 @@ class InfluxStore:
     def _write_latest_owed(self) -> None:
         owed = self._latest_owed.plan_all()
         if owed:
-            self._write_derived(last_values.lines(owed, self._held))
+            self._write_derived(last_values.lines(owed, {}, self._held))
             self._latest_owed.wrote(owed)
 
     def _refresh_metadata(self) -> None:
@@ -270,7 +270,8 @@ class InfluxStore:
                 from_raw = reads.latest(self._query)
                 held = Held({(r.site, r.device): [-math.inf, r.ts_s] for r in from_raw})
                 if from_raw:
-                    self._write_derived(last_values.lines(last_values.newest_in(from_raw), held))
+                    self._write_derived(last_values.lines({(r.site, r.device): (r.ts_s, r.metrics) for r in from_raw},
+                                                          {}, held))
             self._held = held
         return self._held
 

@@ -27,6 +27,10 @@ class Held:
     def empty(self) -> bool:
         return not self._spans
 
+    def span(self, device: Device) -> list[float] | None:
+        """[oldest bound, newest] (s), or None for a device the store holds nothing of. Not to be changed."""
+        return self._spans.get(device)
+
     def newest(self, device: Device) -> float | None:
         span = self._spans.get(device)
         return None if span is None else span[1]

@@ -31,47 +31,31 @@ FROM_FIELD = "held_from_ms"  # the device's oldest stored reading, as far as the
 Device = tuple[str, str]
 
 
-def newest_in(readings: Iterable[Reading]) -> dict[Device, tuple[float, dict[str, float], float]]:
-    """Each device's newest instant in a batch, each metric's newest value (older readings fill in metrics
-    the newer ones lack), and its oldest instant."""
-    out: dict[Device, list] = {}
-    for r in readings:
-        key = (r.site, r.device)
-        held = out.get(key)
-        if held is None:
-            out[key] = [r.ts_s, dict(r.metrics), r.ts_s]
-        elif r.ts_s >= held[0]:
-            held[0] = r.ts_s
-            held[1].update(r.metrics)
-        else:
-            held[2] = min(held[2], r.ts_s)
-            for metric, value in r.metrics.items():
-                held[1].setdefault(metric, value)
-    return {key: (ts_s, metrics, oldest_s) for key, (ts_s, metrics, oldest_s) in out.items()}
-
-
-def lines(newest: dict[Device, tuple[float, dict[str, float], float]], held: Held) -> list[str]:
-    """The ``latest`` points of the devices whose batch is at least as new as what is stored.
-
-    A point also says since when the store holds the device (``FROM_FIELD``) when that moves back, so a
-    writer that starts later knows which buckets may hold points (``held``)."""
+def lines(values: dict[Device, tuple[float, dict[str, float]]], since: dict[Device, float], held: Held) -> list[str]:
+    """The ``latest`` points: each device's newest values (``latest_owed`` decides which go now), and since
+    when the store holds a device (``FROM_FIELD``) where that moves back, so a writer that starts later knows
+    which buckets may hold points (``held``). A bound alone goes on the device's newest point."""
     out = []
-    for (site, device), (ts_s, metrics, oldest_s) in newest.items():
-        key = series_key(MEASUREMENT, site, device)
-        stored_s = held.newest((site, device))
+    for (site, device), (ts_s, metrics) in values.items():
+        oldest_s = since.get((site, device))
         # said when it moves back (a new device, older history), not with every point: the priming query
         # takes its minimum over all of the device's points
-        since = f"{FROM_FIELD}={math.floor(oldest_s * 1000)}i" if oldest_s < held.oldest((site, device)) else ""
-        if stored_s is not None and ts_s < stored_s:  # a late batch: the newer values stand
-            if since:  # ... but the span reaches back: said on the newest point
-                stored_ms = round(stored_s * 1000)
-                out.append(f"{key} {since} {stored_ms - stored_ms % 3_600_000}")
-            continue
-        if not metrics:
-            continue
+        bound = "" if oldest_s is None else f"{FROM_FIELD}={math.floor(oldest_s * 1000)}i"
         ts_ms = round(ts_s * 1000)
-        fields = ",".join(f"{m}={float_field(v)}" for m, v in metrics.items())
-        out.append(f"{key} {fields},{TS_FIELD}={ts_ms}i{',' + since if since else ''} {ts_ms - ts_ms % 3_600_000}")
+        key = series_key(MEASUREMENT, site, device)
+        if not metrics:
+            if bound:
+                out.append(f"{key} {bound} {ts_ms - ts_ms % 3_600_000}")
+            continue
+        fields = ",".join([f"{m}={float_field(v)}" for m, v in metrics.items()])
+        out.append(f"{key} {fields},{TS_FIELD}={ts_ms}i{',' + bound if bound else ''} {ts_ms - ts_ms % 3_600_000}")
+    for (site, device), oldest_s in since.items():
+        stored_s = held.newest((site, device))
+        if (site, device) in values or stored_s is None:
+            continue
+        stored_ms = round(stored_s * 1000)
+        out.append(f"{series_key(MEASUREMENT, site, device)} {FROM_FIELD}={math.floor(oldest_s * 1000)}i "
+                   f"{stored_ms - stored_ms % 3_600_000}")
     return out
 
 

@@ -18,10 +18,15 @@ point, and that minute's bucket counts as possibly held, so it is read back.
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from typing import Callable
 
+from expo.reading import Reading
+from expo.stores._influx.held import Held
+
 Device = tuple[str, str]
-Newest = dict[Device, tuple[float, dict[str, float], float]]  # device: (newest s, metrics, oldest s)
+Values = dict[Device, tuple[float, dict[str, float]]]  # device: (newest s, each metric's newest value)
+Since = dict[Device, float]  # device: its oldest reading, where that moves the store's bound back
 
 LATEST_EVERY_S = 5.0
 
@@ -33,7 +38,7 @@ class LatestOwed:
     def __init__(self, clock: Callable[[], float], every_s: float = LATEST_EVERY_S):
         self._clock = clock
         self.every_s = every_s
-        self._owed: dict[Device, tuple[float, dict[str, float]]] = {}
+        self._owed: dict[Device, list] = {}  # device: [newest s, {metric: newest value}]
         self._written_minute: dict[Device, float] = {}
         self._due_s = math.inf
 
@@ -41,44 +46,55 @@ class LatestOwed:
     def due(self) -> bool:
         return bool(self._owed) and self._clock() >= self._due_s
 
-    def plan(self, newest: Newest, oldest_of: Callable[[Device], float],
-             newest_of: Callable[[Device], float | None]) -> Newest:
-        """Of a batch's newest values per device, those to write now (with what was owed for them, and all
-        that is owed once it is due); the rest are owed from now on."""
-        now: Newest = {}
-        owed, written = self._owed, self._written_minute
-        for device, (ts_s, metrics, oldest_s) in newest.items():
-            before = owed.get(device)
-            stored_s = newest_of(device)
-            if (stored_s is not None and ts_s < stored_s) or oldest_s < oldest_of(device) \
-                    or written.get(device, -math.inf) < ts_s // 60:
-                if before is not None and before[0] <= ts_s:
-                    metrics = {**before[1], **metrics}
-                elif before is not None:  # a late batch while newer values are owed: those go, with its bound
-                    ts_s, metrics = before
-                now[device] = (ts_s, metrics, oldest_s)
-            elif before is None:
-                owed[device] = (ts_s, metrics)
-            elif ts_s >= before[0]:
-                owed[device] = (ts_s, {**before[1], **metrics})
-            else:
-                owed[device] = (before[0], {**metrics, **before[1]})
+    def plan(self, readings: Iterable[Reading], held: Held) -> tuple[Values, Since]:
+        """A batch's readings (``held``: what the store held before them): the newest values to write now
+        (what is owed for the devices that cannot wait, or all of it once due) and the oldest bounds that
+        move back. One pass over the readings: this runs for every reading stored."""
+        owed, written, span_of = self._owed, self._written_minute, held.span
+        now: set[Device] = set()
+        since: Since = {}
+        for r in readings:
+            key = (r.site, r.device)
+            ts_s = r.ts_s
+            span = span_of(key)
+            if span is None:  # a device new to the store: its first point says since when
+                if ts_s < since.get(key, math.inf):
+                    since[key] = ts_s
+                now.add(key)
+            elif ts_s < span[1]:  # older than what the store holds: newer values stand
+                if ts_s < span[0] and ts_s < since.get(key, math.inf):
+                    since[key] = ts_s
+                continue
+            entry = owed.get(key)
+            if entry is None:
+                owed[key] = [ts_s, dict(r.metrics)]
+            elif ts_s >= entry[0]:
+                entry[0] = ts_s
+                entry[1].update(r.metrics)
+            else:  # older than what is owed: it fills in only metrics the newer ones lack
+                for metric, value in r.metrics.items():
+                    entry[1].setdefault(metric, value)
+            if written.get(key, -math.inf) < ts_s // 60:
+                now.add(key)
         if owed and self._due_s == math.inf:
             self._due_s = self._clock() + self.every_s
         if self.due:
-            for device, entry in self.plan_all().items():
-                now.setdefault(device, entry)
-        return now
+            return self.plan_all(), since
+        values = {key: (owed[key][0], owed[key][1]) for key in now}
+        for key in since:  # a bound moving back goes out now, with the values owed for its device
+            if key not in values and key in owed:
+                values[key] = (owed[key][0], owed[key][1])
+        return values, since
 
-    def plan_all(self) -> Newest:
+    def plan_all(self) -> Values:
         """Everything owed (when due, at an idle moment, at close)."""
-        return {device: (ts_s, metrics, math.inf) for device, (ts_s, metrics) in self._owed.items()}
+        return {device: (entry[0], entry[1]) for device, entry in self._owed.items()}
 
-    def wrote(self, written_now: Newest) -> None:
+    def wrote(self, values: Values) -> None:
         owed, written = self._owed, self._written_minute
-        for device, (ts_s, _, _) in written_now.items():
-            before = owed.get(device)
-            if before is not None and before[0] <= ts_s:
+        for device, (ts_s, _) in values.items():
+            entry = owed.get(device)
+            if entry is not None and entry[0] <= ts_s:
                 del owed[device]
             minute = ts_s // 60
             if written.get(device, -math.inf) < minute:
@@ -88,6 +104,6 @@ class LatestOwed:
         elif self._due_s <= self._clock():
             self._due_s = self._clock() + self.every_s
 
-    def pending(self) -> dict[Device, tuple[float, dict[str, float]]]:
+    def pending(self) -> Values:
         """What a reader in this process sees on top of what is stored."""
-        return self._owed
+        return self.plan_all()

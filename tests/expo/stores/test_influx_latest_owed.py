@@ -10,6 +10,7 @@ from hypothesis import given, strategies as st
 
 from expo.reading import Reading
 from expo.store import Batch, parse_store
+from expo.stores._influx.held import Held
 from expo.stores._influx.latest_owed import LATEST_EVERY_S, LatestOwed
 from expo.stores.influxdb import InfluxStore
 from tests.expo.stores.test_stores import T0
@@ -88,31 +89,32 @@ def test_a_writer_that_starts_after_a_crash_reads_back_the_minute_the_store_may_
 @given(steps=st.lists(st.tuples(st.integers(0, 600), st.floats(0, 8), st.booleans()), min_size=1, max_size=40))
 def test_what_is_owed_plus_what_was_written_is_always_each_devices_newest(steps):
     """Whatever the order and pace of readings: what a reader would see (written) overlaid by what is owed
-    equals the newest reading; nothing owed is older than LATEST_EVERY_S; a new minute is written at once."""
+    equals the newest reading; nothing stays owed past LATEST_EVERY_S at the next write; the store's newest
+    reading is always inside the minute of the newest point written; a device's first point says since when."""
     wall = [0.0]
     owed = LatestOwed(lambda: wall[0])
+    held = Held()
     written: dict[tuple[str, str], float] = {}
-    stored_newest: float | None = None
     owed_since: float | None = None  # wall time since when something has been owed
-    for ts_s, pause_s, idle in steps:
+    for index, (ts_s, pause_s, idle) in enumerate(steps):
         wall[0] += pause_s
         was_due = owed_since is not None and wall[0] - owed_since >= LATEST_EVERY_S
-        plan = owed.plan({DEVICE: (float(ts_s), {"power_w": float(ts_s)}, float(ts_s))},
-                         lambda d: -float("inf") if stored_newest is not None else float("inf"),
-                         lambda d: stored_newest)
-        stored_newest = max(stored_newest if stored_newest is not None else -1.0, float(ts_s))
-        written.update({d: max(written.get(d, -1.0), t) for d, (t, _, _) in plan.items()})
-        owed.wrote(plan)
+        batch = [Reading(*DEVICE, float(ts_s), {"power_w": float(ts_s)})]
+        values, since = owed.plan(batch, held)
+        assert (DEVICE in since) == (index == 0 or ts_s < held.oldest(DEVICE))
+        written.update({d: max(written.get(d, -1.0), t) for d, (t, _) in values.items()})
+        owed.wrote(values)
+        held.extend(batch)
         if was_due:
             assert not owed.pending()
         if idle and owed.due:
             rest = owed.plan_all()
-            written.update({d: max(written.get(d, -1.0), t) for d, (t, _, _) in rest.items()})
+            written.update({d: max(written.get(d, -1.0), t) for d, (t, _) in rest.items()})
             owed.wrote(rest)
         pending = owed.pending()
-        assert max(written.get(DEVICE, -1.0), pending.get(DEVICE, (-1.0,))[0]) == stored_newest
-        if pending:  # the store's newest is inside the minute of the newest point written
-            assert pending[DEVICE][0] // 60 == written[DEVICE] // 60
+        assert max(written.get(DEVICE, -1.0), pending.get(DEVICE, (-1.0,))[0]) == held.newest(DEVICE)
+        assert held.newest(DEVICE) // 60 == written[DEVICE] // 60
+        if pending:
             owed_since = wall[0] if owed_since is None else owed_since
         else:
             owed_since = None
