@@ -71,6 +71,8 @@ _OWN = (
         Setting("language", "zh", "language a page opens in: zh or en"),
         Setting("timezone", "Asia/Shanghai", "the exhibit hall's time zone (IANA name): clock, today, peaks"),
         Setting("demo_speed", 60.0, "energy-expo up: simulated seconds per real second (1 for real time)", float),
+        Setting("max_readings_per_s", 2000.0, "energy-expo up: most readings a second its simulated town makes; "
+                "above it the step lengthens (to a minute), then the default demo speed is lowered", float),
         Setting("co2_kg_per_kwh", 0.5703, "grid emission factor for CO2 avoided, kg per kWh (China grid average, "
                 "MEE 2023)", float),
 )

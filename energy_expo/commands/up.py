@@ -25,6 +25,7 @@ import time
 from pathlib import Path
 
 from expo import config as settings
+from energy_expo import demo_pace
 from energy_expo.children import Child, child_env, energy_expo_args
 from energy_expo.commands.dashboard import check_port_free
 from energy_expo.embedded_broker import EmbeddedBroker, free_port, start_broker
@@ -42,7 +43,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     settings.add_flags(parser, (
         "broker", *settings.MQTT_CREDENTIALS, "store", *settings.STORE_CREDENTIALS, "scenario", "seed",
         "dashboard_host", "dashboard_port",
-        "dashboard_password", "demo_speed", "rotate_s", "language", "timezone"))
+        "dashboard_password", "demo_speed", "max_readings_per_s", "rotate_s", "language", "timezone"))
     parser.add_argument("--port", dest="dashboard_port", help="same as --dashboard-port")
     parser.add_argument("--host", dest="dashboard_host", help="same as --dashboard-host")
     parser.add_argument("--no-simulate", action="store_true", help="no simulated town: real meters only")
@@ -67,6 +68,7 @@ class Exhibit:
         self.dashboard_port = int(cfg.dashboard_port) or free_port()
         self.broker_url = cfg.broker if cfg.origins.get("broker") != "default" else None
         self.mqtt_protocol = "5"
+        self.notes: list[str] = []  # said to the user with the address once everything is up
 
     # -- start -------------------------------------------------------------------------------------
 
@@ -97,8 +99,9 @@ class Exhibit:
             str(self.dashboard_port), "--kiosk", "--rotate-s", str(cfg.rotate_s), "--language", cfg.language,
             "--timezone", cfg.timezone), self.log_dir, env)
         if not self.args.no_simulate:
+            pace = self.pace()
             sim = ["simulate", *config, "--broker", self.broker_url, "--scenario", cfg.scenario, "--seed", str(cfg.seed),
-                   "--speed", str(cfg.demo_speed), "--report-every", "60s"]
+                   "--speed", f"{pace.speed:g}", "--step", f"{pace.step_s}s", "--report-every", "60s"]
             if resume_s is not None:
                 sim += ["--continue-from", cfg.store]  # the clock, counters and battery carry on
                 log.info("resuming the simulated town after the store's newest reading, %s", format_ts(resume_s))
@@ -108,6 +111,22 @@ class Exhibit:
         self.children["dashboard"].start()
         if "simulate" in self.children:
             self.children["simulate"].start()
+
+    def pace(self) -> demo_pace.Pace:
+        """The simulated town's speed and step within ``max_readings_per_s`` (``demo_pace``), said once."""
+        from simulators import scenario as scenarios
+        from simulators.site import build_site
+
+        cfg = self.cfg
+        if not (cfg.max_readings_per_s > 0 and math.isfinite(cfg.max_readings_per_s)):
+            raise UserError(f"max_readings_per_s must be a positive number, got {cfg.max_readings_per_s}")
+        meters = build_site(scenarios.load(cfg.scenario), int(cfg.seed)).count
+        pace = demo_pace.choose(meters, cfg.demo_speed, cfg.origins.get("demo_speed") != "default",
+                                cfg.max_readings_per_s)
+        if pace.note:
+            (log.warning if pace.readings_per_s > cfg.max_readings_per_s else log.info)("%s", pace.note)
+            self.notes.append(pace.note)
+        return pace
 
     def _newest_reading_s(self) -> float | None:
         try:
@@ -223,6 +242,8 @@ def run(args: argparse.Namespace) -> int:
               f"{exhibit.dashboard_port}/"
         print(f"energy-expo is up: open {url} (engineer view {url}status). "
               f"Logs in {exhibit.log_dir}/. Ctrl-C stops everything.", flush=True)
+        for note in exhibit.notes:
+            print(f"  {note}", flush=True)
         exhibit.watch(stop, duration_s)
         log.info("stopping: simulator, ingest, dashboard, broker")
         return exhibit.stop()

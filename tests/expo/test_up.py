@@ -194,3 +194,22 @@ def test_port_0_means_any_free_port_and_the_address_printed_is_the_one_served(tm
         up.send_signal(signal.SIGINT)
         _, err = up.communicate(timeout=120)
     assert up.returncode == 0, err[-3000:]
+
+
+def test_a_town_too_big_for_the_budget_runs_slower_with_a_longer_step_and_says_so(tmp_path):
+    """The default demo speed within ``max_readings_per_s``: the simulator gets the step and speed chosen, and
+    the user is told, in the lines printed with the address."""
+    from energy_expo import demo_pace
+    from simulators import scenario as scenarios
+    from simulators.site import build_site
+
+    meters = build_site(scenarios.load(SMALL), 1).count
+    budget = meters * 60 / 60 / 2  # at 60x even a minute's step is twice too much
+    want = demo_pace.choose(meters, 60.0, False, budget)
+    assert want.step_s == 60 and want.speed < 60
+    up = start_up(tmp_path, free_port(), "--max-readings-per-s", f"{budget:g}", "--duration", "3s")
+    out, err = up.communicate(timeout=120)
+    assert up.returncode == 0, err[-3000:]
+    assert f"running at {want.speed:g}x, not 60x" in out, out
+    simulate_log = (tmp_path / "energy-expo-data" / "logs" / "simulate.log").read_text()
+    assert f"every 60s at {want.speed:g}x" in simulate_log, simulate_log[-2000:]
