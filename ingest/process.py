@@ -65,6 +65,8 @@ class Processor:
         except Exception as exc:  # a decoder bug must cost one message, never the stream
             log.exception("decoder failed on %s", message.topic)
             self._reject(message, "decoder_error", f"{type(exc).__name__}: {exc}", batch)
+        if not self.counters.notes:  # nearly always: no list made for every message
+            return
         for site, device, metric, detail in self.counters.take_notes():
             batch.rejected.append(Rejected(message.received_s, message.topic, REPLACED, detail,
                                            message.payload[:KEEP_PAYLOAD_BYTES]))

@@ -220,21 +220,25 @@ class IngestService:
 
     def _collect(self, wait_s: float) -> tuple[Batch, list[Incoming]]:
         batch, taken = Batch(), []
-        source = self.subscriber.queue
-        deadline = self._monotonic() + wait_s
-        while len(batch.readings) < self.cfg.batch_size:
-            remaining = deadline - self._monotonic()
-            try:
-                if remaining <= 0:
-                    message = source.get_nowait()
-                elif taken:  # a pause in the stream ends the batch: the broker may be waiting for our acks
-                    message = source.get(timeout=min(remaining, IDLE_FLUSH_S))
-                else:
-                    message = source.get(timeout=remaining)
-            except queue.Empty:
-                break
+        source, add, readings = self.subscriber.queue, self.processor.add, batch.readings
+        batch_size, monotonic = self.cfg.batch_size, self._monotonic  # once, not per message
+        deadline = monotonic() + wait_s
+        while len(readings) < batch_size:
+            if not source.empty():  # in a stream the next message is waiting: no clock, no timeout
+                message = source.get_nowait()
+            else:
+                remaining = deadline - monotonic()
+                try:
+                    if remaining <= 0:
+                        break
+                    elif taken:  # a pause in the stream ends the batch: the broker may be waiting for our acks
+                        message = source.get(timeout=min(remaining, IDLE_FLUSH_S))
+                    else:
+                        message = source.get(timeout=remaining)
+                except queue.Empty:
+                    break
             taken.append(message)
-            self.processor.add(message, batch)
+            add(message, batch)
         return batch, taken
 
     def _refresh_identity(self) -> None:

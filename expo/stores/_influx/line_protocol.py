@@ -20,6 +20,8 @@ def escape_tag(value: str) -> str:
 
 
 def string_field(value: str) -> str:
+    if '"' not in value and "\\" not in value:  # nearly every name and id: nothing to escape
+        return '"' + value + '"'
     return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
