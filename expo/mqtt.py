@@ -36,10 +36,11 @@ def make_client(
     ca_file: str | None = None,
     clean_session: bool = True,
     protocol: str = "3.1.1",
+    client_class: type[mqtt.Client] = mqtt.Client,
 ) -> mqtt.Client:
     if protocol not in PROTOCOLS:
         raise UserError(f"MQTT protocol must be one of {', '.join(PROTOCOLS)}, got {protocol!r}")
-    client = mqtt.Client(
+    client = client_class(
         callback_api_version=CallbackAPIVersion.VERSION2,
         client_id=client_id or "",
         protocol=PROTOCOLS[protocol],

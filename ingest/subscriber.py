@@ -29,7 +29,7 @@ from paho.mqtt.properties import Properties
 from expo.addresses import BrokerAddress
 from expo.errors import UserError
 from expo.mqtt import PROTOCOLS, make_client, report_connect_failure
-from ingest import lean_properties
+from ingest import lean_receive
 from ingest.process import Incoming
 
 log = logging.getLogger("expo.ingest")
@@ -71,9 +71,11 @@ class Subscriber:
         self._client = None
 
     def start(self) -> None:
-        lean_properties.install()
-        client = make_client(self.broker, self.client_id, self.ca_file, clean_session=False, protocol=self.protocol)
+        lean_receive.install()
+        client = make_client(self.broker, self.client_id, self.ca_file, clean_session=False, protocol=self.protocol,
+                             client_class=lean_receive.LeanReceiveClient)
         client.manual_ack_set(True)
+        client.on_publish_received = self._on_publish_received
         client.reconnect_delay_set(min_delay=1, max_delay=60)
         client.on_connect = self._on_connect
         client.on_connect_fail = self._on_connect_fail
@@ -149,7 +151,11 @@ class Subscriber:
             log.warning("disconnected from %s (%s); reconnecting", self.broker, reason_code)
 
     def _on_message(self, client, userdata, message) -> None:
-        incoming = Incoming(message.topic, bytes(message.payload), self._clock(), message.mid, message.qos)
+        """What paho's own path delivers (QoS 2; see ``lean_receive``)."""
+        self._on_publish_received(message.topic, bytes(message.payload), message.mid, message.qos)
+
+    def _on_publish_received(self, topic: str, payload: bytes, mid: int, qos: int) -> None:
+        incoming = Incoming(topic, payload, self._clock(), mid, qos)
         while self.queue.qsize() >= QUEUE_MAX_MESSAGES:  # the writer is behind: wait here, so the broker waits too
             if self._stopping.wait(QUEUE_FULL_WAIT_S):
                 return

@@ -12,8 +12,8 @@ from paho.mqtt.enums import MQTTProtocolVersion
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
-from ingest import lean_properties
-from ingest.lean_properties import LeanProperties
+from ingest import lean_receive
+from ingest.lean_receive import LeanProperties, LeanReceiveClient
 
 text = st.text(st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"), max_size=20)
 publish_properties = st.fixed_dictionaries({}, optional={
@@ -46,7 +46,7 @@ def test_any_publish_properties_unpack_as_paho_unpacks_them(values, tail):
 
 
 def test_once_installed_a_publish_is_decoded_with_the_lean_class_to_the_same_message():
-    assert lean_properties.install()
+    assert lean_receive.install()
     topic, payload = b"expo/binhai/home-001/reading", b'{"ts": 1, "power_w": 2}'
     for values in ({}, {"ContentType": "application/json", "UserProperty": [("unit", "W")]}):
         packet = struct.pack("!H", len(topic)) + topic + struct.pack("!H", 7) + packed(values) + payload
@@ -62,7 +62,7 @@ def packed_json(values: dict) -> dict:
 
 
 def test_properties_published_through_mosquitto_arrive_whole(mosquitto):
-    assert lean_properties.install()
+    assert lean_receive.install()
     got: queue.SimpleQueue = queue.SimpleQueue()
     subscribed = queue.SimpleQueue()
     sub = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="lean-sub", protocol=mqtt.MQTTv5)
@@ -89,3 +89,54 @@ def test_properties_published_through_mosquitto_arrive_whole(mosquitto):
         for client in (pub, sub):
             client.disconnect()
             client.loop_stop()
+
+
+def test_the_lean_client_hands_qos_0_and_1_to_one_function_and_acknowledges_only_when_told(mosquitto):
+    """Straight from the packet: topic, payload, packet id and QoS; a QoS 1 message not acknowledged comes again
+    to the resumed session, one acknowledged does not."""
+    got: queue.SimpleQueue = queue.SimpleQueue()
+
+    def session():
+        client = LeanReceiveClient(mqtt.CallbackAPIVersion.VERSION2, client_id="lean-recv", protocol=mqtt.MQTTv5)
+        client.manual_ack_set(True)
+        client.on_publish_received = lambda topic, payload, mid, qos: got.put((topic, payload, mid, qos))
+        client.on_message = lambda *a: got.put(("on_message", a))
+        subscribed = queue.SimpleQueue()
+        client.on_subscribe = lambda *a: subscribed.put(True)
+        props = Properties(PacketTypes.CONNECT)
+        props.SessionExpiryInterval = 300
+        client.connect("127.0.0.1", mosquitto.port, clean_start=False, properties=props)
+        client.subscribe([("lean/q0", 0), ("lean/q1", 1)])
+        client.loop_start()
+        subscribed.get(timeout=10)
+        return client
+
+    def publish(*messages):
+        pub = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="lean-pub2", protocol=mqtt.MQTTv5)
+        pub.connect("127.0.0.1", mosquitto.port)
+        pub.loop_start()
+        for topic, payload, qos in messages:
+            pub.publish(topic, payload, qos=qos).wait_for_publish(10)
+        pub.disconnect()
+        pub.loop_stop()
+
+    def stop(client):
+        client.disconnect()
+        client.loop_stop()
+
+    client = session()
+    publish(("lean/q0", b"zero", 0), ("lean/q1", "一".encode(), 1))
+    first, second = got.get(timeout=10), got.get(timeout=10)
+    assert first == ("lean/q0", b"zero", 0, 0)
+    assert second[:2] == ("lean/q1", "一".encode()) and second[2] > 0 and second[3] == 1
+    stop(client)  # never acknowledged
+    client = session()
+    again = got.get(timeout=10)
+    assert again[:2] == ("lean/q1", "一".encode()) and again[3] == 1
+    client.ack(again[2], 1)  # queued before the DISCONNECT, so sent before it
+    stop(client)
+    client = session()
+    publish(("lean/q1", b"next", 1))
+    assert got.get(timeout=10)[:2] == ("lean/q1", b"next")  # the acknowledged one did not come again
+    assert got.empty()
+    stop(client)
