@@ -137,7 +137,7 @@ def print_result(r: dict, args) -> None:
     lags = [lag for _, lag in r["lags"]]
     settled = [lag for seen, lag in r["lags"] if seen - start >= 60]
     print(f"\n-- {r['store']}: {args.minutes:g} min of up --scenario {args.scenario}, demo speed "
-          f"{args.demo_speed if args.demo_speed is not None else 'up default (60)'}, "
+          f"{args.demo_speed if args.demo_speed is not None else UP_DEFAULT_SPEED}, "
           f"{args.sample_devices} of {r['meter_count']:,} meters sampled")
     print(f"  lag publish -> store, all:            {report.lag_line(lags)}")
     print(f"  lag publish -> store, after minute 1: {report.lag_line(settled)}")
@@ -198,11 +198,14 @@ def print_result(r: dict, args) -> None:
     print(f"  up stopped in {r['stop_s']:.0f} s, exit {r['up_exit']}")
 
 
+UP_DEFAULT_SPEED = "up's default, paced to its max_readings_per_s"
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--minutes", type=float, default=10.0)
     parser.add_argument("--stores", default="sqlite,influxdb")
-    parser.add_argument("--demo-speed", type=float, default=None, help="default: up's own (60)")
+    parser.add_argument("--demo-speed", type=float, default=None, help=f"default: {UP_DEFAULT_SPEED}")
     parser.add_argument("--sample-devices", type=int, default=500)
     parser.add_argument("--scenario", default="large")
     parser.add_argument("--poll-s", type=float, default=0.5)
