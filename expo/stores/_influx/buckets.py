@@ -33,7 +33,6 @@ from expo.stores._influx.held import Held
 
 Key = tuple[str, str, int]  # site, device, bucket start (s)
 
-NEW, REPEAT, UNSURE = 0, 1, 2  # what a minute says of a reading, which its hour then follows
 RECENT_SECONDS = 8  # a redelivery is of what was in flight: the last few readings of a device
 
 
@@ -132,42 +131,78 @@ class Buckets:
                 del self.open[key]
 
 
-def count_minute(bucket: Bucket, r: Reading) -> int:
-    """Count a reading into its minute; NEW, REPEAT (counted before: left out) or UNSURE."""
+def count(minute: Bucket, hour: Bucket, r: Reading) -> None:
+    """Count a reading into its minute and its hour, the hour exactly as its minute judges it: new (added to
+    both), a repeat (counted before: left out of both) or unsure (both read back). One function, and one pass
+    over the metrics for both buckets: it runs for every reading stored."""
     ts_s = r.ts_s
-    if bucket.unsure:
-        bucket.note(ts_s)
-        return UNSURE
-    second = ts_s - bucket.start_s
-    if bucket.seen >= 0 and second == int(second):
+    if minute.unsure:
+        minute.note(ts_s)
+        _unsure(hour, ts_s)
+        return
+    second = ts_s - minute.start_s
+    if minute.seen >= 0 and second == int(second):
         second = int(second)
         bit = 1 << second
         values = hash(tuple(r.metrics.items()))
-        if not bucket.seen & bit:
-            bucket.seen |= bit
-            recent = bucket.recent
+        if not minute.seen & bit:
+            minute.seen |= bit
+            recent = minute.recent
             recent[second] = values
             if len(recent) > RECENT_SECONDS:
                 del recent[next(iter(recent))]
-            bucket.add(ts_s, r.metrics)
-            return NEW
-        if bucket.recent.get(second) == values:  # the same reading again: a redelivery
-            return REPEAT
+            _add(minute, hour, ts_s, r.metrics)
+            return
+        if minute.recent.get(second) == values:  # the same reading again: a redelivery
+            return
         # counted before with other values (a correction overwrites the stored point), or too long ago to tell
-    if ts_s > bucket.last_ts_s:  # off the whole second, or read back: only what is newer can be vouched for
-        bucket.add(ts_s, r.metrics)
-        return NEW
-    bucket.unsure = True
-    bucket.note(ts_s)
-    return UNSURE
+    if ts_s > minute.last_ts_s:  # off the whole second, or read back: only what is newer can be vouched for
+        _add(minute, hour, ts_s, r.metrics)
+        return
+    minute.unsure = True
+    minute.note(ts_s)
+    _unsure(hour, ts_s)
 
 
-def count_hour(bucket: Bucket, r: Reading, minute: int) -> None:
-    """Count a reading into its hour as its minute judged it."""
-    if minute == REPEAT:
+def _unsure(hour: Bucket, ts_s: float) -> None:
+    hour.unsure = True
+    hour.note(ts_s)
+
+
+def _add(minute: Bucket, hour: Bucket, ts_s: float, metrics: dict[str, float]) -> None:
+    if hour.unsure:  # to be read back: only its newest instant matters until then
+        hour.note(ts_s)
+        minute.add(ts_s, metrics)
         return
-    if bucket.unsure or minute == UNSURE:
-        bucket.unsure = True
-        bucket.note(r.ts_s)
-        return
-    bucket.add(r.ts_s, r.metrics)
+    minute_newest, hour_newest = ts_s > minute.last_ts_s, ts_s > hour.last_ts_s
+    minute_aggs, hour_aggs = minute.metrics, hour.metrics
+    for metric, value in metrics.items():  # the two buckets' updates written out: a loop over them cost more
+        agg = minute_aggs.get(metric)
+        if agg is None:
+            minute_aggs[metric] = [1, value, value, value, value]
+        else:
+            agg[0] += 1
+            agg[1] += value
+            if value < agg[2]:
+                agg[2] = value
+            elif value > agg[3]:
+                agg[3] = value
+            if minute_newest:
+                agg[4] = value
+        agg = hour_aggs.get(metric)
+        if agg is None:
+            hour_aggs[metric] = [1, value, value, value, value]
+        else:
+            agg[0] += 1
+            agg[1] += value
+            if value < agg[2]:
+                agg[2] = value
+            elif value > agg[3]:
+                agg[3] = value
+            if hour_newest:
+                agg[4] = value
+    if minute_newest:
+        minute.last_ts_s = ts_s
+    if hour_newest:
+        hour.last_ts_s = ts_s
+    minute.dirty = hour.dirty = True

@@ -21,7 +21,7 @@ from collections.abc import Callable, Iterable
 
 from expo.reading import Reading
 from expo.store import StoreUnavailable
-from expo.stores._influx.buckets import Buckets, Key, count_hour, count_minute
+from expo.stores._influx.buckets import Buckets, Key, count
 from expo.stores._influx.held import Held
 from expo.stores._influx.line_protocol import rollup_line
 from expo.stores._influx.reads import device_filter
@@ -66,7 +66,7 @@ class Rollups:
             minute_s = int(r.ts_s // 60) * 60
             minute = open_minutes.get((r.site, r.device, minute_s)) or minutes.bucket(r, held)
             hour = open_hours.get((r.site, r.device, minute_s - minute_s % 3600)) or hours.bucket(r, held)
-            count_hour(hour, r, count_minute(minute, r))
+            count(minute, hour, r)
             counted = True
         if counted:
             self._stored_at = self._clock()
