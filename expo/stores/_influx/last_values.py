@@ -6,7 +6,7 @@ on a server taking writes (InfluxDB 3 keeps a Last Value Cache for this). The
 writer knows each device's newest reading as it writes it, so it writes it
 once more: one point per device and hour, overwritten while the hour lasts
 (a point's time is its reading's hour, its ``latest_ts_ms`` field the reading's
-instant). The newest values are then a plain read of the last hour or two:
+instant), at most every few seconds (``latest_owed``). The newest values are then a plain read of the last hour or two:
 one point per device, no grouping.
 
 The hour, not one fixed instant, so the points lie inside any retention

@@ -3,8 +3,8 @@
 The writer counts what it stores (``buckets``) and writes the changed
 buckets out: a closed one within seconds, the open one (still counting)
 every ``OPEN_DELAY_S``, so the newest minute's rollup lags its readings by up
-to half a minute; raw readings and each device's newest values are never
-delayed. A bucket the writer cannot be sure of (a restart mid-minute, a
+to half a minute; raw readings are never delayed (each device's newest values
+at most 5 s, ``latest_owed``). A bucket the writer cannot be sure of (a restart mid-minute, a
 redelivery, a late reading) is read back from the store first, with one
 InfluxQL aggregate per time window over the raw points: the server
 aggregates, one row per device and bucket comes back. A late reading
