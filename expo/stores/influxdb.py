@@ -281,7 +281,8 @@ class InfluxStore:
             self._has_latest = last_values.exists(self._query)
             if not self._has_latest:
                 return reads.latest(self._query, site, since_s)
-        return last_values.overlay(last_values.read(self._query, site, since_s), self._latest_owed.pending(),
+        return last_values.overlay(last_values.read(self._query, site, since_s, self._clock()),
+                                   self._latest_owed.pending(),
                                    site, since_s)
 
     def rollups(self, resolution, start_s, end_s, metric, devices=None) -> list[RollupRow]:

@@ -59,30 +59,53 @@ def lines(values: dict[Device, tuple[float, dict[str, float]]], since: dict[Devi
     return out
 
 
-def read(query: Query, site: str | None, since_s: float | None) -> list[Reading]:
-    conditions = []
-    if site:
-        conditions.append(f'"site" = {quote_literal(site)}')
-    if since_s is not None:
-        since_ms = round(since_s * 1000)
-        conditions.append(f"time >= {since_ms - since_ms % 3_600_000}ms")
-    where = (" WHERE " + " AND ".join(conditions)) if conditions else ""
+HOUR_MS = 3_600_000
+
+
+def read(query: Query, site: str | None, since_s: float | None, now_s: float) -> list[Reading]:
+    """Each device's newest values since ``since_s``, an hour's points a query, oldest hour first.
+
+    An hour holds at most one point per device, so no query returns more rows than there are devices: a
+    day's look in one query was 24 points per device (245,000 rows at the `large` scenario), and rows that
+    many at once kept Python's allocator holding memory it could not give back (docs/reliability.md). The
+    newest hour's window stays open, for points ahead of this clock."""
+    site_filter = f' AND "site" = {quote_literal(site)}' if site else ""
+    if since_s is None:
+        windows = [(None, None)]
+    else:
+        since_ms, now_ms = round(since_s * 1000), round(now_s * 1000)
+        first, last = since_ms - since_ms % HOUR_MS, now_ms - now_ms % HOUR_MS
+        windows = [(h, h + HOUR_MS) for h in range(first, last, HOUR_MS)] + [(max(first, last), None)]
     held: dict[Device, tuple[int, dict[str, float]]] = {}
-    for series in query(f'SELECT * FROM "{MEASUREMENT}"{where}'):
-        columns = series["columns"]
-        at = {name: i for i, name in enumerate(columns)}
-        fields = [(i, name) for i, name in enumerate(columns)
-                  if name not in ("time", "site", "device", TS_FIELD, FROM_FIELD)]
-        rows = sorted(series["values"], key=lambda row: row[at[TS_FIELD]] or 0)
-        for row in rows:  # oldest first, so each metric ends at its newest value
-            key = (row[at["site"]], row[at["device"]])
-            ts_ms = row[at[TS_FIELD]]
-            metrics = {name: row[i] for i, name in fields if row[i] is not None}
-            before = held.get(key)
-            held[key] = (ts_ms, {**before[1], **metrics} if before else metrics)
+    for start_ms, end_ms in windows:
+        where = " AND ".join(([f"time >= {start_ms}ms"] if start_ms is not None else [])
+                             + ([f"time < {end_ms}ms"] if end_ms is not None else []))
+        where = f" WHERE {where}{site_filter}" if where else (f" WHERE {site_filter[5:]}" if site_filter else "")
+        for series in query(f'SELECT * FROM "{MEASUREMENT}"{where}'):
+            _merge(series, held)
     cutoff_ms = -1 if since_s is None else since_s * 1000
     return [Reading(site_, device, ts_ms / 1000, metrics)
             for (site_, device), (ts_ms, metrics) in held.items() if ts_ms >= cutoff_ms]
+
+
+def _merge(series: dict, held: dict[Device, tuple[int, dict[str, float]]]) -> None:
+    columns = series["columns"]
+    at = {name: i for i, name in enumerate(columns)}
+    fields = [(i, name) for i, name in enumerate(columns)
+              if name not in ("time", "site", "device", TS_FIELD, FROM_FIELD)]
+    ts_at, site_at, device_at = at[TS_FIELD], at["site"], at["device"]
+    rows = sorted(series["values"], key=lambda row: row[ts_at] or 0)
+    for row in rows:  # oldest first, so each metric ends at its newest value
+        ts_ms = row[ts_at]
+        if ts_ms is None:  # a point that only says since when (``FROM_FIELD``)
+            continue
+        key = (row[site_at], row[device_at])
+        metrics = {name: row[i] for i, name in fields if row[i] is not None}
+        before = held.get(key)
+        if before is None or ts_ms >= before[0]:
+            held[key] = (ts_ms, {**before[1], **metrics} if before else metrics)
+        else:  # an older point (another hour's) fills in only what the newer lacks
+            held[key] = (before[0], {**metrics, **before[1]})
 
 
 def overlay(stored: list[Reading], owed: dict[Device, tuple[float, dict[str, float]]], site: str | None,

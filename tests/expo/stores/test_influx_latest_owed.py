@@ -118,3 +118,32 @@ def test_what_is_owed_plus_what_was_written_is_always_each_devices_newest(steps)
             owed_since = wall[0] if owed_since is None else owed_since
         else:
             owed_since = None
+
+
+def test_a_days_look_reads_an_hour_a_query_and_each_metric_ends_at_its_newest_value(influx_server):
+    """At most one point per device comes back from any query (a day in one query was 24 per device), and
+    values merge across hours as from one: the newest instant, each metric at its newest value."""
+    name = f"day{next(_names)}"
+    wall = [T0 + 5 * 3600 + 60]
+    writer = open_new(influx_server, name, clock=lambda: wall[0])
+    for hour in range(5):
+        for d in range(3):
+            metrics = {"power_w": float(hour)} if hour else {"power_w": 0.0, "voltage_v": 230.0}
+            writer.write(Batch(readings=[Reading("binhai", f"home-{d}", T0 + hour * 3600 + 30, metrics)]))
+    writer.close()
+    reader = open_new(influx_server, name, clock=lambda: wall[0])
+    rows_per_query: list[int] = []
+    real = reader._http.query
+
+    def counting(db, q, write=False):
+        series = real(db, q, write)
+        if 'FROM "latest"' in q:
+            rows_per_query.append(sum(len(s.get("values", [])) for s in series))
+        return series
+
+    reader._http.query = counting
+    got = {r.device: (r.ts_s, r.metrics) for r in reader.latest(since_s=T0)}
+    assert got == {f"home-{d}": (T0 + 4 * 3600 + 30, {"power_w": 4.0, "voltage_v": 230.0}) for d in range(3)}
+    assert len(rows_per_query) == 6 and max(rows_per_query) <= 3  # hours 0-4 and the open one from hour 5
+    assert [r.device for r in reader.latest(since_s=T0 + 4 * 3600 + 31)] == []
+    reader.close()
