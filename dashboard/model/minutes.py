@@ -27,6 +27,11 @@ MINUTE_ROWS_PER_POLL = 150_000  # rollup rows a poll reads back while catching u
 LIVE_RECENT_S = 120
 RECENT_S = 300
 HOUR_EVERY_S = 60  # how often a poll re-reads the newest hour instead
+# Live, a poll re-reads the newest minutes at most this often. A store writes a minute's rollup a few times
+# a minute at most, and the curves are 5-minute means: reading them every second was half of each poll's
+# time on InfluxDB at 2,026 meters (115 ms under load) for the same answer nine times in ten. "Now" comes
+# from the newest values, read every poll. A replay reads every poll: its minutes move faster.
+RECENT_EVERY_S = 10.0
 # Rollup rows one query may return. Python's allocator gives an arena back only when every object in it is
 # gone: 121,560 rows at once (an hour of 2,026 meters) left arenas pinned by the few objects that outlived
 # them, and the server's memory grew for as long as it ran (docs/reliability.md). At most one minute per
@@ -43,6 +48,7 @@ class MinuteRollups:
         self.counts: dict[int, int] = {}
         self._synced_day: float | None = None
         self._hour_synced_at = -math.inf
+        self._recent_synced_at = -math.inf
         self._unsynced: tuple[float, float] | None = None  # [from, to) of the two days still to read
 
     @property
@@ -82,9 +88,13 @@ class MinuteRollups:
         elif clock - self._hour_synced_at >= HOUR_EVERY_S:
             recent = clock - 3600
             self._hour_synced_at = clock
-        else:
+        elif replaying or clock - self._recent_synced_at >= RECENT_EVERY_S or clock < self._recent_synced_at:
             recent = clock - recent_s
-        self._read(store, max(oldest, math.floor(recent / 60) * 60), clock + 60, metas, building_id)
+        else:
+            recent = None  # read a moment ago: nothing new this poll
+        if recent is not None:
+            self._read(store, max(oldest, math.floor(recent / 60) * 60), clock + 60, metas, building_id)
+            self._recent_synced_at = clock
         if self._unsynced is not None:
             low, high = self._unsynced
             chunk_s = max(300, 60 * (MINUTE_ROWS_PER_POLL // max(1, len(metas))))

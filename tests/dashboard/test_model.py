@@ -186,16 +186,26 @@ class CountingStore:
 
 
 def test_steady_polls_read_minutes_not_history(filled_sqlite):
-    """After the first poll, each poll reads a few minutes of 1-minute rollups: cost flat as history grows."""
+    """After the first poll, a poll reads a few minutes of 1-minute rollups, and at most every RECENT_EVERY_S
+    (a store writes them a few times a minute): cost flat as history grows. The newest values, every poll."""
+    from dashboard.model.minutes import RECENT_EVERY_S
+
+    clock = FakeClock()
     wrapped = CountingStore(filled_sqlite.open())
-    model = ExhibitModel(lambda: wrapped, ModelSettings())
+    model = ExhibitModel(lambda: wrapped, ModelSettings(), clock=clock)
     model.poll()
     wrapped.windows.clear(), wrapped.latest_since.clear()
+    for _ in range(int(RECENT_EVERY_S) - 1):  # a poll a second, until the minutes are due again
+        clock.advance(1.0)
+        model.poll()
+    assert [w for w in wrapped.windows if w[0] == "1m"] == []
+    assert len(wrapped.latest_since) == int(RECENT_EVERY_S) - 1
     for _ in range(3):
+        clock.advance(RECENT_EVERY_S)
         model.poll()
     minute_windows = [span for resolution, span in wrapped.windows if resolution == "1m"]
     assert not model.snapshot.replay_speed  # live: the running minute and the two before it, a minute ahead
-    assert minute_windows and max(minute_windows) <= 4 * 60
+    assert len(minute_windows) == 3 and max(minute_windows) <= 4 * 60
     newest = model.snapshot.newest_ts_s
     assert wrapped.latest_since and all(since is not None and since >= newest - LATEST_OVERLAP_S
                                         for since in wrapped.latest_since)
