@@ -38,7 +38,10 @@ class LatestOwed:
     def __init__(self, clock: Callable[[], float], every_s: float = LATEST_EVERY_S):
         self._clock = clock
         self.every_s = every_s
-        self._owed: dict[Device, list] = {}  # device: [newest s, {metric: newest value}]
+        # Each device's newest instant and every metric it has sent at its newest value, as far as this writer
+        # has seen: a point is the whole set (one string field, ``last_values``), not just a batch's metrics.
+        self._newest: dict[Device, list] = {}  # device: [newest s, {metric: newest value}]
+        self._owed: dict[Device, list] = {}  # the devices whose newest is not written yet: the same lists
         self._written_minute: dict[Device, float] = {}
         self._due_s = math.inf
 
@@ -50,7 +53,7 @@ class LatestOwed:
         """A batch's readings (``held``: what the store held before them): the newest values to write now
         (what is owed for the devices that cannot wait, or all of it once due) and the oldest bounds that
         move back. One pass over the readings: this runs for every reading stored."""
-        owed, written, span_of = self._owed, self._written_minute, held.span
+        owed, newest, written, span_of = self._owed, self._newest, self._written_minute, held.span
         now: set[Device] = set()
         since: Since = {}
         for r in readings:
@@ -65,15 +68,16 @@ class LatestOwed:
                 if ts_s < span[0] and ts_s < since.get(key, math.inf):
                     since[key] = ts_s
                 continue
-            entry = owed.get(key)
+            entry = newest.get(key)
             if entry is None:
-                owed[key] = [ts_s, dict(r.metrics)]
+                entry = newest[key] = [ts_s, dict(r.metrics)]
             elif ts_s >= entry[0]:
                 entry[0] = ts_s
                 entry[1].update(r.metrics)
-            else:  # older than what is owed: it fills in only metrics the newer ones lack
+            else:  # older than the newest: it fills in only metrics the newer ones lack
                 for metric, value in r.metrics.items():
                     entry[1].setdefault(metric, value)
+            owed[key] = entry
             if written.get(key, -math.inf) < ts_s // 60:
                 now.add(key)
         if owed and self._due_s == math.inf:

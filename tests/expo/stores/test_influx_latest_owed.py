@@ -147,3 +147,23 @@ def test_a_days_look_reads_an_hour_a_query_and_each_metric_ends_at_its_newest_va
     assert len(rows_per_query) == 6 and max(rows_per_query) <= 3  # hours 0-4 and the open one from hour 5
     assert [r.device for r in reader.latest(since_s=T0 + 4 * 3600 + 31)] == []
     reader.close()
+
+
+def test_newest_values_an_earlier_version_wrote_a_field_per_metric_are_still_read(influx_server):
+    """Points with a field per metric (before the one ``metrics`` string field) read as before, alone and in
+    an hour the new writer has since written to; a metric only the old point has is kept."""
+    name = f"oldlatest{next(_names)}"
+    wall = [T0 + 7200 + 60]
+    writer = open_new(influx_server, name, clock=lambda: wall[0])
+    hour_ms = round((T0 + 3600) * 1000)
+    writer._http.write(name, [  # as the earlier version wrote them
+        f"latest,site=binhai,device=home-old power_w=3.5,voltage_v=231.0,latest_ts_ms={hour_ms + 5000}i {hour_ms}",
+        f"latest,site=binhai,device=home-mix power_w=1.0,voltage_v=229.0,latest_ts_ms={hour_ms + 5000}i {hour_ms}",
+    ], "ms")
+    writer.write(Batch(readings=[Reading("binhai", "home-mix", T0 + 3600 + 30, {"power_w": 2.0})]))
+    writer.close()
+    reader = open_new(influx_server, name, clock=lambda: wall[0])
+    got = {r.device: (r.ts_s, r.metrics) for r in reader.latest(since_s=T0)}
+    assert got == {"home-old": (T0 + 3605, {"power_w": 3.5, "voltage_v": 231.0}),
+                   "home-mix": (T0 + 3630, {"power_w": 2.0, "voltage_v": 229.0})}
+    reader.close()
