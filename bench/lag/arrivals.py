@@ -7,7 +7,10 @@ interval since the previous poll; the poll interval is the resolution.
 
 The store is read the way the dashboard reads it: SQLite through the store's own ``latest()`` (read
 only), InfluxDB through the writer's ``latest`` measurement (one point per device and hour, its newest
-instant in ``latest_ts_ms``; expo/stores/_influx/last_values.py), limited to the sample's devices.
+instant in ``latest_ts_ms``; expo/stores/_influx/last_values.py), limited to the sample's devices. So on
+InfluxDB the lag is to where the dashboard sees a reading: a device reading faster than every 5 s shows
+there up to 5 s after it is stored (``latest_owed``); one whose every reading falls in a new minute (up's
+paced default for `large`, a 60 s step) shows at once.
 """
 
 from __future__ import annotations
