@@ -1,11 +1,10 @@
 """Each device's newest values not yet written to ``latest``: a device reading faster than ``LATEST_EVERY_S``
 costs one ``latest`` point per interval, not one per reading.
 
-Why: InfluxDB keeps every overwrite of a point in its cache until a
-compaction, and merges them at each read, so a ``latest`` point rewritten
-every second made the dashboard's "now" cost grow with the write rate (p95
-220-260 ms at 2,026 meters reading every second). A burst or a replay writes
-each device many times within seconds; only its newest values matter.
+Why: a district coming up, a burst or a replay writes each device many times
+within seconds, and each ``latest`` point is one more point for InfluxDB to
+take (it keeps every overwrite in its cache until it compacts); only the
+newest values matter, and the dashboard reads them once a second.
 
 What is never held back, so a writer that starts after a crash still knows
 which rollup buckets the store may hold points in (``held``): a device's
