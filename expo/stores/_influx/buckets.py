@@ -82,6 +82,7 @@ class Buckets:
         self.width_s = width_s
         self.open: dict[Key, Bucket] = {}
         self._current: dict[tuple[str, str], int] = {}  # each device's newest bucket start
+        self._open_seen: dict[Key, tuple[float, float]] = {}  # open buckets as the previous quiet pass saw them
 
     def bucket(self, r: Reading, held: Held) -> Bucket:
         width = self.width_s
@@ -113,12 +114,28 @@ class Buckets:
         bucket.seen = -1  # which seconds the store holds is not known: the bits vouch for nothing now
         bucket.dirty = True
 
-    def dirty(self, include_open: bool = True) -> list[tuple[Key, Bucket]]:
+    def dirty(self, include_open: bool = True, quiet_only: bool = False) -> list[tuple[Key, Bucket]]:
         """Buckets changed since they were last written and sure of their aggregate; without ``include_open``
-        only those their device has moved on from."""
+        only those their device has moved on from. With ``quiet_only``, of the open ones only those unchanged
+        since the previous such call: a meter gone silent mid-bucket, whose bucket would otherwise never be
+        written; one still counting is written once it is closed."""
         current = self._current
-        return [(key, bucket) for key, bucket in self.open.items() if bucket.dirty and not bucket.unsure
-                and (include_open or key[2] < current.get(key[:2], key[2] + 1))]
+        out = []
+        seen, self._open_seen = self._open_seen, {}
+        for key, bucket in self.open.items():
+            if not bucket.dirty or bucket.unsure:
+                continue
+            if key[2] < current.get(key[:2], key[2] + 1):
+                out.append((key, bucket))
+            elif include_open and not quiet_only:
+                out.append((key, bucket))
+            elif include_open:
+                state = (bucket.last_ts_s, sum(agg[0] for agg in bucket.metrics.values()))
+                if seen.get(key) == state:
+                    out.append((key, bucket))
+                else:
+                    self._open_seen[key] = state
+        return out
 
     def written(self, keys: Iterable[Key]) -> None:
         """Mark written; let go of those the device has moved on from."""

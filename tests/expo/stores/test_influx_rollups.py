@@ -175,9 +175,10 @@ def test_history_older_than_anything_stored_is_counted_without_reading_back(serv
     store.close()
 
 
-def test_a_closed_minute_goes_out_within_seconds_and_the_open_one_every_half_minute():
-    """Each write of a bucket is all its fields again: the open minute, still counting, is written only every
-    30 s, a minute its device has moved on from within 5 s, once. The server is never asked anything."""
+def test_a_closed_minute_goes_out_within_seconds_and_an_open_one_only_once_quiet():
+    """Each write of a bucket is all its fields again: a minute its device has moved on from is written within
+    5 s, once; an open minute still counting is not written at all (it closes within the minute), one whose
+    meter went quiet is written after a quiet half minute. The server is never asked anything."""
     from expo.stores._influx.held import Held
     from expo.stores._influx.rollups import Rollups
 
@@ -198,7 +199,7 @@ def test_a_closed_minute_goes_out_within_seconds_and_the_open_one_every_half_min
     store(T0 + 10)
     now[0] = 6.0
     rollups.maintain(held)
-    assert minutes_written() == []  # open, and not yet half a minute
+    assert minutes_written() == []  # open
     store(T0 + 70)  # the device moves on: the first minute is closed
     now[0] = 12.0
     rollups.maintain(held)
@@ -206,7 +207,19 @@ def test_a_closed_minute_goes_out_within_seconds_and_the_open_one_every_half_min
     written.clear()
     now[0] = 31.0
     rollups.maintain(held)
-    assert minutes_written() == [60]  # the open one, on its half-minute beat; the closed one not again
+    assert minutes_written() == []  # the open minute, seen on the half-minute beat
+    now[0] = 40.0
+    store(T0 + 80)  # ... and still counting
+    now[0] = 61.0
+    rollups.maintain(held)
+    assert minutes_written() == []  # changed since the last beat: it will close
+    now[0] = 91.0
+    rollups.maintain(held)
+    assert minutes_written() == [60]  # quiet for a whole beat: its meter went silent; written
+    written.clear()
+    now[0] = 200.0
+    rollups.maintain(held)
+    assert minutes_written() == []  # and not again
 
 
 def test_in_a_stream_without_pauses_rollups_wait_for_one_but_never_more_than_a_minute(monkeypatch):
@@ -234,6 +247,7 @@ def test_in_a_stream_without_pauses_rollups_wait_for_one_but_never_more_than_a_m
     rollups.maintain(held, force=True)  # nothing owed any more
     written.clear()
     store(T0 + 120)  # owed from now (10 s)
+    store(T0 + 180)  # ... and closed at once
     now[0] = 69.0
     rollups.maintain(held, busy=True)
     assert written == []
