@@ -21,9 +21,9 @@ from expo.metadata import DeviceMeta
 from expo.store import Store
 
 MINUTE_ROWS_PER_POLL = 150_000  # rollup rows a poll reads back while catching up on today and yesterday
-# What every poll re-reads. Live, a store writes a minute's rollup within seconds of its end and the
-# running minute every 30 s (InfluxDB; SQLite at once), so the newest two minutes and the running one
-# cover it. History replayed faster than real time moves minutes on faster than that: five of them.
+# What every poll re-reads. Live, a store writes a minute's rollup within seconds of its end (InfluxDB: the
+# running minute only once its meter has gone quiet; SQLite at once), so the newest two minutes and the
+# running one cover it. History replayed faster than real time moves minutes on faster than that: five of them.
 LIVE_RECENT_S = 120
 RECENT_S = 300
 HOUR_EVERY_S = 60  # how often a poll re-reads the newest hour instead
