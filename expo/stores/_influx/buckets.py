@@ -150,8 +150,8 @@ class Buckets:
 
 def count(minute: Bucket, hour: Bucket, r: Reading) -> None:
     """Count a reading into its minute and its hour, the hour exactly as its minute judges it: new (added to
-    both), a repeat (counted before: left out of both) or unsure (both read back). One function, and one pass
-    over the metrics for both buckets: it runs for every reading stored."""
+    both), a repeat (counted before: left out of both) or unsure (both read back). One function for both:
+    it runs for every reading stored."""
     ts_s = r.ts_s
     if minute.unsure:
         minute.note(ts_s)
@@ -187,39 +187,8 @@ def _unsure(hour: Bucket, ts_s: float) -> None:
 
 
 def _add(minute: Bucket, hour: Bucket, ts_s: float, metrics: dict[str, float]) -> None:
+    minute.add(ts_s, metrics)
     if hour.unsure:  # to be read back: only its newest instant matters until then
         hour.note(ts_s)
-        minute.add(ts_s, metrics)
-        return
-    minute_newest, hour_newest = ts_s > minute.last_ts_s, ts_s > hour.last_ts_s
-    minute_aggs, hour_aggs = minute.metrics, hour.metrics
-    for metric, value in metrics.items():  # the two buckets' updates written out: a loop over them cost more
-        agg = minute_aggs.get(metric)
-        if agg is None:
-            minute_aggs[metric] = [1, value, value, value, value]
-        else:
-            agg[0] += 1
-            agg[1] += value
-            if value < agg[2]:
-                agg[2] = value
-            elif value > agg[3]:
-                agg[3] = value
-            if minute_newest:
-                agg[4] = value
-        agg = hour_aggs.get(metric)
-        if agg is None:
-            hour_aggs[metric] = [1, value, value, value, value]
-        else:
-            agg[0] += 1
-            agg[1] += value
-            if value < agg[2]:
-                agg[2] = value
-            elif value > agg[3]:
-                agg[3] = value
-            if hour_newest:
-                agg[4] = value
-    if minute_newest:
-        minute.last_ts_s = ts_s
-    if hour_newest:
-        hour.last_ts_s = ts_s
-    minute.dirty = hour.dirty = True
+    else:
+        hour.add(ts_s, metrics)
