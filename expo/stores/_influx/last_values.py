@@ -74,7 +74,7 @@ def read(query: Query, site: str | None, since_s: float | None, now_s: float) ->
     day's look in one query was 24 points per device (245,000 rows at the `large` scenario), and rows that
     many at once kept Python's allocator holding memory it could not give back (docs/reliability.md). The
     newest hour's window stays open, for points ahead of this clock."""
-    site_filter = f' AND "site" = {quote_literal(site)}' if site else ""
+    site_filter = [f'"site" = {quote_literal(site)}'] if site else []
     if since_s is None:
         windows = [(None, None)]
     else:
@@ -83,9 +83,9 @@ def read(query: Query, site: str | None, since_s: float | None, now_s: float) ->
         windows = [(h, h + HOUR_MS) for h in range(first, last, HOUR_MS)] + [(max(first, last), None)]
     held: dict[Device, tuple[int, dict[str, float]]] = {}
     for start_ms, end_ms in windows:
-        where = " AND ".join(([f"time >= {start_ms}ms"] if start_ms is not None else [])
-                             + ([f"time < {end_ms}ms"] if end_ms is not None else []))
-        where = f" WHERE {where}{site_filter}" if where else (f" WHERE {site_filter[5:]}" if site_filter else "")
+        conditions = (([f"time >= {start_ms}ms"] if start_ms is not None else [])
+                      + ([f"time < {end_ms}ms"] if end_ms is not None else []) + site_filter)
+        where = (" WHERE " + " AND ".join(conditions)) if conditions else ""
         found = query(f'SELECT "{METRICS_FIELD}", "{TS_FIELD}", "site", "device" FROM "{MEASUREMENT}"{where}')
         if any(row[1] is None and row[2] is not None for series in found for row in series.get("values", [])):
             # points an earlier version wrote, a field per metric: this window read whole
