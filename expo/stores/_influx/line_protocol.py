@@ -67,9 +67,14 @@ def health_line(health: dict[str, float], ts_ms: int) -> str:
     return f"ingest_health {fields} {ts_ms}"
 
 
-def rollup_line(name: str, site: str, device: str, metric: str, n: int, mean: float, lo: float, hi: float,
-                last: float, ts_ms: int) -> str:
-    fields = (f"n={int(n)}i,mean={float_field(mean)},min={float_field(lo)},max={float_field(hi)},"
-              f"last={float_field(last)}")
-    return (f"rollup_{name},site={escape_tag(site)},device={escape_tag(device)},metric={escape_tag(metric)} "
-            f"{fields} {ts_ms}")
+ROLLUP_STATS = ("n", "mean", "min", "max", "last")
+
+
+def rollup_line(name: str, site: str, device: str, aggs: dict[str, list[float]], ts_ms: int) -> str:
+    """One line per bucket, a field per metric and statistic (``power_w_n``, ``power_w_mean``, …): a
+    line per metric made InfluxDB parse, index and cache five times the lines for the same values, and at
+    10,000 meters the rollups cost it more than the readings. ``aggs``: metric -> [n, sum, min, max, last]."""
+    fields = ",".join([f"{m}_n={int(n)}i,{m}_mean={float_field(total / n)},{m}_min={float_field(lo)},"
+                       f"{m}_max={float_field(hi)},{m}_last={float_field(last)}"
+                       for m, (n, total, lo, hi, last) in aggs.items() if n])
+    return f"{series_key('rollup_' + name, site, device)} {fields} {ts_ms}"

@@ -14,6 +14,7 @@ from typing import Callable
 from expo.metadata import DeviceMeta
 from expo.reading import Reading
 from expo.store import ROLLUPS_S, Rejected, RollupRow
+from expo.stores._influx.line_protocol import ROLLUP_STATS
 
 Query = Callable[[str], list[dict]]
 
@@ -55,18 +56,25 @@ def latest(query: Query, site: str | None = None, since_s: float | None = None) 
 
 def rollups(query: Query, resolution: str, start_s: float, end_s: float, metric: str,
             devices: list[str] | None = None) -> list[RollupRow]:
+    """Both layouts in one query: a bucket's point with a field per metric and statistic (no ``metric``
+    tag: ``"metric" = ''`` matches it), and the point per metric of stores written before it. Where a
+    bucket has both (an upgrade within the minute), the newer layout's point is the one written last."""
     if resolution not in ROLLUPS_S:
         raise ValueError(f"resolution must be one of {', '.join(ROLLUPS_S)}")
+    wide = ", ".join(f'"{metric}_{stat}"' for stat in ROLLUP_STATS)
     # The tags as columns of one series rather than GROUP BY: the same rows, in about half the server's time
     # at 2,000 devices (grouping makes a series of every device).
-    q = (f'SELECT "n", "mean", "min", "max", "last", "site", "device" FROM "rollup_{resolution}" '
-         f'WHERE "metric" = {quote_literal(metric)} AND time >= {round(start_s * 1000)}ms '
+    q = (f'SELECT {wide}, "n", "mean", "min", "max", "last", "site", "device" FROM "rollup_{resolution}" '
+         f"WHERE (\"metric\" = '' OR \"metric\" = {quote_literal(metric)}) AND time >= {round(start_s * 1000)}ms "
          f"AND time < {round(end_s * 1000)}ms{device_filter(devices)}")
-    rows = []
+    rows: dict[tuple[str, str, int], RollupRow] = {}
     for series in query(q):
-        for t, n, mean, lo, hi, last, site, device in series["values"]:
-            rows.append(RollupRow(site, device, metric, t / 1000, n, mean, lo, hi, last))
-    return sorted(rows, key=lambda r: (r.device, r.bucket_s))
+        for t, *values, site, device in series["values"]:
+            if values[0] is not None:
+                rows[(site, device, t)] = RollupRow(site, device, metric, t / 1000, *values[:5])
+            elif values[5] is not None:
+                rows.setdefault((site, device, t), RollupRow(site, device, metric, t / 1000, *values[5:]))
+    return sorted(rows.values(), key=lambda r: (r.device, r.bucket_s))
 
 
 def devices_stored(query: Query, site: str | None = None) -> list[tuple[DeviceMeta, float]]:

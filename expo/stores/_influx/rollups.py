@@ -120,9 +120,8 @@ class Rollups:
                 for key in asked:  # nothing stored there after all (refused, say): what was counted stands
                     buckets.reseed(key, {}, held.newest(key[:2]) or key[2])
             dirty = buckets.dirty(include_open=open_due, quiet_only=OPEN_QUIET_ONLY[name] and not force)
-            self._write([rollup_line(name, site, device, metric, n, total / n, lo, hi, last, start * 1000)
-                         for (site, device, start), bucket in dirty
-                         for metric, (n, total, lo, hi, last) in bucket.metrics.items()])
+            self._write([rollup_line(name, site, device, bucket.metrics, start * 1000)
+                         for (site, device, start), bucket in dirty if bucket.metrics])
             buckets.written(key for key, _ in dirty)
             self._closed_at[name] = now
             if open_due:

@@ -131,6 +131,34 @@ def test_a_store_written_before_the_latest_measurement_is_read_from_its_raw_poin
         s.close()
 
 
+def test_rollups_are_one_point_per_bucket_and_those_of_the_earlier_layout_are_still_read(server):
+    """A bucket is one point with a field per metric and statistic; points written one per metric (before)
+    are read beside them, and where a bucket has both, the newer layout's point counts."""
+    name = f"layout{next(_names)}"
+    writer = open_new(server, name)
+    writer.write(Batch(readings=[Reading("binhai", "home-001", T0 + 1, {"power_w": 2.0, "voltage_v": 230.0}),
+                                 Reading("binhai", "home-001", T0 + 2, {"power_w": 4.0, "voltage_v": 231.0})]))
+    writer.maintain(force=True)
+    points = writer._http.query(name, f'SELECT * FROM "rollup_1m" WHERE time = {int(T0) * 1000}ms')
+    [series] = points
+    assert len(series["values"]) == 1 and "metric" not in series["columns"]
+    earlier = [  # as an older ingest wrote them: one point per metric, a `metric` tag, the same statistics
+        f"rollup_1m,site=binhai,device=home-002,metric=power_w n=2i,mean=5.0,min=4.0,max=6.0,last=6.0 {int(T0) * 1000}",
+        f"rollup_1m,site=binhai,device=home-002,metric=voltage_v n=2i,mean=1.0,min=1.0,max=1.0,last=1.0 {int(T0) * 1000}",
+        f"rollup_1m,site=binhai,device=home-001,metric=power_w n=9i,mean=9.0,min=9.0,max=9.0,last=9.0 {int(T0) * 1000}",
+    ]
+    writer._http.write(name, earlier, "ms")
+    reader = open_new(server, name)
+    got = {r.device: (r.count, r.mean, r.min, r.max, r.last)
+           for r in reader.rollups("1m", T0, T0 + 60, "power_w")}
+    assert got == {"home-001": (2, 3.0, 2.0, 4.0, 4.0), "home-002": (2, 5.0, 4.0, 6.0, 6.0)}
+    assert [r.device for r in reader.rollups("1m", T0, T0 + 60, "power_w", ["home-002"])] == ["home-002"]
+    assert [(r.device, r.mean) for r in reader.rollups("1m", T0, T0 + 60, "voltage_v")] == [
+        ("home-001", 230.5), ("home-002", 1.0)]
+    writer.close()
+    reader.close()
+
+
 def test_a_server_that_takes_the_request_and_does_not_answer_is_busy_not_down():
     """Connected but silent past the timeout: StoreBusy (back-pressure). Nobody listening: StoreUnavailable."""
     import socket
@@ -339,4 +367,4 @@ def test_a_writer_waiting_a_moment_for_its_next_batch_is_not_a_pause():
     now[0] += PAUSE_S
     rollups.maintain(held)
     assert {line.split(" ")[0] for line in written if line.startswith("rollup_1m")} == {
-        f"rollup_1m,site=binhai,device=home-{d},metric=power_w" for d in range(3)}
+        f"rollup_1m,site=binhai,device=home-{d}" for d in range(3)}
