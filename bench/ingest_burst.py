@@ -51,7 +51,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 from burst import expo_ingest, nodered, workload  # noqa: E402
 from burst.table import LABELS, Row, print_table  # noqa: E402
 from burst.watch import watch_store  # noqa: E402
-from burst.shared import RoleProcess, create_database, influx_count, publish_all  # noqa: E402
+from burst.shared import RoleProcess, create_database, influx_count, influx_writes, publish_all  # noqa: E402
 from testkit.procfs import cpu_s  # noqa: E402
 from testkit.servers import InfluxDB, Mosquitto  # noqa: E402
 
@@ -97,6 +97,7 @@ def run_role(name: str, burst, workdir: Path, timeout_s: float) -> Row:
             create_database(port, name)
         consumer = RoleProcess(name, broker.port, len(burst.readings), port, TOPICS, name, timeout_s)
         influx_before = influxd_cpu(influx)
+        writes_before = influx_writes(port) if influx else (0, 0)
         first_wall = time.time()
         publish = TimedPublish()
         publish(broker.port, burst.messages)
@@ -110,9 +111,16 @@ def run_role(name: str, burst, workdir: Path, timeout_s: float) -> Row:
         row = Row(name, len(burst.readings), stored, seconds, result.cpu_s,
                   influxd_cpu(influx) - influx_before if influx else None, result.peak_rss_mb,
                   publish_s=publish.seconds)
+        if influx:
+            row.notes.append(writes_note(name, influx_writes(port), writes_before))
         if stored < len(burst.readings):
             row.notes.append(f"{name}: {stored:,} of {len(burst.readings):,} in {timeout_s:.0f} s")
         return row
+
+
+def writes_note(name: str, after: tuple[int, int], before: tuple[int, int]) -> str:
+    points, requests = (a - b for a, b in zip(after, before))
+    return f"{name}: InfluxDB took {points:,} points in {requests:,} write requests"
 
 
 def progress_notes(name: str, progress, sent: int) -> list[str]:
@@ -134,6 +142,7 @@ def run_ingest(name: str, burst, workdir: Path, args) -> Row:
         row.notes += progress_notes(name, p, len(burst.readings))
         if p.stored >= len(burst.readings):  # the tail after the publisher is done: where the time went
             row.notes.append(f"{name}: stored over time: {p.timeline(1.0)} (publisher done at {publish.seconds:.1f}s)")
+        row.notes.append(writes_note(name, run.influxd_writes, (0, 0)))
         row.notes.append(f"{name}: " + expo_ingest.health_summary(run.health))
         row.notes += [f"{name} log: {line[:200]}" for line in run.log_tail]
         if run.stop_note:
@@ -148,11 +157,13 @@ def run_node_red(burst, workdir: Path, args) -> Row | str:
     with servers(workdir) as (broker, influx):
         create_database(influx.port, nodered.DATABASE)
         before, publish = influxd_cpu(influx), TimedPublish()
+        writes_before = influx_writes(influx.port)
         run = nodered.run(burst, broker, influx, workdir, publish, workload.COUNT_FIELDS, args.timeout_s,
                           args.stall_s)
         row = Row("node-red", len(burst.readings), run.progress.stored, run.progress.seconds, run.cpu_s,
                   influxd_cpu(influx) - before, run.peak_rss_mb, [f"node-red: Node-RED {run.version}"],
                   publish.seconds)
+        row.notes.append(writes_note("node-red", influx_writes(influx.port), writes_before))
         row.notes += progress_notes("node-red", run.progress, len(burst.readings))
         return row
 

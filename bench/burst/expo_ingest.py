@@ -14,6 +14,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from burst.shared import influx_writes
 from burst.watch import Progress, watch_store
 from energy_expo.children import stop_process
 from testkit.ports import free_port
@@ -29,6 +30,7 @@ class IngestRun:
     cpu_s: float
     peak_rss_mb: float
     influxd_cpu_s: float = 0.0  # InfluxDB's CPU seconds from the first publish to the last reading stored
+    influxd_writes: tuple[int, int] = (0, 0)  # points and write requests InfluxDB took over the same span
     health: dict = field(default_factory=dict)
     log_tail: list[str] = field(default_factory=list)
     stop_note: str = ""
@@ -93,14 +95,16 @@ def run(burst, broker, influx, workdir: Path, extra_args: list[str], publish, fi
 
         cpu_before = cpu_s(process.pid) or 0.0
         influxd_before = cpu_s(influx.process.pid) or 0.0
+        writes_before = influx_writes(influx.port)
         first_wall = time.time()
         publish(broker.port, burst.messages)
         progress = watch_store(influx.port, DATABASE, fields, len(burst.readings), first_wall, timeout_s, stall_s,
                                settled)
         influxd_s = (cpu_s(influx.process.pid) or 0.0) - influxd_before  # not what it does after (rollups, close)
+        writes = tuple(after - before for after, before in zip(influx_writes(influx.port), writes_before))
         health = read_health(health_port) or latest
         result = IngestRun(progress, (cpu_s(process.pid) or 0.0) - cpu_before, peak_rss_mb(process.pid) or 0.0,
-                           influxd_s, health)
+                           influxd_s, writes, health)
     finally:
         code = stop_process(process, timeout_s=30, name="ingest")
     if code == -9:

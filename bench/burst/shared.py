@@ -65,6 +65,17 @@ def influx_count(port: int, database: str, fields: tuple[str, ...] = ("power_w",
     return int(sum(v or 0 for v in series[0]["values"][0][1:])) if series else 0
 
 
+def influx_writes(port: int) -> tuple[int, int]:
+    """Points and write requests the server has taken since it started (its own counters, ``/debug/vars``):
+    what a consumer made InfluxDB do, beside its CPU."""
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/debug/vars", timeout=10) as response:
+            write = json.loads(response.read()).get("write", {}).get("values", {})
+    except (OSError, ValueError):
+        return 0, 0
+    return int(write.get("pointReq", 0)), int(write.get("req", 0))
+
+
 def create_database(port: int, database: str) -> None:
     urllib.request.urlopen(urllib.request.Request(
         f"http://127.0.0.1:{port}/query?" + urlencode({"q": f'CREATE DATABASE "{database}"'}), method="POST"),
