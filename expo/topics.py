@@ -1,4 +1,8 @@
-"""MQTT topic scheme of the native contract: ``expo/<site>/<device>/<message type>``.
+"""MQTT topic scheme of the native contract: ``expo/<site>/<device>/<message type>``, and ``expo/<site>/site``.
+
+A device's messages are ``reading``, ``meta`` and ``status``; a building's
+description is ``expo/<site>/<building>/building`` and a site's own
+``expo/<site>/site`` (``expo.places``).
 
 Identifiers are restricted to lower-case letters, digits, ``-`` and ``_`` so
 that a site or device id can travel unescaped through an MQTT topic, an
@@ -21,6 +25,8 @@ class MessageType(str, Enum):
     READING = "reading"  # one timestamped set of metrics, QoS 1, not retained
     META = "meta"  # who the device is, retained so a late subscriber learns it at once
     STATUS = "status"  # "online"/"offline", retained; also a publisher's last will
+    BUILDING = "building"  # a building's description, retained; the device level holds the building's id
+    SITE = "site"  # the site's description, retained, on expo/<site>/site (no device level)
 
 
 def is_valid_id(value: str) -> bool:
@@ -36,13 +42,22 @@ def check_id(value: str, what: str = "id") -> str:
 
 
 def topic(site: str, device: str, message: MessageType | str) -> str:
-    return f"{ROOT}/{check_id(site, 'site id')}/{check_id(device, 'device id')}/{MessageType(message).value}"
+    message = MessageType(message)
+    if message is MessageType.SITE:
+        raise ValueError("a site's description has no device level: use site_topic(site)")
+    return f"{ROOT}/{check_id(site, 'site id')}/{check_id(device, 'device id')}/{message.value}"
+
+
+def site_topic(site: str) -> str:
+    return f"{ROOT}/{check_id(site, 'site id')}/{MessageType.SITE.value}"
 
 
 def subscription(site: str = "+", message: MessageType | str | None = None) -> str:
     """A subscription filter for one site (or all, with ``+``) and one message type (or all)."""
     if site != "+":
         check_id(site, "site id")
+    if message is not None and MessageType(message) is MessageType.SITE:
+        return f"{ROOT}/{site}/{MessageType.SITE.value}"
     kind = "+" if message is None else MessageType(message).value
     return f"{ROOT}/{site}/+/{kind}"
 
@@ -50,7 +65,7 @@ def subscription(site: str = "+", message: MessageType | str | None = None) -> s
 @dataclass(frozen=True)
 class TopicParts:
     site: str
-    device: str
+    device: str  # the building's id for BUILDING; "" for SITE
     message: MessageType
 
 
@@ -58,13 +73,18 @@ class TopicParts:
 def parse(value: str) -> TopicParts:
     """Split a native topic; raises ValueError naming what is wrong."""
     parts = value.split("/")
+    if len(parts) == 3 and parts[0] == ROOT and parts[2] == MessageType.SITE.value:
+        return TopicParts(check_id(parts[1], "site id"), "", MessageType.SITE)
     if len(parts) != 4 or parts[0] != ROOT:
-        raise ValueError(f"not a native topic {value!r}: expected {ROOT}/<site>/<device>/<reading|meta|status>")
+        raise ValueError(f"not a native topic {value!r}: expected {ROOT}/<site>/<device>/<reading|meta|status>"
+                         f" or {ROOT}/<site>/site")
     _, site, device, message = parts
     check_id(site, "site id")
     check_id(device, "device id")
     try:
         kind = MessageType(message)
     except ValueError:
+        kind = None
+    if kind is None or kind is MessageType.SITE:
         raise ValueError(f"unknown message type {message!r} in topic {value!r}") from None
     return TopicParts(site, device, kind)
