@@ -44,6 +44,7 @@ from typing import Protocol
 from expo.addresses import StoreAddress, split_url
 from expo.errors import UserError
 from expo.metadata import DeviceMeta
+from expo.places import BuildingMeta, SiteMeta
 from expo.plugins import discover
 from expo.reading import Reading
 
@@ -90,9 +91,11 @@ class Batch:
     metas: list[DeviceMeta] = field(default_factory=list)
     rejected: list[Rejected] = field(default_factory=list)
     health: dict[str, float] = field(default_factory=dict)  # ingest's counters at the time of the batch
+    sites: list[SiteMeta] = field(default_factory=list)  # site descriptions (``expo.places``)
+    buildings: list[BuildingMeta] = field(default_factory=list)
 
     def __len__(self) -> int:
-        return len(self.readings) + len(self.metas) + len(self.rejected)
+        return len(self.readings) + len(self.metas) + len(self.rejected) + len(self.sites) + len(self.buildings)
 
 
 @dataclass(frozen=True)
@@ -139,12 +142,20 @@ class Store(Protocol):
         """
 
     def rollups(
-        self, resolution: str, start_s: float, end_s: float, metric: str, devices: list[str] | None = None
+        self, resolution: str, start_s: float, end_s: float, metric: str, devices: list[str] | None = None,
+        site: str | None = None,
     ) -> list[RollupRow]:
-        """Aggregates at ``resolution`` ('1m' or '1h') with bucket start in [start_s, end_s)."""
+        """Aggregates at ``resolution`` ('1m' or '1h') with bucket start in [start_s, end_s); ``devices``
+        and ``site`` narrow it (a device is (site, device): two sites may both have a ``home-01``)."""
 
     def devices(self, site: str | None = None) -> list[DeviceMeta]:
         """Metadata of every known device."""
+
+    def sites(self) -> list[SiteMeta]:
+        """The newest description of every site that published one, by site id."""
+
+    def buildings(self, site: str | None = None) -> list[BuildingMeta]:
+        """The newest description of every building, by (site, building)."""
 
     def rejected(self, limit: int = 100) -> list[Rejected]:
         """The newest quarantined messages, newest first."""

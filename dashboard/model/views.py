@@ -71,6 +71,73 @@ class Building:
 
 
 @dataclass(frozen=True)
+class SiteNow:
+    """One district of the city, as the big-data centre shows it: where it is and what it does now and today."""
+
+    site: str
+    kind: str  # expo.places.SITE_KINDS; "town" for a site that published no description
+    name_en: str
+    name_zh: str
+    x_km: float
+    y_km: float
+    outline_km: tuple = ()  # ((x, y), ...) on the city plan; () when not described
+    load_now_w: float | None = None  # consumption now, W (None: nothing reporting)
+    solar_now_w: float = 0.0
+    wind_now_w: float = 0.0
+    grid_import_now_w: float = 0.0  # what the site draws from the grid now (negative: exporting)
+    load_today_wh: float = 0.0
+    renewable_today_wh: float = 0.0
+    meters: int = 0
+    meters_online: int = 0
+
+    @property
+    def renewable_share_today(self) -> float | None:
+        return min(1.0, self.renewable_today_wh / self.load_today_wh) if self.load_today_wh > 0 else None
+
+    def co2_avoided_today_kg(self, co2_kg_per_kwh: float) -> float:
+        return self.renewable_today_wh / 1000.0 * co2_kg_per_kwh
+
+
+@dataclass(frozen=True)
+class CityNow:
+    """The whole city: its districts, and the figures that are the sum of theirs (never computed apart)."""
+
+    name_en: str
+    name_zh: str
+    sites: tuple = ()  # SiteNow, by site id
+    readings_today: int = 0
+    readings_per_s: float = 0.0  # readings stored per second lately
+    load_today_w: list = field(default_factory=list)  # city load per slot today (None: not yet)
+    load_yesterday_w: list = field(default_factory=list)
+
+    @property
+    def load_now_w(self) -> float | None:
+        loads = [s.load_now_w for s in self.sites if s.load_now_w is not None]
+        return sum(loads) if loads else None
+
+    @property
+    def load_today_wh(self) -> float:
+        return sum(s.load_today_wh for s in self.sites)
+
+    @property
+    def renewable_today_wh(self) -> float:
+        return sum(s.renewable_today_wh for s in self.sites)
+
+    @property
+    def renewable_share_today(self) -> float | None:
+        load = self.load_today_wh
+        return min(1.0, self.renewable_today_wh / load) if load > 0 else None
+
+    @property
+    def meters(self) -> int:
+        return sum(s.meters for s in self.sites)
+
+    @property
+    def meters_online(self) -> int:
+        return sum(s.meters_online for s in self.sites)
+
+
+@dataclass(frozen=True)
 class Snapshot:
     version: int  # advances with every successful poll
     taken_s: float  # wall clock of the poll
@@ -92,6 +159,7 @@ class Snapshot:
     live_s: float = 30.0
     health: dict = field(default_factory=dict)  # ingest's newest counters
     rejected: tuple = ()  # the newest quarantined messages, newest first
+    city: CityNow | None = None  # every site's figures (the big-data centre); None before the first poll
 
     @property
     def freshness(self) -> str:
