@@ -24,10 +24,11 @@ from urllib.parse import unquote
 from expo.addresses import StoreAddress, password_of, port_of, split_url, user_of
 from expo.errors import UserError
 from expo.metadata import DeviceMeta
+from expo.places import BuildingMeta, SiteMeta
 from expo.reading import Reading, format_ts
 from expo.setting import Setting
 from expo.store import Batch, Rejected, RollupRow, StoreError, StoreUnavailable, refused_meta, refused_reading
-from expo.stores._influx import last_values, reads
+from expo.stores._influx import last_values, places, reads
 from expo.stores._influx.line_protocol import health_line, meta_line, reading_line, rejected_line
 from expo.stores._influx.refusals import write_isolating
 from expo.stores._influx.rollups import Rollups
@@ -158,13 +159,16 @@ class InfluxStore:
         held = self._held_by_store()
         newest, since = self._latest_owed.plan(batch.readings, held)
         lines: list[str] = [reading_line(r) for r in batch.readings]
-        sources: list[Reading | DeviceMeta | str | None] = list(batch.readings)
+        sources: list[Reading | DeviceMeta | SiteMeta | BuildingMeta | str | None] = list(batch.readings)
         latest = last_values.lines(newest, since, held)
         lines += latest
         sources += ["latest"] * len(latest)
         for m in batch.metas:
             lines.append(meta_line(m, _ms(now_s)))
             sources.append(m)
+        for place in (*batch.sites, *batch.buildings):  # a point each: of two of one site, the later is stored
+            lines.append(places.place_line(place, _ms(now_s)))
+            sources.append(place)
         if batch.health:
             lines.append(health_line(batch.health, _ms(now_s)))
             sources.append(None)
@@ -178,6 +182,8 @@ class InfluxStore:
                 refused_at.add(index)
             elif isinstance(source, DeviceMeta):
                 refused.append(refused_meta(now_s, source, message))
+            elif isinstance(source, (SiteMeta, BuildingMeta)):
+                refused.append(places.refused_place(now_s, source, message))
             else:  # derived from the rest, and the next batch brings newer ones
                 derived.append(message)
         self._latest_owed.wrote(newest)
@@ -255,6 +261,12 @@ class InfluxStore:
         if stale:
             self._write_derived([meta_line(m, _ms(now_s)) for m in stale])
             log.info("stored the metadata of %d devices again, so the retention policy keeps it", len(stale))
+        described = [*places.sites_stored(self._query), *places.buildings_stored(self._query)]
+        stale_places = [m for m, stored_s in described if now_s - stored_s >= self._meta_refresh_s]
+        if stale_places:
+            self._write_derived([places.place_line(m, _ms(now_s)) for m in stale_places])
+            log.info("stored %d site and building descriptions again, so the retention policy keeps them",
+                     len(stale_places))
         self._next_meta_check_s = now_s + min(META_CHECK_S, self._meta_refresh_s / 4)
 
     # -- reading -----------------------------------------------------------------------------------
@@ -285,11 +297,17 @@ class InfluxStore:
                                    self._latest_owed.pending(),
                                    site, since_s)
 
-    def rollups(self, resolution, start_s, end_s, metric, devices=None) -> list[RollupRow]:
-        return reads.rollups(self._query, resolution, start_s, end_s, metric, devices)
+    def rollups(self, resolution, start_s, end_s, metric, devices=None, site=None) -> list[RollupRow]:
+        return reads.rollups(self._query, resolution, start_s, end_s, metric, devices, site)
 
     def devices(self, site: str | None = None) -> list[DeviceMeta]:
         return reads.devices(self._query, site)
+
+    def sites(self) -> list[SiteMeta]:
+        return [m for m, _ in places.sites_stored(self._query)]
+
+    def buildings(self, site: str | None = None) -> list[BuildingMeta]:
+        return [m for m, _ in places.buildings_stored(self._query, site)]
 
     def rejected(self, limit: int = 100) -> list[Rejected]:
         return reads.rejected(self._query, limit)

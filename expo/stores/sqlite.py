@@ -24,8 +24,10 @@ from urllib.parse import unquote
 from expo.addresses import StoreAddress, split_url
 from expo.errors import UserError
 from expo.metadata import DeviceMeta
+from expo.places import BuildingMeta, SiteMeta
 from expo.reading import Reading
 from expo.store import ROLLUPS_S, Batch, Rejected, RollupRow, StoreError, StoreUnavailable
+from expo.stores._places import read_back
 from expo.stores._sqlite.schema import ROLLUP_FROM_READINGS, ROLLUP_FROM_ROLLUP, SCHEMA, SCHEMA_VERSION
 
 SCHEMES = ("sqlite",)
@@ -121,6 +123,13 @@ class SQLiteStore:
                 [(m.site, m.device, m.kind, m.name_en, m.name_zh, m.x_m, m.y_m, m.rated_power_w, m.parent,
                   m.building, m.source) for m in batch.metas],
             )
+        if batch.sites or batch.buildings:  # in batch order: of two descriptions of one site, the later stays
+            now_ms = round(time.time() * 1000)
+            db.executemany("INSERT OR REPLACE INTO sites (site, description, stored_ms) VALUES (?, ?, ?)",
+                           [(m.site, m.to_json(), now_ms) for m in batch.sites])
+            db.executemany(
+                "INSERT OR REPLACE INTO buildings (site, building, description, stored_ms) VALUES (?, ?, ?, ?)",
+                [(m.site, m.building, m.to_json(), now_ms) for m in batch.buildings])
         if batch.rejected:
             db.executemany(
                 "INSERT INTO rejected (received_ms, topic, reason, detail, payload) VALUES (?, ?, ?, ?, ?)",
@@ -164,7 +173,7 @@ class SQLiteStore:
             by_device[(s, d)] = (max(newest, ts_ms), metrics)
         return [Reading(s, d, ts_ms / 1000, metrics) for (s, d), (ts_ms, metrics) in by_device.items()]
 
-    def rollups(self, resolution, start_s, end_s, metric, devices=None) -> list[RollupRow]:
+    def rollups(self, resolution, start_s, end_s, metric, devices=None, site=None) -> list[RollupRow]:
         if resolution not in ROLLUPS_S:
             raise ValueError(f"resolution must be one of {', '.join(ROLLUPS_S)}")
         query = (
@@ -176,10 +185,13 @@ class SQLiteStore:
         if devices is not None:
             query += f" AND s.device IN ({','.join('?' * len(devices))})"
             params += list(devices)
-        query += " ORDER BY s.device, r.bucket_ms"
+        if site is not None:
+            query += " AND s.site = ?"
+            params.append(site)
+        query += " ORDER BY s.device, s.site, r.bucket_ms"
         return [
-            RollupRow(site, device, m, bucket / 1000, n, total / n, lo, hi, last)
-            for site, device, m, bucket, n, total, lo, hi, last in self._db.execute(query, params)
+            RollupRow(s, device, m, bucket / 1000, n, total / n, lo, hi, last)
+            for s, device, m, bucket, n, total, lo, hi, last in self._db.execute(query, params)
         ]
 
     def devices(self, site: str | None = None) -> list[DeviceMeta]:
@@ -189,6 +201,16 @@ class SQLiteStore:
             (site,),
         )
         return [DeviceMeta(*row) for row in rows]
+
+    def sites(self) -> list[SiteMeta]:
+        rows = self._db.execute("SELECT site, description FROM sites ORDER BY site")
+        return [m for m in (read_back(SiteMeta.from_payload, site, text) for site, text in rows) if m]
+
+    def buildings(self, site: str | None = None) -> list[BuildingMeta]:
+        rows = self._db.execute(
+            "SELECT site, building, description FROM buildings WHERE ?1 IS NULL OR site = ?1 ORDER BY site, building",
+            (site,))
+        return [m for m in (read_back(BuildingMeta.from_payload, *row) for row in rows) if m]
 
     def rejected(self, limit: int = 100) -> list[Rejected]:
         rows = self._db.execute(

@@ -55,7 +55,7 @@ def latest(query: Query, site: str | None = None, since_s: float | None = None) 
 
 
 def rollups(query: Query, resolution: str, start_s: float, end_s: float, metric: str,
-            devices: list[str] | None = None) -> list[RollupRow]:
+            devices: list[str] | None = None, site: str | None = None) -> list[RollupRow]:
     """Both layouts in one query: a bucket's point with a field per metric and statistic (no ``metric``
     tag: ``"metric" = ''`` matches it), and the point per metric of stores written before it. Where a
     bucket has both (an upgrade within the minute), the newer layout's point is the one written last."""
@@ -66,15 +66,16 @@ def rollups(query: Query, resolution: str, start_s: float, end_s: float, metric:
     # at 2,000 devices (grouping makes a series of every device).
     q = (f'SELECT {wide}, "n", "mean", "min", "max", "last", "site", "device" FROM "rollup_{resolution}" '
          f"WHERE (\"metric\" = '' OR \"metric\" = {quote_literal(metric)}) AND time >= {round(start_s * 1000)}ms "
-         f"AND time < {round(end_s * 1000)}ms{device_filter(devices)}")
+         f"AND time < {round(end_s * 1000)}ms{device_filter(devices)}"
+         + (f' AND "site" = {quote_literal(site)}' if site is not None else ""))
     rows: dict[tuple[str, str, int], RollupRow] = {}
     for series in query(q):
-        for t, *values, site, device in series["values"]:
+        for t, *values, at, device in series["values"]:
             if values[0] is not None:
-                rows[(site, device, t)] = RollupRow(site, device, metric, t / 1000, *values[:5])
+                rows[(at, device, t)] = RollupRow(at, device, metric, t / 1000, *values[:5])
             elif values[5] is not None:
-                rows.setdefault((site, device, t), RollupRow(site, device, metric, t / 1000, *values[5:]))
-    return sorted(rows.values(), key=lambda r: (r.device, r.bucket_s))
+                rows.setdefault((at, device, t), RollupRow(at, device, metric, t / 1000, *values[5:]))
+    return sorted(rows.values(), key=lambda r: (r.device, r.site, r.bucket_s))
 
 
 def devices_stored(query: Query, site: str | None = None) -> list[tuple[DeviceMeta, float]]:

@@ -2,7 +2,10 @@
 
 Kept apart from the store's code because it is the file's format: a change
 here is a new ``SCHEMA_VERSION``, and a file of another version is refused
-with a clear message rather than misread.
+with a clear message rather than misread. A new table is the exception: every
+open runs ``SCHEMA`` (``CREATE TABLE IF NOT EXISTS``), so a file from before
+it gets it the first time it is opened, and an older version simply does not
+read it (``sites``, ``buildings``).
 """
 
 SCHEMA_VERSION = 1
@@ -32,6 +35,11 @@ CREATE TABLE IF NOT EXISTS rejected (
     id INTEGER PRIMARY KEY, received_ms INTEGER NOT NULL, topic TEXT NOT NULL, reason TEXT NOT NULL,
     detail TEXT NOT NULL, payload BLOB NOT NULL);
 CREATE TABLE IF NOT EXISTS health (name TEXT PRIMARY KEY, value REAL NOT NULL, ts_ms INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS sites (
+    site TEXT PRIMARY KEY, description TEXT NOT NULL, stored_ms INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS buildings (
+    site TEXT NOT NULL, building TEXT NOT NULL, description TEXT NOT NULL, stored_ms INTEGER NOT NULL,
+    PRIMARY KEY (site, building));
 """
 
 # Recompute the touched buckets of one rollup from its source; {source} is raw readings or the finer rollup.

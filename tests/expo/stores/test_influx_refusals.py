@@ -11,6 +11,7 @@ import pytest
 from hypothesis import given, strategies as st
 
 from expo.metadata import DeviceMeta
+from expo.places import BuildingMeta, SiteMeta
 from expo.reading import Reading
 from expo.store import REFUSED, Batch, Rejected, open_store, parse_store
 from expo.stores._influx.refusals import write_isolating
@@ -227,4 +228,57 @@ def test_a_database_dropped_under_a_running_store_is_created_again_by_the_next_w
         time.sleep(0.05)
     assert store.write(Batch(readings=[Reading("binhai", "home-001", time.time(), {"power_w": 2.0})])) == []
     assert store.count_readings() == 1
+    store.close()
+
+
+SITE = SiteMeta("eco", "eco_city", "Eco-City", "生态城", 12.0, 20.5)
+BUILDING = BuildingMeta("eco", "zeb", "office", "Zero-Energy Building", "零能耗建筑", "zero_energy")
+
+
+def test_a_refused_site_or_building_description_is_quarantined_like_refused_metadata(server):
+    """Another writer made ``description`` an integer: the server refuses our strings for good."""
+    name = f"places{next(_names)}"
+    influxql(server.port, f'CREATE DATABASE "{name}"')
+    now_ms = round(time.time() * 1000)
+    assert raw_write(server.port, name, [f"site,site=other description=1i {now_ms}",
+                                         f"building,site=other,building=x description=1i {now_ms}"])[0] == 204
+    store = open_store(server.url(name))
+    refused = store.write(Batch(sites=[SITE], buildings=[BUILDING], metas=[META], readings=[
+        Reading("binhai", "home-001", now_ms / 1000, {"power_w": 1.0})]))
+    assert [(r.topic, r.reason) for r in refused] == [("expo/eco/site", REFUSED), ("expo/eco/zeb/building", REFUSED)]
+    assert all("field type conflict" in r.detail for r in refused)
+    assert SiteMeta.from_payload("eco", refused[0].payload) == SITE  # kept as it came: it can be published again
+    assert BuildingMeta.from_payload("eco", "zeb", refused[1].payload) == BUILDING
+    assert store.count_readings() == 1 and store.devices() == [META]  # the rest of the batch is stored
+    assert sorted(q.topic for q in store.rejected()) == ["expo/eco/site", "expo/eco/zeb/building"]
+    store.close()
+
+
+def test_descriptions_are_stored_again_before_they_age_out_by_a_process_that_writes(server):
+    name = f"placesmeta{next(_names)}"
+    now = time.time()
+    clock = [now - 2 * 86400]
+    writer = InfluxStore(parse_store(server.url(name)), clock=lambda: clock[0])
+    writer.write(Batch(sites=[SITE], buildings=[BUILDING]))
+    for measurement in ("site", "building"):
+        stored = influxql(server.port, f'SELECT "description" FROM "{measurement}"', name)[0]["values"]
+        assert [t for t, _ in stored] == [round(clock[0] * 1000)]  # when it was stored: inside the retention
+    clock[0] = now
+    writer.maintain()
+    for measurement in ("site", "building"):
+        stored = influxql(server.port, f'SELECT "description" FROM "{measurement}"', name)[0]["values"]
+        assert [t for t, _ in stored] == [round((now - 2 * 86400) * 1000), round(now * 1000)]
+    assert (writer.sites(), writer.buildings()) == ([SITE], [BUILDING])
+    writer.maintain()  # fresh now
+    assert len(influxql(server.port, 'SELECT "description" FROM "site"', name)[0]["values"]) == 2
+    writer.close()
+
+
+def test_a_stored_description_this_version_cannot_read_hides_no_other(server):
+    name = f"placesbad{next(_names)}"
+    store = open_store(server.url(name))
+    store.write(Batch(sites=[SITE]))
+    newer = f'site,site=zz description="{{\\"v\\":2}}" {round(time.time() * 1000)}'  # a newer publisher's
+    assert raw_write(server.port, name, [newer])[0] == 204
+    assert store.sites() == [SITE]
     store.close()

@@ -1,16 +1,18 @@
 """Both stores, embedded SQLite and a real InfluxDB server: idempotent writes, rollups that always equal the
-raw data whatever order readings arrive in, metadata and quarantine."""
+raw data whatever order readings arrive in, metadata, site and building descriptions, and quarantine."""
 
 from __future__ import annotations
 
 import itertools
 import sqlite3
 from collections import defaultdict
+from dataclasses import replace
 
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
 from expo.metadata import DeviceMeta
+from expo.places import BuildingMeta, SiteMeta
 from expo.reading import Reading
 from expo.store import Batch, Rejected, StoreUnavailable, open_store
 from expo.stores.sqlite import SQLiteStore
@@ -115,3 +117,75 @@ def test_a_file_that_is_not_a_database_is_a_clear_error(tmp_path):
     with pytest.raises(StoreError, match="cannot open SQLite store") as raised:
         SQLiteStore(tmp_path / "expo.db")
     assert not isinstance(raised.value, UserError)  # a store error; the CLI is what makes it one line
+
+
+ECO = SiteMeta("eco", "eco_city", "Sino-Singapore Eco-City", "中新生态城", 12.0, 20.5,
+               ((9.0, 18.0), (15.0, 18.0), (15.0, 23.0)), "Asia/Shanghai", "Binhai New Area", "滨海新区")
+PORT = SiteMeta("port", "port", "Tianjin Port", "天津港", -3.0, 1.5)
+ZEB = BuildingMeta("eco", "zeb", "office", "Zero-Energy Smart Building", "零能耗智慧建筑", "zero_energy", 1.0, -2.0)
+DEPOT = BuildingMeta("port", "depot", "industrial", "Crane Depot", "起重机库")
+
+
+def test_site_and_building_descriptions_round_trip(new_store):
+    db = new_store()
+    assert db.sites() == [] and db.buildings() == []
+    db.write(Batch(sites=[PORT, ECO], buildings=[DEPOT, ZEB]))
+    assert db.sites() == [ECO, PORT]  # by site id
+    assert db.buildings() == [ZEB, DEPOT]  # by (site, building)
+    assert db.buildings(site="port") == [DEPOT] and db.buildings(site="nowhere") == []
+    assert db.devices() == [] and db.count_readings() == 0  # a description is neither a device nor a reading
+
+
+def test_the_newest_description_of_a_site_or_building_wins(new_store):
+    db = new_store()
+    renamed = replace(ECO, name_en="Eco-City", outline_km=())
+    db.write(Batch(sites=[ECO], buildings=[ZEB]))
+    db.write(Batch(sites=[renamed], buildings=[replace(ZEB, role="ordinary")]))
+    assert db.sites() == [renamed]
+    assert db.buildings() == [replace(ZEB, role="ordinary")]
+    again = replace(renamed, timezone="Asia/Tokyo")
+    db.write(Batch(sites=[renamed, again]))  # two in one batch: the later one
+    assert db.sites() == [again]
+
+
+def test_two_sites_with_the_same_device_id_stay_apart(new_store):
+    db = new_store()
+    db.write(Batch(readings=[Reading(site, "home-01", T0 + i * 10, {"power_w": power})
+                             for site, power in (("a", 1000.0), ("b", 3000.0)) for i in range(6)]))
+    db.maintain(force=True)
+    for resolution in ("1m", "1h"):
+        [a] = db.rollups(resolution, T0, T0 + 3600, "power_w", site="a")
+        assert (a.site, a.device, a.count, a.mean, a.max) == ("a", "home-01", 6, 1000.0, 1000.0)
+        [b] = db.rollups(resolution, T0, T0 + 3600, "power_w", ["home-01"], site="b")
+        assert (b.site, b.count, b.mean, b.min) == ("b", 6, 3000.0, 3000.0)
+        both = db.rollups(resolution, T0, T0 + 3600, "power_w", ["home-01"])  # no site: every site's home-01
+        assert sorted((r.site, r.mean) for r in both) == [("a", 1000.0), ("b", 3000.0)]
+        assert db.rollups(resolution, T0, T0 + 3600, "power_w", site="c") == []
+    assert {(r.site, r.device): r.metrics["power_w"] for r in db.latest()} == {("a", "home-01"): 1000.0,
+                                                                               ("b", "home-01"): 3000.0}
+    assert [(r.site, r.metrics["power_w"]) for r in db.latest("b")] == [("b", 3000.0)]
+    assert db.count_readings() == 12
+
+
+def test_a_database_from_before_descriptions_gets_their_tables_when_opened(tmp_path):
+    db = SQLiteStore(tmp_path / "expo.db")
+    db.write(Batch(readings=[Reading("binhai", "home-001", T0, {"power_w": 1.0})]))
+    db.close()
+    old = sqlite3.connect(tmp_path / "expo.db", isolation_level=None)
+    old.execute("DROP TABLE sites")
+    old.execute("DROP TABLE buildings")
+    old.close()
+    db = SQLiteStore(tmp_path / "expo.db")
+    assert db.sites() == [] and db.count_readings() == 1
+    db.write(Batch(sites=[ECO], buildings=[ZEB]))
+    assert (db.sites(), db.buildings("eco")) == ([ECO], [ZEB])
+    db.close()
+
+
+def test_a_stored_description_this_version_cannot_read_hides_no_other(tmp_path, caplog):
+    db = SQLiteStore(tmp_path / "expo.db")
+    db.write(Batch(sites=[ECO, PORT]))
+    db._db.execute("UPDATE sites SET description = '{\"v\": 2}' WHERE site = 'port'")
+    assert db.sites() == [ECO]
+    assert "stored description of port not read" in caplog.text
+    db.close()

@@ -1,0 +1,65 @@
+"""Site and building descriptions in InfluxDB: measurements ``site`` and ``building`` (docs/data-model.md).
+
+Kept like a device's metadata: written at the time it is stored (inside any
+retention policy), the newest point is the description, and the writer
+stores it again before a finite retention could age it out. The whole
+description is one string field, its contract JSON: a field per part (names,
+place, outline, time zone…) would be a dozen fields the server indexes and
+caches, for something only ever read whole.
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+from expo.places import BuildingMeta, SiteMeta
+from expo.store import REFUSED, Rejected
+from expo.stores._influx.line_protocol import escape_tag, string_field
+from expo.stores._influx.reads import quote_literal
+from expo.stores._places import read_back
+
+Query = Callable[[str], list[dict]]
+FIELD = "description"
+
+
+def site_line(m: SiteMeta, ts_ms: int) -> str:
+    return f"site,site={escape_tag(m.site)} {FIELD}={string_field(m.to_json())} {ts_ms}"
+
+
+def building_line(m: BuildingMeta, ts_ms: int) -> str:
+    return (f"building,site={escape_tag(m.site)},building={escape_tag(m.building)} "
+            f"{FIELD}={string_field(m.to_json())} {ts_ms}")
+
+
+def place_line(m: SiteMeta | BuildingMeta, ts_ms: int) -> str:
+    return site_line(m, ts_ms) if isinstance(m, SiteMeta) else building_line(m, ts_ms)
+
+
+def refused_place(received_s: float, m: SiteMeta | BuildingMeta, detail: str) -> Rejected:
+    """The quarantine entry of a description the store refused for good: its native topic and payload."""
+    topic = f"expo/{m.site}/site" if isinstance(m, SiteMeta) else f"expo/{m.site}/{m.building}/building"
+    return Rejected(received_s, topic, REFUSED, detail, m.to_json().encode())
+
+
+def sites_stored(query: Query) -> list[tuple[SiteMeta, float]]:
+    """Each site's newest description and when it was stored (epoch s), by site."""
+    out = []
+    for series in query(f'SELECT "{FIELD}" FROM "site" GROUP BY "site" ORDER BY time DESC LIMIT 1'):
+        t, text = series["values"][0]
+        meta = read_back(SiteMeta.from_payload, series["tags"]["site"], text)
+        if meta is not None:
+            out.append((meta, t / 1000))
+    return sorted(out, key=lambda item: item[0].site)
+
+
+def buildings_stored(query: Query, site: str | None = None) -> list[tuple[BuildingMeta, float]]:
+    """Each building's newest description and when it was stored (epoch s), by (site, building)."""
+    where = f' WHERE "site" = {quote_literal(site)}' if site else ""
+    out = []
+    for series in query(f'SELECT "{FIELD}" FROM "building"{where} GROUP BY "site", "building" '
+                        "ORDER BY time DESC LIMIT 1"):
+        t, text = series["values"][0]
+        meta = read_back(BuildingMeta.from_payload, series["tags"]["site"], series["tags"]["building"], text)
+        if meta is not None:
+            out.append((meta, t / 1000))
+    return sorted(out, key=lambda item: (item[0].site, item[0].building))
