@@ -60,6 +60,9 @@ KINDS: dict[str, Kind] = {
         Kind("lighting", Flow.CONSUMES, _UNI_CONSUMER, "Lighting", "照明"),
         Kind("plug_load", Flow.CONSUMES, _UNI_CONSUMER, "Plug loads", "插座负荷"),
         Kind("street_light", Flow.CONSUMES, _UNI_CONSUMER, "Street lights", "路灯"),
+        Kind("shore_power", Flow.CONSUMES, _UNI_CONSUMER, "Shore power", "岸电"),
+        Kind("crane", Flow.CONSUMES, _UNI_CONSUMER, "Quay crane", "岸桥起重机"),
+        Kind("process_load", Flow.CONSUMES, _UNI_CONSUMER, "Industrial process load", "工业生产负荷"),
         Kind("feeder", Flow.BIDIRECTIONAL, _BIDIR + ("voltage_v", "current_a"), "Feeder transformer", "配电变压器"),
         Kind("grid_connection", Flow.BIDIRECTIONAL, _BIDIR, "Grid connection", "电网关口"),
         Kind(
