@@ -105,11 +105,11 @@ def render(data: dict, lang: str = "en") -> str:
 
     states = Counter(d["state"] for d in data["devices"])
     devices = [
-        {"state": d["state"], "device": d["device"], "name_en": d["name_en"], "name_zh": d["name_zh"],
+        {"state": d["state"], "device": f"{d['site']}/{d['device']}", "name_en": d["name_en"], "name_zh": d["name_zh"],
          "kind": _kind_label(d["kind"], lang), "source": _source_label(d["source"], lang),
          "state_label": t(f"status.{d['state']}"), "replayed": d["replayed"], "age": age(d["age_s"]),
          "last_values": ", ".join(f"{k}={v:g}" for k, v in sorted(d["metrics"].items()))}
-        for d in sorted(data["devices"], key=lambda d: (STATE_ORDER[d["state"]], d["device"]))
+        for d in sorted(data["devices"], key=lambda d: (STATE_ORDER[d["state"]], d["site"], d["device"]))
     ]
     newest = data["newest_reading_s"]
     newest_text = t("status.newest.none") if newest is None else age(data["generated_s"] - newest)

@@ -16,7 +16,8 @@ readings.
 One module per job:
 
 - ``views``: the snapshot and its parts (``Snapshot``, ``DeviceNow``,
-  ``Building``, ``ModelSettings``) and the KPIs derived from them;
+  ``Building``, ``SiteNow``, ``CityNow``, ``ModelSettings``) and the KPIs
+  derived from them;
 - ``poller``: ``ExhibitModel``, the one thread that reads the store and
   publishes snapshots (its wall clock injected);
 - ``latest``: each meter's newest values between polls, device states, and
@@ -24,7 +25,10 @@ One module per job:
 - ``minutes``: today's and yesterday's 1-minute rollups, kept in step, with
   the chunked catch-up;
 - ``slots``: the hall's day in 5-minute slots, the one slot aggregation;
-- ``building``: which building is the zero-energy one, and its year.
+- ``building``: which building is the zero-energy one (by its description), and its year;
+- ``sites``: the city's districts (``CityNow``), summed from the same meters as the town.
+
+A device is (site, device) everywhere here: two sites may both have a ``home-01``.
 
 The public names are importable from ``dashboard.model`` itself.
 """
@@ -32,9 +36,9 @@ The public names are importable from ``dashboard.model`` itself.
 from dashboard.model.latest import LATEST_FULL_EVERY_S, LATEST_OVERLAP_S, LATEST_WINDOW_S
 from dashboard.model.poller import ENGINEER_EVERY_S, ExhibitModel
 from dashboard.model.slots import SLOT_S, SLOTS, slot_times
-from dashboard.model.views import Building, DeviceNow, ModelSettings, Snapshot, empty_snapshot
+from dashboard.model.views import Building, CityNow, DeviceNow, ModelSettings, SiteNow, Snapshot, empty_snapshot
 
 __all__ = [
-    "Building", "DeviceNow", "ENGINEER_EVERY_S", "ExhibitModel", "LATEST_FULL_EVERY_S", "LATEST_OVERLAP_S",
-    "LATEST_WINDOW_S", "ModelSettings", "SLOTS", "SLOT_S", "Snapshot", "empty_snapshot", "slot_times",
+    "Building", "CityNow", "DeviceNow", "ENGINEER_EVERY_S", "ExhibitModel", "LATEST_FULL_EVERY_S", "LATEST_OVERLAP_S",
+    "LATEST_WINDOW_S", "ModelSettings", "SLOTS", "SLOT_S", "SiteNow", "Snapshot", "empty_snapshot", "slot_times",
 ]

@@ -1,5 +1,11 @@
 """The zero-energy building: which one it is, what it does now and today, and its year from its own counters.
 
+Which one: the building whose retained description (``expo.places.BuildingMeta``)
+gives it the role ``zero_energy``. Only when no description says so is it
+guessed from the meters, as before descriptions existed: the building with
+PV, a battery and the most meters of its own. A building is (site, building),
+like a device: two districts may both have a ``zeb``.
+
 "Zero-energy" is a claim about a year, so the year is read from the meters'
 energy counters (newest less first), which is exact where averaged power is
 not: an hour half-covered by data would count as a whole one. A counter is
@@ -19,18 +25,25 @@ from dashboard.model.slots import slot_means
 from dashboard.model.views import Building, DeviceNow
 from expo.kinds import KINDS, Flow
 from expo.metadata import DeviceMeta
+from expo.places import BuildingMeta
 from expo.store import Store
 
 YEAR_EVERY_S = 300
+ZERO_ENERGY = "zero_energy"
+
+Key = tuple[str, str]  # (site, device) or (site, building)
 
 
-def building_id(metas: dict[str, DeviceMeta]) -> str | None:
-    """The building with its own generation and storage: the one with the most meters of its own."""
-    members: dict[str, set] = defaultdict(set)
+def building_key(metas: dict[Key, DeviceMeta], described: list[BuildingMeta]) -> Key | None:
+    """(site, building) of the zero-energy building: by its description, else guessed from the meters."""
+    members: dict[Key, list[str]] = defaultdict(list)
     for m in metas.values():
         if m.building:
-            members[m.building].add(m.kind)
-    candidates = [(len(kinds), b) for b, kinds in members.items() if "pv" in kinds and "battery" in kinds]
+            members[(m.site, m.building)].append(m.kind)
+    said = [(b.site, b.building) for b in described if b.role == ZERO_ENERGY]
+    if said:  # several described as zero-energy (a city with two): the one with the most meters, then by id
+        return min(said, key=lambda k: (-len(members.get(k, ())), k))
+    candidates = [(len(kinds), k) for k, kinds in members.items() if "pv" in kinds and "battery" in kinds]
     return max(candidates)[1] if candidates else None
 
 
@@ -47,45 +60,53 @@ class ZeroEnergyBuilding:
         self.timezone = timezone
         self._ytd: tuple[float, float] = (0.0, 0.0)
         self._ytd_at = -math.inf
+        self._ytd_of: Key | None = None
 
-    def now(self, store: Store, bid: str | None, devices: list[DeviceNow], metas: dict[str, DeviceMeta],
-            minutes: dict[int, tuple[float, float]], day_start: float, clock: float) -> Building | None:
+    def now(self, store: Store, key: Key | None, devices: list[DeviceNow], metas: dict[Key, DeviceMeta],
+            minutes: dict[int, tuple[float, float]], day_start: float, clock: float,
+            description: BuildingMeta | None = None) -> Building | None:
         """``minutes``: minute bucket -> the building's (generation W, consumption W)."""
-        if bid is None:
+        if key is None:
             return None
-        mine = [d for d in devices if d.building == bid]
+        site, bid = key
+        mine = [d for d in devices if d.site == site and d.building == bid]
         grid = next((d for d in mine if d.kind == "grid_connection"), None)
         battery = next((d for d in mine if d.kind == "battery"), None)
         gen_now = sum(d.power_w or 0.0 for d in mine if d.kind in KINDS and KINDS[d.kind].flow is Flow.PRODUCES)
         use_now = sum(d.power_w or 0.0 for d in mine if d.kind in KINDS and KINDS[d.kind].flow is Flow.CONSUMES)
-        if clock - self._ytd_at >= YEAR_EVERY_S:
-            self._ytd = self._year_to_date(store, [d.device for d in mine], metas, clock)
-            self._ytd_at = clock
+        if clock - self._ytd_at >= YEAR_EVERY_S or self._ytd_of != key:
+            self._ytd = self._year_to_date(store, site, [d.device for d in mine], metas, clock)
+            self._ytd_at, self._ytd_of = clock, key
         today = [v for b, v in minutes.items() if b >= day_start]
-        name_en, name_zh = bid, bid
-        if grid is not None:
+        if description is not None:
+            name_en, name_zh = description.name_en, description.name_zh
+        elif grid is not None:  # no description: the name its grid meter's name starts with
             name_en, name_zh = grid.name_en.split(":")[0], grid.name_zh.split(" ")[0]
+        else:
+            name_en, name_zh = bid, bid
         return Building(
             bid, name_en, name_zh,
             slot_means(((b, v[0]) for b, v in minutes.items()), day_start),
             slot_means(((b, v[1]) for b, v in minutes.items()), day_start),
             gen_now, use_now, battery.metrics.get("soc_pct") if battery else None, self._ytd[0], self._ytd[1],
             sum(v[0] for v in today) / 60.0, sum(v[1] for v in today) / 60.0,
+            site=site, described=description is not None and description.role == ZERO_ENERGY,
         )
 
-    def _year_to_date(self, store: Store, devices: list[str], metas: dict[str, DeviceMeta],
+    def _year_to_date(self, store: Store, site: str, devices: list[str], metas: dict[Key, DeviceMeta],
                       clock: float) -> tuple[float, float]:
         """Energy made and used this year (Wh): each counter's newest value less its first."""
         if not devices:
             return 0.0, 0.0
         first: dict[str, float] = {}
         last: dict[str, float] = {}
-        for row in store.rollups("1h", year_start_s(clock, self.timezone), clock + 3600, "energy_wh", devices):
+        for row in store.rollups("1h", year_start_s(clock, self.timezone), clock + 3600, "energy_wh", devices,
+                                 site=site):
             first[row.device] = min(first.get(row.device, math.inf), row.min)
             last[row.device] = max(last.get(row.device, -math.inf), row.last)
         produced = used = 0.0
         for device in first:
-            meta = metas.get(device)
+            meta = metas.get((site, device))
             if meta is None or meta.kind not in KINDS:
                 continue
             flow = KINDS[meta.kind].flow

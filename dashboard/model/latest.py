@@ -25,12 +25,12 @@ REPLAY_SPEED = 2.0  # data advancing faster than this many seconds per second is
 
 
 class LatestValues:
-    """The newest reading per device, merged look by look."""
+    """The newest reading per device, (site, device), merged look by look."""
 
     def __init__(self):
         self.newest_s: float | None = None  # the newest reading held after the last look
         self.newest_seen_s: float | None = None  # ... and after the last look that held any
-        self._held: dict[str, Reading] = {}
+        self._held: dict[tuple[str, str], Reading] = {}
         self._full_at = -math.inf
 
     def forget_window(self) -> None:
@@ -50,11 +50,12 @@ class LatestValues:
             self._held = {}
             self._full_at = wall
         for reading in fresh:
-            held = self._held.get(reading.device)
+            key = (reading.site, reading.device)
+            held = self._held.get(key)
             if held is None:
-                self._held[reading.device] = reading
+                self._held[key] = reading
             elif reading.ts_s >= held.ts_s:  # a metric not in the short window keeps its newest value
-                self._held[reading.device] = Reading(reading.site, reading.device, reading.ts_s,
+                self._held[key] = Reading(reading.site, reading.device, reading.ts_s,
                                                      {**held.metrics, **reading.metrics})
         latest = list(self._held.values())
         self.newest_s = max((r.ts_s for r in latest), default=None)
@@ -89,26 +90,34 @@ class ReplayDetector:
         return self.speed
 
 
-def devices_now(metas: dict[str, DeviceMeta], latest: list[Reading], clock: float,
+def devices_now(metas: dict[tuple[str, str], DeviceMeta], latest: list[Reading], clock: float,
                 settings: ModelSettings) -> list[DeviceNow]:
-    """Every device known by its metadata or its readings, with its state judged on the exhibit's clock."""
-    parents = {m.parent for m in metas.values() if m.parent}
-    by_device = {r.device: r for r in latest}
+    """Every device known by its metadata or its readings, with its state judged on the exhibit's clock.
+
+    A device is (site, device) and its parent is in its own site: two sites' ``home-01`` are two devices."""
+    parents = parent_keys(metas)
+    by_device = {(r.site, r.device): r for r in latest}
     out = []
-    for device in sorted(set(metas) | set(by_device)):
-        meta = metas.get(device)
-        reading = by_device.get(device)
+    for key in sorted(set(metas) | set(by_device)):
+        site, device = key
+        meta = metas.get(key)
+        reading = by_device.get(key)
         kind = meta.kind if meta else "meter"
         ts = reading.ts_s if reading else None
         age = clock - ts if ts is not None else math.inf
         state = "live" if age <= settings.stale_s else ("stale" if age <= settings.offline_s else "offline")
         power = reading.metrics.get("power_w") if reading else None
         out.append(DeviceNow(
-            meta.site if meta else reading.site, device, kind,
+            site, device, kind,
             meta.name_en if meta else device, meta.name_zh if meta else device,
             meta.x_m if meta else 0.0, meta.y_m if meta else 0.0, meta.rated_power_w if meta else 0.0,
             meta.source if meta else "meter", meta.building if meta else None,
-            counted_kind(kind, device in parents, bool(meta and meta.parent)),
+            counted_kind(kind, key in parents, bool(meta and meta.parent)),
             power, ts, state, dict(reading.metrics) if reading else {},
         ))
     return out
+
+
+def parent_keys(metas: dict[tuple[str, str], DeviceMeta]) -> set[tuple[str, str]]:
+    """(site, device) of every device some other device hangs below: a parent is in its child's site."""
+    return {(m.site, m.parent) for m in metas.values() if m.parent}

@@ -14,7 +14,8 @@ from __future__ import annotations
 import math
 from collections import defaultdict
 
-from dashboard.categories import CATEGORIES, LOADS, counted_kind, split
+from dashboard.categories import CATEGORIES, LOADS, RENEWABLE, counted_kind, split
+from dashboard.model.latest import parent_keys
 from dashboard.model.slots import slot_means
 from expo.kinds import KINDS, Flow
 from expo.metadata import DeviceMeta
@@ -37,13 +38,21 @@ RECENT_EVERY_S = 10.0
 # them, and the server's memory grew for as long as it ran (docs/reliability.md). At most one minute per
 # query when the town has more meters than this.
 ROWS_PER_QUERY = 10_000
+RATE_MINUTES = 5  # readings per second: the mean of this many complete minutes
+_LOADS, _RENEWABLE = frozenset(LOADS), frozenset(RENEWABLE)
 
 
 class MinuteRollups:
-    """minute bucket (s) -> W by category, the zero-energy building's (generation, use) and readings counted."""
+    """minute bucket (s) -> W by category, each site's (load, renewable) W, the zero-energy building's
+    (generation, use) and readings counted.
+
+    The sites' minutes are summed from the same rows in the same pass as the town's, so the city's total is
+    the sum of its districts by construction; two numbers per site and minute keep two days of a city of
+    districts small."""
 
     def __init__(self):
         self.minutes: dict[int, dict[str, float]] = {}
+        self.sites: dict[int, dict[str, tuple[float, float]]] = {}
         self.building: dict[int, tuple[float, float]] = {}
         self.counts: dict[int, int] = {}
         self._synced_day: float | None = None
@@ -75,12 +84,33 @@ class MinuteRollups:
     def readings_since(self, start_s: float) -> int:
         return sum(n for b, n in self.counts.items() if b >= start_s)
 
-    def sync(self, store: Store, clock: float, day_start: float, metas: dict[str, DeviceMeta],
-             building_id: str | None, replaying: bool = False) -> None:
+    def readings_per_s(self, clock: float) -> float:
+        """Readings stored per second over the newest complete minutes (the running one and the one before are
+        left out: a store may not have written their rollups yet)."""
+        end = math.floor(clock / 60) * 60 - 60
+        start = end - RATE_MINUTES * 60
+        present = [b for b in self.counts if start <= b < end]
+        if not present:
+            return 0.0
+        return sum(self.counts[b] for b in present) / (end - min(present))
+
+    def site_today(self, day_start: float) -> dict[str, tuple[float, float]]:
+        """site -> (load, renewable) energy since ``day_start`` (Wh)."""
+        out: dict[str, list[float]] = defaultdict(lambda: [0.0, 0.0])
+        for bucket, by_site in self.sites.items():
+            if bucket >= day_start:
+                for site, (load_w, renewable_w) in by_site.items():
+                    out[site][0] += load_w / 60.0
+                    out[site][1] += renewable_w / 60.0
+        return {site: (v[0], v[1]) for site, v in out.items()}
+
+    def sync(self, store: Store, clock: float, day_start: float, metas: dict[tuple[str, str], DeviceMeta],
+             building: tuple[str, str] | None, replaying: bool = False) -> None:
+        """``metas`` by (site, device); ``building``: (site, building) of the zero-energy building."""
         oldest = day_start - 86400
         recent_s = RECENT_S if replaying else LIVE_RECENT_S
         if self._synced_day != day_start:
-            self.minutes.clear(), self.building.clear(), self.counts.clear()
+            self.minutes.clear(), self.sites.clear(), self.building.clear(), self.counts.clear()
             self._synced_day = day_start
             self._hour_synced_at = clock
             recent = clock - recent_s
@@ -93,54 +123,62 @@ class MinuteRollups:
         else:
             recent = None  # read a moment ago: nothing new this poll
         if recent is not None:
-            self._read(store, max(oldest, math.floor(recent / 60) * 60), clock + 60, metas, building_id)
+            self._read(store, max(oldest, math.floor(recent / 60) * 60), clock + 60, metas, building)
             self._recent_synced_at = clock
         if self._unsynced is not None:
             low, high = self._unsynced
             chunk_s = max(300, 60 * (MINUTE_ROWS_PER_POLL // max(1, len(metas))))
             start = max(low, high - chunk_s)
             if start < high:
-                self._read(store, start, high, metas, building_id)
+                self._read(store, start, high, metas, building)
             self._unsynced = (low, start) if start > low else None
-        for table in (self.minutes, self.building, self.counts):
+        for table in (self.minutes, self.sites, self.building, self.counts):
             for bucket in [b for b in table if b < oldest]:
                 del table[bucket]
 
-    def _read(self, store: Store, start: float, end: float, metas: dict[str, DeviceMeta],
-              building_id: str | None) -> None:
+    def _read(self, store: Store, start: float, end: float, metas: dict[tuple[str, str], DeviceMeta],
+              building: tuple[str, str] | None) -> None:
         """Replace the minutes in [start, end) with the store's 1-minute rollups, by category.
 
         Read in windows of at most ``ROWS_PER_QUERY`` rows: the rows are summed into a few dicts as they
         come, so what a poll holds at once is one window's rows, not the hour's (docs/reliability.md)."""
-        parents = {m.parent for m in metas.values() if m.parent}
+        parents = parent_keys(metas)
         fresh: dict[int, dict[str, float]] = defaultdict(lambda: defaultdict(float))
+        fresh_sites: dict[int, dict[str, list[float]]] = defaultdict(lambda: defaultdict(lambda: [0.0, 0.0]))
         fresh_building: dict[int, list[float]] = defaultdict(lambda: [0.0, 0.0])
         counts: dict[int, int] = defaultdict(int)
         window_s = 60 * max(1, ROWS_PER_QUERY // max(1, len(metas)))
         low = start
         while low < end:
             high = min(end, low + window_s)
-            self._add(store.rollups("1m", low, high, "power_w"), metas, parents, building_id, fresh,
+            self._add(store.rollups("1m", low, high, "power_w"), metas, parents, building, fresh, fresh_sites,
                       fresh_building, counts)
             low = high
-        for table in (self.minutes, self.building, self.counts):
+        for table in (self.minutes, self.sites, self.building, self.counts):
             for bucket in [b for b in table if start <= b < end]:
                 del table[bucket]
         self.minutes.update({b: dict(v) for b, v in fresh.items()})
+        self.sites.update({b: {site: (v[0], v[1]) for site, v in by_site.items()} for b, by_site in fresh_sites.items()})
         self.building.update({b: tuple(v) for b, v in fresh_building.items()})
         self.counts.update(counts)
 
     @staticmethod
-    def _add(rows, metas, parents, building_id, fresh, fresh_building, counts) -> None:
+    def _add(rows, metas, parents, building, fresh, fresh_sites, fresh_building, counts) -> None:
         for row in rows:
             bucket = int(row.bucket_s)
             counts[bucket] += row.count
-            meta = metas.get(row.device)
+            key = (row.site, row.device)
+            meta = metas.get(key)
             kind = meta.kind if meta else "meter"
-            if counted_kind(kind, row.device in parents, bool(meta and meta.parent)):
+            if counted_kind(kind, key in parents, bool(meta and meta.parent)):
+                site = fresh_sites[bucket][row.site]
                 for category, w in split(kind, row.mean):
                     fresh[bucket][category] += w
-                if building_id and meta and meta.building == building_id:
+                    if category in _LOADS:
+                        site[0] += w
+                    elif category in _RENEWABLE:
+                        site[1] += w
+                if building and meta and (meta.site, meta.building) == building:
                     flow = KINDS[kind].flow
                     if flow is Flow.PRODUCES:
                         fresh_building[bucket][0] += max(row.mean, 0.0)

@@ -16,22 +16,22 @@ import logging
 import math
 import threading
 import time
-from collections import defaultdict
 from collections.abc import Callable
 from zoneinfo import ZoneInfo
 
-from dashboard.categories import split
-from dashboard.model.building import ZeroEnergyBuilding, building_id
+from dashboard.model.building import ZeroEnergyBuilding, building_key
 from dashboard.model.latest import LatestValues, ReplayDetector, devices_now
 from dashboard.model.minutes import MinuteRollups
+from dashboard.model.sites import city_now, descriptions, flows_by_site, town_flows
 from dashboard.model.slots import local_midnight_s
 from dashboard.model.views import ModelSettings, Snapshot, empty_snapshot
 from expo.metadata import DeviceMeta
+from expo.places import BuildingMeta, SiteMeta
 from expo.store import Store, StoreUnavailable
 
 log = logging.getLogger("expo.dashboard")
 
-METADATA_EVERY_S = 30.0  # device metadata changes rarely (a meter added); re-read it this often
+METADATA_EVERY_S = 30.0  # device metadata and site descriptions change rarely (a meter added); re-read this often
 ENGINEER_EVERY_S = 5.0  # ingest counters and quarantine, for the engineer view
 REJECTED_KEPT = 50
 
@@ -47,7 +47,9 @@ class ExhibitModel:
         self.clock = clock  # wall-clock seconds since the epoch
         ZoneInfo(settings.timezone)  # fail now, with the name, not in the poller
         self.snapshot: Snapshot = empty_snapshot(settings, clock())
-        self._metas: dict[str, DeviceMeta] = {}
+        self._metas: dict[tuple[str, str], DeviceMeta] = {}  # by (site, device)
+        self._sites: dict[str, SiteMeta] = {}
+        self._buildings: dict[tuple[str, str], BuildingMeta] = {}
         self._metas_at = -math.inf
         self._latest = LatestValues()
         self._replay = ReplayDetector(settings.live_s)
@@ -113,31 +115,32 @@ class ExhibitModel:
         s = self.settings
         wall = self.clock()
         if wall - self._metas_at > METADATA_EVERY_S or not self._metas:
-            self._metas = {m.device: m for m in store.devices()}
+            self._metas = {(m.site, m.device): m for m in store.devices()}
+            self._sites, self._buildings = descriptions(store)
             self._metas_at = wall
         latest = self._latest.read(store, wall)
         newest = self._latest.newest_s
         replay_speed = self._replay.track(wall, newest)
         clock = newest if (replay_speed and newest) else wall
         day_start = local_midnight_s(clock, s.timezone)
-        bid = building_id(self._metas)
-        self._minutes.sync(store, clock, day_start, self._metas, bid, replaying=bool(replay_speed))
+        zeb = building_key(self._metas, list(self._buildings.values()))
+        self._minutes.sync(store, clock, day_start, self._metas, zeb, replaying=bool(replay_speed))
         devices = devices_now(self._metas, latest, clock, s)
-        flows_now = defaultdict(float)
-        for d in devices:
-            if d.counted and d.power_w is not None and d.state != "offline":
-                for category, w in split(d.kind, d.power_w):
-                    flows_now[category] += w
+        by_site = flows_by_site(devices)
+        flows_now = town_flows(by_site)
         curve, flows_today = self._minutes.curves(day_start)
         yesterday = self._minutes.total_load(day_start - 86400)
         readings_today = self._minutes.readings_since(day_start)
-        building = self._building.now(store, bid, devices, self._metas, self._minutes.building, day_start, clock)
+        building = self._building.now(store, zeb, devices, self._metas, self._minutes.building, day_start, clock,
+                                      self._buildings.get(zeb) if zeb else None)
+        city = city_now(devices, by_site, self._sites, self._minutes.site_today(day_start), readings_today,
+                        self._minutes.readings_per_s(clock), self._minutes.total_load(day_start), yesterday)
         if wall - self._engineer_at >= ENGINEER_EVERY_S:
             self._engineer = (store.health(), tuple(store.rejected(REJECTED_KEPT)))
             self._engineer_at = wall
         self._version += 1
         return Snapshot(
             self._version, wall, clock, day_start, s.timezone, True, "", newest, replay_speed,
-            tuple(devices), dict(flows_now), flows_today, curve, yesterday, readings_today, building,
-            s.co2_kg_per_kwh, s.live_s, *self._engineer,
+            tuple(devices), flows_now, flows_today, curve, yesterday, readings_today, building,
+            s.co2_kg_per_kwh, s.live_s, *self._engineer, city=city,
         )

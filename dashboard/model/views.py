@@ -47,6 +47,11 @@ class DeviceNow:
     metrics: dict = field(default_factory=dict)
 
     @property
+    def key(self) -> str:
+        """``site/device``: what a scene uses as a point's id or in an address (a device id alone is not unique)."""
+        return f"{self.site}/{self.device}"
+
+    @property
     def load_w(self) -> float | None:
         """Power in load convention: consumption positive, generation negative."""
         if self.power_w is None:
@@ -68,6 +73,8 @@ class Building:
     used_ytd_wh: float
     produced_today_wh: float
     used_today_wh: float
+    site: str = ""  # a building is (site, building): two districts may both have a "zeb"
+    described: bool = False  # found by its retained description (role zero_energy), not guessed from its meters
 
 
 @dataclass(frozen=True)

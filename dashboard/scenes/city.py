@@ -83,7 +83,7 @@ def make_figure(snapshot, lang: str) -> go.Figure:
             marker=dict(size=sizes, color=[round(colour_value(d), 2) for d in devices], cmin=-1, cmax=1,
                         colorscale=COLOURSCALE, symbol=[_symbol(d) for d in devices],
                         line=dict(width=1, color=theme.BACKGROUND)),
-            text=[hover(d, lang) for d in devices], hoverinfo="text", customdata=[d.device for d in devices],
+            text=[hover(d, lang) for d in devices], hoverinfo="text", customdata=[d.key for d in devices],
         ),
          go.Scatter(x=[m[0] for m in marks], y=[m[1] for m in marks], text=[m[2] for m in marks], mode="text",
                     textposition=[m[3] for m in marks], textfont=dict(size=theme.LABEL_PX - 2, color=theme.TEXT),
@@ -113,7 +113,7 @@ def landmarks(snapshot, lang: str) -> list[tuple[float, float, str, str]]:
     for d in top[:1]:
         out.append((d.x_m, d.y_m + 25, text("landmark.grid", lang), "top center"))
     building = snapshot.building
-    members = [d for d in devices if building and d.building == building.id]
+    members = [d for d in devices if building and d.site == building.site and d.building == building.id]
     if members:
         out.append((min(d.x_m for d in members) - 10, sum(d.y_m for d in members) / len(members),
                     text("landmark.building", lang), "middle left"))
@@ -152,7 +152,7 @@ def caption(snapshot):
 
 def update(snapshot, lang: str, sent: dict):
     devices = shown(snapshot)
-    structure = {"lang": lang, "devices": [(d.device, d.x_m, d.y_m, d.rated_w) for d in devices]}
+    structure = {"lang": lang, "devices": [(d.key, d.x_m, d.y_m, d.rated_w) for d in devices]}
     colours = [round(colour_value(d), 2) for d in devices]
     symbols = [_symbol(d) for d in devices]
     fresh = {"structure": digest(structure), "colours": digest(colours), "symbols": digest(symbols)}
@@ -185,9 +185,9 @@ def register_callbacks(app, model) -> None:
         return detail(model.snapshot, device)
 
 
-def detail(snapshot, device_id: str | None):
-    """What a visitor sees after tapping a dot: the meter's name, what it is, and what it does now."""
-    device = next((d for d in snapshot.devices if d.device == device_id), None)
+def detail(snapshot, device_key: str | None):
+    """What a visitor sees after tapping a dot (``site/device``): the meter's name, what it is, and what it does now."""
+    device = next((d for d in snapshot.devices if d.key == device_key), None)
     if device is None:
         return None
     return html.Div([

@@ -173,9 +173,9 @@ class CountingStore:
     def __init__(self, store):
         self.store, self.windows, self.latest_since = store, [], []
 
-    def rollups(self, resolution, start_s, end_s, metric, devices=None):
+    def rollups(self, resolution, start_s, end_s, metric, devices=None, **narrowed):
         self.windows.append((resolution, end_s - start_s))
-        return self.store.rollups(resolution, start_s, end_s, metric, devices)
+        return self.store.rollups(resolution, start_s, end_s, metric, devices, **narrowed)
 
     def latest(self, site=None, since_s=None):
         self.latest_since.append(since_s)

@@ -21,8 +21,8 @@ class RowCountingStore:
     def __init__(self, store):
         self.store, self.rows = store, []
 
-    def rollups(self, resolution, start_s, end_s, metric, devices=None):
-        out = self.store.rollups(resolution, start_s, end_s, metric, devices)
+    def rollups(self, resolution, start_s, end_s, metric, devices=None, **narrowed):
+        out = self.store.rollups(resolution, start_s, end_s, metric, devices, **narrowed)
         if resolution == "1m":
             self.rows.append(len(out))
         return out

@@ -250,7 +250,7 @@ def test_the_town_plan_registers_its_tap_through_the_scene_interface(snapshot):
     device = city.shown(snapshot)[0]
     body = {"output": "city-detail.children", "outputs": {"id": "city-detail", "property": "children"},
             "inputs": [{"id": "city-graph", "property": "clickData",
-                        "value": {"points": [{"customdata": device.device}]}}],
+                        "value": {"points": [{"customdata": device.key}]}}],
             "changedPropIds": ["city-graph.clickData"]}
     response = app.server.test_client().post("/_dash-update-component", json=body)
     assert response.status_code == 200 and device.name_en in response.get_data(as_text=True)
