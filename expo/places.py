@@ -162,6 +162,6 @@ def _outline(points: object) -> tuple[tuple[float, float], ...]:
 def _known_zone(name: str) -> bool:
     try:
         ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
+    except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: a folder of zones ("America"), a name too long
         return False
     return True

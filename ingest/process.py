@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from expo.errors import Refused
 from expo.logthrottle import LogThrottle
 from expo.metadata import DeviceMeta
+from expo.places import BuildingMeta, SiteMeta
 from expo.store import Batch, Rejected
 from ingest.checks import Checks
 from ingest.counters import CounterState
@@ -50,6 +51,8 @@ class Processor:
         self.counters = counters
         self.max_payload_bytes = max_payload_bytes
         self.metas: dict[tuple[str, str], DeviceMeta] = {}
+        self.sites: dict[str, SiteMeta] = {}  # descriptions as stored: a retained one delivered again is not
+        self.buildings: dict[tuple[str, str], BuildingMeta] = {}
         self.rejected_by_reason: Counter[str] = Counter()
         self.readings = 0
         self.status: dict[tuple[str, str], str] = {}
@@ -89,6 +92,14 @@ class Processor:
             if self.metas.get(key) != meta:
                 self.metas[key] = meta
                 batch.metas.append(meta)
+        for site in decoded.sites:
+            if self.sites.get(site.site) != site:
+                self.sites[site.site] = site
+                batch.sites.append(site)
+        for building in decoded.buildings:
+            if self.buildings.get((building.site, building.building)) != building:
+                self.buildings[(building.site, building.building)] = building
+                batch.buildings.append(building)
         for device, state in decoded.status.items():
             self.status[(self.site, device)] = state
         for device, replaced_s in decoded.replaced.items():

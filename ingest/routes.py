@@ -10,7 +10,7 @@ such as ``+/+/SENSOR`` cannot take messages that another family's narrower
 ``tele/+/SENSOR`` names, whatever the decoders are called.
 
 With ``sites`` a process takes only those sites' native topics
-(``expo/<site>/+/+``): the scale-out design keeps every device's messages in
+(``expo/<site>/+/+`` and the site's description, ``expo/<site>/site``): the scale-out design keeps every device's messages in
 one process, in order, because what ingest derives per device (energy from
 power, counters across resets, the writer's rollups) needs all of them. The
 meter families' topics carry no site, so they would reach every process; with
@@ -25,6 +25,7 @@ from functools import lru_cache
 from typing import Any
 
 from expo import topics
+from expo.topics import MessageType
 from expo.errors import UserError
 from ingest.decoders import registry
 
@@ -72,7 +73,8 @@ def _defaults(decoders: dict, include: bool | None, sites: tuple[str, ...] | Non
         raise UserError(f"{source}: default_routes = true with sites takes the meter families' topics, whose "
                         f"readings belong to site {site!r} (the site setting), which is not in sites "
                         f"({', '.join(sites)}): add it, or leave the families to the process that has it")
-    routes = [Route(topics.subscription(s), "native", {"topic": topics.subscription(s)}) for s in sites]
+    native = [topics.subscription(s) for s in sites] + [topics.subscription(s, MessageType.SITE) for s in sites]
+    routes = [Route(t, "native", {"topic": t}) for t in native]
     if include is True:
         routes += [Route(t, name, {"topic": t}) for name, module in decoders.items() if name != "native"
                    for t in module.DEFAULT_TOPICS]

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Callable
 
 from expo.metadata import DeviceMeta
+from expo.places import BuildingMeta, SiteMeta
 from expo.reading import Reading
 from expo.store import Batch, Rejected
 
@@ -42,6 +43,8 @@ def encode_batch(batch: Batch) -> bytes:
             [q.received_s, q.topic, q.reason, q.detail, base64.b64encode(q.payload).decode()] for q in batch.rejected
         ],
         "health": batch.health,
+        "sites": [[m.site, m.to_payload()] for m in batch.sites],
+        "buildings": [[m.site, m.building, m.to_payload()] for m in batch.buildings],
     }
     return json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode()
 
@@ -54,6 +57,9 @@ def decode_batch(data: bytes) -> Batch:
         rejected=[Rejected(t, topic, reason, detail, base64.b64decode(p))
                   for t, topic, reason, detail, p in body["rejected"]],
         health=body["health"],
+        sites=[SiteMeta.from_payload(site, payload) for site, payload in body.get("sites", [])],  # none before
+        buildings=[BuildingMeta.from_payload(site, building, payload)
+                   for site, building, payload in body.get("buildings", [])],
     )
 
 

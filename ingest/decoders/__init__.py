@@ -25,6 +25,7 @@ from typing import Any, Mapping
 from expo.errors import Refused
 from expo.kinds import KINDS, Flow
 from expo.metadata import DeviceMeta
+from expo.places import BuildingMeta, SiteMeta
 from expo.plugins import discover
 from expo.reading import EARLIEST_TS_S, LATEST_TS_S, Reading
 from expo.topics import is_valid_id
@@ -48,6 +49,8 @@ class Decoded:
     # The metas are the devices' own announcement (a native meta message), not a decoder's guess from a
     # reading: an announced device is known, never part of a flood of new ids (ingest.checks).
     announced: bool = False
+    sites: list[SiteMeta] = field(default_factory=list)  # a site's own description (native ``site``)
+    buildings: list[BuildingMeta] = field(default_factory=list)
 
 
 @cache

@@ -1,6 +1,7 @@
-"""The native contract (docs/telemetry.md): ``expo/<site>/<device>/reading|meta|status``.
+"""The native contract (docs/telemetry.md): ``expo/<site>/<device>/reading|meta|status``, a building's
+``expo/<site>/<building>/building`` and a site's ``expo/<site>/site``.
 
-The contract's own parsers validate readings and metadata and refuse with a
+The contract's own parsers validate readings, metadata and descriptions and refuse with a
 countable reason themselves; this module only adds what ingest reads from a
 meta message beyond ``DeviceMeta``: ``replaced_s``, the instant the device's
 meter was swapped, which tells the counters to continue the series from the
@@ -14,11 +15,12 @@ import json
 from expo import topics
 from expo.errors import Refused
 from expo.metadata import DeviceMeta
+from expo.places import BuildingMeta, SiteMeta
 from expo.reading import Reading, load_json_object
 from expo.topics import MessageType
 from ingest.decoders import DecodeContext, Decoded, epoch_seconds
 
-DEFAULT_TOPICS = [topics.subscription()]
+DEFAULT_TOPICS = [topics.subscription(), topics.subscription(message=MessageType.SITE)]
 
 
 def decode(topic: str, payload: bytes, ctx: DecodeContext) -> Decoded:
@@ -28,6 +30,10 @@ def decode(topic: str, payload: bytes, ctx: DecodeContext) -> Decoded:
         raise Refused("unknown_topic", str(exc)) from None
     if parts.message is MessageType.READING:
         return Decoded(readings=[Reading.from_payload(parts.site, parts.device, payload)])
+    if parts.message is MessageType.SITE:
+        return Decoded(sites=[SiteMeta.from_payload(parts.site, payload)])
+    if parts.message is MessageType.BUILDING:
+        return Decoded(buildings=[BuildingMeta.from_payload(parts.site, parts.device, payload)])
     if parts.message is MessageType.META:
         body = load_json_object(payload)
         meta = DeviceMeta.from_payload(parts.site, parts.device, body)

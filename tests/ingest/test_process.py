@@ -6,6 +6,7 @@ import json
 
 import pytest
 
+from expo.places import BuildingMeta, SiteMeta
 from expo.store import Batch
 from ingest.checks import Checks
 from ingest.counters import CounterState
@@ -28,6 +29,11 @@ def native(device: str, body) -> tuple[str, bytes]:
     (*native("e", {"v": 1, "ts": TS, "metrics": {"power_w": True}}), "wrong_type"),
     ("expo/binhai/f/meta", b'{"v": 1, "kind": "spaceship", "name": {"en": "x", "zh": "x"}}', "unknown_kind"),
     ("tele/plug/SENSOR", b'{"ENERGY": {"Power": "lots"}}', "wrong_type"),  # a decoder
+    ("expo/eco/site", b'{"v": 1, "kind": "moon_base", "name": {"en": "x", "zh": "x"}}', "invalid"),  # a description
+    ("expo/eco/site", b'{"v": 2, "kind": "port", "name": {"en": "x", "zh": "x"}}', "unsupported_version"),
+    ("expo/eco/site", b'{"v": 1, "kind": "port", "name": {"en": "x", "zh": "x"}, "timezone": "America"}', "invalid"),
+    ("expo/eco/zeb/building", b'{"v": 1, "kind": "office", "name": {"en": "x"}}', "invalid"),
+    ("expo/eco/zeb/building", b'', "malformed"),
     (*native("g", {"v": 1, "ts": "2026-11-25T05:00:00Z", "metrics": {"power_w": 1}}), "future_timestamp"),  # a check
 ])
 def test_every_refusal_is_quarantined_with_the_reason_its_raiser_gave(topic, payload, reason):
@@ -64,3 +70,24 @@ def test_devices_announced_by_their_metadata_are_never_a_flood_and_invented_ids_
     for i in range(300):
         processor.add(Incoming(*native(f"invented-{i}", {"v": 1, "ts": TS, "metrics": {"power_w": 1}}), NOW), batch)
     assert processor.rejected_by_reason == {"new_device_flood": 200}
+
+
+SITE = {"v": 1, "kind": "eco_city", "name": {"en": "Eco-City", "zh": "生态城"}, "place": {"x_km": 12, "y_km": 20.5},
+        "outline_km": [[9, 18], [15, 18], [15, 23]], "timezone": "Asia/Shanghai"}
+BUILDING = {"v": 1, "kind": "office", "name": {"en": "Zero-Energy Building", "zh": "零能耗建筑"}, "role": "zero_energy"}
+
+
+def test_site_and_building_descriptions_go_into_the_batch_once_each_until_they_change():
+    processor = Processor(build_routes([], None), "binhai", Checks(clock=lambda: NOW), CounterState())
+    first, again = Batch(), Batch()
+    processor.add(Incoming("expo/eco/site", json.dumps(SITE).encode(), NOW), first)
+    processor.add(Incoming("expo/eco/zeb/building", json.dumps(BUILDING).encode(), NOW), first)
+    assert first.sites == [SiteMeta("eco", "eco_city", "Eco-City", "生态城", 12.0, 20.5,
+                                    ((9.0, 18.0), (15.0, 18.0), (15.0, 23.0)))]
+    assert first.buildings == [BuildingMeta("eco", "zeb", "office", "Zero-Energy Building", "零能耗建筑", "zero_energy")]
+    assert not (first.readings or first.metas or first.rejected)
+    processor.add(Incoming("expo/eco/site", json.dumps(SITE).encode(), NOW), again)  # a retained one, redelivered
+    assert not again.sites
+    processor.add(Incoming("expo/eco/site", json.dumps({**SITE, "kind": "district"}).encode(), NOW), again)
+    assert [s.kind for s in again.sites] == ["district"]
+    assert not processor.rejected_by_reason

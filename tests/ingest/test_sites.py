@@ -49,15 +49,19 @@ def test_any_sites_text_is_a_tuple_of_valid_ids_or_one_error(text):
 
 def test_with_sites_only_those_sites_native_topics_are_subscribed():
     routes = build_routes([], None, sites=("eco-city", "port"), site="binhai")
-    assert subscriptions(routes) == ["expo/eco-city/+/+", "expo/port/+/+"]
+    assert sorted(subscriptions(routes)) == ["expo/eco-city/+/+", "expo/eco-city/site", "expo/port/+/+",
+                                             "expo/port/site"]
     assert route_for("expo/port/meter-1/reading", routes).decoder == "native"
+    assert route_for("expo/port/site", routes).decoder == "native"  # the site's own description
+    assert route_for("expo/port/crane-depot/building", routes).decoder == "native"
+    assert route_for("expo/airport/site", routes) is None
     assert route_for("expo/airport/meter-1/reading", routes) is None  # another process's
     assert route_for("tele/plug/SENSOR", routes) is None  # the families are left to one process
 
 
 def test_without_sites_every_decoder_keeps_its_usual_topics():
     filters = set(subscriptions(build_routes([], None)))
-    assert "expo/+/+/+" in filters and FAMILY_TOPICS <= filters
+    assert {"expo/+/+/+", "expo/+/site"} <= filters and FAMILY_TOPICS <= filters
     assert subscriptions(build_routes([], None)) == subscriptions(build_routes([], True))
 
 

@@ -5,6 +5,7 @@ import pytest
 from expo.reading import Reading
 from expo.store import Batch, Rejected, StoreBusy, StoreUnavailable
 from expo.metadata import DeviceMeta
+from expo.places import BuildingMeta, SiteMeta
 from ingest.spool import Spool, SpoolFull, decode_batch, encode_batch
 from ingest.writer import RETRY_MIN_S, Writer
 
@@ -19,8 +20,17 @@ def test_batches_survive_encoding_exactly():
         metas=[DeviceMeta("binhai", "home-001", "household", "Home 1", "住户 1", 1.0, 2.0, 3.0, "feeder-01")],
         rejected=[Rejected(9.0, "expo/binhai/x/reading", "malformed", "not JSON", b"\xff\x00{")],
         health={"received": 3.0},
+        sites=[SiteMeta("eco", "eco_city", "Eco-City", "生态城", 1.0, 2.0, ((0.0, 0.0), (1.0, 0.0), (1.0, 1.5)),
+                        "Asia/Shanghai", "Binhai", "滨海")],
+        buildings=[BuildingMeta("eco", "zeb", "office", "ZEB", "零能耗建筑", "zero_energy", 3.0, 4.0)],
     )
     assert decode_batch(encode_batch(original)) == original
+
+
+def test_a_batch_spooled_before_descriptions_existed_still_replays():
+    """A spool written by the previous version has no "sites" or "buildings" in its batches."""
+    old = b'{"readings":[["binhai","home-001",1.5,{"power_w":2.0},7]],"metas":[],"rejected":[],"health":{}}'
+    assert decode_batch(old) == Batch(readings=[Reading("binhai", "home-001", 1.5, {"power_w": 2.0}, 7)])
 
 
 def test_spool_is_fifo_durable_and_bounded(tmp_path):
