@@ -73,7 +73,7 @@ class DeviceMeta:
             x_m = float(position.get("x_m", 0.0))
             y_m = float(position.get("y_m", 0.0))
             rated = float(body.get("rated_power_w", 0.0))
-        except (TypeError, ValueError, AttributeError):
+        except (TypeError, ValueError, AttributeError, OverflowError):  # OverflowError: an int of 400 digits
             raise ContractError("wrong_type", "meta position and rated_power_w must be numbers") from None
         parent = body.get("parent")
         building = body.get("building")

@@ -141,9 +141,13 @@ def _names(name: object, what: str) -> tuple[str, str]:
 
 
 def _number(value: object, what: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-        raise ContractError("wrong_type", f"{what} must be a finite number, got {value!r}")
-    return float(value)
+    try:
+        number = math.nan if isinstance(value, bool) or not isinstance(value, (int, float)) else float(value)
+    except OverflowError:  # an integer of hundreds of digits
+        number = math.inf
+    if not math.isfinite(number):
+        raise ContractError("wrong_type", f"{what} must be a finite number, got {str(value)[:40]!r}")
+    return number
 
 
 def _outline(points: object) -> tuple[tuple[float, float], ...]:

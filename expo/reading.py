@@ -242,6 +242,8 @@ def load_json_object(payload: bytes | str | dict) -> dict:
         raise ContractError("malformed", f"payload is not JSON: {exc.msg} at character {exc.pos}") from None
     except RecursionError:
         raise ContractError("malformed", "payload JSON is nested too deeply") from None
+    except ValueError as exc:  # an integer of more than 4,300 digits, which Python will not convert
+        raise ContractError("malformed", f"payload is not JSON this reads: {exc}"[:200]) from None
     if not isinstance(body, dict):
         raise ContractError("malformed", f"payload must be a JSON object, got {type(body).__name__}")
     return body

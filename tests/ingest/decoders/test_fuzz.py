@@ -20,6 +20,7 @@ from hypothesis import strategies as st
 
 from expo.kinds import KINDS
 from expo.metadata import DeviceMeta
+from expo.places import BUILDING_KINDS, BUILDING_ROLES, SITE_KINDS, BuildingMeta, SiteMeta
 from expo.reading import EARLIEST_TS_S, LATEST_TS_S, MAX_METRICS, Reading, unit_of
 from expo.topics import is_valid_id
 from expo.errors import Refused
@@ -165,7 +166,7 @@ GENERIC = st.tuples(
     NUMBER_TEXT.map(str.encode) | st.fixed_dictionaries({"ENERGY": objects(["Total", "Power"])}).map(as_json),
 )
 NATIVE_ID = st.one_of(st.sampled_from(["binhai", "home-017", "zeb-pv-roof"]), ID_LEVEL)  # native ids are lower-case
-NATIVE = st.tuples(
+NATIVE_DEVICE = st.tuples(
     st.tuples(NATIVE_ID, NATIVE_ID, st.sampled_from(["reading", "reading", "reading", "meta", "status", "x"]))
     .map(lambda t: f"expo/{t[0]}/{t[1]}/{t[2]}"),
     st.fixed_dictionaries({"v": st.just(1) | VALUES, "ts": st.sampled_from(["2026-11-25T04:00:00Z", 1795579200000])
@@ -173,6 +174,22 @@ NATIVE = st.tuples(
                           optional={"seq": VALUES, "state": st.sampled_from(["online", "offline"]) | VALUES,
                                     "kind": st.sampled_from(sorted(KINDS)) | VALUES}).map(as_json),
 )
+NAMES = st.just({"en": "Eco-City", "zh": "生态城"}) | objects(["en", "zh"]) | VALUES
+ZONES = st.sampled_from(["Asia/Shanghai", "UTC", "America", "Mars/Olympus", "a" * 300, "../../etc/passwd", ""])
+SITE_BODY = st.fixed_dictionaries(
+    {"v": st.just(1) | VALUES, "kind": st.sampled_from(SITE_KINDS) | VALUES, "name": NAMES},
+    optional={"place": objects(["x_km", "y_km"]) | VALUES, "timezone": ZONES | VALUES, "city": NAMES,
+              "outline_km": st.lists(st.lists(st.floats(-50, 50) | VALUES, max_size=3), max_size=5) | VALUES},
+).map(as_json)
+BUILDING_BODY = st.fixed_dictionaries(
+    {"v": st.just(1) | VALUES, "kind": st.sampled_from(BUILDING_KINDS) | VALUES, "name": NAMES},
+    optional={"role": st.sampled_from(BUILDING_ROLES) | VALUES, "position": objects(["x_m", "y_m"]) | VALUES},
+).map(as_json)
+NATIVE_PLACES = st.one_of(  # the descriptions: expo/<site>/site and expo/<site>/<building>/building
+    st.tuples(NATIVE_ID.map(lambda site: f"expo/{site}/site"), SITE_BODY),
+    st.tuples(st.tuples(NATIVE_ID, NATIVE_ID).map(lambda t: f"expo/{t[0]}/{t[1]}/building"), BUILDING_BODY),
+)
+NATIVE = st.one_of(NATIVE_DEVICE, NATIVE_DEVICE, NATIVE_PLACES)
 FAMILY_MESSAGES = {"tasmota": TASMOTA, "shelly_gen1": GEN1, "shelly_gen2": GEN2, "emonhub": EMONHUB,
                    "line_protocol": LINE_PROTOCOL, "generic": GENERIC, "native": NATIVE}
 ANY_FAMILY = st.one_of(*FAMILY_MESSAGES.values())
@@ -197,6 +214,11 @@ def assert_contract(result) -> None:
         assert DeviceMeta.from_payload(meta.site, meta.device, meta.to_json()) == meta
     for device, state in result.status.items():
         assert is_valid_id(device) and state in ("online", "offline")
+    for site in result.sites:
+        assert is_valid_id(site.site) and SiteMeta.from_payload(site.site, site.to_json()) == site
+    for building in result.buildings:
+        assert is_valid_id(building.site) and is_valid_id(building.building)
+        assert BuildingMeta.from_payload(building.site, building.building, building.to_json()) == building
 
 
 def decode_or_refuse(name: str, topic: str, payload: bytes, options: dict) -> Decoded | None:
@@ -274,6 +296,21 @@ def test_native_refuses_a_ts_with_hundreds_of_digits():
     assert caught.value.reason == "bad_timestamp"
 
 
+@pytest.mark.parametrize("topic, payload", [
+    ("expo/binhai/home-017/reading", b'{"v":1,"ts":"2026-11-25T04:00:00Z","metrics":{"power_w":' + b"9" * 5000 + b"}}"),
+    ("expo/binhai/home-017/meta", b'{"v":1,"kind":"household","name":{"en":"a","zh":"a"},"rated_power_w":'
+     + b"9" * 400 + b"}"),
+    ("expo/eco/site", b'{"v":1,"kind":"port","name":{"en":"a","zh":"a"},"place":{"x_km":' + b"9" * 400 + b"}}"),
+    ("expo/eco/site", b'{"v":1,"kind":"port","name":{"en":"a","zh":"a"},"timezone":"America"}'),
+])
+def test_native_refuses_numbers_no_float_holds_and_zone_folders(topic, payload):
+    """Python refuses to convert an integer of over 4,300 digits (ValueError), ``float()`` of a 400-digit one
+    overflows, and a zone name that is a folder raises IsADirectoryError: each is a refusal, not a decoder bug."""
+    with pytest.raises(Refused) as caught:
+        registry()["native"].decode(topic, payload, DecodeContext(SITE, RECEIVED_S))
+    assert caught.value.reason in ("malformed", "wrong_type", "invalid")
+
+
 @pytest.mark.parametrize("name", DECODERS)
 def test_near_valid_messages_do_reach_readings(name):
     """Guards the guard: were every fuzzed message refused, the properties would test only refusals."""
@@ -286,3 +323,13 @@ def test_near_valid_messages_do_reach_readings(name):
     find(st.tuples(FAMILY_MESSAGES[name], st.integers(0, len(options) - 1)), accepted,
          settings=settings(max_examples=3_000, derandomize=True, database=None,
                            suppress_health_check=list(HealthCheck)))
+
+
+@pytest.mark.parametrize("field", ["sites", "buildings"])
+def test_near_valid_descriptions_do_reach_sites_and_buildings(field):
+    """The same guard for the descriptions: some of the fuzzed ones are accepted."""
+    def accepted(example) -> bool:
+        return bool(getattr(decode_or_refuse("native", *example, {}) or Decoded(), field))
+
+    find(NATIVE_PLACES, accepted, settings=settings(max_examples=3_000, derandomize=True, database=None,
+                                                    suppress_health_check=list(HealthCheck)))
