@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import time
 from pathlib import Path
@@ -18,13 +19,18 @@ STEP_S = 60.0
 
 
 class Filled:
-    """A store URL holding ``hours`` of the small town up to about now, and the simulation that made it."""
+    """A store URL holding ``hours`` of the small town up to about now, and the simulation that made it.
 
-    def __init__(self, url: str, hours: float, seed: int = 2):
+    ``site`` puts the town under another site id (same device ids): a second district in the same store."""
+
+    def __init__(self, url: str, hours: float, seed: int = 2, site: str | None = None):
         self.url = url
         end_s = math.floor(time.time() / STEP_S) * STEP_S - STEP_S
         self.start_s = end_s - hours * 3600
-        self.sim = Simulation(scenarios.load(str(SMALL)), seed, self.start_s, STEP_S)
+        scenario = scenarios.load(str(SMALL))
+        if site is not None:
+            scenario = dataclasses.replace(scenario, site=dataclasses.replace(scenario.site, site=site))
+        self.sim = Simulation(scenario, seed, self.start_s, STEP_S)
         store = self.open()
         try:
             backfill(self.sim, int(hours * 3600 / STEP_S), store)
@@ -78,25 +84,25 @@ def filled_sqlite(tmp_path) -> Filled:
     return Filled(f"sqlite:///{tmp_path / 'expo.db'}", hours=3)
 
 
-def raw(url: str, metric: str, since_s: float) -> list[tuple[str, float, float]]:
+def raw(url: str, metric: str, since_s: float, sites: bool = False) -> list[tuple]:
     """(device, ts_s, value) of every stored raw reading of ``metric`` since then, read around the store
     interface (SQL or InfluxQL straight to the backend): the oracle the dashboard's rollup path is checked
-    against."""
+    against. ``sites``: (site, device, ts_s, value), for a store holding several sites."""
     if url.startswith("sqlite:"):
         import sqlite3
 
         path = url[len("sqlite:///"):]
         with sqlite3.connect(path) as db:
             rows = db.execute(
-                "SELECT s.device, r.ts_ms, r.value FROM readings r JOIN series s ON s.id = r.series "
+                "SELECT s.site, s.device, r.ts_ms, r.value FROM readings r JOIN series s ON s.id = r.series "
                 "WHERE s.metric = ? AND r.ts_ms >= ?", (metric, round(since_s * 1000))).fetchall()
-        return [(d, ts / 1000, v) for d, ts, v in rows]
+        return [(site, d, ts / 1000, v) if sites else (d, ts / 1000, v) for site, d, ts, v in rows]
     import json
     import urllib.parse
     import urllib.request
 
     host, database = url[len("influxdb://"):].split("/", 1)
-    q = f'SELECT "{metric}" FROM "reading" WHERE time >= {round(since_s * 1000)}ms GROUP BY "device"'
+    q = f'SELECT "{metric}" FROM "reading" WHERE time >= {round(since_s * 1000)}ms GROUP BY "site", "device"'
     with urllib.request.urlopen(f"http://{host}/query?" + urllib.parse.urlencode(
             {"db": database, "q": q, "epoch": "ms"})) as response:
         body = json.loads(response.read())
@@ -104,5 +110,6 @@ def raw(url: str, metric: str, since_s: float) -> list[tuple[str, float, float]]
     for series in body["results"][0].get("series", []):
         for ts, value in series["values"]:
             if value is not None:
-                out.append((series["tags"]["device"], ts / 1000, value))
+                tags = series["tags"]
+                out.append((tags["site"], tags["device"], ts / 1000, value) if sites else (tags["device"], ts / 1000, value))
     return out
