@@ -51,6 +51,7 @@ class ExhibitModel:
         self._sites: dict[str, SiteMeta] = {}
         self._buildings: dict[tuple[str, str], BuildingMeta] = {}
         self._metas_at = -math.inf
+        self._zeb: tuple[str, str] | None = None
         self._latest = LatestValues()
         self._replay = ReplayDetector(settings.live_s)
         self._minutes = MinuteRollups()
@@ -124,6 +125,9 @@ class ExhibitModel:
         clock = newest if (replay_speed and newest) else wall
         day_start = local_midnight_s(clock, s.timezone)
         zeb = building_key(self._metas, list(self._buildings.values()))
+        if zeb != self._zeb:  # found another (its description arrived): its minutes are read again from the store
+            self._minutes.invalidate()
+            self._zeb = zeb
         self._minutes.sync(store, clock, day_start, self._metas, zeb, replaying=bool(replay_speed))
         devices = devices_now(self._metas, latest, clock, s)
         by_site = flows_by_site(devices)

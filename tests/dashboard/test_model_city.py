@@ -13,6 +13,7 @@ from dashboard.model.poller import METADATA_EVERY_S
 from dashboard.model.slots import local_midnight_s
 from dashboard.scenes import city as city_scene
 from dashboard.status import render, status_data
+from expo.kinds import KINDS, Flow
 from expo.metadata import DeviceMeta
 from expo.places import BuildingMeta, SiteMeta
 from expo.reading import Reading
@@ -208,9 +209,10 @@ def test_the_zero_energy_building_is_found_by_its_description_not_by_its_meters(
              for i in range(8) for kind in ("pv", "battery")]
     write(store_url, Batch(metas=plant))
     clock = FakeClock()
-    model = ExhibitModel(binhai.open, ModelSettings(), clock=clock)
+    model = ExhibitModel(binhai.open, ModelSettings(timezone=awake_timezone(clock())), clock=clock)
     guessed = model.poll().building
     assert (guessed.site, guessed.id, guessed.described) == ("binhai", "plant", False)  # the premise: the guess is wrong
+    assert guessed.produced_today_wh == 0.0  # the plant's meters never reported
 
     write(store_url, Batch(buildings=[
         BuildingMeta("port", "zeb", "office", "Port Eco Tower", "港口生态大厦", role="zero_energy"),
@@ -226,6 +228,11 @@ def test_the_zero_energy_building_is_found_by_its_description_not_by_its_meters(
     made = sum(d.power_w or 0.0 for d in members if d.kind == "pv")
     assert building.generation_now_w == pytest.approx(made)
     assert building.used_ytd_wh > 0  # the year re-read for the building found, not kept from the guess
+    users = {m.device for m in port.sim.site.metas if m.building == "zeb" and KINDS[m.kind].flow is Flow.CONSUMES}
+    used_today = sum(max(v, 0.0) for site, device, ts, v in raw(store_url, "power_w", snapshot.day_start_s, sites=True)
+                     if site == "port" and device in users) / 60
+    assert used_today > 0  # the premise: the building uses something at any hour (its plugs' standby)
+    assert building.used_today_wh == pytest.approx(used_today, abs=1e-3)  # today's minutes read again for it
     landmarks = city_scene.landmarks(snapshot, "en")
     assert any("building" in m[2].lower() for m in landmarks)
 
