@@ -158,7 +158,8 @@ class MinuteRollups:
             for bucket in [b for b in table if start <= b < end]:
                 del table[bucket]
         self.minutes.update({b: dict(v) for b, v in fresh.items()})
-        self.sites.update({b: {site: (v[0], v[1]) for site, v in by_site.items()} for b, by_site in fresh_sites.items()})
+        self.sites.update({b: {site: (v[0], v[1]) for site, v in by_site.items()}
+                           for b, by_site in fresh_sites.items()})
         self.building.update({b: tuple(v) for b, v in fresh_building.items()})
         self.counts.update(counts)
 

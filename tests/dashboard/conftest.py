@@ -111,5 +111,6 @@ def raw(url: str, metric: str, since_s: float, sites: bool = False) -> list[tupl
         for ts, value in series["values"]:
             if value is not None:
                 tags = series["tags"]
-                out.append((tags["site"], tags["device"], ts / 1000, value) if sites else (tags["device"], ts / 1000, value))
+                row = (tags["device"], ts / 1000, value)
+                out.append((tags["site"], *row) if sites else row)
     return out

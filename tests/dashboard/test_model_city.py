@@ -46,7 +46,8 @@ def write(url: str, batch: Batch) -> None:
 
 def minutes_of(site: str, device: str, power_w: float, now_s: float, minutes: int = 6) -> list[Reading]:
     """One reading a minute for the last ``minutes`` minutes, the newest now."""
-    return [Reading(site, device, now_s - 60 * k, {"power_w": power_w, "energy_wh": 1000.0 + power_w * (minutes - k) / 60})
+    return [Reading(site, device, now_s - 60 * k,
+                    {"power_w": power_w, "energy_wh": 1000.0 + power_w * (minutes - k) / 60})
             for k in range(minutes - 1, -1, -1)]
 
 
@@ -67,7 +68,8 @@ def test_two_sites_with_the_same_device_ids_stay_separate(store_url):
     assert snapshot.load_today_wh == pytest.approx((1000.0 + 3000.0) * 6 / 60)
     sites = {s.site: s for s in snapshot.city.sites}
     assert sites["site-a"].load_now_w == pytest.approx(1000.0) and sites["site-b"].load_now_w == pytest.approx(3000.0)
-    assert sites["site-a"].load_today_wh == pytest.approx(100.0) and sites["site-b"].load_today_wh == pytest.approx(300.0)
+    assert sites["site-a"].load_today_wh == pytest.approx(100.0)
+    assert sites["site-b"].load_today_wh == pytest.approx(300.0)
     assert snapshot.city.load_now_w == pytest.approx(4000.0)
     # the town plan's tap and the engineer view name the device with its site
     assert "Home B1" in str(city_scene.detail(snapshot, "site-b/home-01"))
@@ -211,7 +213,7 @@ def test_the_zero_energy_building_is_found_by_its_description_not_by_its_meters(
     clock = FakeClock()
     model = ExhibitModel(binhai.open, ModelSettings(timezone=awake_timezone(clock())), clock=clock)
     guessed = model.poll().building
-    assert (guessed.site, guessed.id, guessed.described) == ("binhai", "plant", False)  # the premise: the guess is wrong
+    assert (guessed.site, guessed.id, guessed.described) == ("binhai", "plant", False)  # the premise: a wrong guess
     assert guessed.produced_today_wh == 0.0  # the plant's meters never reported
 
     write(store_url, Batch(buildings=[
