@@ -6,10 +6,12 @@ from __future__ import annotations
 from collections import defaultdict
 
 import pytest
+from hypothesis import given, strategies as st
 
 from dashboard.categories import LOADS, RENEWABLE, counted_kind, split
-from dashboard.model import SLOT_S, SLOTS, ExhibitModel, ModelSettings
+from dashboard.model import SLOT_S, SLOTS, DeviceNow, ExhibitModel, ModelSettings
 from dashboard.model.poller import METADATA_EVERY_S
+from dashboard.model.sites import city_now, flows_by_site, town_flows
 from dashboard.model.slots import local_midnight_s
 from dashboard.scenes import city as city_scene
 from dashboard.status import render, status_data
@@ -247,3 +249,34 @@ def test_without_descriptions_the_building_is_guessed_from_its_meters(store_url,
     zeb = filled.sim.scenario.building
     assert (building.site, building.id, building.described) == (filled.sim.site.metas[0].site, zeb.id, False)
     assert (building.name_en, building.name_zh) == (zeb.name_en, zeb.name_zh)
+
+
+KINDS_SHOWN = ["household", "commercial", "pv", "wind", "battery", "grid_connection", "feeder", "ev_charger", "meter"]
+
+
+@given(st.lists(st.tuples(st.sampled_from(["a", "b", "c"]), st.sampled_from(["home-01", "pv-01", "grid"]),
+                          st.sampled_from(KINDS_SHOWN), st.booleans(),
+                          st.one_of(st.none(), st.floats(-1e7, 1e7, allow_nan=False)),
+                          st.sampled_from(["live", "stale", "offline"])),
+                unique_by=lambda t: (t[0], t[1]), max_size=9))
+def test_any_city_is_the_sum_of_its_districts(rows):
+    """Whatever the meters say, the city's figures now are its districts' summed, and the town's are the same."""
+    devices = [DeviceNow(site, device, kind, device, device, 0.0, 0.0, 0.0, "meter", None, counted, power, None, state)
+               for site, device, kind, counted, power, state in rows]
+    by_site = flows_by_site(devices)
+    city = city_now(devices, by_site, {}, {}, 0, 0.0, [], [])
+    direct = defaultdict(lambda: defaultdict(float))
+    for d in devices:
+        if d.counted and d.power_w is not None and d.state != "offline":
+            for category, w in split(d.kind, d.power_w):
+                direct[d.site][category] += w
+    town = town_flows(by_site)
+    for s in city.sites:
+        expected = sum(direct[s.site][k] for k in LOADS) if s.site in direct else None
+        assert s.load_now_w == (None if expected is None else pytest.approx(expected))
+        assert s.meters == sum(1 for d in devices if d.site == s.site)
+        assert s.meters_online == sum(1 for d in devices if d.site == s.site and d.state == "live")
+    loads = [s.load_now_w for s in city.sites if s.load_now_w is not None]
+    assert city.load_now_w == (pytest.approx(sum(loads)) if loads else None)
+    assert sum(town.get(k, 0.0) for k in LOADS) == pytest.approx(sum(loads), abs=1e-6)
+    assert city.meters == len(devices) and {s.site for s in city.sites} == {d.site for d in devices}
