@@ -92,11 +92,16 @@ def wind_speed_10m_mps(epoch_s, climate: Climate, seed: int) -> np.ndarray:
     return climate.mean_wind_speed_10m_mps * spring * np.exp(sigma * n - sigma**2 / 2.0)
 
 
-def weather(epoch_s, climate: Climate, seed: int) -> Weather:
-    """Everything the site's devices need, for UTC instants."""
+def weather(epoch_s, climate: Climate, seed: int, cloud_delay_s: float = 0.0, wind_factor: float = 1.0) -> Weather:
+    """Everything the site's devices need, for UTC instants.
+
+    ``cloud_delay_s`` and ``wind_factor`` place the site in a city's weather field
+    (``physics.weather_field``): it sees the cloud pattern that long after the
+    city's origin does, and its wind scaled by its nearness to the coast.
+    """
     t = np.asarray(epoch_s, dtype=np.float64)
     zenith, azimuth = solar.solar_position(t, climate.latitude_deg, climate.longitude_deg)
-    cover = cloud_cover(t, climate, seed)
+    cover = cloud_cover(t - cloud_delay_s, climate, seed)
     ghi = solar.clearsky_ghi_haurwitz(zenith) * climate.clear_sky_factor * clear_sky_index(cover)
     dni, dhi = solar.split_ghi(ghi, zenith, t)
     return Weather(
@@ -107,7 +112,7 @@ def weather(epoch_s, climate: Climate, seed: int) -> Weather:
         dni_wm2=dni,
         dhi_wm2=dhi,
         temp_air_c=air_temperature_c(t, climate, seed, cover),
-        wind_speed_10m_mps=wind_speed_10m_mps(t, climate, seed),
+        wind_speed_10m_mps=wind_factor * wind_speed_10m_mps(t, climate, seed),
     )
 
 

@@ -31,7 +31,7 @@ def frame_readings(sim: Simulation, frame: Frame) -> Iterator[list]:
     """Readings of a frame, one list per step, each device with the metrics its kind reports (NaN left out)."""
     from expo.reading import Reading
 
-    metas = sim.site.metas
+    metas = sim.metas
     names = list(frame.metrics)
     for step in range(frame.steps):
         ts_s = float(frame.times_s[step])
@@ -47,10 +47,11 @@ def frame_readings(sim: Simulation, frame: Frame) -> Iterator[list]:
 
 def backfill(sim: Simulation, steps: int, store: Store,
              progress: Callable[[BackfillStats], None] | None = None) -> BackfillStats:
-    """Write ``steps`` steps of every device, device metadata first; ``progress`` is called after each batch."""
+    """Write ``steps`` steps of every device, descriptions and metadata first; ``progress`` is called after each batch."""
     stats = BackfillStats()
-    store.write(Batch(metas=list(sim.site.metas)))
-    chunk = max(1, READINGS_PER_BATCH // max(1, sim.site.count))
+    sites, buildings = sim.places()
+    store.write(Batch(metas=list(sim.metas), sites=sites, buildings=buildings))
+    chunk = max(1, READINGS_PER_BATCH // max(1, sim.count))
     while stats.steps < steps:
         frame = sim.advance(min(chunk, steps - stats.steps))
         batch = Batch()

@@ -45,9 +45,16 @@ class Context:
     local_minute: np.ndarray
     weekend: np.ndarray
     cache: DayCache
+    # The weather's own seed and the site's place in a city's weather field: districts of one city share the
+    # sky (one weather seed) but not their households (each its own device seed).
+    weather_seed: int = 0
+    cloud_delay_s: float = 0.0
+    wind_factor: float = 1.0
 
     @classmethod
-    def at(cls, epoch_s: np.ndarray, climate: wx.Climate, seed: int, cache: DayCache) -> "Context":
+    def at(cls, epoch_s: np.ndarray, climate: wx.Climate, seed: int, cache: DayCache, weather_seed: int | None = None,
+           cloud_delay_s: float = 0.0, wind_factor: float = 1.0) -> "Context":
+        weather_seed = seed if weather_seed is None else weather_seed
         local_s = np.asarray(epoch_s, dtype=np.float64) + climate.utc_offset_h * 3600.0
         day = np.floor(local_s / 86400.0).astype(np.int64)
         minute = np.minimum(((local_s - day * 86400.0) // 60.0).astype(np.int64), MINUTES_PER_DAY - 1)
@@ -55,12 +62,15 @@ class Context:
             epoch_s=np.asarray(epoch_s, dtype=np.float64),
             climate=climate,
             seed=seed,
-            weather=wx.weather(epoch_s, climate, seed),
+            weather=wx.weather(epoch_s, climate, weather_seed, cloud_delay_s, wind_factor),
             local_hour=wx.local_hour(epoch_s, climate.utc_offset_h),
             local_day=day,
             local_minute=minute,
             weekend=is_weekend(day),
             cache=cache,
+            weather_seed=weather_seed,
+            cloud_delay_s=cloud_delay_s,
+            wind_factor=wind_factor,
         )
 
     def day_minutes_epoch_s(self, day: int) -> np.ndarray:
@@ -73,7 +83,7 @@ class Context:
         for day in np.unique(self.local_day):
             def make(day=int(day)):
                 minutes = self.day_minutes_epoch_s(day)
-                day_wx = wx.weather(minutes, self.climate, self.seed)
+                day_wx = wx.weather(minutes, self.climate, self.weather_seed, self.cloud_delay_s, self.wind_factor)
                 dark = day_wx.zenith_deg > 90.0
                 return build(day, bool(is_weekend(np.array([day]))[0]), dark, day_wx.temp_air_c)
 

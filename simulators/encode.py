@@ -95,7 +95,12 @@ def meta_messages(metas: list[DeviceMeta]) -> list[tuple[str, str]]:
 
 def meta_lines(metas: list[DeviceMeta]) -> list[str]:
     """Metadata as JSON lines, marked retained so a replay into a broker keeps them retained."""
+    return retained_lines(meta_messages(metas))
+
+
+def retained_lines(messages: list[tuple[str, str]]) -> list[str]:
+    """(topic, JSON payload) pairs as JSON lines marked retained: metadata, site and building descriptions."""
     return [
         json.dumps({"topic": t, "retain": True, "payload": json.loads(p)}, ensure_ascii=False, separators=(",", ":"))
-        for t, p in meta_messages(metas)
+        for t, p in messages
     ]

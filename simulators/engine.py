@@ -47,11 +47,14 @@ class Frame:
 class Simulation:
     """Construct with a scenario and seed, then call ``advance(n)`` repeatedly; state carries between calls."""
 
-    def __init__(self, scenario: Scenario, seed: int, start_s: float, step_s: float):
+    def __init__(self, scenario: Scenario, seed: int, start_s: float, step_s: float, weather_seed: int | None = None):
         if step_s <= 0:
             raise ValueError("step must be positive")
         self.scenario = scenario
         self.seed = seed
+        self.weather_seed = seed if weather_seed is None else weather_seed  # a city's districts share one sky
+        place = scenario.district
+        self._cloud_delay_s, self._wind_factor = (place.cloud_delay_s, place.wind_factor) if place else (0.0, 1.0)
         self.step_s = float(step_s)
         self.start_s = float(start_s)
         self.site: Site = build_site(scenario, seed)
@@ -64,7 +67,7 @@ class Simulation:
         self._has_power = np.array([f is not Flow.NONE for f in self._flows])
         self._levels = _parent_levels(self._parents)
         b = scenario.building
-        self._soc_wh = np.array([b.battery_kwh * 1000 * b.battery_initial_soc_pct / 100.0])
+        self._soc_wh = np.array([b.battery_kwh * 1000 * b.battery_initial_soc_pct / 100.0]) if b else np.zeros(0)
         rng = np.random.default_rng([seed & 0xFFFFFFFF, _COUNTER_STREAM])
         # Real meters are not new: counters start from a plausible reading, not zero.
         start_kwh = np.where(self._has_power, rng.uniform(100, 20_000, self.site.count), 0.0)
@@ -99,6 +102,43 @@ class Simulation:
         return carried
 
     @property
+    def metas(self):
+        return self.site.metas
+
+    @property
+    def count(self) -> int:
+        return self.site.count
+
+    @property
+    def name(self) -> str:
+        return self.scenario.site.name
+
+    @property
+    def site_ids(self) -> list[str]:
+        return [self.site.site_id]
+
+    def resume_sites(self, latest_by_site: dict[str, dict[str, dict[str, float]]]) -> int:
+        """``resume`` with the latest metrics keyed by site, then device (the shape a city needs too)."""
+        return self.resume(latest_by_site.get(self.site.site_id, {}))
+
+    def descriptions(self) -> list[tuple[str, str]]:
+        """(topic, payload) of the site's and its buildings' retained descriptions."""
+        from simulators.describe import description_messages
+
+        return description_messages(self.site)
+
+    def places(self) -> tuple[list, list]:
+        """The site's description and its buildings' (``expo.places``), for a store."""
+        from simulators.describe import building_metas, site_meta
+
+        return [site_meta(self.site)], building_metas(self.site)
+
+    def summary(self, frame: Frame) -> str:
+        from simulators.summary import site_summary
+
+        return site_summary(self.site, frame)
+
+    @property
     def next_time_s(self) -> float:
         return self.start_s + (self.steps_done + 1) * self.step_s
 
@@ -108,7 +148,8 @@ class Simulation:
         subs = max(1, math.ceil(self.step_s / SUBSAMPLE_S))
         offsets = -self.step_s + (np.arange(subs) + 0.5) * self.step_s / subs
         instants = (times[:, None] + offsets[None, :]).ravel()
-        ctx = Context.at(instants, self.scenario.climate, self.seed, self._cache)
+        ctx = Context.at(instants, self.scenario.climate, self.seed, self._cache, self.weather_seed,
+                         self._cloud_delay_s, self._wind_factor)
 
         metrics: dict[str, np.ndarray] = {"power_w": np.zeros((n, k))}
         for group, rows in self.site.rows.items():

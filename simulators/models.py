@@ -14,7 +14,7 @@ from typing import Callable
 import numpy as np
 
 from simulators.context import Context
-from physics import commercial, ev, heat_pump, household, pv, solar, wind
+from physics import commercial, ev, heat_pump, household, industry, port, pv, solar, wind
 from simulators.site import Site
 
 Model = Callable[[Context, Site], dict[str, np.ndarray]]
@@ -128,6 +128,27 @@ def building_chargers(ctx: Context, site: Site) -> dict[str, np.ndarray]:
         return ev.day_profile_w(ctx.seed, 2, day, rated, sessions, (8.0, 30.0), ev.WORKPLACE_ARRIVALS)
 
     return {"power_w": ctx.by_day("building_ev", build)}
+
+
+@model("shore_power")
+def shore_power(ctx: Context, site: Site) -> dict[str, np.ndarray]:
+    rows = site.group("shore_power")
+    return {"power_w": port.shore_power_w(ctx.epoch_s, site.param("shore_power", "rated_w"), ctx.seed, rows)}
+
+
+@model("cranes")
+def cranes(ctx: Context, site: Site) -> dict[str, np.ndarray]:
+    rows = site.group("cranes")
+    return {"power_w": port.crane_power_w(ctx.epoch_s, site.param("cranes", "rated_w"), ctx.seed, rows)}
+
+
+@model("process_loads")
+def process_loads(ctx: Context, site: Site) -> dict[str, np.ndarray]:
+    power = industry.process_power_w(
+        ctx.epoch_s, ctx.local_hour, ctx.weekend, site.param("process_loads", "rated_w"),
+        site.param("process_loads", "base_share"), ctx.seed, site.group("process_loads"),
+    )
+    return {"power_w": power}
 
 
 def building_occupancy(ctx: Context) -> np.ndarray:

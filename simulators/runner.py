@@ -23,7 +23,6 @@ from simulators import encode
 from simulators.engine import Simulation
 from simulators.faults import FaultInjector, FaultRates
 from simulators.publish import Publisher
-from simulators.summary import site_summary
 
 log = logging.getLogger("expo.simulate")
 
@@ -45,13 +44,17 @@ class RunStats:
 
 
 def run_jsonl(sim: Simulation, steps: int, out: IO[str], faults: FaultRates, with_meta: bool = True) -> RunStats:
-    """Write ``steps`` steps of every device as JSON lines; metadata lines first."""
+    """Write ``steps`` steps of every device as JSON lines; site and building descriptions and metadata first.
+
+    ``sim`` is a ``Simulation`` or a ``CitySimulation``: anything with ``metas``, ``count``,
+    ``descriptions()``, ``advance()`` and ``summary()``.
+    """
     stats = RunStats()
-    groups = encode.kind_groups(sim.site.metas)
+    groups = encode.kind_groups(sim.metas)
     if with_meta:
-        out.write("\n".join(encode.meta_lines(sim.site.metas)) + "\n")
+        out.write("\n".join(encode.retained_lines(sim.descriptions()) + encode.meta_lines(sim.metas)) + "\n")
     injector = FaultInjector(faults, sim.seed) if faults.any else None
-    chunk = max(1, READINGS_PER_CHUNK // max(1, sim.site.count))
+    chunk = max(1, READINGS_PER_CHUNK // max(1, sim.count))
     while stats.steps < steps:
         frame = sim.advance(min(chunk, steps - stats.steps))
         if injector is None:
@@ -88,10 +91,10 @@ def run_realtime(
     stop: threading.Event,
     report_every_s: float = 30.0,
 ) -> RunStats:
-    """Publish metadata (retained), then each step when it is due, until ``steps`` or ``stop``."""
+    """Publish descriptions and metadata (retained), then each step when it is due, until ``steps`` or ``stop``."""
     stats = RunStats()
-    groups = encode.kind_groups(sim.site.metas)
-    for topic_name, payload in encode.meta_messages(sim.site.metas):
+    groups = encode.kind_groups(sim.metas)
+    for topic_name, payload in sim.descriptions() + encode.meta_messages(sim.metas):
         publisher.publish(topic_name, payload, retain=True)
     injector = FaultInjector(faults, sim.seed) if faults.any else None
     interval_s = sim.step_s / speed
@@ -133,7 +136,7 @@ def run_realtime(
         if time.monotonic() >= next_report:
             next_report += report_every_s
             p = publisher.stats
-            log.info("%s", site_summary(sim.site, frame))
+            log.info("%s", sim.summary(frame))
             log.info(
                 "steps=%d readings=%d acknowledged=%d pending=%d dropped=%d max_lag_s=%.3f connected=%s",
                 stats.steps, stats.readings, p.acknowledged, publisher.pending, p.dropped, stats.max_lag_s,

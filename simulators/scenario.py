@@ -16,7 +16,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
 from expo.errors import UserError
+from expo.places import DEFAULT_TIMEZONE, SITE_KINDS
 from expo.topics import is_valid_id
 from physics.weather import Climate
 
@@ -37,6 +40,8 @@ class SiteSpec:
     site: str = "binhai"
     name_en: str = "Binhai Smart Energy Town"
     name_zh: str = "滨海智慧能源小镇"
+    kind: str = "town"  # the site's kind in its description (expo.places.SITE_KINDS)
+    timezone: str = DEFAULT_TIMEZONE  # IANA name: where the site's "today" starts
 
 
 @dataclass(frozen=True)
@@ -58,6 +63,13 @@ class TownSpec:
     wind_turbine_kw: float = field(default=2000.0, metadata=_range(1, 20_000))
     wind_hub_height_m: float = field(default=80.0, metadata=_range(10, 250))
     block_spacing_m: float = field(default=14.0, metadata=_range(2, 1000))
+    shore_power_berths: int = field(default=0, metadata=_range(0, 1000))
+    shore_power_kw: float = field(default=2000.0, metadata=_range(1, 50_000))
+    cranes: int = field(default=0, metadata=_range(0, 1000))
+    crane_kw: float = field(default=1500.0, metadata=_range(1, 20_000))
+    process_loads: int = field(default=0, metadata=_range(0, 50_000))
+    process_load_kw_min: float = field(default=200.0, metadata=_range(1, 200_000))
+    process_load_kw_max: float = field(default=2000.0, metadata=_range(1, 200_000))
 
 
 @dataclass(frozen=True)
@@ -85,12 +97,27 @@ class BuildingSpec:
 
 
 @dataclass(frozen=True)
+class DistrictPlace:
+    """Where a district of a city lies (``simulators.city``): its place on the plan and in the weather field."""
+
+    district_type: str
+    x_km: float
+    y_km: float
+    outline_km: tuple[tuple[float, float], ...] = ()
+    city_en: str = ""
+    city_zh: str = ""
+    cloud_delay_s: float = 0.0  # physics.weather_field.place_effects
+    wind_factor: float = 1.0
+
+
+@dataclass(frozen=True)
 class Scenario:
     site: SiteSpec
     climate: Climate
     town: TownSpec
-    building: BuildingSpec
+    building: BuildingSpec | None  # None: a district without a zero-energy building
     source: str = "<defaults>"
+    district: DistrictPlace | None = None  # set for a city's districts only
 
 
 _SECTIONS = {"scenario": SiteSpec, "climate": Climate, "town": TownSpec, "building": BuildingSpec}
@@ -102,6 +129,14 @@ def bundled_names() -> list[str]:
 
 def load(name_or_path: str) -> Scenario:
     """A bundled scenario by name, or a scenario file by path."""
+    data, path = read_toml(name_or_path)
+    if "districts" in data or "city" in data:
+        raise ScenarioError(f"scenario file {path} is a city of districts; this takes a single-site scenario")
+    return from_dict(data, str(path))
+
+
+def read_toml(name_or_path: str) -> tuple[dict, Path]:
+    """The TOML table of a bundled scenario (by name) or of a file (by path), with the file's path."""
     path = Path(name_or_path)
     if path.suffix != ".toml" and "/" not in name_or_path:
         path = BUNDLED / f"{name_or_path}.toml"
@@ -119,7 +154,7 @@ def load(name_or_path: str) -> Scenario:
         raise ScenarioError(f"scenario file {path}: not UTF-8 text") from None
     except OSError as exc:
         raise ScenarioError(f"scenario file {path}: {exc.strerror}") from None
-    return from_dict(data, str(path))
+    return data, path
 
 
 def from_dict(data: dict, source: str = "<dict>") -> Scenario:
@@ -131,9 +166,9 @@ def from_dict(data: dict, source: str = "<dict>") -> Scenario:
         table = data.get(section, {})
         if not isinstance(table, dict):
             raise ScenarioError(f"scenario file {source}: [{section}] must be a table")
-        parts[section] = _build(cls, table, section, source)
+        parts[section] = build_table(cls, table, section, source)
     scenario = Scenario(parts["scenario"], parts["climate"], parts["town"], parts["building"], source)
-    _check_consistency(scenario)
+    check_consistency(scenario)
     return scenario
 
 
@@ -141,7 +176,8 @@ def from_dict(data: dict, source: str = "<dict>") -> Scenario:
 RENAMED_KEYS = {"mean_wind_speed_10m_ms": "mean_wind_speed_10m_mps"}
 
 
-def _build(cls, table: dict, section: str, source: str):
+def build_table(cls, table: dict, section: str, source: str):
+    """A dataclass from one TOML table, every field checked; unknown fields refused with file and field."""
     fields = {f.name: f for f in dataclasses.fields(cls)}
     table = {RENAMED_KEYS.get(k, k): v for k, v in table.items()}
     unknown = sorted(set(table) - set(fields))
@@ -174,13 +210,21 @@ def _kind_name(kind: type) -> str:
     return {int: "an integer", float: "a number", str: "text"}[kind]
 
 
-def _check_consistency(scenario: Scenario) -> None:
+def check_consistency(scenario: Scenario) -> None:
     source = scenario.source
     if not is_valid_id(scenario.site.site):
         raise ScenarioError(f"scenario file {source}: [scenario].site {scenario.site.site!r} must be a-z, 0-9, - or _")
-    if not is_valid_id(scenario.building.id):
+    if scenario.site.kind not in SITE_KINDS:
+        raise ScenarioError(f"scenario file {source}: [scenario].kind {scenario.site.kind!r} is not one of "
+                            f"{', '.join(SITE_KINDS)}")
+    if not _known_zone(scenario.site.timezone):
+        raise ScenarioError(f"scenario file {source}: [scenario].timezone {scenario.site.timezone!r} is not an IANA "
+                            "time zone, e.g. Asia/Shanghai")
+    if scenario.building is not None and not is_valid_id(scenario.building.id):
         raise ScenarioError(f"scenario file {source}: [building].id {scenario.building.id!r} must be a-z, 0-9, - or _")
     town = scenario.town
+    if town.process_load_kw_min > town.process_load_kw_max:
+        raise ScenarioError(f"scenario file {source}: [town].process_load_kw_min exceeds process_load_kw_max")
     if town.rooftop_pv > town.households:
         raise ScenarioError(f"scenario file {source}: [town].rooftop_pv ({town.rooftop_pv}) exceeds households")
     if town.rooftop_pv_kwp_min > town.rooftop_pv_kwp_max:
@@ -189,3 +233,11 @@ def _check_consistency(scenario: Scenario) -> None:
         raise ScenarioError(f"scenario file {source}: [climate].utc_offset_h must be between -14 and 14")
     if not -90 <= scenario.climate.latitude_deg <= 90 or not -180 <= scenario.climate.longitude_deg <= 180:
         raise ScenarioError(f"scenario file {source}: [climate] latitude_deg/longitude_deg out of range")
+
+
+def _known_zone(name: str) -> bool:
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return False
+    return True

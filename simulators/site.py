@@ -6,9 +6,10 @@ drawn from the seed, so a device keeps its size and place across restarts.
 
 The tree: the town's grid connection sits above the feeders and the wind
 turbines; each feeder above the homes, rooftop PV, shops, offices, street
-lights and public chargers in its block; one feeder also carries the
-zero-energy building, whose own grid meter sits above its PV, battery, heat
-pump, lighting, plug loads and EV chargers.
+lights and public chargers in its block (and a port's berths and cranes,
+an industrial park's plants); one feeder also carries the zero-energy
+building, if the site has one, whose own grid meter sits above its PV,
+battery, heat pump, lighting, plug loads and EV chargers.
 """
 
 from __future__ import annotations
@@ -88,7 +89,8 @@ def build_site(scenario: Scenario, seed: int) -> Site:
 
     # Blocks of the town plan: one per feeder, laid in a near-square grid around the substation.
     per_feeder = math.ceil(
-        (town.households + town.shops + town.offices + town.street_light_circuits + town.public_ev_chargers)
+        (town.households + town.shops + town.offices + town.street_light_circuits + town.public_ev_chargers
+         + town.shore_power_berths + town.cranes + town.process_loads)
         / town.feeders
     )
     side = max(1, math.ceil(math.sqrt(per_feeder)))
@@ -167,8 +169,29 @@ def build_site(scenario: Scenario, seed: int) -> Site:
                                    town.public_ev_charger_kw * 1000, parent=feeders[f]),
                  rated_w=town.public_ev_charger_kw * 1000)
 
-    _add_building(site, meta, feeders[0], block_origin(0), gap_m)
+    _add_port_and_plants(site, meta, feeders, place, rng)
+    if scenario.building is not None:
+        _add_building(site, meta, feeders[0], block_origin(0), gap_m)
     return site.freeze()
+
+
+def _add_port_and_plants(site: Site, meta, feeders: list[str], place, rng: np.random.Generator) -> None:
+    """A port's berths with shore power and its quay cranes; an industrial park's plants, each its own building."""
+    town = site.scenario.town
+    port = (("shore", town.shore_power_berths, "shore_power", "shore_power", town.shore_power_kw),
+            ("crane", town.cranes, "crane", "cranes", town.crane_kw))
+    for prefix, count, kind, group, kw in port:
+        for i, device in enumerate(_ids(prefix, count)):
+            en, zh = (f"Berth {i + 1} shore power", f"{i + 1}号泊位岸电") if kind == "shore_power" else \
+                (f"Quay crane {i + 1}", f"岸桥 {i + 1}")
+            f = i % len(feeders)
+            site.add(group, meta(device, kind, en, zh, place(f), kw * 1000, parent=feeders[f]), rated_w=kw * 1000)
+    for i, device in enumerate(_ids("plant", town.process_loads)):
+        f = i % len(feeders)
+        kw = rng.uniform(town.process_load_kw_min, town.process_load_kw_max)
+        site.add("process_loads", meta(device, "process_load", f"Plant {i + 1}", f"工厂 {i + 1}", place(f), kw * 1000,
+                                       parent=feeders[f], building=device),
+                 rated_w=kw * 1000, base_share=rng.uniform(0.4, 0.85))
 
 
 def _add_building(site: Site, meta, feeder: str, origin: tuple[float, float], gap_m: float) -> None:

@@ -1,4 +1,4 @@
-"""Simulate the zero-energy building and the smart energy town.
+"""Simulate the zero-energy building and the smart energy town, or a city of districts (``--scenario city``).
 
 Publishes every meter's readings to an MQTT broker on the clock (``--speed``
 to accelerate), or with ``--output jsonl`` writes them to stdout as fast as
@@ -67,12 +67,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from simulators import scenario as scenarios
-    from simulators.engine import Simulation
+    from simulators import load as scenarios
     from simulators.faults import FaultRates
 
     cfg = settings.from_args(args)
-    scenario = scenarios.load(cfg.scenario)
+    scenario = scenarios.load(cfg.scenario)  # one site, or a city of districts
     step_s = parse_duration_s(args.step, "--step")
     offset_h = scenario.climate.utc_offset_h
     if args.output == "jsonl":
@@ -91,35 +90,36 @@ def run(args: argparse.Namespace) -> int:
         duration_s = parse_duration_s(args.duration, "--duration") if args.duration else None
     faults = FaultRates.parse(args.faults)
     carried = None
+    sites = [d.site.site for d in scenario.districts] if hasattr(scenario, "districts") else [scenario.site.site]
     if args.continue_from:
-        newest_s, carried = _previous_run(args.continue_from, cfg, scenario.site.site)
+        newest_s, carried = _previous_run(args.continue_from, cfg, sites)
         if newest_s is not None and not args.start:
             start_s = math.floor(min(newest_s, time.time()) / step_s) * step_s  # first reading: one step later
     steps = None if duration_s is None else max(1, int(duration_s // step_s))
-    sim = Simulation(scenario, cfg.seed, start_s, step_s)
+    sim = scenarios.simulation(scenario, cfg.seed, start_s, step_s)
     if carried:
         log.info("continuing %d meters from %s: counters and battery carried over, clock from %s",
-                 sim.resume(carried), args.continue_from, format_ts(start_s))
+                 sim.resume_sites(carried), args.continue_from, format_ts(start_s))
 
     if args.output == "jsonl":
         return _jsonl(sim, steps, faults, not args.no_meta)
     return _mqtt(args, cfg, sim, steps, faults)
 
 
-def _previous_run(store_url: str, cfg, site: str) -> tuple[float | None, dict]:
-    """The newest instant and each device's newest metrics of ``site`` in a store (none if it is empty)."""
+def _previous_run(store_url: str, cfg, sites: list[str]) -> tuple[float | None, dict]:
+    """The newest instant of ``sites`` in a store (none if it is empty), and each device's newest metrics by site."""
     from expo.store import StoreUnavailable, open_store
 
     try:
         store = open_store(store_url, **settings.store_options(cfg))
         try:
-            latest = store.latest(site)
+            latest = {site: store.latest(site) for site in sites}
         finally:
             store.close()
     except StoreUnavailable as exc:
         raise UserError(f"--continue-from {store_url}: the store is not reachable: {exc}") from None
-    newest = max((r.ts_s for r in latest), default=None)
-    return newest, {r.device: r.metrics for r in latest}
+    newest = max((r.ts_s for readings in latest.values() for r in readings), default=None)
+    return newest, {site: {r.device: r.metrics for r in readings} for site, readings in latest.items()}
 
 
 def _jsonl(sim, steps: int, faults, with_meta: bool) -> int:
@@ -141,7 +141,7 @@ def _mqtt(args, cfg, sim, steps: int | None, faults) -> int:
     broker = settings.broker_address(cfg)
     publisher = Publisher(
         broker,
-        sim.site.site_id,
+        sim.site_ids[0],  # a city's simulator reports its status under its first district
         client_id=cfg.mqtt_client_id,
         ca_file=cfg.mqtt_ca_file,
         queue_limit=cfg.publish_queue,
@@ -152,7 +152,7 @@ def _mqtt(args, cfg, sim, steps: int | None, faults) -> int:
     previous = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGINT, signal.SIGTERM)}
     log.info(
         "simulating %s (%d meters) every %gs at %gx from %s to %s",
-        sim.scenario.site.name, sim.site.count, sim.step_s, args.speed, format_ts(sim.start_s), broker,
+        sim.name, sim.count, sim.step_s, args.speed, format_ts(sim.start_s), broker,
     )
     try:
         publisher.start(wait_s=5.0)

@@ -114,13 +114,12 @@ class Exhibit:
 
     def pace(self) -> demo_pace.Pace:
         """The simulated town's speed and step within ``max_readings_per_s`` (``demo_pace``), said once."""
-        from simulators import scenario as scenarios
-        from simulators.site import build_site
+        from simulators import load as scenarios
 
         cfg = self.cfg
         if not (cfg.max_readings_per_s > 0 and math.isfinite(cfg.max_readings_per_s)):
             raise UserError(f"max_readings_per_s must be a positive number, got {cfg.max_readings_per_s}")
-        meters = build_site(scenarios.load(cfg.scenario), int(cfg.seed)).count
+        meters = scenarios.meter_count(scenarios.load(cfg.scenario), int(cfg.seed))  # a city: all its districts
         pace = demo_pace.choose(meters, cfg.demo_speed, cfg.origins.get("demo_speed") != "default",
                                 cfg.max_readings_per_s)
         if pace.note:

@@ -9,6 +9,7 @@ import pytest
 from expo import topics
 from expo.kinds import KINDS
 from expo.metadata import DeviceMeta
+from expo.places import BuildingMeta, SiteMeta
 from expo.reading import Reading
 from simulators import encode
 from simulators.engine import Simulation
@@ -25,12 +26,19 @@ def test_every_jsonl_line_is_a_valid_contract_message(demo_scenario):
     lines = out.getvalue().splitlines()
     metas = {}
     readings = []
+    sites, buildings = [], {}
     for line in lines:
         message = json.loads(line)
         parts = topics.parse(message["topic"])
         if parts.message is topics.MessageType.META:
             assert message["retain"] is True
             metas[parts.device] = DeviceMeta.from_payload(parts.site, parts.device, message["payload"])
+        elif parts.message is topics.MessageType.SITE:
+            assert message["retain"] is True
+            sites.append(SiteMeta.from_payload(parts.site, message["payload"]))
+        elif parts.message is topics.MessageType.BUILDING:
+            assert message["retain"] is True
+            buildings[parts.device] = BuildingMeta.from_payload(parts.site, parts.device, message["payload"])
         else:
             readings.append(Reading.from_payload(parts.site, parts.device, message["payload"]))
     assert len(metas) == sim.site.count
@@ -38,6 +46,9 @@ def test_every_jsonl_line_is_a_valid_contract_message(demo_scenario):
     for reading in readings:
         assert set(reading.metrics) == set(KINDS[metas[reading.device].kind].metrics)
     assert sorted({r.seq for r in readings}) == [1, 2, 3]
+    assert [(s.site, s.kind, s.name_zh) for s in sites] == [("binhai", "town", "滨海智慧能源小镇")]
+    assert [b for b, m in buildings.items() if m.role == "zero_energy"] == ["zeb"]
+    assert set(buildings) == {m.building for m in metas.values() if m.building}  # every building a meter names
 
 
 def test_encoded_values_match_the_engine_to_their_printed_precision(demo_scenario):

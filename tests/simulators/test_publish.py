@@ -13,6 +13,7 @@ from tests.mqtt_client import Recorder
 RUN = ["--start", "2026-07-01T12:00", "--duration", "5m", "--step", "10s", "--seed", "3"]
 DEVICES = 320
 STEPS = 30
+DESCRIPTIONS = 1 + 1 + 16 + 6 + 40  # the town; its buildings: the zero-energy one, shops, offices, homes with PV
 
 
 def jsonl_payloads() -> dict[tuple[str, int], dict]:
@@ -40,6 +41,14 @@ def test_every_reading_arrives_once_with_the_same_values_as_jsonl(mosquitto):
     assert status.wait_for(1, timeout_s=10) == 1
     assert json.loads(status.messages[0].payload)["state"] == "offline"
     status.stop()
+    site = Recorder(mosquitto.port, "expo/binhai/site").start()
+    assert site.wait_for(1, timeout_s=10) == 1
+    assert json.loads(site.messages[0].payload)["kind"] == "town"
+    site.stop()
+    zeb = Recorder(mosquitto.port, "expo/binhai/zeb/building").start()
+    assert zeb.wait_for(1, timeout_s=10) == 1
+    assert json.loads(zeb.messages[0].payload)["role"] == "zero_energy"
+    zeb.stop()
 
 
 def test_a_broker_that_is_down_at_start_gets_everything_when_it_comes_up(tmp_path):
@@ -80,7 +89,7 @@ def test_a_full_queue_counts_every_dropped_message_and_fails_the_run():
         "--drain", "1s", *RUN,
     )
     assert result.returncode == 1
-    total = DEVICES + DEVICES * STEPS  # metadata, then readings
+    total = DESCRIPTIONS + DEVICES + DEVICES * STEPS  # site and building descriptions, metadata, then readings
     assert f"{total} messages were not delivered" in result.stderr
     assert f"{total - 1000} dropped from the full queue, 1000 unsent" in result.stderr
     assert "Traceback" not in result.stderr
