@@ -56,7 +56,7 @@ class LatestValues:
                 self._held[key] = reading
             elif reading.ts_s >= held.ts_s:  # a metric not in the short window keeps its newest value
                 self._held[key] = Reading(reading.site, reading.device, reading.ts_s,
-                                                     {**held.metrics, **reading.metrics})
+                                          {**held.metrics, **reading.metrics})
         latest = list(self._held.values())
         self.newest_s = max((r.ts_s for r in latest), default=None)
         if self.newest_s is not None:
