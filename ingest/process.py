@@ -51,7 +51,8 @@ class Processor:
         self.counters = counters
         self.max_payload_bytes = max_payload_bytes
         self.metas: dict[tuple[str, str], DeviceMeta] = {}
-        self.sites: dict[str, SiteMeta] = {}  # descriptions as stored: a retained one delivered again is not
+        # Descriptions as stored: a retained one delivered again (each reconnect) is not written again.
+        self.sites: dict[str, SiteMeta] = {}
         self.buildings: dict[tuple[str, str], BuildingMeta] = {}
         self.rejected_by_reason: Counter[str] = Counter()
         self.readings = 0
