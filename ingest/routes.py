@@ -11,9 +11,10 @@ such as ``+/+/SENSOR`` cannot take messages that another family's narrower
 
 With ``sites`` a process takes only those sites' native topics
 (``expo/<site>/+/+`` and the site's description, ``expo/<site>/site``): the
-scale-out design keeps every device's messages in one process, in order, because what ingest derives per device (energy from
-power, counters across resets, the writer's rollups) needs all of them. The
-meter families' topics carry no site, so they would reach every process; with
+scale-out design keeps every device's messages in one process, in order,
+because what ingest derives per device (energy from power, counters across
+resets, the writer's rollups) needs all of them. The meter families' topics
+carry no site, so they would reach every process; with
 ``sites`` they are subscribed only where ``default_routes = true`` is said,
 which one process of the set does.
 """
