@@ -119,27 +119,27 @@ def from_dict(data: dict, source: str = "<dict>", types_dir: Path | None = None)
 
 def _district(city: CitySpec, climate: Climate, weather_field: WeatherField, entry: dict, i: int, source: str,
               types_dir: Path | None, types: dict) -> Scenario:
-    section = f"districts][{i}"  # as TOML would name the i-th entry: [districts][0].site
-    spec = build_table(DistrictEntry, {k: v for k, v in entry.items() if k not in _ENTRY_TABLES}, section, source)
+    label = entry.get("site") if isinstance(entry.get("site"), str) and entry.get("site") else f"number {i + 1}"
+    where = f"{source} (district {label})"
+    spec = build_table(DistrictEntry, {k: v for k, v in entry.items() if k not in _ENTRY_TABLES}, "districts", where)
     for name in ("site", "type", "name_en", "name_zh"):
         if not getattr(spec, name):
-            raise ScenarioError(f"scenario file {source}: [{section}].{name} is missing")
+            raise ScenarioError(f"scenario file {where}: [districts].{name} is missing")
     if not is_valid_id(spec.site):
-        raise ScenarioError(f"scenario file {source}: [{section}].site {spec.site!r} must be a-z, 0-9, - or _")
+        raise ScenarioError(f"scenario file {where}: [districts].site {spec.site!r} must be a-z, 0-9, - or _")
     if spec.type not in types:
-        types[spec.type] = load_type(spec.type, types_dir, f"scenario file {source}: [{section}].type")
+        types[spec.type] = load_type(spec.type, types_dir, f"scenario file {where}: [districts].type")
     kind, type_tables, type_source = types[spec.type]
-    where = f"{source} (district {spec.site})"
-    town_table = {**type_tables.get("town", {}), **_table(entry, "town", section, source)}
-    building_override = _table(entry, "building", section, source)
-    build_table(TownSpec, _table(entry, "town", section, source), f"{section}.town", where)
-    town = build_table(TownSpec, town_table, "town", type_source)
+    town_override = _table(entry, "town", where)
+    building_override = _table(entry, "building", where)
+    build_table(TownSpec, town_override, "districts.town", where)
+    town = build_table(TownSpec, {**type_tables.get("town", {}), **town_override}, "town", type_source)
     building = None
     if "building" in type_tables or building_override:
-        build_table(BuildingSpec, building_override, f"{section}.building", where)
+        build_table(BuildingSpec, building_override, "districts.building", where)
         building = build_table(BuildingSpec, {**type_tables.get("building", {}), **building_override}, "building",
                                type_source)
-    outline = _outline(entry.get("outline_km", []), f"[{section}].outline_km", source)
+    outline = _outline(entry.get("outline_km", []), "[districts].outline_km", where)
     delay_s, wind_factor = place_effects(spec.x_km, spec.y_km, weather_field)
     place = DistrictPlace(spec.type, spec.x_km, spec.y_km, outline, city.name_en, city.name_zh, delay_s, wind_factor)
     site = SiteSpec(f"{city.name}/{spec.site}", spec.site, spec.name_en, spec.name_zh, kind.kind, city.timezone)
@@ -177,10 +177,10 @@ def load_type(name: str, types_dir: Path | None, where: str) -> tuple[DistrictTy
     return kind, {k: data[k] for k in ("town", "building") if k in data}, source
 
 
-def _table(entry: dict, name: str, section: str, source: str) -> dict:
+def _table(entry: dict, name: str, where: str) -> dict:
     table = entry.get(name, {})
     if not isinstance(table, dict):
-        raise ScenarioError(f"scenario file {source}: [{section}].{name} must be a table")
+        raise ScenarioError(f"scenario file {where}: [districts].{name} must be a table")
     return table
 
 
