@@ -61,9 +61,8 @@ class ProgressBar:
 
 
 def run(args: argparse.Namespace) -> int:
-    from simulators import scenario as scenarios
+    from simulators import load as scenarios
     from simulators.backfill import backfill, steps_between
-    from simulators.engine import Simulation
 
     cfg = settings.from_args(args)
     if not (args.days > 0 and math.isfinite(args.days)):
@@ -73,10 +72,10 @@ def run(args: argparse.Namespace) -> int:
     end_s = math.floor(time.time() / step_s) * step_s
     start_s = end_s - args.days * 86400
     steps = steps_between(start_s, end_s, step_s)
-    sim = Simulation(scenario, cfg.seed, start_s, step_s)
+    sim = scenarios.simulation(scenario, cfg.seed, start_s, step_s)  # one site, or a city of districts
     store = open_store(cfg.store, **settings.store_options(cfg))
     log.info("backfilling %s (%d meters) from %s to %s every %gs into %s",
-             scenario.site.name, sim.site.count, format_ts(start_s + step_s), format_ts(end_s), step_s, cfg.store)
+             sim.name, sim.count, format_ts(start_s + step_s), format_ts(end_s), step_s, cfg.store)
     bar = ProgressBar(steps, sys.stderr.isatty() and not args.no_progress)
     started = time.monotonic()
     try:
