@@ -28,8 +28,10 @@ def simulation(loaded: Scenario | City, seed: int, start_s: float, step_s: float
     return Simulation(loaded, seed, start_s, step_s)
 
 
-def utc_offset_h(loaded: Scenario | City) -> float:
-    return loaded.climate.utc_offset_h
+def site_ids(loaded: Scenario | City) -> list[str]:
+    if isinstance(loaded, City):
+        return [d.site.site for d in loaded.districts]
+    return [loaded.site.site]
 
 
 def meter_count(loaded: Scenario | City, seed: int) -> int:

@@ -90,9 +90,8 @@ def run(args: argparse.Namespace) -> int:
         duration_s = parse_duration_s(args.duration, "--duration") if args.duration else None
     faults = FaultRates.parse(args.faults)
     carried = None
-    sites = [d.site.site for d in scenario.districts] if hasattr(scenario, "districts") else [scenario.site.site]
     if args.continue_from:
-        newest_s, carried = _previous_run(args.continue_from, cfg, sites)
+        newest_s, carried = _previous_run(args.continue_from, cfg, scenarios.site_ids(scenario))
         if newest_s is not None and not args.start:
             start_s = math.floor(min(newest_s, time.time()) / step_s) * step_s  # first reading: one step later
     steps = None if duration_s is None else max(1, int(duration_s // step_s))
