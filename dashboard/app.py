@@ -39,6 +39,7 @@ class KioskSettings:
     alternate_languages: bool = False
     language: str = "zh"
     refresh_ms: int = 1000
+    rotation: tuple[str, ...] = ()  # scene ids in rotation order; () tells the story (scenes.story); ?rotation= too
 
 
 CLIENT_TEXT = ("badge.live", "badge.delayed", "badge.none", "badge.replay")  # what assets/kiosk.js writes itself
@@ -81,7 +82,8 @@ def frame(scenes, settings: KioskSettings, timezone: str):
                  id="banner", className="banner"),
         html.Main(className="scenes", children=[
             html.Section(
-                [html.H1(bilingual(m.SCENE.title), className="scene-title"), *m.layout()],
+                [html.H1([bilingual(m.SCENE.title), scale_ladder(m.SCENE.scale)], className="scene-title"),
+                 *m.layout()],
                 id={"type": "scene", "id": m.SCENE.id},
                 className="scene active" if m.SCENE.id == first else "scene",
             )
@@ -90,9 +92,19 @@ def frame(scenes, settings: KioskSettings, timezone: str):
     ])
 
 
+def scale_ladder(scale: str) -> html.Span:
+    """Building › town › city beside every scene's title, the visitor's place on that scale lit."""
+    steps = []
+    for i, step in enumerate(scene_plugins.SCALES):
+        if i:
+            steps.append(html.Span("›", className="scale-sep"))
+        steps.append(bilingual(scene_plugins.SCALE_TEXT[step], "scale-step here" if step == scale else "scale-step"))
+    return html.Span(steps, className="scale")
+
+
 def create_app(model: ExhibitModel, settings: KioskSettings = KioskSettings(), status_password: str | None = None,
                ) -> dash.Dash:
-    scenes = scene_plugins.discover()
+    scenes = scene_plugins.story(scene_plugins.discover(), settings.rotation)
     app = dash.Dash(
         __name__,
         assets_folder=str(ASSETS),

@@ -39,6 +39,11 @@ TEXT: dict[str, tuple[str, str]] = {  # key: (English, 简体中文)
     "scene.zeb": ("Zero-energy smart building", "零能耗智慧建筑"),
     "scene.load": ("The town's day", "小镇的一天"),
     "scene.rank": ("Biggest users and producers now", "此刻的用电大户与发电能手"),
+    "scene.bigdata": ("The whole city, live", "全城能源实时总览"),
+    # where on the exhibit's scale a scene stands (beside every scene's title)
+    "scale.building": ("Building", "建筑"),
+    "scale.town": ("Town", "小镇"),
+    "scale.city": ("City", "城市"),
     # captions: one sentence a 12-year-old understands
     "caption.city": ("Right now the sun and wind supply {share} of the town's electricity.",
                      "此刻，太阳和风为小镇提供了 {share} 的电力。"),
@@ -54,6 +59,10 @@ TEXT: dict[str, tuple[str, str]] = {  # key: (English, 简体中文)
     "caption.load.none": ("How the town's electricity use changes through the day.", "小镇一天中的用电变化。"),
     "caption.rank": ("{name} uses the most electricity right now: {power}.", "此刻用电最多的是{name}：{power}。"),
     "caption.rank.none": ("Which meters use and make the most electricity right now.", "此刻哪些电表用电、发电最多。"),
+    "caption.bigdata": ("The whole city: today the sun and wind supplied {share} of the electricity its {districts} "
+                        "districts used.", "整座城市：今天，太阳和风提供了 {districts} 个片区用电量的 {share}。"),
+    "caption.bigdata.none": ("Every district of the city appears here as soon as its meters report.",
+                             "各片区的电表一上报数据，就会出现在这里。"),
     # KPI labels
     "kpi.load": ("Town load now", "小镇当前负荷"),
     "kpi.renewable_now": ("Clean energy now", "当前清洁能源占比"),
@@ -70,6 +79,7 @@ TEXT: dict[str, tuple[str, str]] = {  # key: (English, 简体中文)
     "kpi.peak": ("Peak today", "今日峰值"),
     "kpi.energy_today": ("Used today", "今日用电量"),
     "kpi.vs_yesterday": ("Same time yesterday", "昨日同时刻"),
+    "kpi.city_load": ("City load now", "全市当前负荷"),
     # chart words
     "chart.yesterday": ("Yesterday", "昨天"),
     "chart.peak": ("Peak", "峰值"),
@@ -86,6 +96,22 @@ TEXT: dict[str, tuple[str, str]] = {  # key: (English, 简体中文)
     "landmark.grid": ("Grid connection", "电网关口"),
     "landmark.building": ("Zero-energy building", "零能耗建筑"),
     "landmark.wind": ("Wind farm", "风电场"),
+    # the big-data centre's board
+    "bigdata.board": ("Districts by energy used today", "各片区今日用电排行"),
+    "bigdata.col.energy": ("Used today", "今日用电"),
+    "bigdata.col.share": ("Clean", "清洁占比"),
+    "bigdata.col.co2": ("CO₂ avoided", "减排二氧化碳"),
+    "bigdata.board.none": ("No district has reported yet", "尚无片区上报数据"),
+    "bigdata.share": ("Clean energy today", "今日清洁能源占比"),
+    "bigdata.readings": ("Readings taken in today", "今日采集数据量"),
+    "bigdata.count": ("{count} readings", "共 {count} 条"),  # Chinese counts in 万 and 亿 beside the wheels
+    "bigdata.rate": ("{rate} readings a second, live", "每秒实时 {rate} 条"),
+    "bigdata.load": ("City load: today and yesterday", "全市负荷：今天与昨天"),
+    "bigdata.today": ("Today", "今天"),
+    "bigdata.legend.share": ("clean share today", "今日清洁占比"),
+    "bigdata.label": ("{share} clean", "清洁 {share}"),
+    "bigdata.grid": ("Power grid", "主电网"),
+    "bigdata.waiting": ("Waiting for data from the city's districts", "等待各片区的数据"),
     # energy categories (sources and uses in the Sankey, sectors in the load curve)
     "cat.pv": ("Solar", "光伏"),
     "cat.wind": ("Wind", "风电"),

@@ -28,6 +28,33 @@
     return cfg.kiosk;
   }
 
+  // The rotation: ?rotation=zeb,city,bigdata (scene ids) or the app's order (config.scenes).
+  function rotationOrder(cfg, search) {
+    var asked = (new URLSearchParams(search || '').get('rotation') || '').split(',').filter(function (id) {
+      return cfg.scenes.indexOf(id) >= 0;
+    });
+    return asked.length ? asked : cfg.scenes;
+  }
+
+  // A fixed design canvas (class "fit", its size in the CSS variables --design-w/--design-h) scaled uniformly
+  // to its parent, contain: every screen shows the same composition. One observer per canvas, made once.
+  var fitted = new WeakSet();
+  function fit(el) {
+    var style = getComputedStyle(el), parent = el.parentElement;
+    var w = parseFloat(style.getPropertyValue('--design-w')), h = parseFloat(style.getPropertyValue('--design-h'));
+    if (!parent || !w || !h || !parent.clientWidth || !parent.clientHeight) { return; }
+    el.style.setProperty('--fit', Math.min(parent.clientWidth / w, parent.clientHeight / h).toFixed(4));
+  }
+  function watchCanvases() {
+    document.querySelectorAll('.fit').forEach(function (el) {
+      if (fitted.has(el) || !el.parentElement) { return; }
+      fitted.add(el);
+      new ResizeObserver(function () { fit(el); }).observe(el.parentElement);
+      fit(el);
+    });
+  }
+  window.addEventListener('resize', function () { document.querySelectorAll('.fit').forEach(fit); });
+
   function fill(template, fields) {
     return template.replace(/\{(\w+)\}/g, function (_, k) { return fields[k] === undefined ? '' : fields[k]; });
   }
@@ -53,8 +80,8 @@
           state.pausedUntil = now + cfg.idle_ms;
           state.lastSwitch = now;
         } else if (kioskWanted(cfg, search) && now >= state.pausedUntil && now - state.lastSwitch >= cfg.rotate_ms) {
-          var i = cfg.scenes.indexOf(scene);
-          nextScene = cfg.scenes[(i + 1) % cfg.scenes.length];
+          var order = rotationOrder(cfg, search), i = order.indexOf(scene);
+          nextScene = order[(i + 1) % order.length];
           state.lastSwitch = now;
           state.rotations += 1;
           if (cfg.alternate) { nextLang = lang === 'zh' ? 'en' : 'zh'; }
@@ -70,7 +97,7 @@
         var sections = cfg.scenes.map(function (id) { return id === scene ? 'scene active' : 'scene'; });
         var dots = cfg.scenes.map(function (id) { return id === scene ? 'nav-dot active' : 'nav-dot'; });
         // plotly sizes a graph when it becomes visible; tell it the window may have changed
-        setTimeout(function () { window.dispatchEvent(new Event('resize')); }, 50);
+        setTimeout(function () { watchCanvases(); window.dispatchEvent(new Event('resize')); }, 50);
         document.documentElement.lang = lang === 'zh' ? 'zh-CN' : 'en';
         return [sections, dots, 'lang-' + lang + ' scene-' + scene];
       },
@@ -78,6 +105,7 @@
       watch: function (_n, beat, lang, cfg) {
         var now = state.clock();
         var t = cfg.text;
+        watchCanvases();  // a canvas drawn since the last tick gets its observer (once)
         if (beat && beat.sent_s !== state.lastSent) {  // a new answer from the server
           state.lastSent = beat.sent_s;
           state.lastBeatAt = now;

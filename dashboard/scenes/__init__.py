@@ -2,7 +2,8 @@
 
 A scene module defines:
 
-- ``SCENE``: a ``SceneInfo`` (id, place in the rotation, title key);
+- ``SCENE``: a ``SceneInfo`` (id, place in the rotation, title key, and where on the exhibit's scale it
+  stands: building, town or city);
 - ``layout()``: its components (ids prefixed with the scene id), built with no data;
 - ``outputs()``: the component properties its ``update`` fills;
 - ``update(snapshot, lang, sent) -> (values, sent)``: the values for ``outputs()``
@@ -25,14 +26,34 @@ from types import ModuleType
 from expo.plugins import discover as discover_modules
 
 
+SCALES = ("building", "town", "city")  # the exhibit's story, small to large
+SCALE_TEXT = {"building": "scale.building", "town": "scale.town", "city": "scale.city"}  # translation keys
+
+
 @dataclass(frozen=True)
 class SceneInfo:
     id: str
     order: int
     title: str  # translation key
+    scale: str = "town"  # one of SCALES; every scene before the city was about the town
 
 
 def discover() -> list[ModuleType]:
     """Every scene module of this package (those defining ``SCENE``), in rotation order."""
     modules = [m for m in discover_modules(__name__).values() if hasattr(m, "SCENE")]
     return sorted(modules, key=lambda m: m.SCENE.order)
+
+
+def story(modules: list[ModuleType], rotation: tuple[str, ...] = ()) -> list[ModuleType]:
+    """The kiosk's rotation: the scene ids of ``rotation`` in that order (unknown ids skipped), or by default
+    the story the exhibit tells — up the scales, the first scene of each (the building, its town, the city),
+    then back down through the others (the town's details) to the building again."""
+    if rotation:
+        by_id = {m.SCENE.id: m for m in modules}
+        chosen = list(dict.fromkeys(by_id[i] for i in rotation if i in by_id))
+        return chosen or list(modules)
+    at = {scale: [m for m in modules if m.SCENE.scale == scale] for scale in SCALES}
+    up = [at[scale][0] for scale in SCALES if at[scale]]
+    down = [m for scale in reversed(SCALES) for m in at[scale][1:]]
+    rest = [m for m in modules if m.SCENE.scale not in SCALES]
+    return up + down + rest

@@ -18,7 +18,7 @@ from dashboard.model.slots import slot_times
 from dashboard.scenes import SceneInfo
 from dashboard.scenes._parts import changed, digest, kpi, rounded
 
-SCENE = SceneInfo("zeb", 30, "scene.zeb")
+SCENE = SceneInfo("zeb", 30, "scene.zeb", scale="building")
 GRAPH = "zeb-graph"
 
 

@@ -22,7 +22,7 @@ from testkit.browser import Browser, available, screenshot_dir
 from tests.dashboard.conftest import Filled
 
 pytestmark = pytest.mark.skipif(available() is not None, reason=available() or "")
-SCENES = ["city", "flow", "zeb", "load", "rank"]
+SCENES = ["city", "flow", "zeb", "load", "rank", "bigdata"]
 SHOTS = screenshot_dir()
 
 
@@ -303,5 +303,5 @@ def test_kiosk_heap_stays_flat_over_rotations(town, browser):
     browser.wait_for(f"window.expoKiosk.rotations >= {rotations + 15} && window.expoKiosk.answers >= {answers + 45}",
                      90)
     after = browser.heap_mb()
-    assert browser.js("return document.querySelectorAll('.js-plotly-plot').length") == 7  # no graph is ever added
+    assert browser.js("return document.querySelectorAll('.js-plotly-plot').length") == 8  # no graph is ever added
     assert after <= warm * 1.2, f"JS heap grew from {warm:.1f} MB to {after:.1f} MB"

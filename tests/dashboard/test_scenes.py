@@ -29,7 +29,7 @@ def snapshot(tmp_path_factory):
 
 
 def test_every_scene_is_discovered_in_rotation_order():
-    assert [m.SCENE.id for m in MODULES] == ["city", "flow", "zeb", "load", "rank"]
+    assert [m.SCENE.id for m in MODULES] == ["city", "flow", "zeb", "load", "rank", "bigdata"]
     assert len({m.SCENE.order for m in MODULES}) == len(MODULES)
 
 

@@ -1,0 +1,300 @@
+"""The big-data centre scene against cities built here: its figures are the snapshot's, and it sends only changes.
+
+The city is Binhai New Area as eight districts with different characters (an
+eco-city, the port, an industrial park, a business district, a coastal wind
+farm, two residential towns, an EV hub), built as ``SiteNow`` values, so these
+tests do not wait for a simulator or a store: the model's own tests check
+that ``Snapshot.city`` is what the store holds; these check that the screen
+is what ``Snapshot.city`` says.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import time
+
+import plotly.graph_objects as go
+import pytest
+from dash import Patch, no_update
+from hypothesis import given, settings, strategies as st
+
+from dashboard import numbers
+from dashboard.model import CityNow, ModelSettings, SiteNow, empty_snapshot
+from dashboard.model.slots import SLOTS, local_midnight_s
+from dashboard.scenes import _citymap as citymap, bigdata
+
+TZ = "Asia/Shanghai"
+
+
+def _box(x: float, y: float, w: float, h: float, skew: float = 0.0) -> tuple:
+    return ((x - w / 2, y - h / 2), (x + w / 2, y - h / 2 + skew), (x + w / 2 + skew, y + h / 2),
+            (x - w / 2 - skew, y + h / 2 - skew))
+
+
+# (site, kind, English, Chinese, x_km, y_km, w_km, h_km, load now kW, solar kW, wind kW, used today MWh, clean today
+# MWh, meters)
+DISTRICTS = [
+    ("eco-city", "eco_city", "Sino-Singapore Eco-City", "中新生态城", 22, 45, 13, 11, 9_000, 6_500, 0, 160, 70, 3_200),
+    ("port", "port", "Tianjin Port", "天津港", 37, 29, 10, 14, 26_000, 1_500, 0, 520, 40, 2_100),
+    ("industrial", "industrial_park", "TEDA Industrial Park", "经开区工业园", 23, 30, 13, 12, 48_000, 4_000, 0, 910,
+     60, 2_600),
+    ("business", "business_district", "Yujiapu Financial District", "于家堡金融区", 27, 16, 10, 9, 17_000, 800, 0, 300,
+     12, 1_900),
+    ("wind", "wind_farm", "Coastal Wind Farm", "沿海风电场", 43, 9, 10, 12, 300, 0, 61_000, 6, 950, 60),
+    ("hangu", "residential", "Hangu Residential Town", "汉沽居住区", 31, 58, 16, 11, 11_000, 2_000, 0, 210, 30,
+     4_400),
+    ("dagang", "residential", "Dagang Residential Town", "大港居住区", 15, 5, 16, 10, 9_500, 2_400, 0, 190, 28,
+     3_900),
+    ("ev-hub", "ev_hub", "Airport EV Hub", "空港充电枢纽", 9, 26, 9, 14, 14_000, 900, 0, 240, 9, 1_200),
+]
+
+
+def binhai(readings_today: int = 123_456_789, readings_per_s: float = 1_987.0, **changes) -> CityNow:
+    sites = []
+    for site, kind, en, zh, x, y, w, h, load_kw, solar_kw, wind_kw, used_mwh, clean_mwh, meters in DISTRICTS:
+        load_w, solar_w, wind_w = load_kw * 1e3, solar_kw * 1e3, wind_kw * 1e3
+        sites.append(SiteNow(site, kind, en, zh, x, y, _box(x, y, w, h, 0.8), load_now_w=load_w, solar_now_w=solar_w,
+                             wind_now_w=wind_w, grid_import_now_w=load_w - solar_w - wind_w,
+                             load_today_wh=used_mwh * 1e6, renewable_today_wh=clean_mwh * 1e6, meters=meters,
+                             meters_online=meters - meters // 50))
+    now_slot = SLOTS * 2 // 3
+    shape = [0.6 + 0.4 * abs((i - SLOTS / 2) / (SLOTS / 2) - 0.3) for i in range(SLOTS)]
+    today = [round(150e6 * v) if i <= now_slot else None for i, v in enumerate(shape)]
+    yesterday = [round(140e6 * v) for v in shape]
+    city = CityNow("Binhai New Area", "滨海新区", tuple(sites), readings_today, readings_per_s, today, yesterday)
+    return dataclasses.replace(city, **changes)
+
+
+def snapshot_of(city: CityNow | None, now_s: float | None = None):
+    now_s = time.time() if now_s is None else now_s
+    base = empty_snapshot(ModelSettings(timezone=TZ), now_s)
+    return dataclasses.replace(base, version=1, newest_ts_s=now_s, city=city,
+                               day_start_s=local_midnight_s(now_s, TZ))
+
+
+def values_by_output(values) -> dict:
+    return {f"{o.component_id}.{o.component_property}": v for o, v in zip(bigdata.outputs(), values)}
+
+
+def texts(component, lang: str | None = None) -> list[str]:
+    """Every string in a component tree, in order (only one language's spans when ``lang`` is given)."""
+    if component is None:
+        return []
+    if isinstance(component, str):
+        return [component]
+    if isinstance(component, (list, tuple)):
+        return [t for c in component for t in texts(c, lang)]
+    if lang and getattr(component, "className", "") == ("t-en" if lang == "zh" else "t-zh"):
+        return []
+    return texts(getattr(component, "children", None), lang)
+
+
+@pytest.fixture
+def city_snapshot():
+    return snapshot_of(binhai())
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_the_clean_share_shown_is_the_citys(city_snapshot, lang):
+    values, _ = bigdata.update(city_snapshot, lang, {})
+    shown = values_by_output(values)
+    expected = numbers.percent(city_snapshot.city.renewable_share_today)["en"]
+    assert city_snapshot.city.renewable_share_today == pytest.approx(1_199 / 2_536)
+    assert texts(shown["bigdata-share.children"])[0] == expected == "47%"
+    assert expected in " ".join(texts(shown["bigdata-caption.children"], lang))
+
+
+def test_the_board_ranks_districts_by_energy_used_today(city_snapshot):
+    values, _ = bigdata.update(city_snapshot, "en", {})
+    track = values_by_output(values)["bigdata-board.children"]
+    names = [texts(row.children[1], "en")[0] for row in track.children]
+    by_energy = [s.name_en for s in sorted(city_snapshot.city.sites, key=lambda s: -s.load_today_wh)]
+    assert names[:8] == by_energy
+    assert names[0] == "TEDA Industrial Park" and names[7] == "Coastal Wind Farm"
+    assert names[8:] == by_energy and "scrolling" in track.className  # eight rows: the board scrolls, in a loop
+    first = track.children[0]
+    assert texts(first.children[2], "en") == ["910 MWh"] and texts(first.children[3], "en") == ["7%"]
+    co2_t = 60_000 * 0.5703 / 1000  # 60 MWh of sun and wind at the grid's factor
+    assert texts(first.children[4], "en") == [f"{co2_t:,.1f} t"]
+
+
+def test_the_flip_counter_shows_todays_readings(city_snapshot):
+    values, _ = bigdata.update(city_snapshot, "en", {})
+    wheels = values_by_output(values)["bigdata-odometer.children"]
+    assert len(wheels) == bigdata.DIGITS
+    shown = "".join(w.style["--d"] for w in wheels if "blank" not in w.className)
+    assert shown == str(city_snapshot.city.readings_today) == "123456789"
+    rate = texts(values_by_output(values)["bigdata-rate.children"], "en")
+    assert rate[0] == "1,987 readings a second, live"
+    assert texts(values_by_output(values)["bigdata-rate.children"], "zh") == ["共 1.23 亿 条 · 每秒实时 1,987 条"]
+
+
+def test_the_kpis_are_the_citys_sums(city_snapshot):
+    city = city_snapshot.city
+    values, _ = bigdata.update(city_snapshot, "en", {})
+    strip = " ".join(texts(values_by_output(values)["bigdata-kpis.children"], "en"))
+    assert numbers.power(city.load_now_w)["en"] in strip == strip  # 134.8 MW
+    assert numbers.power(city.load_now_w)["en"] == "134.8 MW"
+    assert f"{city.meters_online:,}/{city.meters:,}" in strip
+    assert numbers.energy(city.load_today_wh)["en"] in strip
+
+
+@pytest.mark.parametrize("city", [None, CityNow("Binhai New Area", "滨海新区")], ids=["no city", "no sites"])
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_before_any_district_reports_it_waits_calmly(city, lang):
+    snapshot = snapshot_of(city)
+    values, sent = bigdata.update(snapshot, lang, {})
+    shown = values_by_output(values)
+    assert all(v is not no_update and not isinstance(v, Patch) for v in values)
+    assert "Waiting for data from the city's districts" in texts(shown["bigdata-labels.children"], "en")
+    assert shown["bigdata-areas.children"] == [] and shown["bigdata-flows.children"] == []
+    assert texts(shown["bigdata-share.children"]) == ["—"]
+    assert isinstance(shown["bigdata-load.figure"], go.Figure)
+    caption = " ".join(texts(shown["bigdata-caption.children"], "en"))
+    assert "appears here as soon as its meters report" in caption
+    again, sent_again = bigdata.update(snapshot, lang, sent)
+    assert all(v is no_update for v in again) and sent_again == sent
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_an_update_with_nothing_changed_sends_nothing(city_snapshot, lang):
+    values, sent = bigdata.update(city_snapshot, lang, {})
+    assert all(v is not no_update and not isinstance(v, Patch) for v in values)
+    again, sent_again = bigdata.update(snapshot_of(city_snapshot.city), lang, sent)
+    assert all(v is no_update for v in again), [type(v) for v in again]
+    assert sent_again == sent
+    assert len(json.dumps(sent)) < 2_000  # the page's digest of what it shows stays small
+
+
+def operations(patch: Patch) -> set:
+    return {tuple(op["location"]) for op in patch.to_plotly_json()["operations"]}
+
+
+def test_a_change_of_power_moves_only_the_flows_it_changes(city_snapshot):
+    _, sent = bigdata.update(city_snapshot, "en", {})
+    sites = tuple(dataclasses.replace(s, grid_import_now_w=s.grid_import_now_w * 1.5) if s.site == "port" else s
+                  for s in city_snapshot.city.sites)
+    values, _ = bigdata.update(snapshot_of(dataclasses.replace(city_snapshot.city, sites=sites)), "en", sent)
+    shown = values_by_output(values)
+    flows = shown["bigdata-flows.children"]
+    assert isinstance(flows, Patch)
+    changed = {loc[0] for loc in operations(flows)}
+    assert 0 < len(changed) < len(citymap.pairs([s.site for s in sites]))
+    others = {k: v for k, v in shown.items() if k not in ("bigdata-flows.children", "bigdata-kpis.children")}
+    assert all(v is no_update for v in others.values()), {k: type(v) for k, v in others.items()}
+
+
+def test_a_new_reading_count_turns_only_the_wheels_that_move(city_snapshot):
+    _, sent = bigdata.update(city_snapshot, "en", {})
+    later = snapshot_of(binhai(readings_today=123_456_799))
+    values, _ = bigdata.update(later, "en", sent)
+    counter = values_by_output(values)["bigdata-odometer.children"]
+    assert isinstance(counter, Patch)
+    assert {loc[0] for loc in operations(counter)} == {bigdata.DIGITS - 2}  # ...789 -> ...799: the tens wheel
+
+
+def test_switching_language_redraws_the_plan(city_snapshot):
+    _, sent = bigdata.update(city_snapshot, "zh", {})
+    values, _ = bigdata.update(city_snapshot, "en", sent)
+    labels = values_by_output(values)["bigdata-labels.children"]
+    assert isinstance(labels, list) and "Tianjin Port" in texts(labels)
+
+
+def test_every_district_is_on_the_plan_inside_it(city_snapshot):
+    plan = citymap.plan(city_snapshot.city.sites)
+    points = [p for pts in plan.outlines.values() for p in pts] + list(plan.places.values()) + [plan.grid]
+    assert all(0 <= x <= 100 and 0 <= y <= 100 for x, y in points)
+    assert plan.places["hangu"][1] < plan.places["dagang"][1]  # north is up
+    assert plan.grid[0] < min(x for x, _ in plan.places.values())  # the outside grid comes in from the west
+
+
+site_power = st.lists(st.floats(-5e7, 5e7, allow_nan=False), min_size=1, max_size=10)
+
+
+@settings(max_examples=200, deadline=None)
+@given(site_power)
+def test_pooled_flows_carry_exactly_what_each_district_draws_and_sends(imports):
+    sites = [SiteNow(f"s{i}", "district", f"S{i}", f"区{i}", i, i, grid_import_now_w=w) for i, w in enumerate(imports)]
+    flows = citymap.flows(sites)
+    assert all(w >= 0 for w in flows.values())
+    for s in sites:
+        into = sum(w for (a, b), w in flows.items() if b == s.site)
+        out = sum(w for (a, b), w in flows.items() if a == s.site)
+        assert into == pytest.approx(max(s.grid_import_now_w, 0), rel=1e-9, abs=1e-3)
+        assert out == pytest.approx(max(-s.grid_import_now_w, 0), rel=1e-9, abs=1e-3)
+    net = sum(imports)  # the city's exchange with the outside grid
+    assert sum(w for (a, _), w in flows.items() if a == citymap.GRID) == pytest.approx(max(net, 0), abs=1e-3)
+    assert sum(w for (_, b), w in flows.items() if b == citymap.GRID) == pytest.approx(max(-net, 0), abs=1e-3)
+
+
+def test_the_wind_farms_flows_are_drawn_in_winds_colour_and_the_grids_in_its_own(city_snapshot):
+    sites = bigdata.districts(city_snapshot)
+    plan = citymap.plan(sites)
+    styles = dict(zip(citymap.pairs([s.site for s in sites]), bigdata.flow_styles(sites, plan)))
+    assert styles[("wind", "port")]["--c"] == bigdata.WIND
+    assert styles[("grid", "industrial")]["--c"] == bigdata.GRID_IMPORT
+    assert styles[("port", "wind")]["display"] == "none"  # nothing flows into the wind farm: hidden, not removed
+    widths = {k: int(v["--w"][:-2]) for k, v in styles.items() if "--w" in v}
+    assert widths[("grid", "industrial")] > widths[("grid", "business")]  # width follows power
+
+
+def test_a_tap_on_a_district_opens_its_town(city_snapshot):
+    assert bigdata.tapped({"type": "bigdata-district", "site": "port"}, 1) == ("city", "port")
+    assert bigdata.tapped({"type": "bigdata-label", "site": "port"}, 0) == (no_update, no_update)  # drawn, not tapped
+
+    from dashboard.app import KioskSettings, create_app
+    from dashboard.model import ExhibitModel
+
+    model = ExhibitModel(lambda: None, ModelSettings())
+    model.snapshot = city_snapshot
+    app = create_app(model, KioskSettings())
+    key = next(k for k in app.callback_map if "bigdata-focus.data" in k)
+    ids = [{"type": "bigdata-district", "site": s.site} for s in bigdata.districts(city_snapshot)]
+    body = {"output": key, "outputs": [{"id": "scene", "property": "data@" + key.split("@")[1].split(".")[0]}
+                                       if "@" in key else {"id": "scene", "property": "data"},
+                                       {"id": "bigdata-focus", "property": "data"}],
+            "inputs": [[{"id": i, "property": "n_clicks", "value": 1 if i["site"] == "port" else 0} for i in ids],
+                       []],
+            "changedPropIds": [json.dumps(ids[bigdata.districts(city_snapshot).index(
+                next(s for s in city_snapshot.city.sites if s.site == "port"))], separators=(",", ":"),
+                sort_keys=True) + ".n_clicks"]}
+    response = app.server.test_client().post("/_dash-update-component", json=body)
+    assert response.status_code == 200, response.get_data(as_text=True)[:500]
+    answer = json.loads(response.get_data(as_text=True))["response"]
+    assert answer["bigdata-focus"]["data"] == "port"
+    assert next(v for k, v in answer.items() if k == "scene")["data"] == "city"
+
+
+def test_the_rotation_tells_building_town_city_and_back():
+    from dashboard import scenes
+
+    found = scenes.discover()
+    assert [m.SCENE.id for m in scenes.story(found)] == ["zeb", "city", "bigdata", "flow", "load", "rank"]
+    assert [m.SCENE.scale for m in scenes.story(found)][:3] == ["building", "town", "city"]
+    assert [m.SCENE.id for m in scenes.story(found, ("bigdata", "nope", "city", "bigdata"))] == ["bigdata", "city"]
+
+
+def test_every_scene_says_where_on_the_scale_it_stands(city_snapshot):
+    from dashboard.app import KioskSettings, create_app
+    from dashboard.model import ExhibitModel
+
+    model = ExhibitModel(lambda: None, ModelSettings())
+    model.snapshot = city_snapshot
+    page = create_app(model, KioskSettings(rotation=("bigdata", "zeb"))).layout()
+    config = next(c for c in _walk(page) if getattr(c, "id", None) == "config")
+    assert config.data["scenes"] == ["bigdata", "zeb"]
+    lit = {}
+    for section in (c for c in _walk(page) if isinstance(getattr(c, "id", None), dict)
+                    and c.id.get("type") == "scene"):
+        here = [c for c in _walk(section) if "here" in (getattr(c, "className", "") or "").split()]
+        lit[section.id["id"]] = texts(here, "en")
+    assert lit == {"bigdata": ["City"], "zeb": ["Building"]}
+
+
+def _walk(tree):
+    yield tree
+    children = getattr(tree, "children", None)
+    for child in children if isinstance(children, (list, tuple)) else [children]:
+        if child is not None and hasattr(child, "to_plotly_json"):
+            yield from _walk(child)
