@@ -25,7 +25,7 @@ from expo.topics import is_valid_id
 from physics.weather import Climate
 from physics.weather_field import WeatherField, place_effects
 from simulators.scenario import (BUNDLED, BuildingSpec, DistrictPlace, Scenario, ScenarioError, SiteSpec, TownSpec,
-                                 build_table, check_consistency, read_toml)
+                                 build_table, check_consistency, known_zone, read_toml)
 
 DISTRICT_TYPES = BUNDLED / "districts"
 MAX_DISTRICTS = 200
@@ -97,9 +97,14 @@ def from_dict(data: dict, source: str = "<dict>", types_dir: Path | None = None)
             raise ScenarioError(f"scenario file {source}: [{section}] must be a table")
         parts[section] = build_table(_CITY_SECTIONS[section], table, section, source)
     city, climate, weather_field = parts["city"], parts["climate"], parts["weather_field"]
-    if not weather_field.cloud_drift_mps > 0 or not weather_field.coast_decay_km > 0:
-        raise ScenarioError(f"scenario file {source}: [weather_field] cloud_drift_mps and coast_decay_km must be "
-                            "positive")
+    if not known_zone(city.timezone):
+        raise ScenarioError(f"scenario file {source}: [city].timezone {city.timezone!r} is not an IANA time zone, "
+                            "e.g. Asia/Shanghai")
+    f = weather_field
+    if not (0.1 <= f.cloud_drift_mps <= 100 and 0.1 <= f.coast_decay_km <= 1000 and 0 <= f.coast_wind_gain <= 5
+            and abs(f.coast_slope) <= 10):
+        raise ScenarioError(f"scenario file {source}: [weather_field] needs cloud_drift_mps 0.1-100, coast_decay_km "
+                            "0.1-1000, coast_wind_gain 0-5 and coast_slope -10 to 10")
     entries = data.get("districts", [])
     if not isinstance(entries, list) or not entries or not all(isinstance(e, dict) for e in entries):
         raise ScenarioError(f"scenario file {source}: a city needs [[districts]] entries, one per district")

@@ -1,7 +1,7 @@
 """Scenarios: what a simulated site contains, as a TOML data file checked field by field.
 
 A scenario names the site, its climate, the zero-energy building and the town.
-Bundled ones live in ``simulators/scenarios/<name>.toml``; ``load("name")``
+A city of such sites is ``simulators.city``. Bundled ones live in ``simulators/scenarios/<name>.toml``; ``load("name")``
 finds them and ``load("path/to/file.toml")`` reads any other. Every field has
 a default, a type and a range; a wrong one raises ``ScenarioError`` naming the
 file and the field, and an unknown one is refused rather than ignored, since a
@@ -11,6 +11,7 @@ typo that silently does nothing is the hardest bug for an engineer to see.
 from __future__ import annotations
 
 import dataclasses
+import math
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -198,7 +199,7 @@ def _check_value(spec: dataclasses.Field, value: Any, where: str, source: str) -
         if kind is not float
         else isinstance(value, (int, float)) and not isinstance(value, bool)
     )
-    if not ok:
+    if not ok or (kind is float and not math.isfinite(value)):  # TOML has nan and inf; no field means them
         raise ScenarioError(f"scenario file {source}: {where} must be {_kind_name(kind)}, got {value!r}")
     low, high = spec.metadata.get("low"), spec.metadata.get("high")
     if kind in (int, float) and ((low is not None and value < low) or (high is not None and value > high)):
@@ -217,7 +218,7 @@ def check_consistency(scenario: Scenario) -> None:
     if scenario.site.kind not in SITE_KINDS:
         raise ScenarioError(f"scenario file {source}: [scenario].kind {scenario.site.kind!r} is not one of "
                             f"{', '.join(SITE_KINDS)}")
-    if not _known_zone(scenario.site.timezone):
+    if not known_zone(scenario.site.timezone):
         raise ScenarioError(f"scenario file {source}: [scenario].timezone {scenario.site.timezone!r} is not an IANA "
                             "time zone, e.g. Asia/Shanghai")
     if scenario.building is not None and not is_valid_id(scenario.building.id):
@@ -235,7 +236,7 @@ def check_consistency(scenario: Scenario) -> None:
         raise ScenarioError(f"scenario file {source}: [climate] latitude_deg/longitude_deg out of range")
 
 
-def _known_zone(name: str) -> bool:
+def known_zone(name: str) -> bool:
     try:
         ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import given, settings, strategies as st
 
 from energy_expo import demo_pace
 from expo import topics
@@ -230,6 +231,10 @@ def test_unknown_types_kinds_and_repeated_sites_are_refused(tmp_path):
     path.write_text(text)
     with pytest.raises(ScenarioError, match=r"districts/mine.toml: \[district\].kind 'village'"):
         scenarios.load(str(path))
+    path.write_text(text.replace("name = 'mine'", "name = 'mine'\ntimezone = 'Binhai/Standard'"))
+    with pytest.raises(ScenarioError, match=r"my-city.toml: \[city\].timezone 'Binhai/Standard'"):
+        scenarios.load(str(path))
+    path.write_text(text)
     (tmp_path / "districts" / "mine.toml").write_text("[distrikt]\n")
     with pytest.raises(ScenarioError, match=r"districts/mine.toml: unknown section \[distrikt\]"):
         scenarios.load(str(path))
@@ -267,3 +272,30 @@ def test_up_paces_the_city_within_what_one_machine_carries():
     pace = demo_pace.choose(meters, 60.0, False, 2000.0)  # up's defaults: 60x asked for, 2,000 readings/s
     assert pace.readings_per_s <= 2000 and pace.speed >= 1 and pace.step_s == 60
     assert pace.note and "running at" in pace.note
+
+
+scalars = st.one_of(st.integers(-10**6, 10**6), st.floats(), st.text(max_size=6), st.booleans(),
+                    st.lists(st.lists(st.floats(-50, 50), max_size=3), max_size=4))
+entries = st.dictionaries(
+    st.sampled_from(["site", "type", "name_en", "name_zh", "x_km", "y_km", "outline_km", "town", "building", "x"]),
+    st.one_of(scalars, st.sampled_from(["port", "wind_farm", "a-1", "../x"]),
+              st.dictionaries(st.sampled_from(["households", "feeders", "roof_pv_kwp", "cranes", "y"]), scalars,
+                              max_size=3)),
+    max_size=9)
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.dictionaries(
+    st.sampled_from(["city", "climate", "weather_field", "districts", "extra"]),
+    st.one_of(st.lists(entries, max_size=3),
+              st.dictionaries(st.sampled_from(["name", "timezone", "cloud_drift_mps", "coast_wind_gain", "z"]),
+                              scalars, max_size=3)),
+    max_size=4))
+def test_any_city_table_loads_or_fails_with_a_scenario_error(data):
+    try:
+        loaded = cities.from_dict(data, "fuzz.toml")
+    except ScenarioError as exc:
+        assert "fuzz.toml" in str(exc) or "districts/" in str(exc)
+        return
+    for d in loaded.districts:
+        assert np.isfinite(d.district.cloud_delay_s) and d.district.wind_factor >= 1.0
