@@ -18,6 +18,7 @@ district carry what it draws, the lines out of one what it sends.
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass
 
 GRID = "grid"  # the outside grid's node on the plan (the city's connection to the provincial grid)
@@ -29,7 +30,7 @@ MIN_FLOW_W = 1_000.0  # flows under a kilowatt are not drawn: at city scale they
 # (1000x620), so one layout serves both. Its outer columns (GUTTER wide) hold the districts' labels, each
 # joined to its district by a thin line: labels beside the map never cover it or each other.
 CELL = (938.0, 582.0)
-GUTTER = 200.0
+GUTTER = 212.0
 
 
 @dataclass(frozen=True)
@@ -40,6 +41,7 @@ class Plan:
     places: dict  # site id -> (x_pct, y_pct) of its centre
     outlines: dict  # site id -> ((x_pct, y_pct), ...); a square around the centre when none was described
     grid: tuple  # (x_pct, y_pct) of the outside grid's node, at the map's west edge
+    city: tuple = ()  # the city's own shape, faint behind the districts: the hull around them, a little wider
 
 
 def _outline(site) -> tuple:
@@ -77,7 +79,30 @@ def plan(sites) -> Plan:
         places={s.site: at(s.x_km, s.y_km) for s in sites},
         outlines={k: tuple(at(x, y) for x, y in _inset(pts)) for k, pts in corners.items()},
         grid=at(x0 + 0.07 * span, (y0 + y1) / 2),
+        city=tuple(at(x, y) for x, y in hull([(x + dx, y + dy) for pts in corners.values() for x, y in pts
+                                               for dx in (-0.04 * span, 0.04 * span) for dy in (-0.04 * span, 0.04 * span)])),
     )
+
+
+def hull(points) -> list:
+    """The convex hull of ``points`` (Andrew's monotone chain), counter-clockwise."""
+    pts = sorted(set(points))
+    if len(pts) < 3:
+        return pts
+
+    def turn(o, a, b):
+        return (a[0] - o[0]) * (b[1] - o[1]) - (a[1] - o[1]) * (b[0] - o[0])
+
+    lower, upper = [], []
+    for p in pts:
+        while len(lower) >= 2 and turn(lower[-2], lower[-1], p) <= 0:
+            lower.pop()
+        lower.append(p)
+    for p in reversed(pts):
+        while len(upper) >= 2 and turn(upper[-2], upper[-1], p) <= 0:
+            upper.pop()
+        upper.append(p)
+    return lower[:-1] + upper[:-1]
 
 
 def _inset(points, keep: float = 0.96) -> tuple:
@@ -151,7 +176,7 @@ def clean_colour(share: float | None) -> str:
 
 # The labels' type, in design px.
 NAME_PX, SHARE_PX, LINE = 24.0, 22.0, 1.12
-LABEL_MAX_PX, LABEL_PAD_PX, LABEL_MIN_PX, LABEL_GAP_PX = 190.0, 24.0, 48.0, 6.0
+LABEL_MAX_PX, LABEL_PAD_PX, LABEL_MIN_PX, LABEL_GAP_PX = 200.0, 24.0, 48.0, 6.0
 
 
 def text_px(s: str, size: float) -> float:
@@ -160,13 +185,13 @@ def text_px(s: str, size: float) -> float:
 
 
 def label_size(name: str, share: str) -> tuple[float, float]:
-    """(width, height) in design px of a district's label: its name, wrapped at spaces (or between hanzi) to
-    ``LABEL_MAX_PX``, above its share."""
-    words = name.split(" ") if " " in name else list(name)
-    joiner = " " if " " in name else ""
+    """(width, height) in design px of a district's label: its name, wrapped where the browser may break it
+    (after a space or a hyphen, between hanzi) to ``LABEL_MAX_PX``, above its share."""
+    words = re.findall(r"[^\s-]*-|[^\s-]+|\s+", name) if " " in name or "-" in name else list(name)
     lines, line = [], ""
-    for word in words:
-        trial = f"{line}{joiner}{word}" if line else word
+    for word in (w for w in words if not w.isspace()):
+        joiner = "" if not line or line.endswith("-") or ord(word[0]) >= 0x2E80 else " "
+        trial = f"{line}{joiner}{word}"
         if line and text_px(trial, NAME_PX) > LABEL_MAX_PX - LABEL_PAD_PX:
             lines.append(line)
             line = word

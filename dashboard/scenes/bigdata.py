@@ -47,6 +47,7 @@ def layout():
                       html.Div(html.Div(id="bigdata-board"), className="bd-board-window")],
                      className="bd-panel bd-board"),
             html.Div(html.Div(id="bigdata-map", className="bd-map", children=[
+                html.Div(className="bd-city"),
                 html.Div(id="bigdata-areas", className="bd-areas"),
                 html.Div(id="bigdata-flows", className="bd-flows"),
                 html.Div(id="bigdata-labels", className="bd-labels"),
@@ -209,7 +210,8 @@ def plan_update(snapshot, lang: str, sent: dict, fresh: dict):
     structure = digest([lang, [(s.site, s.outline_km, s.x_km, s.y_km) for s in sites]])
     fresh["plan"] = structure
     full = sent.get("plan") != structure
-    style = no_update if not full else {"--aspect": str(plan.aspect)}
+    style = no_update if not full else {"--aspect": str(plan.aspect),
+                                        "--city": citymap.polygon(plan.city or ((0, 0), (0, 0), (0, 0)))}
     areas = _items(sent, fresh, "areas", area_styles(sites, plan), lambda i, st: _area(sites[i], st), full)
     flows = _items(sent, fresh, "flows", flow_styles(sites, plan), lambda i, st: _flow(st), full)
     if sites:
@@ -270,13 +272,19 @@ def _wheel(i: int, d: int | None):
                      style={"--d": str(d or 0)})
 
 
-def rate(snapshot):
-    """Readings per second; in Chinese also today's count in 万 / 亿 (the wheels show every digit)."""
+def rate_data(snapshot) -> list | None:
+    """[readings per second as shown, today's count in 万 / 亿]: what the line under the wheels says."""
     if not districts(snapshot):
-        return bilingual("bigdata.rate", rate="—")
+        return None
     r = snapshot.city.readings_per_s
-    per_s = f"{r:,.0f}" if r >= 10 else f"{r:,.1f}"
-    count = numbers.count(snapshot.city.readings_today)["zh"]
+    return [f"{r:,.0f}" if r >= 10 else f"{r:,.1f}", numbers.count(snapshot.city.readings_today)["zh"]]
+
+
+def rate(data):
+    """Readings per second; in Chinese also today's count in 万 / 亿 (the wheels show every digit)."""
+    if data is None:
+        return bilingual("bigdata.rate", rate="—")
+    per_s, count = data
     return both(text("bigdata.rate", "en", rate=per_s),
                 text("bigdata.count", "zh", count=count) + " · " + text("bigdata.rate", "zh", rate=per_s))
 
@@ -344,9 +352,7 @@ def update(snapshot, lang: str, sent: dict):
     rows = changed(sent, fresh, "board", board_rows(snapshot), board)
     share = changed(sent, fresh, "share", numbers.percent(clean_share(snapshot)), lambda _: share_panel(clean_share(snapshot)))
     counter = _items(sent, fresh, "wheels", wheels(readings_today(snapshot)), _wheel, False)
-    per_s = changed(sent, fresh, "rate", [numbers.count(readings_today(snapshot))["zh"],
-                                          snapshot.city.readings_per_s if snapshot.city else None],
-                    lambda _: rate(snapshot))
+    per_s = changed(sent, fresh, "rate", rate_data(snapshot), rate)
     figure = chart_update(snapshot, lang, sent, fresh)
     strip = changed(sent, fresh, "kpis", kpi_data(snapshot), lambda d: [
         kpi("kpi.city_load", d[0]), kpi("kpi.energy_today", d[1]), kpi("kpi.co2", d[2], "accent-solar"),

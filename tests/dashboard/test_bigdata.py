@@ -13,6 +13,8 @@ from __future__ import annotations
 import dataclasses
 import json
 import time
+import tomllib
+from pathlib import Path
 
 import plotly.graph_objects as go
 import pytest
@@ -27,34 +29,36 @@ from dashboard.scenes import _citymap as citymap, bigdata
 TZ = "Asia/Shanghai"
 
 
-def _box(x: float, y: float, w: float, h: float, skew: float = 0.0) -> tuple:
-    return ((x - w / 2, y - h / 2), (x + w / 2, y - h / 2 + skew), (x + w / 2 + skew, y + h / 2),
-            (x - w / 2 - skew, y + h / 2 - skew))
+CITY_TOML = Path(__file__).resolve().parents[2] / "simulators" / "scenarios" / "city.toml"
+
+# What each district does, by its id in the city scenario: load now, solar and wind now (kW), used and made clean
+# today (MWh), meters. The places, outlines and names are the scenario's own, so the plan drawn here is the one
+# the exhibit shows.
+FIGURES = {
+    "teda": (48_000, 4_000, 0, 910, 60, 2_600),
+    "port": (26_000, 1_500, 0, 520, 40, 2_100),
+    "yujiapu": (17_000, 800, 0, 300, 12, 1_900),
+    "ev-hub": (14_000, 900, 0, 240, 9, 1_200),
+    "tanggu": (11_000, 2_000, 0, 210, 30, 4_400),
+    "hangu": (9_500, 2_400, 0, 190, 28, 3_900),
+    "eco-city": (9_000, 6_500, 0, 160, 70, 3_200),
+    "dagang-wind": (300, 0, 61_000, 6, 950, 60),
+}
 
 
-# (site, kind, English, Chinese, x_km, y_km, w_km, h_km, load now kW, solar kW, wind kW, used today MWh, clean today
-# MWh, meters)
-DISTRICTS = [
-    ("eco-city", "eco_city", "Sino-Singapore Eco-City", "中新生态城", 22, 45, 13, 11, 9_000, 6_500, 0, 160, 70, 3_200),
-    ("port", "port", "Tianjin Port", "天津港", 37, 29, 10, 14, 26_000, 1_500, 0, 520, 40, 2_100),
-    ("industrial", "industrial_park", "TEDA Industrial Park", "经开区工业园", 23, 30, 13, 12, 48_000, 4_000, 0, 910,
-     60, 2_600),
-    ("business", "business_district", "Yujiapu Financial District", "于家堡金融区", 27, 16, 10, 9, 17_000, 800, 0, 300,
-     12, 1_900),
-    ("wind", "wind_farm", "Coastal Wind Farm", "沿海风电场", 43, 9, 10, 12, 300, 0, 61_000, 6, 950, 60),
-    ("hangu", "residential", "Hangu Residential Town", "汉沽居住区", 31, 58, 16, 11, 11_000, 2_000, 0, 210, 30,
-     4_400),
-    ("dagang", "residential", "Dagang Residential Town", "大港居住区", 15, 5, 16, 10, 9_500, 2_400, 0, 190, 28,
-     3_900),
-    ("ev-hub", "ev_hub", "Airport EV Hub", "空港充电枢纽", 9, 26, 9, 14, 14_000, 900, 0, 240, 9, 1_200),
-]
+def _districts() -> list[dict]:
+    with CITY_TOML.open("rb") as f:
+        return tomllib.load(f)["districts"]
 
 
 def binhai(readings_today: int = 123_456_789, readings_per_s: float = 1_987.0, **changes) -> CityNow:
     sites = []
-    for site, kind, en, zh, x, y, w, h, load_kw, solar_kw, wind_kw, used_mwh, clean_mwh, meters in DISTRICTS:
+    for i, d in enumerate(_districts()):
+        load_kw, solar_kw, wind_kw, used_mwh, clean_mwh, meters = FIGURES.get(
+            d["site"], (5_000 + 100 * i, 500, 0, 100 + i, 10, 1_000))
         load_w, solar_w, wind_w = load_kw * 1e3, solar_kw * 1e3, wind_kw * 1e3
-        sites.append(SiteNow(site, kind, en, zh, x, y, _box(x, y, w, h, 0.8), load_now_w=load_w, solar_now_w=solar_w,
+        sites.append(SiteNow(d["site"], d["type"], d["name_en"], d["name_zh"], d["x_km"], d["y_km"],
+                             tuple(tuple(p) for p in d["outline_km"]), load_now_w=load_w, solar_now_w=solar_w,
                              wind_now_w=wind_w, grid_import_now_w=load_w - solar_w - wind_w,
                              load_today_wh=used_mwh * 1e6, renewable_today_wh=clean_mwh * 1e6, meters=meters,
                              meters_online=meters - meters // 50))
@@ -101,7 +105,7 @@ def test_the_clean_share_shown_is_the_citys(city_snapshot, lang):
     shown = values_by_output(values)
     expected = numbers.percent(city_snapshot.city.renewable_share_today)["en"]
     assert city_snapshot.city.renewable_share_today == pytest.approx(1_199 / 2_536)
-    assert texts(shown["bigdata-share.children"])[0] == expected == "47%"
+    assert texts(shown["bigdata-share.children"])[0] == expected == "47%"  # 1,199 of 2,536 MWh
     assert expected in " ".join(texts(shown["bigdata-caption.children"], lang))
 
 
@@ -111,7 +115,7 @@ def test_the_board_ranks_districts_by_energy_used_today(city_snapshot):
     names = [texts(row.children[1], "en")[0] for row in track.children]
     by_energy = [s.name_en for s in sorted(city_snapshot.city.sites, key=lambda s: -s.load_today_wh)]
     assert names[:8] == by_energy
-    assert names[0] == "TEDA Industrial Park" and names[7] == "Coastal Wind Farm"
+    assert names[0] == "TEDA Industrial Park" and names[7] == "Dagang Coastal Wind Farm"
     assert names[8:] == by_energy and "scrolling" in track.className  # eight rows: the board scrolls, in a loop
     first = track.children[0]
     assert texts(first.children[2], "en") == ["910 MWh"] and texts(first.children[3], "en") == ["7%"]
@@ -205,7 +209,7 @@ def test_every_district_is_on_the_plan_inside_it(city_snapshot):
     plan = citymap.plan(city_snapshot.city.sites)
     points = [p for pts in plan.outlines.values() for p in pts] + list(plan.places.values()) + [plan.grid]
     assert all(0 <= x <= 100 and 0 <= y <= 100 for x, y in points)
-    assert plan.places["hangu"][1] < plan.places["dagang"][1]  # north is up
+    assert plan.places["hangu"][1] < plan.places["dagang-wind"][1]  # north is up
     assert plan.grid[0] < min(x for x, _ in plan.places.values())  # the outside grid comes in from the west
 
 
@@ -232,11 +236,11 @@ def test_the_wind_farms_flows_are_drawn_in_winds_colour_and_the_grids_in_its_own
     sites = bigdata.districts(city_snapshot)
     plan = citymap.plan(sites)
     styles = dict(zip(citymap.pairs([s.site for s in sites]), bigdata.flow_styles(sites, plan)))
-    assert styles[("wind", "port")]["--c"] == bigdata.WIND
-    assert styles[("grid", "industrial")]["--c"] == bigdata.GRID_IMPORT
-    assert styles[("port", "wind")]["display"] == "none"  # nothing flows into the wind farm: hidden, not removed
+    assert styles[("dagang-wind", "port")]["--c"] == bigdata.WIND
+    assert styles[("grid", "teda")]["--c"] == bigdata.GRID_IMPORT
+    assert styles[("port", "dagang-wind")]["display"] == "none"  # nothing flows into the wind farm: hidden, kept
     widths = {k: int(v["--w"][:-2]) for k, v in styles.items() if "--w" in v}
-    assert widths[("grid", "industrial")] > widths[("grid", "business")]  # width follows power
+    assert widths[("grid", "teda")] > widths[("grid", "yujiapu")]  # width follows power
 
 
 def test_a_tap_on_a_district_opens_its_town(city_snapshot):

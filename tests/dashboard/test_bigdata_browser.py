@@ -123,11 +123,11 @@ def test_a_tap_on_a_district_opens_the_town(served, browser):
     browser.open(f"{url}?scene=bigdata&lang=en")
     drawn(browser)
     # an area, not a label: a tap inside the industrial park's outline, beside the dot at its centre
-    box = browser.js("const pin = document.querySelector('.bd-label[id*=\"industrial\"]').parentElement"
+    box = browser.js("const pin = document.querySelector('.bd-label[id*=\"teda\"]').parentElement"
                      ".querySelector('.bd-pin').getBoundingClientRect();"
                      "return [pin.left + pin.width / 2 + 14, pin.top + pin.height / 2 + 10]")
     hit = browser.js("return document.elementFromPoint(arguments[0], arguments[1]).id", *box)
-    assert '"industrial"' in hit and "bigdata-district" in hit
+    assert '"teda"' in hit and "bigdata-district" in hit
     browser.js("document.elementFromPoint(arguments[0], arguments[1]).click()", *box)
     browser.wait_for("document.querySelector('.scene.active').id.includes('\"city\"')", 10)
     assert browser.console_errors() == []
