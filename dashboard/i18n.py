@@ -59,8 +59,8 @@ TEXT: dict[str, tuple[str, str]] = {  # key: (English, 简体中文)
     "caption.load.none": ("How the town's electricity use changes through the day.", "小镇一天中的用电变化。"),
     "caption.rank": ("{name} uses the most electricity right now: {power}.", "此刻用电最多的是{name}：{power}。"),
     "caption.rank.none": ("Which meters use and make the most electricity right now.", "此刻哪些电表用电、发电最多。"),
-    "caption.bigdata": ("The whole city: today the sun and wind supplied {share} of the electricity its {districts} "
-                        "districts used.", "整座城市：今天，太阳和风提供了 {districts} 个片区用电量的 {share}。"),
+    "caption.bigdata": ("The whole city: today the sun and wind supplied {share} of all the electricity its districts "
+                        "used.", "整座城市：今天，太阳和风提供了各片区全部用电量的 {share}。"),
     "caption.bigdata.none": ("Every district of the city appears here as soon as its meters report.",
                              "各片区的电表一上报数据，就会出现在这里。"),
     # KPI labels

@@ -289,12 +289,20 @@ def rate(data):
                 text("bigdata.count", "zh", count=count) + " · " + text("bigdata.rate", "zh", rate=per_s))
 
 
+def chart_unit(snapshot) -> tuple[str, float]:
+    """MW for a city, kW for a city of one small town (0.05 MW reads worse than 50 kW)."""
+    city = snapshot.city
+    values = [v for v in (city.load_today_w + city.load_yesterday_w if city else []) if v is not None]
+    return ("MW", 1e6) if max(values, default=0.0) >= 1e7 else ("kW", 1e3)
+
+
 def chart_series(snapshot) -> tuple[list, list]:
     city = snapshot.city
     if city is None:
         return [], []
-    mw = lambda values: [None if v is None else round(v / 1e6, 2) for v in values]  # noqa: E731
-    return mw(city.load_today_w), mw(city.load_yesterday_w)
+    _, per = chart_unit(snapshot)
+    scaled = lambda values: [None if v is None else round(v / per, 2) for v in values]  # noqa: E731
+    return scaled(city.load_today_w), scaled(city.load_yesterday_w)
 
 
 def chart(snapshot, lang: str) -> go.Figure:
@@ -307,7 +315,7 @@ def chart(snapshot, lang: str) -> go.Figure:
                    line=dict(color=theme.CONSUMPTION, width=4), fillcolor="rgba(77,163,255,0.18)", hoverinfo="skip"),
     ], layout=theme.layout(
         xaxis=dict(theme.layout()["xaxis"], type="date", tickformat="%H:%M", range=[x[0], x[-1]], dtick=6 * 3600000),
-        yaxis=dict(theme.layout()["yaxis"], title=dict(text="MW"), rangemode="tozero", nticks=4),
+        yaxis=dict(theme.layout()["yaxis"], title=dict(text=chart_unit(snapshot)[0]), rangemode="tozero", nticks=4),
         margin=dict(l=10, r=20, t=44, b=10), legend=dict(theme.layout()["legend"], y=1.0, font=dict(size=theme.TICK_PX)),
         dragmode=False, transition=dict(duration=0),  # a patched curve moves a slot at a time: nothing to ease
     ))
@@ -315,7 +323,7 @@ def chart(snapshot, lang: str) -> go.Figure:
 
 def chart_update(snapshot, lang: str, sent: dict, fresh: dict):
     today, yesterday = chart_series(snapshot)
-    fresh["chart"] = digest([lang, snapshot.day_start_s, len(today), len(yesterday)])
+    fresh["chart"] = digest([lang, snapshot.day_start_s, len(today), len(yesterday), chart_unit(snapshot)[0]])
     fresh["today"], fresh["yesterday"] = digest(today), digest(yesterday)
     if sent.get("chart") != fresh["chart"]:
         return chart(snapshot, lang)
@@ -343,7 +351,7 @@ def caption(snapshot):
     share = clean_share(snapshot)
     if not sites or share is None:
         return bilingual("caption.bigdata.none")
-    return bilingual("caption.bigdata", districts=str(len(sites)), share=numbers.percent(share))
+    return bilingual("caption.bigdata", share=numbers.percent(share))
 
 
 def update(snapshot, lang: str, sent: dict):

@@ -302,3 +302,14 @@ def _walk(tree):
     for child in children if isinstance(children, (list, tuple)) else [children]:
         if child is not None and hasattr(child, "to_plotly_json"):
             yield from _walk(child)
+
+
+def test_a_city_of_one_small_town_is_drawn_in_kilowatts():
+    town = SiteNow("town", "town", "Test Town", "测试小镇", 0.0, 0.0, load_now_w=32_000.0, grid_import_now_w=30_000.0,
+                   load_today_wh=17_800.0, renewable_today_wh=1_250.0, meters=41, meters_online=41)
+    city = CityNow("", "", (town,), 1_722, 0.7, [40_000.0, 35_000.0] + [None] * (SLOTS - 2), [50_000.0] * SLOTS)
+    values, _ = bigdata.update(snapshot_of(city), "en", {})
+    figure = values_by_output(values)["bigdata-load.figure"]
+    assert figure.layout.yaxis.title.text == "kW" and figure.data[1].y[:2] == (40.0, 35.0)
+    assert texts(values_by_output(values)["bigdata-share.children"])[0] == "7%"
+    assert bigdata.chart_unit(snapshot_of(binhai())) == ("MW", 1e6)
