@@ -1,20 +1,36 @@
-"""Where each meter's power belongs in the exhibit's story: the sources and uses of the town's energy.
+"""The categories of a site's energy as the dashboard shows them: the contract's, each with its colour.
 
-Only meters at the edge of the tree are counted: a feeder or a building's
-grid meter equals the signed sum of the meters below it (``expo.kinds.Flow``),
-so counting it too would count that energy twice. The exception is the top of
-the tree — a grid connection with no parent — which is the town's exchange
-with the outside grid: its import is a source, its export a use.
-
-Bidirectional meters follow the load convention, so their sign picks the
-category: a battery charging is a use, discharging a source.
+Where each meter's power belongs (the categories, counted meters, the split of
+a bidirectional meter by its sign) is ``expo.categories``, shared with ingest's
+site totals so the two never classify a meter differently; only the colours
+are the dashboard's own.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from expo.kinds import KINDS, Flow
+from expo import categories as contract
+from expo.categories import LOADS, RENEWABLE, SOURCES, USES, counted_kind, split
+
+__all__ = ["CATEGORIES", "Category", "LOADS", "RENEWABLE", "SOURCES", "USES", "counted_kind", "split"]
+
+# Okabe-Ito colours (safe for the common colour-blindnesses), one meaning on every scene (docs: EXHIBIT.md).
+COLOURS = {
+    "pv": "#E69F00",
+    "wind": "#56B4E9",
+    "battery_discharge": "#009E73",
+    "grid_import": "#D55E00",
+    "households": "#0072B2",
+    "commercial": "#9AA8FF",
+    "ev": "#CC79A7",
+    "heat_pumps": "#F0E442",
+    "street_lights": "#BBBBBB",
+    "buildings": "#7FC8B8",
+    "other": "#888888",
+    "battery_charge": "#009E73",
+    "grid_export": "#D55E00",
+}
 
 
 @dataclass(frozen=True)
@@ -25,58 +41,6 @@ class Category:
     renewable: bool = False
 
 
-# Okabe-Ito colours (safe for the common colour-blindnesses), one meaning on every scene (docs: EXHIBIT.md).
 CATEGORIES: dict[str, Category] = {
-    c.key: c
-    for c in (
-        Category("pv", "source", "#E69F00", renewable=True),
-        Category("wind", "source", "#56B4E9", renewable=True),
-        Category("battery_discharge", "source", "#009E73"),
-        Category("grid_import", "source", "#D55E00"),
-        Category("households", "use", "#0072B2"),
-        Category("commercial", "use", "#9AA8FF"),
-        Category("ev", "use", "#CC79A7"),
-        Category("heat_pumps", "use", "#F0E442"),
-        Category("street_lights", "use", "#BBBBBB"),
-        Category("buildings", "use", "#7FC8B8"),
-        Category("other", "use", "#888888"),
-        Category("battery_charge", "use", "#009E73"),
-        Category("grid_export", "use", "#D55E00"),
-    )
+    key: Category(key, c.side, COLOURS[key], c.renewable) for key, c in contract.CATEGORIES.items()
 }
-SOURCES = [c.key for c in CATEGORIES.values() if c.side == "source"]
-USES = [c.key for c in CATEGORIES.values() if c.side == "use"]
-LOADS = [k for k in USES if k not in ("battery_charge", "grid_export")]  # what the town consumes
-RENEWABLE = [c.key for c in CATEGORIES.values() if c.renewable]
-
-_BY_KIND = {
-    "pv": "pv",
-    "wind": "wind",
-    "household": "households",
-    "commercial": "commercial",
-    "ev_charger": "ev",
-    "heat_pump": "heat_pumps",
-    "street_light": "street_lights",
-    "lighting": "buildings",
-    "plug_load": "buildings",
-    "meter": "other",
-}
-_SPLIT = {"battery": ("battery_charge", "battery_discharge"), "grid_connection": ("grid_import", "grid_export")}
-
-
-def counted_kind(kind: str, is_parent: bool, has_parent: bool) -> bool:
-    """Whether a device's power is part of the town's balance (see the module docstring)."""
-    if kind not in KINDS or KINDS[kind].flow is Flow.NONE:
-        return False
-    if kind == "grid_connection":
-        return not has_parent
-    return not is_parent
-
-
-def split(kind: str, power_w: float) -> list[tuple[str, float]]:
-    """(category, W >= 0) pairs for one counted meter's power in its own sign convention."""
-    if kind in _SPLIT:
-        into, out_of = _SPLIT[kind]
-        return [(into, power_w)] if power_w >= 0 else [(out_of, -power_w)]
-    category = _BY_KIND.get(kind, "other")
-    return [(category, max(power_w, 0.0))]

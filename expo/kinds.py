@@ -72,6 +72,10 @@ KINDS: dict[str, Kind] = {
             "Weather station",
             "气象站",
         ),
+        # A site's totals, kept by ingest (``ingest.site_totals``) as the readings of one derived device per
+        # site: NONE, so no sum ever counts it again. Its metrics are ``expo.categories.TOTALS_METRICS``,
+        # named there beside the categories they follow (this table is below that one).
+        Kind("site_totals", Flow.NONE, (), "Site totals", "站点合计"),
     )
 }
 

@@ -19,7 +19,7 @@ from expo.kinds import Flow, kind as lookup_kind
 from expo.reading import PAYLOAD_VERSION, ContractError, load_json_object
 from expo.topics import check_id
 
-SOURCES = ("simulated", "meter")
+SOURCES = ("simulated", "meter", "derived")  # derived: made by ingest from other devices (a site's totals)
 
 
 @dataclass(frozen=True)

@@ -26,6 +26,11 @@ so a building's id never clashes with a device's)::
      "role": "zero_energy", "position": {"x_m": 0.0, "y_m": 0.0}}
 
 A device belongs to a building by the ``building`` field of its ``meta``.
+
+A site's totals are the readings of one reserved device of that site,
+``TOTALS_DEVICE`` (kind ``site_totals``, source ``derived``), kept by ingest:
+a reader of a city takes one series per site instead of every meter's. Only
+ingest writes it; a message from outside for that id is refused.
 """
 
 from __future__ import annotations
@@ -43,6 +48,7 @@ BUILDING_KINDS = ("office", "residential", "commercial", "industrial", "public",
 BUILDING_ROLES = ("ordinary", "zero_energy")
 MAX_OUTLINE_POINTS = 256
 DEFAULT_TIMEZONE = "Asia/Shanghai"
+TOTALS_DEVICE = "site-totals"  # the device id reserved in every site for its totals (docs/telemetry.md)
 
 
 @dataclass(frozen=True)

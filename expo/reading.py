@@ -40,6 +40,7 @@ UNITS: dict[str, str] = {
     "c": "°C",
     "wm2": "W/m²",
     "mps": "m/s",
+    "count": "1",  # how many of something (meters_count): a number, with its unit spelt as the thing counted
     "ms": "m/s",  # version 1's first spelling of m/s; taken on input and stored as _mps (see canonical_metric)
 }
 # Old suffix -> the one stored. ``_ms`` reads as milliseconds everywhere else, so m/s became ``_mps``.

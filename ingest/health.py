@@ -28,6 +28,7 @@ def figures(subscriber, processor, writer, spool, now_s: float) -> dict[str, flo
         "received": subscriber.received,
         "readings_accepted": processor.readings,
         "readings_written": w.readings_written,
+        "totals_written": w.totals_written,  # site totals (ingest.site_totals): not readings taken in
         "readings_spooled": w.readings_spooled,
         "spool_batches": spool.batches,
         "spool_readings": spool.readings,

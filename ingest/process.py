@@ -8,6 +8,11 @@ is a decoder bug, which costs that one message (``decoder_error``), never the
 stream. A meter replacement the counters accept is kept beside the
 quarantine too (reason ``counter_replaced``), as a record for the engineer of
 a reading that was stored with a new offset.
+
+Each accepted reading also goes to the site's totals (``ingest.site_totals``),
+whose readings join the same batch. Their device id is reserved: a message
+from outside for it (a reading, a meta, a status) is refused as
+``reserved_device``, so nobody can forge a site's totals.
 """
 
 from __future__ import annotations
@@ -19,12 +24,13 @@ from dataclasses import dataclass
 from expo.errors import Refused
 from expo.logthrottle import LogThrottle
 from expo.metadata import DeviceMeta
-from expo.places import BuildingMeta, SiteMeta
+from expo.places import TOTALS_DEVICE, BuildingMeta, SiteMeta
 from expo.store import Batch, Rejected
 from ingest.checks import Checks
 from ingest.counters import CounterState
 from ingest.decoders import DecodeContext, registry
 from ingest.routes import Route, route_for
+from ingest.site_totals import SiteTotals, totals_meta
 
 log = logging.getLogger("expo.ingest")
 
@@ -56,6 +62,8 @@ class Processor:
         self.buildings: dict[tuple[str, str], BuildingMeta] = {}
         self.rejected_by_reason: Counter[str] = Counter()
         self.readings = 0
+        self.totals = SiteTotals()
+        self.totals_made = 0
         self.status: dict[tuple[str, str], str] = {}
         self._decoders = registry()
         self._throttle = LogThrottle()
@@ -86,6 +94,9 @@ class Processor:
         decoder = self._decoders[route.decoder]
         decoded = decoder.decode(message.topic, message.payload, DecodeContext(self.site, message.received_s,
                                                                                route.options))
+        if _claims_totals(decoded):
+            raise Refused("reserved_device", f"device id {TOTALS_DEVICE!r} is reserved for the site totals ingest "
+                                             "keeps; a meter must have another id")
         for meta in decoded.metas:
             key = (meta.site, meta.device)
             if decoded.announced:
@@ -93,6 +104,7 @@ class Processor:
             if self.metas.get(key) != meta:
                 self.metas[key] = meta
                 batch.metas.append(meta)
+                self.totals.meta(meta)
         for site in decoded.sites:
             if self.sites.get(site.site) != site:
                 self.sites[site.site] = site
@@ -114,6 +126,19 @@ class Processor:
             accepted.append(self.counters.apply(reading, kind, meta.rated_power_w if meta else 0.0))
         batch.readings.extend(accepted)  # all of a message's readings, or none of them
         self.readings += len(accepted)
+        for reading in accepted:
+            totals = self.totals.observe(reading)
+            if totals is not None:
+                self._add_totals(totals, batch)
+
+    def _add_totals(self, totals, batch: Batch) -> None:
+        """A site's totals reading into the batch, and its device's meta the first time (once per site)."""
+        key = (totals.site, TOTALS_DEVICE)
+        if key not in self.metas:
+            meta = self.metas[key] = totals_meta(totals.site)
+            batch.metas.append(meta)
+        batch.readings.append(totals)
+        self.totals_made += 1
 
     def _route(self, topic: str) -> Route | None:
         """Route lookup, remembered per topic; the memory is bounded so a flood of topics cannot grow it."""
@@ -131,3 +156,14 @@ class Processor:
         batch.rejected.append(Rejected(message.received_s, message.topic, reason, detail, payload))
         if n := self._throttle.count(reason):
             log.warning("[%s x%d] quarantined %s: %s", reason, n, message.topic[:200], detail[:300])
+
+
+def _claims_totals(decoded) -> bool:
+    """Whether a decoded message speaks for a site's totals device (``expo.places.TOTALS_DEVICE``)."""
+    for reading in decoded.readings:  # loops, not any(): this runs for every message
+        if reading.device == TOTALS_DEVICE:
+            return True
+    for meta in decoded.metas:
+        if meta.device == TOTALS_DEVICE:
+            return True
+    return TOTALS_DEVICE in decoded.status or TOTALS_DEVICE in decoded.replaced

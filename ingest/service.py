@@ -118,6 +118,9 @@ class IngestService:
         self.processor.metas.update({(m.site, m.device): m for m in known_metas})
         self.processor.sites.update({m.site: m for m in known_sites})
         self.processor.buildings.update({(m.site, m.building): m for m in known_buildings})
+        for meta in known_metas:
+            self.processor.totals.meta(meta)
+        self.processor.totals.seed(latest)  # the first totals after a restart count every meter, not the new
         self.writer = Writer(self.store, self.spool, clock=self._monotonic,
                              retry_max_s=self.cfg.store_retry_max_s)
         self.subscriber.previous_filters = saved.filters

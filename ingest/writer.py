@@ -20,6 +20,7 @@ import time
 from dataclasses import dataclass
 
 from expo.logthrottle import LogThrottle
+from expo.places import TOTALS_DEVICE
 from expo.store import Batch, Store, StoreBusy, StoreUnavailable, is_reading
 from ingest.spool import Spool, SpoolFull
 
@@ -33,7 +34,8 @@ RETRY_MAX_S = 30.0
 @dataclass
 class WriterStats:
     batches_written: int = 0
-    readings_written: int = 0
+    readings_written: int = 0  # the meters' readings; the site totals ingest made are totals_written
+    totals_written: int = 0
     batches_spooled: int = 0
     readings_spooled: int = 0
     batches_replayed: int = 0
@@ -146,7 +148,11 @@ class Writer:
         self._next_try = 0.0  # it is back: what is still spooled goes next, not after the old backoff
         elapsed_ms = (time.perf_counter() - started) * 1000
         self.stats.batches_written += 1
-        self.stats.readings_written += len(batch.readings) - sum(1 for r in refused if is_reading(r))
+        totals = sum(1 for r in batch.readings if r.device == TOTALS_DEVICE)
+        refused_readings = [r for r in refused if is_reading(r)]
+        refused_totals = sum(1 for r in refused_readings if r.topic.split("/")[2:3] == [TOTALS_DEVICE])
+        self.stats.readings_written += len(batch.readings) - totals - (len(refused_readings) - refused_totals)
+        self.stats.totals_written += totals - refused_totals
         if refused:  # stored the rest; retrying these would never help, so they are counted and acknowledged
             self.stats.store_refused += len(refused)
             if n := self._refused_log.count():

@@ -9,6 +9,7 @@ from hypothesis import given, strategies as st
 
 from expo import config
 from expo.errors import UserError
+from expo.places import TOTALS_DEVICE
 from expo.store import Batch
 from expo.topics import is_valid_id
 from ingest.checks import Checks, Limits
@@ -93,13 +94,16 @@ def test_a_reading_of_another_site_that_arrives_anyway_is_quarantined_and_leaves
         p.add(Incoming("expo/port/plug-3/reading",
                        json.dumps({"v": 1, "ts": TS, "metrics": {"power_w": 7}}).encode(), NOW), batch)
         p.batch = batch
-    assert [(r.site, r.device) for r in owner.batch.readings] == [("port", "plug-2"), ("port", "plug-3")]
+    assert [(r.site, r.device) for r in owner.batch.readings] == [("port", "plug-2"), ("port", "plug-3"),
+                                                                  ("port", TOTALS_DEVICE)]  # plug-3 passed 04:00
     assert [(q.reason, q.topic) for q in owner.batch.rejected] == [("other_site", "lp/a")]
     assert "eco-city" in owner.batch.rejected[0].detail and owner.batch.rejected[0].payload.startswith(b"e,")
     assert owner.rejected_by_reason == {"other_site": 1}
     assert ("eco-city", "plug-1") not in owner.counters.derived  # no energy begun for it here
     assert ("eco-city", "plug-1") not in owner.checks.known  # nor a place in the new-device window
-    assert len(other.batch.readings) == 3 and not other.batch.rejected  # without sites: every site is ours
+    assert not other.batch.rejected  # without sites: every site is ours (plug-3 ends port's first 10 s)
+    assert [(r.site, r.device) for r in other.batch.readings] == [("eco-city", "plug-1"), ("port", "plug-2"),
+                                                                  ("port", "plug-3"), ("port", TOTALS_DEVICE)]
 
 
 _levels = st.sampled_from(["a", "b", "", "$SYS", "tele", "+", "#"])
