@@ -109,6 +109,8 @@ TEXT: dict[str, tuple[str, str]] = {  # key: (English, 简体中文)
     "bigdata.load": ("City load: today and yesterday", "全市负荷：今天与昨天"),
     "bigdata.today": ("Today", "今天"),
     "bigdata.legend.share": ("clean share today", "今日清洁占比"),
+    "bigdata.legend.grid": ("Grid", "电网"),
+    "bigdata.legend.battery": ("Storage", "储能"),  # a district sending power with neither sun nor wind
     "bigdata.label": ("{share} clean", "清洁 {share}"),
     "bigdata.grid": ("Power grid", "主电网"),
     "bigdata.waiting": ("Waiting for data from the city's districts", "等待各片区的数据"),

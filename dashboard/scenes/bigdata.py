@@ -35,7 +35,7 @@ SCENE = SceneInfo("bigdata", 60, "scene.bigdata", scale="city")
 CHART = "bigdata-load"
 DIGITS = 10  # the flip counter's wheels: up to 9,999,999,999 readings a day
 BOARD_ROWS = 7  # rows the ranking board shows at once; more scroll
-SOLAR, WIND, GRID_IMPORT = "#E69F00", "#56B4E9", "#D55E00"
+SOLAR, WIND, GRID_IMPORT, BATTERY = "#E69F00", "#56B4E9", "#D55E00", "#009E73"
 
 
 def layout():
@@ -72,7 +72,8 @@ def legend():
         html.Span([html.I(className="bd-ramp"), bilingual("bigdata.legend.share")]),
         html.Span([html.I(className="bd-key", style={"background": WIND}), bilingual("cat.wind")]),
         html.Span([html.I(className="bd-key", style={"background": SOLAR}), bilingual("cat.pv")]),
-        html.Span([html.I(className="bd-key", style={"background": GRID_IMPORT}), bilingual("cat.grid_import")]),
+        html.Span([html.I(className="bd-key", style={"background": GRID_IMPORT}), bilingual("bigdata.legend.grid")]),
+        html.Span([html.I(className="bd-key", style={"background": BATTERY}), bilingual("bigdata.legend.battery")]),
     ]
 
 
@@ -150,9 +151,13 @@ def flow_styles(sites, plan) -> list[dict]:
 
 
 def _source_colour(site) -> str:
+    """What a line carries, by where it starts: the outside grid, or the sending district's wind or sun — and
+    storage when it has neither (nothing flows from the sun at night)."""
     if site is None:  # the outside grid
         return GRID_IMPORT
-    return WIND if site.wind_now_w >= site.solar_now_w and site.wind_now_w > 0 else SOLAR
+    if site.wind_now_w > 0 and site.wind_now_w >= site.solar_now_w:
+        return WIND
+    return SOLAR if site.solar_now_w > 0 else BATTERY
 
 
 def label_data(sites, plan, lang: str) -> list:

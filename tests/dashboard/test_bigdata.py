@@ -313,3 +313,12 @@ def test_a_city_of_one_small_town_is_drawn_in_kilowatts():
     assert figure.layout.yaxis.title.text == "kW" and figure.data[1].y[:2] == (40.0, 35.0)
     assert texts(values_by_output(values)["bigdata-share.children"])[0] == "7%"
     assert bigdata.chart_unit(snapshot_of(binhai())) == ("MW", 1e6)
+
+
+def test_nothing_flows_from_the_sun_at_night():
+    night = [SiteNow("a", "district", "A", "甲", 0, 0, solar_now_w=0.0, grid_import_now_w=-2e6),  # a battery sends
+             SiteNow("b", "district", "B", "乙", 5, 5, solar_now_w=3e6, grid_import_now_w=-1e6),
+             SiteNow("c", "district", "C", "丙", 9, 0, grid_import_now_w=3e6)]
+    plan = citymap.plan(night)
+    styles = dict(zip(citymap.pairs(["a", "b", "c"]), bigdata.flow_styles(night, plan)))
+    assert styles[("a", "c")]["--c"] == bigdata.BATTERY and styles[("b", "c")]["--c"] == bigdata.SOLAR

@@ -119,7 +119,7 @@ def test_a_tap_on_a_district_opens_the_town(served, browser):
     port = browser.driver.find_element("css selector", '.bd-label[id*="port"]')
     port.click()
     browser.wait_for("document.querySelector('.scene.active').id.includes('\"city\"')", 10)
-    assert browser.js("return document.body.classList.contains('paused')")  # the show waits for the visitor
+    browser.wait_for("document.body.classList.contains('paused')", 5)  # the show waits for the visitor
     browser.open(f"{url}?scene=bigdata&lang=en")
     drawn(browser)
     # an area, not a label: a tap inside the industrial park's outline, beside the dot at its centre
@@ -172,3 +172,16 @@ def test_an_empty_city_waits_calmly(served, browser, lang):
         assert browser.console_errors() == []
     finally:
         model.snapshot = snapshot_of(binhai())
+
+
+def test_the_rotation_can_be_chosen_in_the_address(served, browser):
+    _, url = served
+    browser.resize(1920, 1080)
+    browser.open(f"{url}?kiosk=1&rotation=bigdata,zeb&scene=bigdata&lang=en")
+    drawn(browser)
+    start = browser.js("return window.expoKiosk.clock()")
+    for step, expected in ((1, "zeb"), (2, "bigdata"), (3, "zeb")):  # the kiosk clock moved on a rotation each time
+        browser.js("var at = arguments[0]; window.expoKiosk.clock = function () { return at; };",
+                   start + step * 20_500)
+        browser.wait_for(f"document.querySelector('.scene.active').id.includes('\"{expected}\"')", 10)
+    assert browser.js("return window.expoKiosk.rotations") == 3
