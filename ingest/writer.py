@@ -76,7 +76,7 @@ class Writer:
             try:
                 self.spool.push(batch)
                 self.stats.batches_spooled += 1
-                self.stats.readings_spooled += len(batch.readings)
+                self.stats.readings_spooled += len(batch.readings) - _totals(batch)
                 return
             except SpoolFull as exc:
                 self.stats.spool_full_waits += 1
@@ -148,7 +148,7 @@ class Writer:
         self._next_try = 0.0  # it is back: what is still spooled goes next, not after the old backoff
         elapsed_ms = (time.perf_counter() - started) * 1000
         self.stats.batches_written += 1
-        totals = sum(1 for r in batch.readings if r.device == TOTALS_DEVICE)
+        totals = _totals(batch)
         refused_readings = [r for r in refused if is_reading(r)]
         refused_totals = sum(1 for r in refused_readings if r.topic.split("/")[2:3] == [TOTALS_DEVICE])
         self.stats.readings_written += len(batch.readings) - totals - (len(refused_readings) - refused_totals)
@@ -161,3 +161,8 @@ class Writer:
         self.stats.last_batch_ms = elapsed_ms
         self.stats.max_batch_ms = max(self.stats.max_batch_ms, elapsed_ms)
         return True
+
+
+def _totals(batch: Batch) -> int:
+    """The site totals in a batch: counted apart from the meters' readings (``totals_written``)."""
+    return sum(1 for r in batch.readings if r.device == TOTALS_DEVICE)

@@ -18,6 +18,7 @@ from collections import defaultdict
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 
+from expo.places import TOTALS_DEVICE
 from expo.reading import format_ts
 
 SITES = ("eco-city", "port", "airport")
@@ -137,8 +138,9 @@ def publish(host: str, port: int, messages: list[tuple[str, bytes]], client_id: 
         client.loop_stop()
 
 
-def stored(host: str, port: int, database: str) -> dict[Point, float]:
-    """Every raw point in an InfluxDB database, keyed like ``Stream.expected``, as any InfluxQL client sees it."""
+def stored(host: str, port: int, database: str, totals: bool = False) -> dict[Point, float]:
+    """Every raw point in an InfluxDB database, keyed like ``Stream.expected``, as any InfluxQL client sees it;
+    the site totals ingest makes (device ``site-totals``) only with ``totals``."""
     from urllib.parse import urlencode
     from urllib.request import urlopen
 
@@ -152,6 +154,8 @@ def stored(host: str, port: int, database: str) -> dict[Point, float]:
     for result in body.get("results", []):
         for series in result.get("series", []):
             site, device = series["tags"]["site"], series["tags"]["device"]
+            if device == TOTALS_DEVICE and not totals:
+                continue
             for row in series["values"]:
                 for column, value in zip(series["columns"], row):
                     if column != "time" and value is not None:

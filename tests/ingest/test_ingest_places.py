@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from expo.places import BuildingMeta, SiteMeta
+from expo.places import TOTALS_DEVICE, BuildingMeta, SiteMeta
 from expo.reading import ContractError
 from expo.store import open_store
 from tests.ingest.harness import Ingest
@@ -82,8 +82,9 @@ def test_two_sites_home_01_stay_two_devices_through_ingest(backend, mosquitto, t
         for site, power_w in (("a", 1000.0), ("b", 3000.0)):
             [row] = store.rollups("1m", start_s, start_s + 60, "power_w", site=site)
             assert (row.site, row.device, row.count, row.mean) == (site, "home-01", 6, power_w)
-            [now] = store.latest(site)
-            assert (now.device, now.metrics["power_w"]) == ("home-01", power_w)
+            now = {r.device: r for r in store.latest(site)}
+            assert now["home-01"].metrics["power_w"] == power_w and set(now) == {"home-01", TOTALS_DEVICE}
+            assert now[TOTALS_DEVICE].metrics["meters_count"] == 1.0  # each site's totals are its own
         both = store.rollups("1m", start_s, start_s + 60, "power_w", ["home-01"])
         assert sum(r.mean for r in both) == 4000.0  # the town's load: 4,000 W, not 3,000
     finally:
