@@ -1,16 +1,19 @@
 """When each sampled reading first shows in the store: each meter's newest instant, polled every ~0.5 s.
 
-A reading (device, ts) has arrived at the first poll whose newest instant for that device is at or past
-ts (a meter's readings are stored in order). Its lag is that poll's start minus the wall time the sidecar
-saw it: the store's answer is a snapshot taken as the query starts, so the reading landed in the
-interval since the previous poll; the poll interval is the resolution.
+A reading (site, device, ts) has arrived at the first poll whose newest instant for that meter is at or
+past ts (a meter's readings are stored in order). Its arrival is that poll's start: the store's answer is
+a snapshot taken as the query starts, so the reading landed in the interval since the previous poll; the
+poll interval is the resolution. A meter is (site, device): a city's districts reuse device ids.
 
-The store is read the way the dashboard reads it: SQLite through the store's own ``latest()`` (read
-only), InfluxDB through the writer's ``latest`` measurement (one point per device and hour, its newest
-instant in ``latest_ts_ms``; expo/stores/_influx/last_values.py), limited to the sample's devices. So on
-InfluxDB the lag is to where the dashboard sees a reading: a device reading faster than every 5 s shows
-there up to 5 s after it is stored (``latest_owed``); one whose every reading falls in a new minute (up's
-paced default for `large`, a 60 s step) shows at once.
+Both stores are read where the dashboard reads "now", limited to the sample's meters. SQLite: the
+``latest`` table joined to ``series``, which is what the store's ``latest()`` reads, in a read-only
+connection; not ``latest()`` itself, because it returns every meter (the city's 19,879, about 100,000
+rows) and at two polls a second that would take a share of the two cores from the exhibit being
+measured. InfluxDB: the writer's ``latest`` measurement (one point per device and hour, its newest
+instant in ``latest_ts_ms``; expo/stores/_influx/last_values.py). So on InfluxDB the lag is to where
+the dashboard sees a reading: a device reading faster than every 5 s shows there up to 5 s after it is
+stored (``latest_owed``); one whose every reading falls in a new minute (up's paced default for `large`
+and `city`, a 60 s step) shows at once.
 """
 
 from __future__ import annotations
@@ -21,58 +24,73 @@ import threading
 import time
 import urllib.parse
 import urllib.request
-
-from expo.store import StoreUnavailable, open_store
+from pathlib import Path
 
 HOUR_MS = 3_600_000
+Meter = tuple[str, str]  # (site, device)
 
 
 class SQLiteNewest:
-    def __init__(self, url: str, site: str, devices: list[str]):
-        self.url, self.site, self.devices = url, site, set(devices)
-        self.store = None
+    def __init__(self, path: Path, meters: list[Meter]):
+        self.path = Path(path)
+        self.meters = sorted(set(meters))
+        pairs = ",".join("(?, ?)" for _ in self.meters)
+        self.query = (f"WITH wanted(site, device) AS (VALUES {pairs}) "
+                      "SELECT s.site, s.device, MAX(l.ts_ms) FROM wanted w "
+                      "JOIN series s ON s.site = w.site AND s.device = w.device JOIN latest l ON l.series = s.id "
+                      "GROUP BY s.site, s.device")
+        self.params = [part for meter in self.meters for part in meter]
+        self.db: sqlite3.Connection | None = None
 
-    def __call__(self, since_s: float | None) -> dict[str, float]:
-        if self.store is None:
-            try:
-                self.store = open_store(self.url, create=False)
-            except StoreUnavailable:
-                return {}
-        return {r.device: r.ts_s for r in self.store.latest(site=self.site, since_s=since_s)
-                if r.device in self.devices}
+    def __call__(self, since_s: float | None) -> dict[Meter, float]:
+        if self.db is None:
+            if not self.path.exists():
+                return {}  # ingest has not made the file yet
+            self.db = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True, timeout=5, check_same_thread=False)
+        try:
+            rows = self.db.execute(self.query, self.params).fetchall()
+        except sqlite3.OperationalError as exc:
+            if "no such table" in str(exc):
+                return {}  # the file is there, its schema not yet
+            raise
+        return {(site, device): ts_ms / 1000 for site, device, ts_ms in rows}
 
     def close(self) -> None:
-        if self.store is not None:
-            self.store.close()
+        if self.db is not None:
+            self.db.close()
 
 
 class InfluxNewest:
-    def __init__(self, host: str, port: int, database: str, site: str, devices: list[str]):
+    def __init__(self, host: str, port: int, database: str, meters: list[Meter]):
         self.base = f"http://{host}:{port}/query"
         self.database = database
-        names = "|".join(sorted(devices))  # ids are [a-z0-9_-]: nothing to escape in a regex
-        self.where = f""""site" = '{site}' AND "device" =~ /^({names})$/"""
+        by_site: dict[str, list[str]] = {}
+        for site, device in sorted(set(meters)):
+            by_site.setdefault(site, []).append(device)
+        # ids are [a-z0-9_-]: nothing to escape in a literal or a regex
+        self.where = "(" + " OR ".join(f""""site" = '{site}' AND "device" =~ /^({"|".join(devices)})$/"""
+                                       for site, devices in by_site.items()) + ")"
 
-    def __call__(self, since_s: float | None) -> dict[str, float]:
+    def __call__(self, since_s: float | None) -> dict[Meter, float]:
         where = self.where
         if since_s is not None:
             since_ms = round(since_s * 1000)
             where += f" AND time >= {since_ms - since_ms % HOUR_MS}ms"
-        q = f'SELECT "latest_ts_ms", "device" FROM "latest" WHERE {where}'
+        q = f'SELECT "latest_ts_ms", "site", "device" FROM "latest" WHERE {where}'
         url = f"{self.base}?{urllib.parse.urlencode({'db': self.database, 'q': q, 'epoch': 'ms'})}"
         try:
             with urllib.request.urlopen(url, timeout=10) as answer:
                 body = json.load(answer)
         except OSError:
             return {}
-        newest: dict[str, float] = {}
+        newest: dict[Meter, float] = {}
         for result in body.get("results", []):
             for series in result.get("series", []):
                 at = {name: i for i, name in enumerate(series["columns"])}
                 for row in series["values"]:
-                    ts_ms, device = row[at["latest_ts_ms"]], row[at["device"]]
-                    if ts_ms is not None and ts_ms / 1000 > newest.get(device, 0.0):
-                        newest[device] = ts_ms / 1000
+                    ts_ms, meter = row[at["latest_ts_ms"]], (row[at["site"]], row[at["device"]])
+                    if ts_ms is not None and ts_ms / 1000 > newest.get(meter, 0.0):
+                        newest[meter] = ts_ms / 1000
         return newest
 
     def close(self) -> None:
@@ -80,12 +98,13 @@ class InfluxNewest:
 
 
 class ArrivalPoller(threading.Thread):
-    """Drains the sidecar's pending readings as the store shows them; ``lags``: (wall seen, lag_s)."""
+    """Drains the sidecar's pending readings as the store shows them; ``arrivals``: (reading ts_s, wall seen,
+    wall arrived), one per sampled reading that arrived."""
 
     def __init__(self, newest, sidecar, interval_s: float = 0.5):
         super().__init__(name="arrival-poller", daemon=True)
         self.newest, self.sidecar, self.interval_s = newest, sidecar, interval_s
-        self.lags: list[tuple[float, float]] = []
+        self.arrivals: list[tuple[float, float, float]] = []
         self.poll_s: list[float] = []  # how long each poll took: part of the resolution
         self.failures = 0
         self.stop_event = threading.Event()
@@ -99,17 +118,17 @@ class ArrivalPoller(threading.Thread):
         t0 = time.perf_counter()
         try:
             newest = self.newest(self.oldest_pending_s())
-        except (OSError, sqlite3.Error, StoreUnavailable, ValueError):  # a busy store or a locked file: the next poll tries again, and the count says so
+        except (OSError, sqlite3.Error, ValueError):  # a busy store, a locked file: the next poll tries, the count says so
             self.failures += 1
             return
         self.poll_s.append(time.perf_counter() - t0)
-        for device, queue in self.sidecar.pending.items():
-            stored_s = newest.get(device)
+        for meter, queue in self.sidecar.pending.items():
+            stored_s = newest.get(meter)
             if stored_s is None:
                 continue
             while queue and queue[0][0] <= stored_s:
-                _, seen = queue.popleft()
-                self.lags.append((seen, started - seen))
+                ts_s, seen = queue.popleft()
+                self.arrivals.append((ts_s, seen, started))
 
     def run(self) -> None:
         while not self.stop_event.is_set():

@@ -1,10 +1,12 @@
-"""The real ``energy-expo up --scenario large``, started in a temp data dir, watched, and stopped by PID.
+"""The real ``energy-expo up --scenario <name>``, started in a temp data dir, watched, and stopped by PID.
 
 ``up`` chooses its broker's and ingest's health ports itself and prints neither on stdout, so they are
 read from the command line of its ingest child (``--broker mqtt://127.0.0.1:PORT``, ``--health
 127.0.0.1:PORT``) in /proc. While it runs, ``Monitor`` samples ingest's /health and the simulator's
-own once-a-minute report (readings made, acknowledged by the broker, dropped from its full queue), and
-every process's CPU seconds, so the rates and the backlog come from the same clock.
+own once-a-minute report (readings made, acknowledged by the broker, dropped from its full queue, its
+worst lateness against its own schedule), and every process's CPU seconds, so the rates and the backlog
+come from the same clock. The simulator's first line says the speed and step up chose for it (``pace``):
+with them a reading's timestamp says when it was due.
 """
 
 from __future__ import annotations
@@ -27,6 +29,8 @@ from testkit import procfs
 ROOT = Path(__file__).resolve().parents[2]
 SIM_REPORT = re.compile(r"steps=(\d+) readings=(\d+) acknowledged=(\d+) pending=(\d+) dropped=(\d+)")
 SIM_DONE = re.compile(r"done: steps=(\d+) readings=(\d+) acknowledged=(\d+) dropped=(\d+)")
+SIM_MAX_LAG = re.compile(r"max_lag_s=([0-9.]+)")
+SIM_PACE = re.compile(r"simulating \S+ \((\d+) meters\) every ([0-9.e+]+)s at ([0-9.e+]+)x")
 
 
 class Up:
@@ -107,6 +111,7 @@ class Monitor(threading.Thread):
         self.up, self.extra_pids, self.every_s = up, extra_pids, every_s
         self.samples: list[Sample] = []
         self.sim_reports: list[tuple[float, tuple[int, ...]]] = []  # (wall seen, report)
+        self.sim_max_lag_s: float | None = None  # the simulator's worst step lateness so far, from its newest report
         self.stop_event = threading.Event()
         self._log_offset = 0
 
@@ -124,6 +129,9 @@ class Monitor(threading.Thread):
             found = SIM_REPORT.search(line)
             if found:
                 self.sim_reports.append((time.time(), tuple(int(x) for x in found.groups())))
+                late = SIM_MAX_LAG.search(line)
+                if late:
+                    self.sim_max_lag_s = float(late.group(1))
 
     def sample(self) -> Sample:
         self.up.refresh_children()
@@ -148,3 +156,13 @@ def sim_done(log_path: Path) -> tuple[int, int, int, int] | None:
         return None
     found = SIM_DONE.findall(text)
     return tuple(int(x) for x in found[-1]) if found else None
+
+
+def sim_pace(log_path: Path) -> tuple[int, float, float] | None:
+    """From the simulator's first line: meters, step (simulated s) and speed (simulated s per wall s)."""
+    try:
+        text = log_path.read_text(errors="replace")
+    except OSError:
+        return None
+    found = SIM_PACE.search(text)
+    return (int(found.group(1)), float(found.group(2)), float(found.group(3))) if found else None

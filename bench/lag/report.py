@@ -66,3 +66,25 @@ def rate(samples, key: str) -> float:
     if len(have) < 2:
         return math.nan
     return (have[-1].health[key] - have[0].health[key]) / (have[-1].wall - have[0].wall)
+
+
+REALTIME_S = 3600.0  # a reading seen within this of its own timestamp was made in real time, not paced history
+
+
+def due_offset_s(seen: list[tuple[float, float]], speed: float) -> float | None:
+    """The simulator's paced clock as wall = offset + ts / speed, from (reading ts_s, wall seen) of every
+    sampled reading: the offset of the most punctual one, so a reading's lateness is at least what it shows.
+
+    Why estimated: the simulator sets its schedule after publishing its retained messages and logs no
+    wall time for it; at a constant speed (up's paced default runs through a week of history, far more
+    than a run) the earliest reading relative to its timestamp fixes it to within that reading's own
+    lateness."""
+    paced = [wall - ts / speed for ts, wall in seen if wall - ts > REALTIME_S]
+    return min(paced) if paced else None
+
+
+def due_s(ts_s: float, wall_seen: float, speed: float, offset_s: float | None) -> float:
+    """The wall time a reading was due: its timestamp itself in real time, else its place on the paced clock."""
+    if wall_seen - ts_s <= REALTIME_S or offset_s is None:
+        return ts_s
+    return offset_s + ts_s / speed
