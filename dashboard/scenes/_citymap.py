@@ -153,10 +153,11 @@ def flows(sites) -> dict[tuple[str, str], float]:
 
 
 def pairs(site_ids) -> list[tuple[str, str]]:
-    """Every flow the plan can show for these districts, in a fixed order: the DOM is built once per city
-    and a flow that stops is hidden, never removed."""
+    """Every line the plan can show for these districts, one per pair of places, in a fixed order: the DOM
+    is built once per city and a line that stops is hidden, never removed. One line serves both directions
+    (pooled flows never run both ways between two places: a district either sends or draws)."""
     nodes = [GRID, *site_ids]
-    return [(a, b) for a in nodes for b in nodes if a != b]
+    return [(a, b) for i, a in enumerate(nodes) for b in nodes[i + 1:]]
 
 
 RAMP_LOW, RAMP_HIGH = (52, 72, 112), (230, 159, 0)

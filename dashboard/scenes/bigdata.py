@@ -21,12 +21,14 @@ cannot yet be told which; the tapped site is kept in ``bigdata-focus`` for it.)
 
 from __future__ import annotations
 
+import math
+
 import plotly.graph_objects as go
 from dash import ALL, Input, Output, Patch, ctx, dcc, html, no_update
 
 from dashboard import numbers, theme
 from dashboard.i18n import bilingual, both, text
-from dashboard.model.slots import slot_times
+from dashboard.model.slots import SLOT_S, slot_times
 from dashboard.scenes import SceneInfo
 from dashboard.scenes import _citymap as citymap
 from dashboard.scenes._parts import changed, digest, kpi
@@ -34,7 +36,6 @@ from dashboard.scenes._parts import changed, digest, kpi
 SCENE = SceneInfo("bigdata", 60, "scene.bigdata", scale="city")
 CHART = "bigdata-load"
 DIGITS = 10  # the flip counter's wheels: up to 9,999,999,999 readings a day
-BOARD_ROWS = 7  # rows the ranking board shows at once; more scroll
 SOLAR, WIND, GRID_IMPORT, BATTERY = "#E69F00", "#56B4E9", "#D55E00", "#009E73"
 
 
@@ -137,15 +138,18 @@ def flow_styles(sites, plan) -> list[dict]:
     places = {**plan.places, citymap.GRID: plan.grid}
     out = []
     for a, b in citymap.pairs([s.site for s in sites]):
-        w = watts.get((a, b), 0.0)
-        style = citymap.segment(places[a], places[b], plan.aspect)
+        forward, back = watts.get((a, b), 0.0), watts.get((b, a), 0.0)
+        w = max(forward, back)
         if w < citymap.MIN_FLOW_W or biggest <= 0:
-            style["display"] = "none"
+            style = {"display": "none"}  # hidden, not removed; its place is sent when it starts to flow
         else:
+            style = citymap.segment(places[a], places[b], plan.aspect)
             share = w / biggest
             style["--w"] = f"{2 * round(2 + 5 * share ** 0.5)}px"  # 4..14 px, in 2 px steps
             style["--dur"] = f"{round(2.4 - 1.8 * share, 1)}s"  # more power, faster dashes
-            style["--c"] = _source_colour(by_id.get(a))
+            style["--c"] = _source_colour(by_id.get(a if forward >= back else b))
+            if back > forward:
+                style["--dir"] = "reverse"  # the dashes run from b to a
         out.append(style)
     return out
 
@@ -172,7 +176,7 @@ def _area(site, style):
 
 
 def _flow(style):
-    return html.Div(html.I(className="bd-dashes"), className="bd-flow", style=style)
+    return html.Div(className="bd-flow", style=style)  # its moving dashes are CSS (::before)
 
 
 def _label(data):
@@ -180,8 +184,7 @@ def _label(data):
     site, name, share, callout, centre, aspect = data
     line = citymap.segment((callout.anchor_x_pct, callout.y_pct), centre, aspect)
     return html.Div([
-        html.I(className="bd-leader", style=line),
-        html.I(className="bd-pin", style={"left": f"{centre[0]}%", "top": f"{centre[1]}%"}),
+        html.I(className="bd-leader", style=line),  # its far end (::after) is the dot on the district
         html.Button([html.Span(name, className="bd-label-name"), html.Span(share, className="bd-label-share")],
                     id={"type": "bigdata-label", "site": site}, n_clicks=0, className="bd-label",
                     style={"left": f"{callout.x_pct}%", "top": f"{callout.y_pct}%"}),
@@ -232,26 +235,25 @@ def plan_update(snapshot, lang: str, sent: dict, fresh: dict):
 # the panels ------------------------------------------------------------------------------------------------
 
 
-def board_rows(snapshot) -> list:
-    """What each row of the ranking board says, in both languages."""
+def board_rows(snapshot, lang: str) -> list:
+    """What each row of the ranking board says, in the page's language (the board is redrawn when it changes:
+    both languages would double the rows sent each time a figure on them moves)."""
     factor = snapshot.co2_kg_per_kwh
-    return [[i + 1, s.name_en, s.name_zh, numbers.energy(s.load_today_wh), numbers.percent(s.renewable_share_today),
-             numbers.mass_kg(s.co2_avoided_today_kg(factor))] for i, s in enumerate(ranking(snapshot))]
+    return [[i + 1, _name(s, lang), numbers.energy(s.load_today_wh)[lang], numbers.percent(s.renewable_share_today)[lang],
+             numbers.mass_kg(s.co2_avoided_today_kg(factor))[lang]] for i, s in enumerate(ranking(snapshot))]
 
 
 def board(rows):
     def row(r):
-        rank, en, zh, energy, share, co2 = r
-        return html.Div([html.Span(str(rank), className="bd-rank"), both(en, zh, "bd-row-name"),
-                         both(energy["en"], energy["zh"], "bd-row-energy"), both(share["en"], share["zh"], "bd-row-share"),
-                         both(co2["en"], co2["zh"], "bd-row-co2")], className="bd-row")
+        rank, name, energy, share, co2 = r
+        return html.Div([html.Span(str(rank), className="bd-rank"), html.Span(name, className="bd-row-name"),
+                         html.Span(energy, className="bd-row-energy"), html.Span(share, className="bd-row-share"),
+                         html.Span(co2, className="bd-row-co2")], className="bd-row")
 
     if not rows:
         return bilingual("bigdata.board.none", "bd-empty")
-    scrolling = len(rows) > BOARD_ROWS
-    shown = [row(r) for r in rows] + ([row(r) for r in rows] if scrolling else [])  # twice: a seamless loop
-    return html.Div(shown, className="bd-track scrolling" if scrolling else "bd-track",
-                    style={"--rows": str(len(rows))})
+    # the board scrolls down to its last row and back, pausing at each end, when it has more rows than fit
+    return html.Div([row(r) for r in rows], className="bd-track", style={"--rows": str(len(rows))})
 
 
 def share_panel(share):
@@ -273,8 +275,7 @@ def wheels(n: int | None) -> list[int | None]:
 
 def _wheel(i: int, d: int | None):
     gap = " gap" if (DIGITS - i) % 3 == 0 and i > 0 else ""  # a thousands gap before every third wheel
-    return html.Span(html.Span("0123456789", className="odo-strip"), className="odo" + gap + (" blank" if d is None else ""),
-                     style={"--d": str(d or 0)})
+    return html.Span(className="odo" + gap + (" blank" if d is None else ""), style={"--d": str(d or 0)})  # digits: CSS
 
 
 def rate_data(snapshot) -> list | None:
@@ -302,23 +303,28 @@ def chart_unit(snapshot) -> tuple[str, float]:
 
 
 def chart_series(snapshot) -> tuple[list, list]:
+    """Today's and yesterday's city load per slot in the chart's unit, to three significant figures (the
+    curve cannot show more, and 576 values are sent whenever the chart is drawn)."""
     city = snapshot.city
     if city is None:
         return [], []
     _, per = chart_unit(snapshot)
-    scaled = lambda values: [None if v is None else round(v / per, 2) for v in values]  # noqa: E731
+    top = max((abs(v) for v in city.load_today_w + city.load_yesterday_w if v is not None), default=0.0) / per
+    places = max(0, 2 - math.floor(math.log10(top))) if top > 0 else 2
+    scaled = lambda values: [None if v is None else round(v / per, places) for v in values]  # noqa: E731
     return scaled(city.load_today_w), scaled(city.load_yesterday_w)
 
 
 def chart(snapshot, lang: str) -> go.Figure:
     today, yesterday = chart_series(snapshot)
     x = slot_times(snapshot.day_start_s, snapshot.timezone)
+    slot = dict(x0=x[0], dx=SLOT_S * 1000)  # slots by start and step, not 288 time strings per curve
     return go.Figure([
-        go.Scatter(x=x[:len(yesterday)], y=yesterday, name=text("chart.yesterday", lang), mode="lines",
+        go.Scatter(y=yesterday, name=text("chart.yesterday", lang), mode="lines", **slot,
                    line=dict(color=theme.MUTED, width=3, dash="dash"), hoverinfo="skip"),
-        go.Scatter(x=x[:len(today)], y=today, name=text("bigdata.today", lang), mode="lines", fill="tozeroy",
+        go.Scatter(y=today, name=text("bigdata.today", lang), mode="lines", fill="tozeroy", **slot,
                    line=dict(color=theme.CONSUMPTION, width=4), fillcolor="rgba(77,163,255,0.18)", hoverinfo="skip"),
-    ], layout=theme.layout(
+    ], layout=theme.layout(template="none",  # the theme sets every colour; plotly's template is 7 KB a draw
         xaxis=dict(theme.layout()["xaxis"], type="date", tickformat="%H:%M", range=[x[0], x[-1]], dtick=6 * 3600000),
         yaxis=dict(theme.layout()["yaxis"], title=dict(text=chart_unit(snapshot)[0]), rangemode="tozero", nticks=4),
         margin=dict(l=10, r=20, t=44, b=10), legend=dict(theme.layout()["legend"], y=1.0, font=dict(size=theme.TICK_PX)),
@@ -362,7 +368,7 @@ def caption(snapshot):
 def update(snapshot, lang: str, sent: dict):
     fresh: dict = {}
     style, areas, flows, labels = plan_update(snapshot, lang, sent, fresh)
-    rows = changed(sent, fresh, "board", board_rows(snapshot), board)
+    rows = changed(sent, fresh, "board", [lang, board_rows(snapshot, lang)], lambda d: board(d[1]))
     share = changed(sent, fresh, "share", numbers.percent(clean_share(snapshot)), lambda _: share_panel(clean_share(snapshot)))
     counter = _items(sent, fresh, "wheels", wheels(readings_today(snapshot)), _wheel, False)
     per_s = changed(sent, fresh, "rate", rate_data(snapshot), rate)

@@ -112,15 +112,15 @@ def test_the_clean_share_shown_is_the_citys(city_snapshot, lang):
 def test_the_board_ranks_districts_by_energy_used_today(city_snapshot):
     values, _ = bigdata.update(city_snapshot, "en", {})
     track = values_by_output(values)["bigdata-board.children"]
-    names = [texts(row.children[1], "en")[0] for row in track.children]
+    names = [row.children[1].children for row in track.children]
     by_energy = [s.name_en for s in sorted(city_snapshot.city.sites, key=lambda s: -s.load_today_wh)]
     assert names[:8] == by_energy
     assert names[0] == "TEDA Industrial Park" and names[7] == "Dagang Coastal Wind Farm"
-    assert names[8:] == by_energy and "scrolling" in track.className  # eight rows: the board scrolls, in a loop
+    assert len(names) == 8  # each district once: the board scrolls down and back (CSS), not round a copy
     first = track.children[0]
-    assert texts(first.children[2], "en") == ["910 MWh"] and texts(first.children[3], "en") == ["7%"]
+    assert first.children[2].children == "910 MWh" and first.children[3].children == "7%"
     co2_t = 60_000 * 0.5703 / 1000  # 60 MWh of sun and wind at the grid's factor
-    assert texts(first.children[4], "en") == [f"{co2_t:,.1f} t"]
+    assert first.children[4].children == f"{co2_t:,.1f} t"
 
 
 def test_the_flip_counter_shows_todays_readings(city_snapshot):
@@ -238,7 +238,8 @@ def test_the_wind_farms_flows_are_drawn_in_winds_colour_and_the_grids_in_its_own
     styles = dict(zip(citymap.pairs([s.site for s in sites]), bigdata.flow_styles(sites, plan)))
     assert styles[("dagang-wind", "port")]["--c"] == bigdata.WIND
     assert styles[("grid", "teda")]["--c"] == bigdata.GRID_IMPORT
-    assert styles[("port", "dagang-wind")]["display"] == "none"  # nothing flows into the wind farm: hidden, kept
+    assert styles[("port", "teda")] == {"display": "none"}  # two districts that both draw: hidden, kept
+    assert "--dir" not in styles[("grid", "teda")]  # the grid sends: dashes run from the first place to the second
     widths = {k: int(v["--w"][:-2]) for k, v in styles.items() if "--w" in v}
     assert widths[("grid", "teda")] > widths[("grid", "yujiapu")]  # width follows power
 
@@ -311,6 +312,7 @@ def test_a_city_of_one_small_town_is_drawn_in_kilowatts():
     values, _ = bigdata.update(snapshot_of(city), "en", {})
     figure = values_by_output(values)["bigdata-load.figure"]
     assert figure.layout.yaxis.title.text == "kW" and figure.data[1].y[:2] == (40.0, 35.0)
+    assert figure.data[1].dx == 300_000  # 5-minute slots, in ms on a date axis
     assert texts(values_by_output(values)["bigdata-share.children"])[0] == "7%"
     assert bigdata.chart_unit(snapshot_of(binhai())) == ("MW", 1e6)
 
@@ -322,3 +324,20 @@ def test_nothing_flows_from_the_sun_at_night():
     plan = citymap.plan(night)
     styles = dict(zip(citymap.pairs(["a", "b", "c"]), bigdata.flow_styles(night, plan)))
     assert styles[("a", "c")]["--c"] == bigdata.BATTERY and styles[("b", "c")]["--c"] == bigdata.SOLAR
+
+
+def test_a_tick_sends_a_few_kilobytes_and_the_whole_board_about_30():
+    from plotly.utils import PlotlyJSONEncoder
+
+    def size(values) -> int:
+        return sum(len(json.dumps(v.to_plotly_json() if hasattr(v, "to_plotly_json") else v, cls=PlotlyJSONEncoder))
+                   for v in values if v is not no_update)
+
+    first, sent = bigdata.update(snapshot_of(binhai()), "zh", {})
+    assert size(first) < 36_000  # drawn in full when the scene comes on screen (33 KB for the eight districts)
+    for step in range(1, 4):  # every district's exchange with the grid moves, as it does each second
+        city = binhai(readings_today=123_456_789 + 3_000 * step)
+        sites = tuple(dataclasses.replace(s, grid_import_now_w=s.grid_import_now_w * (1 + 0.07 * step * (-1) ** i))
+                      for i, s in enumerate(city.sites))
+        values, sent = bigdata.update(snapshot_of(dataclasses.replace(city, sites=sites)), "zh", sent)
+        assert size(values) < 8_000

@@ -17,6 +17,7 @@ from werkzeug.serving import make_server
 
 from dashboard.app import KioskSettings, create_app
 from dashboard.model import ExhibitModel, ModelSettings
+from dashboard.scenes import _citymap as citymap
 from testkit.browser import Browser, available, screenshot_dir
 from testkit.ports import free_port
 from tests.dashboard.test_bigdata import binhai, snapshot_of
@@ -106,6 +107,16 @@ def test_the_city_fits_every_screen_in_both_languages(served, browser, width, he
     label_px = browser.js("return parseFloat(getComputedStyle(document.querySelector('.bd-label-name')).fontSize)")
     if (width, height) == (1920, 1080):  # at the design size every px is a screen px: the brief's sizes hold
         assert 0.95 <= float(scale) <= 1.05 and label_px >= 24
+    # the board scrolls down to its last row and back: at the bottom pause the last row is in its window
+    reach = browser.js("""
+        const track = document.querySelector('.scene.active .bd-track'), [scroll] = track.getAnimations();
+        const at = scroll.currentTime;
+        scroll.currentTime = scroll.effect.getTiming().duration * 0.55;
+        const rows = track.querySelectorAll('.bd-row'), last = rows[rows.length - 1].getBoundingClientRect();
+        const box = track.parentElement.getBoundingClientRect();
+        scroll.currentTime = at;
+        return [last.top >= box.top - 1 && last.bottom <= box.bottom + 1, track.scrollHeight > box.height];""")
+    assert reach[0], "the last district on the board is never shown"
     text = browser.js("return document.querySelector('.scene.active').innerText")
     assert browser.js("return document.fonts.check('700 24px \"Expo Sans SC\"', arguments[0])", text)
     assert browser.console_errors() == []
@@ -123,9 +134,10 @@ def test_a_tap_on_a_district_opens_the_town(served, browser):
     browser.open(f"{url}?scene=bigdata&lang=en")
     drawn(browser)
     # an area, not a label: a tap inside the industrial park's outline, beside the dot at its centre
-    box = browser.js("const pin = document.querySelector('.bd-label[id*=\"teda\"]').parentElement"
-                     ".querySelector('.bd-pin').getBoundingClientRect();"
-                     "return [pin.left + pin.width / 2 + 14, pin.top + pin.height / 2 + 10]")
+    x_pct, y_pct = citymap.plan(binhai().sites).places["teda"]
+    box = browser.js("const m = document.querySelector('.scene.active .bd-map').getBoundingClientRect();"
+                     "return [m.left + m.width * arguments[0] / 100 + 14, m.top + m.height * arguments[1] / 100 + 10]",
+                     x_pct, y_pct)
     hit = browser.js("return document.elementFromPoint(arguments[0], arguments[1]).id", *box)
     assert '"teda"' in hit and "bigdata-district" in hit
     browser.js("document.elementFromPoint(arguments[0], arguments[1]).click()", *box)
