@@ -86,11 +86,10 @@ class SiteTotals:
 
         They set each site's data time too: totals already made before the restart are not made again."""
         for reading in readings:
-            if reading.device == TOTALS_DEVICE:
-                state = self._site(reading.site)
-                state.newest_s = max(state.newest_s, reading.ts_s)
-                continue
-            self._remember(self._site(reading.site), reading)
+            state = self._site(reading.site)
+            state.newest_s = max(state.newest_s, reading.ts_s)
+            if reading.device != TOTALS_DEVICE:
+                self._remember(state, reading)
 
     def observe(self, reading: Reading) -> Reading | None:
         """Take one accepted reading; the site's totals reading when its data time passed a multiple."""

@@ -116,7 +116,7 @@ def test_readings_beyond_the_retention_policy_are_quarantined_counted_and_acknow
     assert len(refused) == old + old_totals
     assert all("beyond retention policy" in q.detail for q in refused)
     assert json.loads(refused[0].payload)["ts"].startswith("2026-07-01")
-    assert len(store.devices()) == 320 + 1  # metadata (the totals' too) is written when it arrives, inside the retention
+    assert len(store.devices()) == 320 + 1  # metadata (the totals' too) is written when it arrives, in the retention
     store.close()
 
     again = Ingest(tmp_path, mosquitto.url, store=influxdb.url()).start()  # the same persistent session
