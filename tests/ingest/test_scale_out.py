@@ -17,6 +17,7 @@ import time
 
 import pytest
 
+from expo.places import TOTALS_DEVICE
 from expo.store import open_store
 from tests.ingest.harness import Ingest
 from tests.ingest.site_stream import SITES, Stream, publish, stored
@@ -85,6 +86,11 @@ def test_ingest_partitioned_by_site_stores_what_one_process_stores(mosquitto, in
             for metric in ("power_w", "energy_wh"):
                 assert_rollups_equal(rollups(influxdb.url(database), width, metric), stream.rollups(seconds, metric))
     assert rollups(influxdb.url("pair"), "1m", "energy_wh") == rollups(influxdb.url("single"), "1m", "energy_wh")
+    # Each site's totals are kept by the process that has the site, the same as by one process with all of them.
+    totals = {db: {k: v for k, v in stored("127.0.0.1", influxdb.port, db, totals=True).items()
+                   if k[1] == TOTALS_DEVICE} for db in ("single", "pair")}
+    assert totals["pair"] == totals["single"] and {k[0] for k in totals["single"]} == set(SITES)
+    assert health[east]["totals_written"] + health[west]["totals_written"] == health[single]["totals_written"] > 0
 
     # Why not a shared group on Mosquitto: it keeps every reading once, and gets what is per device wrong.
     assert [health[p]["received"] > 0 for p in rr] == [True, True]
