@@ -283,7 +283,7 @@ def rate_data(snapshot) -> list | None:
     if not districts(snapshot):
         return None
     r = snapshot.city.readings_per_s
-    return [f"{r:,.0f}" if r >= 10 else f"{r:,.1f}", numbers.count(snapshot.city.readings_today)["zh"]]
+    return [f"{r:,.0f}" if r >= 10 or r == 0 else f"{r:,.1f}", numbers.count(snapshot.city.readings_today)["zh"]]
 
 
 def rate(data):
