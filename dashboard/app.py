@@ -1,7 +1,8 @@
 """The Dash app: the kiosk's frame around the scenes, one refresh callback, and the engineer view.
 
-Layout of a page: a top bar (title, local clock, freshness badge, language
-toggle, rotation dots), the banner that appears when data cannot be fetched,
+Layout of a page: a top bar (title, the place the scene shows — the building,
+the town, the city — local clock, freshness badge, language toggle, rotation
+dots), the banner that appears when data cannot be fetched,
 and every scene stacked in one place, the active one visible. All scenes stay
 mounted, so a rotation is a CSS fade, not a rebuild: the page's memory does
 not grow with the number of rotations.
@@ -17,6 +18,7 @@ no scene by name.
 
 from __future__ import annotations
 
+import inspect
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,8 +27,9 @@ import dash
 from dash import ALL, ClientsideFunction, Input, Output, State, dcc, html
 
 from dashboard import scenes as scene_plugins
-from dashboard.i18n import TEXT, bilingual
+from dashboard.i18n import TEXT, bilingual, both
 from dashboard.model import ExhibitModel
+from dashboard.scenes._parts import digest, place
 
 ASSETS = Path(__file__).parent / "assets"
 
@@ -63,10 +66,13 @@ def frame(scenes, settings: KioskSettings, timezone: str):
         dcc.Store(id="lang", data=settings.language),
         dcc.Store(id="sent", data={}),
         dcc.Store(id="beat", data=None),
+        dcc.Store(id="bigdata-focus"),  # the district a visitor tapped on the city's map (None: the home town)
         dcc.Interval(id="tick", interval=settings.refresh_ms),
         dcc.Interval(id="clock", interval=1000),
         html.Header(className="topbar", children=[
-            html.Div([bilingual("app.title", "title"), bilingual("app.site", "subtitle")], className="titles"),
+            html.Div([bilingual("app.title", "title"),
+                      html.Span(id="subtitle", className="subtitle")],  # the place of the scene's scale (refresh)
+                     className="titles"),
             html.Div([
                 html.Nav([
                     html.Button(id={"type": "nav", "id": m.SCENE.id}, n_clicks=0, title=TEXT[m.SCENE.title][0],
@@ -115,7 +121,8 @@ def create_app(model: ExhibitModel, settings: KioskSettings = KioskSettings(), s
     )
     app.layout = lambda: frame(scenes, settings, model.settings.timezone)
     by_id = {m.SCENE.id: m for m in scenes}
-    outputs = [Output("beat", "data"), Output("sent", "data")]
+    outputs = [Output("beat", "data"), Output("sent", "data"), Output("subtitle", "children")]
+    focused = {m.SCENE.id for m in scenes if "focus" in inspect.signature(m.update).parameters}
     slices = {}
     for m in scenes:
         start = len(outputs)
@@ -123,19 +130,24 @@ def create_app(model: ExhibitModel, settings: KioskSettings = KioskSettings(), s
         slices[m.SCENE.id] = (start, len(outputs))
 
     @app.callback(outputs, Input("tick", "n_intervals"), Input("scene", "data"), Input("lang", "data"),
-                  State("sent", "data"))
-    def refresh(_tick, scene, lang, sent):
+                  Input("bigdata-focus", "data"), State("sent", "data"))
+    def refresh(_tick, scene, lang, focus, sent):
         snapshot = model.snapshot
         values = [dash.no_update] * len(outputs)
         values[0] = beat(snapshot)
         sent = dict(sent or {})
         module = by_id.get(scene) or scenes[0]
-        scene_values, fresh = module.update(snapshot, lang if lang in ("zh", "en") else "zh",
-                                            (sent.get(module.SCENE.id) or {}))
+        lang = lang if lang in ("zh", "en") else "zh"
+        extra = {"focus": focus} if module.SCENE.id in focused else {}
+        scene_values, fresh = module.update(snapshot, lang, (sent.get(module.SCENE.id) or {}), **extra)
         start, end = slices[module.SCENE.id]
         values[start:end] = scene_values
         # a scene not on screen forgets what it showed, so it is drawn in full when it comes back
+        sent_place = sent.get("_place")
         sent = {module.SCENE.id: fresh}
+        where = subtitle(snapshot, module, focus)
+        sent["_place"] = digest(where)
+        values[2] = dash.no_update if sent_place == sent["_place"] else both(where["en"], where["zh"])
         values[1] = sent
         return values
 
@@ -166,6 +178,14 @@ def create_app(model: ExhibitModel, settings: KioskSettings = KioskSettings(), s
 
     status.register(app.server, model, status_password, settings.language)
     return app
+
+
+def subtitle(snapshot, module, focus=None) -> dict:
+    """The place of the scene's scale beside the title: the building, the town on the plan, or the city."""
+    own = getattr(module, "place", None)
+    if own is not None:
+        return own(snapshot, focus)
+    return place(snapshot, module.SCENE.scale)
 
 
 def beat(snapshot) -> dict:

@@ -22,7 +22,6 @@ LANGS = ("zh", "en")
 TEXT: dict[str, tuple[str, str]] = {  # key: (English, 简体中文)
     # the frame around every scene
     "app.title": ("Urban Energy Big-Data Centre", "城市能源大数据中心"),
-    "app.site": ("Binhai Smart Energy Town", "滨海智慧能源小镇"),
     "badge.live": ("LIVE", "实时"),
     "badge.delayed": ("Data delayed since {time}", "数据延迟 · 自 {time}"),
     "badge.none": ("Waiting for data", "等待数据"),
@@ -44,25 +43,29 @@ TEXT: dict[str, tuple[str, str]] = {  # key: (English, 简体中文)
     "scale.building": ("Building", "建筑"),
     "scale.town": ("Town", "小镇"),
     "scale.city": ("City", "城市"),
+    "place.town": ("The town", "小镇"),  # the subtitle of a town scene before the town's name is known
     # captions: one sentence a 12-year-old understands
-    "caption.city": ("Right now the sun and wind supply {share} of the town's electricity.",
-                     "此刻，太阳和风为小镇提供了 {share} 的电力。"),
-    "caption.city.none": ("Every dot is a meter in the town, coloured by what it uses or makes right now.",
-                          "每个点都是小镇里的一块电表，颜色表示它此刻用电或发电的多少。"),
-    "caption.flow": ("Today the sun and wind have made {renewable} — {share} of all the electricity used.",
-                     "今天，太阳和风已经发电 {renewable}，占全部用电的 {share}。"),
-    "caption.zeb": ("This building has produced {pct} of the energy it used this year.",
-                    "今年以来，这座建筑的发电量达到其用电量的 {pct}。"),
-    "caption.zeb.none": ("This building makes its own energy from the sun and stores it in batteries.",
-                         "这座建筑用太阳能发电，并把电储存在电池里。"),
-    "caption.load": ("The town used most power today at {time}: {peak}.", "今天小镇在 {time} 用电最多：{peak}。"),
-    "caption.load.none": ("How the town's electricity use changes through the day.", "小镇一天中的用电变化。"),
-    "caption.rank": ("{name} uses the most electricity right now: {power}.", "此刻用电最多的是{name}：{power}。"),
-    "caption.rank.none": ("Which meters use and make the most electricity right now.", "此刻哪些电表用电、发电最多。"),
+    # (each begins with where on the scale the visitor is: the building, the town, the whole city)
+    "caption.city": ("The town: right now the sun and wind supply {share} of {town}'s electricity.",
+                     "小镇：此刻，太阳和风为{town}提供了 {share} 的电力。"),
+    "caption.city.none": ("The town: every dot is a meter in {town}, coloured by what it uses or makes right now.",
+                          "小镇：每个点都是{town}的一块电表，颜色表示它此刻用电或发电的多少。"),
+    "caption.flow": ("The town: today the sun and wind have made {renewable} — {share} of all the electricity used.",
+                     "小镇：今天，太阳和风已经发电 {renewable}，占全部用电的 {share}。"),
+    "caption.zeb": ("The building: it has produced {pct} of the energy it used this year.",
+                    "建筑：今年以来，这座建筑的发电量达到其用电量的 {pct}。"),
+    "caption.zeb.none": ("The building: it makes its own energy from the sun and stores it in batteries.",
+                         "建筑：这座建筑用太阳能发电，并把电储存在电池里。"),
+    "caption.load": ("The town: it used most power today at {time}: {peak}.", "小镇：今天在 {time} 用电最多：{peak}。"),
+    "caption.load.none": ("The town: how its electricity use changes through the day.", "小镇：一天中的用电变化。"),
+    "caption.rank": ("The town: {name} uses the most electricity right now: {power}.",
+                     "小镇：此刻用电最多的是{name}：{power}。"),
+    "caption.rank.none": ("The town: which meters use and make the most electricity right now.",
+                          "小镇：此刻哪些电表用电、发电最多。"),
     "caption.bigdata": ("The whole city: today the sun and wind supplied {share} of all the electricity its districts "
                         "used.", "整座城市：今天，太阳和风提供了各片区全部用电量的 {share}。"),
-    "caption.bigdata.none": ("Every district of the city appears here as soon as its meters report.",
-                             "各片区的电表一上报数据，就会出现在这里。"),
+    "caption.bigdata.none": ("The whole city: every district appears here as soon as its meters report.",
+                             "整座城市：各片区的电表一上报数据，就会出现在这里。"),
     # KPI labels
     "kpi.load": ("Town load now", "小镇当前负荷"),
     "kpi.renewable_now": ("Clean energy now", "当前清洁能源占比"),
@@ -96,6 +99,9 @@ TEXT: dict[str, tuple[str, str]] = {  # key: (English, 简体中文)
     "landmark.grid": ("Grid connection", "电网关口"),
     "landmark.building": ("Zero-energy building", "零能耗建筑"),
     "landmark.wind": ("Wind farm", "风电场"),
+    # a district's town plan, opened by a tap on the big-data centre's map
+    "city.loading": ("Loading {town}…", "正在载入{town}…"),
+    "city.back": ("← Back to {town}", "← 返回{town}"),
     # the big-data centre's board
     "bigdata.board": ("Districts by energy used today", "各片区今日用电排行"),
     "bigdata.col.energy": ("Used today", "今日用电"),

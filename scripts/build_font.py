@@ -17,6 +17,15 @@ what the exhibit can show:
 It writes dashboard/assets/fonts/expo-sans-sc-{400,700}.woff2 and OFL.txt
 (the fonts are under the SIL Open Font License 1.1).
 
+Noto Sans CJK has no glyph for a few symbols the exhibit shows ("₂" in CO₂,
+the badge's "●", "⚠", "▶", the plan's "✕"). Those come from DejaVu Sans
+(Debian's fonts-dejavu-core) into expo-symbols-{400,700}.woff2, a second face
+of the same CSS family "Expo Sans SC" limited by ``unicode-range`` to exactly
+those characters (assets/expo.css), so the page's one font holds every glyph
+it shows. ``--symbols-only`` rebuilds just those (it needs no Noto): run it
+after adding a symbol anywhere in dashboard/, and paste the range it prints
+into expo.css. tests/dashboard/test_font.py checks both.
+
 This is a developer tool, not part of the runtime: it needs Debian's
 fonts-noto-cjk package (``apt-get install fonts-noto-cjk``) and fontTools with
 WOFF2 support (the ``dev`` extra: ``pip install -e '.[dev]'``). Rebuild after
@@ -102,6 +111,89 @@ and is also available with a FAQ at: https://openfontlicense.org
 
 class BuildError(Exception):
     """A problem the user can fix; reported as one line, exit status 2."""
+
+
+# The symbols face: every character the app can show (its text sources, and all of dashboard/: Python, the
+# browser's JS, the CSS's content strings, the templates) that the CJK subset lacks, drawn by DejaVu Sans.
+SHOWN_SOURCES = TEXT_SOURCES + ("dashboard/**/*.py", "dashboard/**/*.js", "dashboard/**/*.css",
+                                "dashboard/**/*.html")
+SYMBOL_SOURCES = {400: Path("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"),
+                  700: Path("/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf")}
+DEJAVU_COPYRIGHT = Path("/usr/share/doc/fonts-dejavu-core/copyright")
+SYMBOL_FAMILY = "Expo Symbols"  # the Bitstream Vera licence asks a modified font for a name without "Vera"
+
+
+def shown_chars(repo: Path = REPO) -> str:
+    """Every character but whitespace in the files the app's text comes from."""
+    found: set[str] = set()
+    for pattern in SHOWN_SOURCES:
+        for name in sorted(glob.glob(str(repo / pattern), recursive=True)):
+            found.update(c for c in Path(name).read_text(encoding="utf-8") if not c.isspace())
+    return "".join(sorted(found))
+
+
+def symbol_chars(out_dir: Path = OUT_DIR, repo: Path = REPO) -> str:
+    """What the symbols face must hold: the characters shown that a built CJK face does not map."""
+    from fontTools.ttLib import TTFont
+
+    lacking: set[str] = set()
+    for weight in WEIGHTS:
+        with TTFont(str(out_dir / f"expo-sans-sc-{weight}.woff2")) as font:
+            cmap = font.getBestCmap()
+            lacking.update(c for c in shown_chars(repo) if ord(c) not in cmap)
+    return "".join(sorted(lacking))
+
+
+def unicode_range(chars: str) -> str:
+    return ", ".join(f"U+{ord(c):04X}" for c in sorted(chars))
+
+
+def build_symbols(out_dir: Path = OUT_DIR) -> str:
+    """Write expo-symbols-{400,700}.woff2 and DejaVu-LICENSE.txt; return the faces' CSS unicode-range."""
+    from fontTools import subset
+    from fontTools.ttLib import TTFont
+
+    missing = [str(p) for p in SYMBOL_SOURCES.values() if not p.is_file()]
+    if missing:
+        raise BuildError(f"DejaVu Sans not found ({', '.join(missing)}): run `apt-get install fonts-dejavu-core`")
+    chars = symbol_chars(out_dir)
+    for weight, src in SYMBOL_SOURCES.items():
+        font = TTFont(str(src), recalcTimestamp=False)
+        try:
+            absent = "".join(c for c in chars if ord(c) not in font.getBestCmap())
+            if absent:
+                raise BuildError(f"neither Noto Sans CJK SC nor {src.name} has a glyph for: {absent}")
+            options = subset.Options()
+            options.flavor = "woff2"
+            options.hinting = False
+            options.name_IDs = ["*"]
+            options.name_languages = [0x409]
+            options.notdef_outline = True
+            options.recalc_timestamp = False
+            options.layout_features = []
+            subsetter = subset.Subsetter(options)
+            subsetter.populate(unicodes=[ord(c) for c in chars])
+            subsetter.subset(font)
+            style = WEIGHTS[weight]
+            name = font["name"]
+            for name_id in (16, 17, 21, 22):
+                name.removeNames(nameID=name_id)
+            for name_id, value in ((1, SYMBOL_FAMILY), (2, style), (3, f"EXPO;{SYMBOL_FAMILY}-{style}"),
+                                   (4, f"{SYMBOL_FAMILY} {style}"), (6, f"ExpoSymbols-{style}")):
+                name.removeNames(nameID=name_id)
+                name.setName(value, name_id, 3, 1, 0x409)
+            out = out_dir / f"expo-symbols-{weight}.woff2"
+            subset.save_font(font, str(out), options)
+        finally:
+            font.close()
+        print(f"{out.relative_to(REPO)}: {out.stat().st_size:,} bytes, {len(chars)} characters (from {src.name})")
+    if DEJAVU_COPYRIGHT.is_file():
+        (out_dir / "DejaVu-LICENSE.txt").write_text(
+            "Expo Symbols (expo-symbols-400.woff2, expo-symbols-700.woff2): subsets of DejaVu Sans and DejaVu\n"
+            "Sans Bold, renamed, made by scripts/build_font.py from Debian's fonts-dejavu-core package. Its\n"
+            "licence, from " + str(DEJAVU_COPYRIGHT) + ":\n\n" + DEJAVU_COPYRIGHT.read_text(encoding="utf-8"),
+            encoding="utf-8")
+    return unicode_range(chars)
 
 
 def gb2312_level1() -> str:
@@ -282,6 +374,7 @@ def build(source_dir: Path, out_dir: Path = OUT_DIR) -> None:
     if missing:
         raise BuildError(f"Noto Sans CJK SC has no glyph for: {missing}")
     print(write_license(out_dir))
+    print(f"expo.css, the symbols face: unicode-range: {build_symbols(out_dir)};")
 
 
 def _unmapped(out_dir: Path, chars: str) -> str:
@@ -304,9 +397,14 @@ def main(argv: list[str] | None = None) -> int:
         default=DEFAULT_SOURCE_DIR,
         help=f"folder holding NotoSansCJK-Regular.ttc and -Bold.ttc (default {DEFAULT_SOURCE_DIR})",
     )
+    parser.add_argument("--symbols-only", action="store_true",
+                        help="rebuild only the symbols face (from DejaVu Sans), keeping the CJK subset as it is")
     args = parser.parse_args(argv)
     try:
-        build(args.source_dir)
+        if args.symbols_only:
+            print(f"expo.css, the symbols face: unicode-range: {build_symbols()};")
+        else:
+            build(args.source_dir)
     except BuildError as exc:
         print(f"build_font: error: {exc}", file=sys.stderr)
         return 2

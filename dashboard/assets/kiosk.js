@@ -102,6 +102,23 @@
         return [sections, dots, 'lang-' + lang + ' scene-' + scene];
       },
 
+      // The town plan back at the home town (bigdata-focus cleared): by its back button, when the scene changes,
+      // or when a visitor who tapped a district has left the screen alone for config.idle_ms.
+      home: function (_n, scene, _back, focus, cfg) {
+        var no = window.dash_clientside.no_update;
+        var now = state.clock();
+        var ctx = window.dash_clientside.callback_context;
+        var trigger = ctx && ctx.triggered && ctx.triggered.length ? ctx.triggered[0].prop_id : '';
+        if (focus !== state.focus) { state.focus = focus; state.focusSince = now; }
+        if (!focus) { return no; }
+        if (trigger.indexOf('city-back') === 0 || scene !== 'city' ||
+            now >= Math.max(state.pausedUntil, state.focusSince + cfg.idle_ms)) {
+          state.focus = null;
+          return null;
+        }
+        return no;
+      },
+
       watch: function (_n, beat, lang, cfg) {
         var now = state.clock();
         var t = cfg.text;

@@ -57,3 +57,17 @@ def story(modules: list[ModuleType], rotation: tuple[str, ...] = ()) -> list[Mod
     down = [m for scale in reversed(SCALES) for m in at[scale][1:]]
     rest = [m for m in modules if m.SCENE.scale not in SCALES]
     return up + down + rest
+
+
+def rotation(ids, modules: list[ModuleType] | None = None) -> tuple[str, ...]:
+    """The scene ids of a rotation setting (comma-separated text or a list), checked: an id no scene has stops
+    the start with one line naming the known ones, instead of a kiosk that silently skips a scene. () for
+    none given (the story)."""
+    modules = discover() if modules is None else modules
+    items = ids.split(",") if isinstance(ids, str) else list(ids or ())
+    chosen = tuple(dict.fromkeys(str(i).strip() for i in items if str(i).strip()))
+    known = [m.SCENE.id for m in story(modules)]
+    unknown = [i for i in chosen if i not in known]
+    if unknown:
+        raise ValueError(f"rotation: unknown scene {', '.join(map(repr, unknown))}; known scenes: {', '.join(known)}")
+    return chosen

@@ -1,4 +1,4 @@
-"""Pieces every scene is built from: the KPI strip, the caption, and the digest helpers."""
+"""Pieces every scene is built from: the KPI strip, the caption, the digest helpers, and where the visitor is."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import json
 
 from dash import html, no_update
 
-from dashboard.i18n import bilingual, both
+from dashboard.i18n import bilingual, both, text
 
 
 def kpi(label_key: str, value: dict, className: str = "") -> html.Div:
@@ -32,3 +32,44 @@ def changed(sent: dict, fresh: dict, key: str, data, build):
 
 def rounded(values, places: int = 0):
     return [None if v is None else round(v, places) for v in values]
+
+
+# where the visitor is: the home site, a district's figures, the place a scene's scale names ------------------
+
+
+def home_site(snapshot) -> str | None:
+    """The zero-energy building's site: what the town scenes show unless a visitor tapped another district."""
+    home = getattr(snapshot, "home_site", None)
+    if home:
+        return home
+    if snapshot.building is not None and snapshot.building.site:
+        return snapshot.building.site
+    return snapshot.devices[0].site if snapshot.devices else None
+
+
+def site_now(snapshot, site: str | None):
+    """That district's ``SiteNow`` in the city view, or None (not described, or no city yet)."""
+    city = snapshot.city
+    return next((s for s in city.sites if s.site == site), None) if city is not None and site else None
+
+
+def site_name(snapshot, site: str | None) -> dict:
+    """A district's name in both languages: its description's, else its id, else "the town"."""
+    now = site_now(snapshot, site)
+    if now is not None:
+        return {"en": now.name_en, "zh": now.name_zh}
+    if site:
+        return {"en": site, "zh": site}
+    return {"en": text("place.town", "en"), "zh": text("place.town", "zh")}
+
+
+def place(snapshot, scale: str, site: str | None = None) -> dict:
+    """What the frame's subtitle names for a scene at ``scale``: the building, the town (``site``, else the home
+    town) or the city; empty where it is not known yet (never another place's name)."""
+    if scale == "building":
+        b = snapshot.building
+        return {"en": b.name_en, "zh": b.name_zh} if b is not None else {"en": "", "zh": ""}
+    if scale == "city":
+        city = snapshot.city
+        return {"en": city.name_en, "zh": city.name_zh} if city is not None else {"en": "", "zh": ""}
+    return site_name(snapshot, site or home_site(snapshot))

@@ -15,8 +15,9 @@ every screen shows the same composition, 720p to 4K. Motion is CSS (moving
 dashes, a rolling counter, a scrolling board): a tick changes a style or a
 text, never adds an element, so the page's memory does not grow.
 
-A tap on a district opens the town scene. (The town scene shows one site and
-cannot yet be told which; the tapped site is kept in ``bigdata-focus`` for it.)
+A tap on a district opens the town scene on that district's plan: the tapped
+site goes into ``bigdata-focus``, a store of the frame (so it is there in a
+rotation without this scene), which the town scene reads.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from __future__ import annotations
 import math
 
 import plotly.graph_objects as go
-from dash import ALL, Input, Output, Patch, ctx, dcc, html, no_update
+from dash import ALL, Input, Output, Patch, State, ctx, dcc, html, no_update
 
 from dashboard import numbers, theme
 from dashboard.i18n import bilingual, both, text
@@ -64,7 +65,6 @@ def layout():
         ]), className="visual bd-visual"),
         html.Div(id="bigdata-kpis", className="kpis"),
         html.Div(id="bigdata-caption", className="caption"),
-        dcc.Store(id="bigdata-focus"),
     ]
 
 
@@ -385,13 +385,15 @@ def register_callbacks(app, model) -> None:
     """A tap on a district (its area or its label) opens the town scene, and keeps which district it was."""
     @app.callback(Output("scene", "data", allow_duplicate=True), Output("bigdata-focus", "data"),
                   Input({"type": "bigdata-district", "site": ALL}, "n_clicks"),
-                  Input({"type": "bigdata-label", "site": ALL}, "n_clicks"), prevent_initial_call=True)
-    def open_district(_areas, _labels):
-        return tapped(ctx.triggered_id, (ctx.triggered or [{}])[0].get("value"))
+                  Input({"type": "bigdata-label", "site": ALL}, "n_clicks"), State("config", "data"),
+                  prevent_initial_call=True)
+    def open_district(_areas, _labels, config):
+        return tapped(ctx.triggered_id, (ctx.triggered or [{}])[0].get("value"), (config or {}).get("scenes"))
 
 
-def tapped(triggered_id, clicks):
-    """(scene, focus) after a tap; nothing when the trigger was a district drawn anew (no click yet)."""
-    if not isinstance(triggered_id, dict) or not clicks:
+def tapped(triggered_id, clicks, scenes=None):
+    """(scene, focus) after a tap; nothing when the trigger was a district drawn anew (no click yet), or when the
+    page has no town scene to open (a rotation without it)."""
+    if not isinstance(triggered_id, dict) or not clicks or (scenes is not None and "city" not in scenes):
         return no_update, no_update
     return "city", triggered_id.get("site")

@@ -5,6 +5,16 @@ metres from the site's metadata. A dot's colour runs from amber (making power)
 through dark (idle) to blue (using power), scaled by its rated power; size
 shows how big the meter is; offline meters are grey crosses, so colour is
 never the only sign. Each tick sends only the colours (and the symbols when a meter's state changed).
+
+The plan is one site's: the home town (the zero-energy building's site), or
+the district a visitor tapped on the big-data centre's map (``bigdata-focus``,
+kept in the frame). The model polls a district's meters only while it is
+watched, so a tap asks for it (``model.watch``, again every minute while it
+is shown) and the plan says calmly that the district is loading until its
+meters are in the snapshot, rather than drawing nothing or the home town. A
+button goes back to the home town; leaving the scene, or the visitor leaving
+the screen alone for the kiosk's idle time, does too (``assets/kiosk.js``,
+``expo.home``).
 """
 
 from __future__ import annotations
@@ -12,12 +22,13 @@ from __future__ import annotations
 import math
 
 import plotly.graph_objects as go
-from dash import Input, Output, dcc, html, no_update, Patch
+from dash import ClientsideFunction, Input, Output, Patch, State, ctx, dcc, html, no_update
 
 from dashboard import numbers, theme
 from expo.kinds import KINDS
 from dashboard.i18n import bilingual, both, text
 from dashboard.scenes import SceneInfo
+from dashboard.scenes import _parts
 from dashboard.scenes._parts import changed, digest, kpi
 
 SCENE = SceneInfo("city", 10, "scene.city")
@@ -37,19 +48,45 @@ def layout():
                 html.Span([html.I(className="dot dot-offline"), bilingual("legend.offline")]),
             ], className="legend"),
             html.Div(id="city-detail", className="detail"),
+            html.Div(id="city-note", className="city-note"),
+            html.Button(id="city-back", n_clicks=0, className="city-back", style={"display": "none"}),
         ], className="visual"),
         html.Div(id="city-kpis", className="kpis"),
         html.Div(id="city-caption", className="caption"),
+        dcc.Interval(id="city-rewatch", interval=WATCH_AGAIN_MS),
+        dcc.Store(id="city-watched"),
     ]
 
 
+WATCH_AGAIN_MS = 60_000  # a watch lasts 300 s after the model's last call: asked again well before it lapses
+
+
 def outputs():
-    return [Output(GRAPH, "figure"), Output("city-kpis", "children"), Output("city-caption", "children")]
+    return [Output(GRAPH, "figure"), Output("city-kpis", "children"), Output("city-caption", "children"),
+            Output("city-note", "children"), Output("city-back", "children"), Output("city-back", "style")]
 
 
-def shown(snapshot):
-    """The devices on the plan: every metered device that has a position."""
-    return [d for d in snapshot.devices if d.kind != "weather_station"]
+def site_of(snapshot, focus: str | None = None) -> str | None:
+    """The site the plan shows: the tapped district, else the home town."""
+    return focus or _parts.home_site(snapshot)
+
+
+def shown(snapshot, site: str | None = None):
+    """The devices on the plan: every metered device of that site (default: the home town) with a position."""
+    site = site_of(snapshot, site)
+    return [d for d in snapshot.devices if d.kind != "weather_station" and d.site == site]
+
+
+def loading(snapshot, site: str | None) -> bool:
+    """A district other than the home town whose meters are not in the snapshot yet (just tapped)."""
+    if site is None or site == _parts.home_site(snapshot):
+        return False
+    return not any(d.site == site for d in snapshot.devices)
+
+
+def place(snapshot, focus: str | None = None) -> dict:
+    """The frame's subtitle on this scene: the name of the town on the plan."""
+    return _parts.place(snapshot, "town", site_of(snapshot, focus))
 
 
 def colour_value(device) -> float:
@@ -73,10 +110,10 @@ def hover(device, lang: str) -> str:
     return f"{device.name_zh if lang == 'zh' else device.name_en}<br>{kind_label(device, lang)}"
 
 
-def make_figure(snapshot, lang: str) -> go.Figure:
-    devices = shown(snapshot)
+def make_figure(snapshot, lang: str, site: str | None = None) -> go.Figure:
+    devices = shown(snapshot, site)
     sizes = [14 + 30 * math.sqrt(min(d.rated_w, 2e6) / 2e6) if d.rated_w else 16 for d in devices]
-    marks = landmarks(snapshot, lang)
+    marks = landmarks(snapshot, lang, site)
     fig = go.Figure(
         [go.Scattergl(
             x=[d.x_m for d in devices], y=[d.y_m for d in devices], mode="markers",
@@ -105,10 +142,10 @@ def _y_range(devices) -> list[float] | None:
     return [low - pad, high + 2.5 * pad]
 
 
-def landmarks(snapshot, lang: str) -> list[tuple[float, float, str, str]]:
+def landmarks(snapshot, lang: str, site: str | None = None) -> list[tuple[float, float, str, str]]:
     """Names on the plan for what a visitor looks for: the grid connection, the building, the wind farm."""
     out = []
-    devices = shown(snapshot)
+    devices = shown(snapshot, site)
     top = [d for d in devices if d.kind == "grid_connection" and d.counted]
     for d in top[:1]:
         out.append((d.x_m, d.y_m + 25, text("landmark.grid", lang), "top center"))
@@ -130,9 +167,12 @@ def _symbol(device) -> str:
     return SYMBOLS.get(device.kind, "circle")
 
 
-def kpis(snapshot):
-    total = sum(1 for d in snapshot.devices)
-    online = snapshot.meters_online
+def kpis(snapshot, site: str | None = None):
+    """The town-level figures are the home town's; a tapped district's come from its line of the city view."""
+    if site is not None and site != _parts.home_site(snapshot):
+        return district_kpis(snapshot, site)
+    total = sum(1 for d in snapshot.devices if d.site == site_of(snapshot))
+    online = sum(1 for d in snapshot.devices if d.site == site_of(snapshot) and d.state == "live")
     return [
         kpi("kpi.load", numbers.power(snapshot.load_now_w)),
         kpi("kpi.renewable_now", numbers.percent(snapshot.renewable_share_now), "accent-solar"),
@@ -143,21 +183,58 @@ def kpis(snapshot):
     ]
 
 
-def caption(snapshot):
-    share = snapshot.renewable_share_now
+def district_kpis(snapshot, site: str):
+    now = _parts.site_now(snapshot, site)
+    if now is None:
+        return [kpi("kpi.load", numbers.power(None)), kpi("kpi.renewable_now", numbers.percent(None), "accent-solar")]
+    clean_now = (min(1.0, (now.solar_now_w + now.wind_now_w) / now.load_now_w)
+                 if now.load_now_w else None)
+    return [
+        kpi("kpi.load", numbers.power(now.load_now_w)),
+        kpi("kpi.renewable_now", numbers.percent(clean_now), "accent-solar"),
+        kpi("kpi.renewable_today", numbers.percent(now.renewable_share_today)),
+        kpi("kpi.co2", numbers.mass_kg(now.co2_avoided_today_kg(snapshot.co2_kg_per_kwh))),
+        kpi("kpi.online", {"en": f"{now.meters_online:,}/{now.meters:,}", "zh": f"{now.meters_online}/{now.meters}"}),
+    ]
+
+
+def share_now(snapshot, site: str | None) -> float | None:
+    if site is None or site == _parts.home_site(snapshot):
+        return snapshot.renewable_share_now
+    now = _parts.site_now(snapshot, site)
+    if now is None or not now.load_now_w:
+        return None
+    return min(1.0, (now.solar_now_w + now.wind_now_w) / now.load_now_w)
+
+
+def caption(snapshot, site: str | None = None):
+    """One sentence naming the town on the plan (and saying it is the town scale)."""
+    site = site_of(snapshot, site)
+    town = _parts.site_name(snapshot, site)
+    share = share_now(snapshot, site)
     if share is None:
-        return bilingual("caption.city.none")
-    return bilingual("caption.city", share=numbers.percent(share))
+        return bilingual("caption.city.none", town=town)
+    return bilingual("caption.city", share=numbers.percent(share), town=town)
 
 
-def update(snapshot, lang: str, sent: dict):
-    devices = shown(snapshot)
-    structure = {"lang": lang, "devices": [(d.key, d.x_m, d.y_m, d.rated_w) for d in devices]}
+def note(snapshot, site: str | None):
+    """What the plan says while a tapped district's meters are on their way."""
+    return bilingual("city.loading", "city-loading", town=_parts.site_name(snapshot, site))
+
+
+def update(snapshot, lang: str, sent: dict, focus: str | None = None):
+    site = site_of(snapshot, focus)
+    home = _parts.home_site(snapshot)
+    waiting = loading(snapshot, site)
+    devices = [] if waiting else shown(snapshot, site)
+    structure = {"lang": lang, "site": site, "waiting": waiting,
+                 "devices": [(d.key, d.x_m, d.y_m, d.rated_w) for d in devices]}
     colours = [round(colour_value(d), 2) for d in devices]
     symbols = [_symbol(d) for d in devices]
     fresh = {"structure": digest(structure), "colours": digest(colours), "symbols": digest(symbols)}
     if sent.get("structure") != fresh["structure"]:
-        figure = make_figure(snapshot, lang)
+        figure = go.Figure(layout=theme.layout(xaxis=dict(visible=False), yaxis=dict(visible=False))) if waiting \
+            else make_figure(snapshot, lang, site)
     elif sent.get("colours") == fresh["colours"] and sent.get("symbols") == fresh["symbols"]:
         figure = no_update
     else:  # only the part that changed: colours most ticks, symbols when a meter goes offline or returns
@@ -166,23 +243,59 @@ def update(snapshot, lang: str, sent: dict):
             figure["data"][0]["marker"]["color"] = colours
         if sent.get("symbols") != fresh["symbols"]:
             figure["data"][0]["marker"]["symbol"] = symbols
-    strip = changed(sent, fresh, "kpis", _kpi_data(snapshot), lambda _: kpis(snapshot))
-    line = changed(sent, fresh, "caption", numbers.percent(snapshot.renewable_share_now), lambda _: caption(snapshot))
-    return [figure, strip, line], fresh
+    strip = changed(sent, fresh, "kpis", [site, _kpi_data(snapshot, site)], lambda _: kpis(snapshot, site))
+    line = changed(sent, fresh, "caption", [site, _parts.site_name(snapshot, site),
+                                            numbers.percent(share_now(snapshot, site))],
+                   lambda _: caption(snapshot, site))
+    note_now = changed(sent, fresh, "note", [site, waiting, _parts.site_name(snapshot, site) if waiting else None],
+                       lambda _: note(snapshot, site) if waiting else None)
+    away = site is not None and site != home
+    back = changed(sent, fresh, "back", [away, _parts.site_name(snapshot, home)],
+                   lambda _: bilingual("city.back", town=_parts.site_name(snapshot, home)))
+    back_style = changed(sent, fresh, "back_style", away, lambda a: {} if a else {"display": "none"})
+    return [figure, strip, line, note_now, back, back_style], fresh
 
 
-def _kpi_data(snapshot):
+def _kpi_data(snapshot, site: str | None = None):
+    if site is not None and site != _parts.home_site(snapshot):
+        return [repr(_parts.site_now(snapshot, site)), snapshot.co2_kg_per_kwh]
     return [numbers.power(snapshot.load_now_w), numbers.percent(snapshot.renewable_share_now),
             numbers.percent(snapshot.renewable_share_today), numbers.mass_kg(snapshot.co2_avoided_today_kg),
             snapshot.meters_online, len(snapshot.devices), snapshot.readings_today]
 
 
 def register_callbacks(app, model) -> None:
-    """A tap on a dot opens that meter's live values beside the plan."""
-    @app.callback(Output("city-detail", "children"), Input(GRAPH, "clickData"), prevent_initial_call=True)
-    def city_detail(click):
+    """A tap on a dot opens that meter's live values beside the plan; a tapped district is watched while it is
+    shown; the back button, leaving the scene and the idle time return the plan to the home town."""
+    @app.callback(Output("city-detail", "children"), Input(GRAPH, "clickData"), Input("bigdata-focus", "data"),
+                  prevent_initial_call=True)
+    def city_detail(click, _focus):
+        if ctx.triggered_id == "bigdata-focus":
+            return None  # another town on the plan: the meter tapped before is not on it
         device = (click or {}).get("points", [{}])[0].get("customdata")
         return detail(model.snapshot, device)
+
+    @app.callback(Output("city-watched", "data"), Input("bigdata-focus", "data"), Input("scene", "data"),
+                  Input("city-rewatch", "n_intervals"))
+    def watch(focus, scene, _n):
+        return watch_district(model, focus if scene == SCENE.id else None)
+
+    app.clientside_callback(
+        ClientsideFunction("expo", "home"),
+        Output("bigdata-focus", "data", allow_duplicate=True),
+        Input("clock", "n_intervals"), Input("scene", "data"), Input("city-back", "n_clicks"),
+        State("bigdata-focus", "data"), State("config", "data"), prevent_initial_call=True,
+    )
+
+
+def watch_district(model, site: str | None) -> str | None:
+    """Ask the model to poll a district's meters (it polls the home town's always); the site asked for."""
+    if not site or site == _parts.home_site(model.snapshot):
+        return None
+    watch = getattr(model, "watch", None)
+    if watch is not None:
+        watch(site)
+    return site
 
 
 def detail(snapshot, device_key: str | None):

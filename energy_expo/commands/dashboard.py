@@ -21,8 +21,8 @@ NAME = "dashboard"
 HELP = "serve the kiosk dashboard (scenes at /, engineer view at /status)"
 log = logging.getLogger("expo.dashboard")
 
-_FLAGS = ("store", *settings.STORE_CREDENTIALS, "dashboard_host", "dashboard_port", "rotate_s", "idle_s", "language",
-          "timezone", "co2_kg_per_kwh")
+_FLAGS = ("store", *settings.STORE_CREDENTIALS, "dashboard_host", "dashboard_port", "rotate_s", "rotation", "idle_s",
+          "language", "timezone", "co2_kg_per_kwh")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -49,10 +49,23 @@ def check_port_free(host: str, port: int) -> None:
             raise UserError(f"cannot listen on {host}:{port}: {exc.strerror}") from None
 
 
+def kiosk_settings(cfg):
+    """The kiosk's settings from the configuration; a rotation naming no scene is one line naming the known ones."""
+    from dashboard import scenes
+    from dashboard.app import KioskSettings
+
+    try:
+        rotation = scenes.rotation(cfg.rotation)
+    except ValueError as exc:
+        raise UserError(str(exc)) from None
+    return KioskSettings(kiosk=cfg.kiosk, rotate_s=cfg.rotate_s, idle_s=cfg.idle_s,
+                         alternate_languages=cfg.alternate_languages, language=cfg.language, rotation=rotation)
+
+
 def run(args: argparse.Namespace) -> int:
     from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-    from dashboard.app import KioskSettings, create_app
+    from dashboard.app import create_app
     from dashboard.model import ExhibitModel, ModelSettings
     from expo.store import open_store
 
@@ -66,13 +79,12 @@ def run(args: argparse.Namespace) -> int:
     for name in ("rotate_s", "idle_s"):
         if getattr(cfg, name) <= 0:
             raise UserError(f"{name} must be positive, got {getattr(cfg, name)}")
+    kiosk = kiosk_settings(cfg)
     check_port_free(cfg.dashboard_host, cfg.dashboard_port)
     options = settings.store_options(cfg)
     open_store(cfg.store, **options).close()  # a wrong address fails here, with its message; not in the poller
     model = ExhibitModel(lambda: open_store(cfg.store, **options),
                          ModelSettings(timezone=cfg.timezone, co2_kg_per_kwh=cfg.co2_kg_per_kwh))
-    kiosk = KioskSettings(kiosk=cfg.kiosk, rotate_s=cfg.rotate_s, idle_s=cfg.idle_s,
-                          alternate_languages=cfg.alternate_languages, language=cfg.language)
     app = create_app(model, kiosk, cfg.dashboard_password)
     model.start()
     url = f"http://{cfg.dashboard_host}:{cfg.dashboard_port}/"

@@ -247,6 +247,8 @@ def test_the_wind_farms_flows_are_drawn_in_winds_colour_and_the_grids_in_its_own
 def test_a_tap_on_a_district_opens_its_town(city_snapshot):
     assert bigdata.tapped({"type": "bigdata-district", "site": "port"}, 1) == ("city", "port")
     assert bigdata.tapped({"type": "bigdata-label", "site": "port"}, 0) == (no_update, no_update)  # drawn, not tapped
+    # a page whose rotation has no town scene stays on the city rather than opening a scene it does not hold
+    assert bigdata.tapped({"type": "bigdata-district", "site": "port"}, 1, ["bigdata", "zeb"]) == (no_update, no_update)
 
     from dashboard.app import KioskSettings, create_app
     from dashboard.model import ExhibitModel
@@ -254,13 +256,14 @@ def test_a_tap_on_a_district_opens_its_town(city_snapshot):
     model = ExhibitModel(lambda: None, ModelSettings())
     model.snapshot = city_snapshot
     app = create_app(model, KioskSettings())
-    key = next(k for k in app.callback_map if "bigdata-focus.data" in k)
+    key = next(k for k in app.callback_map if "bigdata-focus.data" in k and "scene.data" in k)
     ids = [{"type": "bigdata-district", "site": s.site} for s in bigdata.districts(city_snapshot)]
     body = {"output": key, "outputs": [{"id": "scene", "property": "data@" + key.split("@")[1].split(".")[0]}
                                        if "@" in key else {"id": "scene", "property": "data"},
                                        {"id": "bigdata-focus", "property": "data"}],
             "inputs": [[{"id": i, "property": "n_clicks", "value": 1 if i["site"] == "port" else 0} for i in ids],
                        []],
+            "state": [{"id": "config", "property": "data", "value": {"scenes": ["zeb", "city", "bigdata"]}}],
             "changedPropIds": [json.dumps(ids[bigdata.districts(city_snapshot).index(
                 next(s for s in city_snapshot.city.sites if s.site == "port"))], separators=(",", ":"),
                 sort_keys=True) + ".n_clicks"]}

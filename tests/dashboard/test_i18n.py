@@ -28,8 +28,26 @@ def test_every_key_has_both_languages_with_the_same_fields(key):
 
 
 def test_text_fills_fields_in_the_chosen_language():
-    assert text("caption.city", "en", share="37%") == "Right now the sun and wind supply 37% of the town's electricity."
-    assert text("caption.city", "zh", share="37%") == "此刻，太阳和风为小镇提供了 37% 的电力。"
+    assert text("caption.city", "en", share="37%", town="Sino-Singapore Tianjin Eco-City") == (
+        "The town: right now the sun and wind supply 37% of Sino-Singapore Tianjin Eco-City's electricity.")
+    assert text("caption.city", "zh", share="37%", town="中新天津生态城") == "小镇：此刻，太阳和风为中新天津生态城提供了 37% 的电力。"
+
+
+SCALE_WORDS = {"building": ("The building: ", "建筑："), "town": ("The town: ", "小镇："),
+               "city": ("The whole city: ", "整座城市：")}
+
+
+def test_every_caption_says_where_on_the_scale_the_visitor_is():
+    """The scale marker stands beside each title; the caption's own sentence says it too, in both languages."""
+    from dashboard import scenes
+
+    for module in scenes.discover():
+        en_start, zh_start = SCALE_WORDS[module.SCENE.scale]
+        keys = [k for k in TEXT if k == f"caption.{module.SCENE.id}" or k.startswith(f"caption.{module.SCENE.id}.")]
+        assert keys, module.SCENE.id
+        for key in keys:
+            en, zh = TEXT[key]
+            assert en.startswith(en_start) and zh.startswith(zh_start), key
 
 
 def test_bilingual_renders_one_span_per_language():

@@ -250,7 +250,203 @@ def test_the_town_plan_registers_its_tap_through_the_scene_interface(snapshot):
     device = city.shown(snapshot)[0]
     body = {"output": "city-detail.children", "outputs": {"id": "city-detail", "property": "children"},
             "inputs": [{"id": "city-graph", "property": "clickData",
-                        "value": {"points": [{"customdata": device.key}]}}],
+                        "value": {"points": [{"customdata": device.key}]}},
+                       {"id": "bigdata-focus", "property": "data", "value": None}],
             "changedPropIds": ["city-graph.clickData"]}
     response = app.server.test_client().post("/_dash-update-component", json=body)
     assert response.status_code == 200 and device.name_en in response.get_data(as_text=True)
+    body["changedPropIds"] = ["bigdata-focus.data"]  # another district on the plan: the panel closes
+    response = app.server.test_client().post("/_dash-update-component", json=body)
+    assert response.status_code == 200 and device.name_en not in response.get_data(as_text=True)
+
+
+# the town plan of a tapped district, the frame's subtitle, the rotation setting ---------------------------------
+
+
+def district_snapshot(port_devices: bool = True):
+    """The Binhai city of test_bigdata with meters of the eco-city (the home town, the zero-energy building's site)
+    and, when ``port_devices``, of the port, both using the same device ids: what the model holds while the port
+    is watched."""
+    from dashboard.model.views import Building, DeviceNow
+    from tests.dashboard.test_bigdata import binhai, snapshot_of
+
+    base = snapshot_of(binhai())
+    sites = ["eco-city", "port"] if port_devices else ["eco-city"]
+    devices = tuple(
+        DeviceNow(site, device, kind, f"{site} {device}", f"{site}{device}", x, y, 5_000.0, "simulated",
+                  "zeb" if site == "eco-city" and device != "grid" else None, True, 1_000.0 * (i + 1), base.taken_s,
+                  "live")
+        for site in sites
+        for i, (device, kind, x, y) in enumerate([("grid", "grid_connection", 0, 0), ("home-01", "household", 40, 10),
+                                                  ("pv-01", "pv", 80, 30)]))
+    building = Building("zeb", "Eco-City Zero-Energy Hall", "生态城零能耗馆", [], [], 0.0, 0.0, None, 0.0, 0.0, 0.0,
+                        0.0, site="eco-city", described=True)
+    changes = {"devices": devices, "building": building, "flows_now_w": {"households": 3_000.0, "pv": 1_000.0}}
+    fields = {f.name for f in dataclasses.fields(base)}
+    if "home_site" in fields:
+        changes["home_site"] = "eco-city"
+    if "watched" in fields:
+        changes["watched"] = ("port",) if port_devices else ()
+    return dataclasses.replace(base, **changes)
+
+
+def by_output(module, values) -> dict:
+    return {f"{o.component_id}.{o.component_property}": v for o, v in zip(module.outputs(), values)}
+
+
+def words(component, lang: str) -> str:
+    from tests.dashboard.test_bigdata import texts
+
+    return " ".join(texts(component, lang))
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_the_town_plan_shows_the_home_town_alone_by_default(lang):
+    shot = district_snapshot()
+    shown = by_output(city, city.update(shot, lang, {})[0])
+    keys = shown["city-graph.figure"].data[0].customdata
+    assert sorted(keys) == ["eco-city/grid", "eco-city/home-01", "eco-city/pv-01"]
+    name = "中新天津生态城" if lang == "zh" else "Sino-Singapore Tianjin Eco-City"
+    assert name in words(shown["city-caption.children"], lang)
+    assert shown["city-back.style"] == {"display": "none"} and shown["city-note.children"] is None
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_a_tapped_district_shows_its_own_meters_name_figures_and_the_way_home(lang):
+    shot = district_snapshot()
+    shown = by_output(city, city.update(shot, lang, {}, focus="port")[0])
+    assert sorted(shown["city-graph.figure"].data[0].customdata) == ["port/grid", "port/home-01", "port/pv-01"]
+    port, home = ("天津港", "中新天津生态城") if lang == "zh" else ("Tianjin Port", "Sino-Singapore Tianjin Eco-City")
+    assert port in words(shown["city-caption.children"], lang)
+    assert home in words(shown["city-back.children"], lang) and shown["city-back.style"] == {}
+    online = words(shown["city-kpis.children"], lang)
+    assert ("2,058/2,100" if lang == "en" else "2058/2100") in online  # the port's meters, from the city view
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_a_district_not_yet_polled_says_it_is_loading_and_draws_nothing_else(lang):
+    shot = district_snapshot(port_devices=False)
+    values, sent = city.update(shot, lang, {}, focus="port")
+    shown = by_output(city, values)
+    assert shown["city-graph.figure"].data == ()  # not the home town's plan under the port's name
+    assert words(shown["city-note.children"], lang) == ("正在载入天津港…" if lang == "zh" else "Loading Tianjin Port…")
+    arrived = by_output(city, city.update(district_snapshot(), lang, sent, focus="port")[0])
+    assert sorted(arrived["city-graph.figure"].data[0].customdata)[0] == "port/grid"
+    assert arrived["city-note.children"] is None
+
+
+def test_switching_district_redraws_the_plan_not_a_patch():
+    shot = district_snapshot()
+    _, sent = city.update(shot, "en", {}, focus="port")
+    values, _ = city.update(shot, "en", sent, focus=None)
+    assert isinstance(values[0], go.Figure)
+    assert sorted(values[0].data[0].customdata)[0] == "eco-city/grid"
+
+
+def test_the_shown_district_is_watched_and_the_home_town_is_not():
+    class Recording(ExhibitModel):
+        """The real model, noting what the scene asks it to watch."""
+
+        def __init__(self):
+            super().__init__(lambda: None, ModelSettings())
+            self.asked = []
+
+        def watch(self, site):
+            self.asked.append(site)
+            own = getattr(super(), "watch", None)
+            return own(site) if own is not None else None
+
+    model = Recording()
+    model.snapshot = district_snapshot()
+    assert city.watch_district(model, "port") == "port"
+    assert city.watch_district(model, "eco-city") is None and city.watch_district(model, None) is None
+    assert model.asked == ["port"]
+
+
+def test_the_subtitle_names_the_place_of_each_scenes_scale():
+    from dashboard.app import subtitle
+    from dashboard.scenes import bigdata
+
+    shot = district_snapshot()
+    by_id = {m.SCENE.id: m for m in MODULES}
+    assert subtitle(shot, by_id["zeb"]) == {"en": "Eco-City Zero-Energy Hall", "zh": "生态城零能耗馆"}
+    for town_scene in ("city", "flow", "load", "rank"):
+        assert subtitle(shot, by_id[town_scene]) == {"en": "Sino-Singapore Tianjin Eco-City", "zh": "中新天津生态城"}
+    assert subtitle(shot, by_id["city"], "port") == {"en": "Tianjin Port", "zh": "天津港"}
+    assert subtitle(shot, bigdata) == {"en": "Binhai New Area", "zh": "滨海新区"}
+    nothing = dataclasses.replace(shot, building=None, city=None)
+    assert subtitle(nothing, by_id["zeb"]) == {"en": "", "zh": ""}  # unknown: nothing rather than another place
+
+
+def test_the_subtitle_is_sent_when_the_scene_changes_and_not_every_tick():
+    from dashboard.app import KioskSettings, create_app
+
+    model = ExhibitModel(lambda: None, ModelSettings())
+    model.snapshot = district_snapshot()
+    app = create_app(model, KioskSettings())
+    key = next(k for k in app.callback_map if k.startswith("..beat.data"))
+    assert "subtitle.children" in key
+
+    def ask(scene, sent, focus=None):
+        outputs = [{"id": part.split(".")[0], "property": part.split(".")[1]} for part in key.strip(".").split("...")]
+        body = {"output": key, "outputs": outputs,
+                "inputs": [{"id": "tick", "property": "n_intervals", "value": 1},
+                           {"id": "scene", "property": "data", "value": scene},
+                           {"id": "lang", "property": "data", "value": "en"},
+                           {"id": "bigdata-focus", "property": "data", "value": focus}],
+                "state": [{"id": "sent", "property": "data", "value": sent}], "changedPropIds": ["tick.n_intervals"]}
+        response = app.server.test_client().post("/_dash-update-component", json=body)
+        assert response.status_code == 200, response.get_data(as_text=True)[:300]
+        import json
+
+        return json.loads(response.get_data(as_text=True))["response"]
+
+    first = ask("bigdata", {})
+    assert "Binhai New Area" in str(first["subtitle"]["children"])
+    again = ask("bigdata", first["sent"]["data"])
+    assert "subtitle" not in again  # unchanged: not sent
+    town = ask("city", again["sent"]["data"], focus="port")
+    assert "Tianjin Port" in str(town["subtitle"]["children"])
+    assert "Binhai Smart Energy Town" not in str(town)
+
+
+def test_the_rotation_setting_takes_scene_ids_in_order():
+    assert scenes.rotation("zeb, city,bigdata,city") == ("zeb", "city", "bigdata")
+    assert scenes.rotation(None) == () and scenes.rotation("") == ()
+    assert [m.SCENE.id for m in scenes.story(MODULES, scenes.rotation("bigdata,zeb"))] == ["bigdata", "zeb"]
+
+
+def test_an_unknown_scene_in_the_rotation_is_one_clear_error_naming_the_known():
+    with pytest.raises(ValueError) as error:
+        scenes.rotation("zeb,towns,bigdata")
+    message = str(error.value)
+    assert "'towns'" in message and "zeb, city, bigdata, flow, load, rank" in message and "\n" not in message
+
+
+def test_the_rotation_is_a_flag_an_environment_variable_and_a_file_key(tmp_path):
+    from expo import config
+
+    assert config.load({}, environ={}).rotation is None
+    assert config.load({"rotation": "zeb,bigdata"}, environ={}).rotation == "zeb,bigdata"
+    assert config.load({}, environ={"EXPO_ROTATION": "city"}).rotation == "city"
+    path = tmp_path / "expo.toml"
+    path.write_text('rotation = "bigdata,city"\n')
+    assert config.load({}, environ={}, path=path).rotation == "bigdata,city"
+
+
+def test_the_dashboard_command_passes_the_rotation_and_refuses_an_unknown_scene(tmp_path):
+    import argparse
+
+    from energy_expo.commands import dashboard as command
+    from expo import config
+    from expo.errors import UserError
+
+    parser = argparse.ArgumentParser()
+    command.add_arguments(parser)
+    store = f"sqlite:///{tmp_path / 'expo.db'}"
+    with pytest.raises(UserError, match=r"unknown scene 'nope'; known scenes: zeb, city, bigdata"):
+        command.run(parser.parse_args(["--store", store, "--rotation", "bigdata,nope"]))  # before any port or store
+    cfg = config.from_args(parser.parse_args(["--store", store, "--rotation", "bigdata,zeb", "--kiosk"]))
+    settings = command.kiosk_settings(cfg)
+    assert settings.rotation == ("bigdata", "zeb") and settings.kiosk
+    assert command.kiosk_settings(config.from_args(parser.parse_args(["--store", store]))).rotation == ()
