@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from expo.places import TOTALS_DEVICE
 from testkit.ports import free_port
 from testkit.procfs import alive, children_of
 
@@ -60,10 +61,12 @@ def wait_flowing(port: int, timeout_s: float = 30.0) -> None:
     raise AssertionError(f"no newer reading on the dashboard within {timeout_s} s")
 
 
-def stored_messages(workdir: Path) -> int:
+def stored_messages(workdir: Path, totals: bool = False) -> int:
+    """The meters' readings stored; with ``totals``, the site totals ingest made instead."""
     with sqlite3.connect(workdir / "energy-expo-data" / "expo.db") as db:
         return db.execute("SELECT count(*) FROM (SELECT DISTINCT s.device, r.ts_ms FROM readings r "
-                          "JOIN series s ON s.id = r.series)").fetchone()[0]
+                          f"JOIN series s ON s.id = r.series WHERE s.device {'=' if totals else '!='} ?)",
+                          (TOTALS_DEVICE,)).fetchone()[0]
 
 
 def simulated_messages(workdir: Path) -> int:
@@ -91,6 +94,7 @@ def test_up_is_live_within_30_s_and_stops_cleanly_with_nothing_lost(tmp_path, si
     assert "Traceback" not in err
     assert not [pid for pid in kids if alive(pid)], "orphaned child processes"
     assert stored_messages(tmp_path) == simulated_messages(tmp_path) > 0
+    assert stored_messages(tmp_path, totals=True) > 0  # and the town's totals, one device beside its meters
 
 
 def test_a_second_up_resumes_the_town_where_the_store_left_off(tmp_path):
