@@ -134,11 +134,14 @@ class Store(Protocol):
         counts it and must not retry it. Raises ``StoreUnavailable`` when nothing could be stored now.
         """
 
-    def latest(self, site: str | None = None, since_s: float | None = None) -> list[Reading]:
+    def latest(self, site: str | None = None, since_s: float | None = None,
+               devices: list[str] | None = None) -> list[Reading]:
         """The newest reading of every device (all its metrics at their newest instant).
 
         ``since_s`` leaves out devices silent since then; the dashboard passes it
         so the query's cost does not grow with the years of history behind it.
+        ``devices`` narrows it to those device ids (in every site, or in ``site``):
+        a city's totals are one ``site-totals`` device per site, not 20,000 meters.
         """
 
     def rollups(

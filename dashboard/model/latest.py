@@ -25,9 +25,13 @@ REPLAY_SPEED = 2.0  # data advancing faster than this many seconds per second is
 
 
 class LatestValues:
-    """The newest reading per device, (site, device), merged look by look."""
+    """The newest reading per device, (site, device), merged look by look.
 
-    def __init__(self):
+    ``site`` and ``devices`` narrow every look (one district's meters; the sites' totals devices), so the
+    poll reads only what it shows, never a city's 20,000 meters."""
+
+    def __init__(self, site: str | None = None, devices: list[str] | None = None):
+        self._narrow = {**({"site": site} if site is not None else {}), **({"devices": devices} if devices else {})}
         self.newest_s: float | None = None  # the newest reading held after the last look
         self.newest_seen_s: float | None = None  # ... and after the last look that held any
         self._held: dict[tuple[str, str], Reading] = {}
@@ -43,9 +47,9 @@ class LatestValues:
         unbounded look (cheap on an empty store; on one with only old data it finds the anchor)."""
         anchor = self.newest_seen_s or wall
         full = self.newest_seen_s is None or wall - self._full_at >= LATEST_FULL_EVERY_S
-        fresh = store.latest(since_s=anchor - (LATEST_WINDOW_S if full else LATEST_OVERLAP_S))
+        fresh = store.latest(since_s=anchor - (LATEST_WINDOW_S if full else LATEST_OVERLAP_S), **self._narrow)
         if not fresh and self.newest_seen_s is None:
-            fresh = store.latest()
+            fresh = store.latest(**self._narrow)
         if full:
             self._held = {}
             self._full_at = wall

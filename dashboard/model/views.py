@@ -26,6 +26,7 @@ class ModelSettings:
     stale_s: float = 120.0  # a device silent this long is stale
     offline_s: float = 900.0  # ... and this long, offline
     poll_s: float = 1.0
+    home_site: str | None = None  # the town the town scenes show; None: the zero-energy building's (or the only) site
 
 
 @dataclass(frozen=True)
@@ -167,6 +168,10 @@ class Snapshot:
     health: dict = field(default_factory=dict)  # ingest's newest counters
     rejected: tuple = ()  # the newest quarantined messages, newest first
     city: CityNow | None = None  # every site's figures (the big-data centre); None before the first poll
+    # The town-level fields above (flows, curves, readings_today, building) are this site's alone: the town of
+    # the story building -> town -> city. None before the first poll or with no site known.
+    home_site: str | None = None
+    watched: tuple = ()  # the sites whose devices are in ``devices``: the home site and those being watched
 
     @property
     def freshness(self) -> str:

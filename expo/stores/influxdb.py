@@ -287,15 +287,16 @@ class InfluxStore:
             self._held = held
         return self._held
 
-    def latest(self, site: str | None = None, since_s: float | None = None) -> list[Reading]:
+    def latest(self, site: str | None = None, since_s: float | None = None,
+               devices: list[str] | None = None) -> list[Reading]:
         """From the ``latest`` measurement ingest keeps; from the raw points while a store has none yet."""
         if not self._has_latest:
             self._has_latest = last_values.exists(self._query)
             if not self._has_latest:
-                return reads.latest(self._query, site, since_s)
-        return last_values.overlay(last_values.read(self._query, site, since_s, self._clock()),
+                return reads.latest(self._query, site, since_s, devices)
+        return last_values.overlay(last_values.read(self._query, site, since_s, self._clock(), devices),
                                    self._latest_owed.pending(),
-                                   site, since_s)
+                                   site, since_s, devices)
 
     def rollups(self, resolution, start_s, end_s, metric, devices=None, site=None) -> list[RollupRow]:
         return reads.rollups(self._query, resolution, start_s, end_s, metric, devices, site)

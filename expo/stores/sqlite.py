@@ -159,12 +159,14 @@ class SQLiteStore:
 
     # -- reading ---------------------------------------------------------------------------------
 
-    def latest(self, site: str | None = None, since_s: float | None = None) -> list[Reading]:
+    def latest(self, site: str | None = None, since_s: float | None = None,
+               devices: list[str] | None = None) -> list[Reading]:
         since_ms = None if since_s is None else round(since_s * 1000)
+        narrow = f" AND s.device IN ({','.join('?' * len(devices))})" if devices else ""
         rows = self._db.execute(  # iterated, not fetched whole: a row per device and metric, 50,000 at `large`
             "SELECT s.site, s.device, s.metric, l.ts_ms, l.value FROM latest l JOIN series s ON s.id = l.series "
-            "WHERE (?1 IS NULL OR s.site = ?1) AND (?2 IS NULL OR l.ts_ms >= ?2) ORDER BY s.site, s.device",
-            (site, since_ms),
+            f"WHERE (?1 IS NULL OR s.site = ?1) AND (?2 IS NULL OR l.ts_ms >= ?2){narrow} ORDER BY s.site, s.device",
+            (site, since_ms, *(devices or ())),
         )
         by_device: dict[tuple[str, str], tuple[int, dict[str, float]]] = {}
         for s, d, metric, ts_ms, value in rows:

@@ -168,18 +168,27 @@ def test_store_outage_keeps_the_last_data_and_fills_the_gap_after(filled_sqlite)
 
 
 class CountingStore:
-    """Wraps a store and records the time windows the model asks for."""
+    """Wraps a store and records the time windows the model asks for (of the meters' series: a site's totals
+    device, ``devices=["site-totals"]``, is recorded apart), and every call with what it named."""
 
     def __init__(self, store):
-        self.store, self.windows, self.latest_since = store, [], []
+        self.store, self.windows, self.latest_since, self.calls = store, [], [], []
 
-    def rollups(self, resolution, start_s, end_s, metric, devices=None, **narrowed):
-        self.windows.append((resolution, end_s - start_s))
-        return self.store.rollups(resolution, start_s, end_s, metric, devices, **narrowed)
+    def rollups(self, resolution, start_s, end_s, metric, devices=None, site=None):
+        self.calls.append(("rollups", site, tuple(devices) if devices else None))
+        if not devices:
+            self.windows.append((resolution, end_s - start_s))
+        return self.store.rollups(resolution, start_s, end_s, metric, devices, site=site)
 
-    def latest(self, site=None, since_s=None):
-        self.latest_since.append(since_s)
-        return self.store.latest(site, since_s)
+    def latest(self, site=None, since_s=None, devices=None):
+        self.calls.append(("latest", site, tuple(devices) if devices else None))
+        if not devices:
+            self.latest_since.append(since_s)
+        return self.store.latest(site, since_s, devices)
+
+    def devices(self, site=None):
+        self.calls.append(("devices", site, None))
+        return self.store.devices(site)
 
     def __getattr__(self, name):
         return getattr(self.store, name)

@@ -11,7 +11,7 @@ from hypothesis import given, strategies as st
 from dashboard.categories import LOADS, RENEWABLE, counted_kind, split
 from dashboard.model import SLOT_S, SLOTS, DeviceNow, ExhibitModel, ModelSettings
 from dashboard.model.poller import METADATA_EVERY_S
-from dashboard.model.sites import city_now, flows_by_site, town_flows
+from dashboard.model.sites import city_now, flows_by_site, site_from_devices
 from dashboard.model.slots import local_midnight_s
 from dashboard.scenes import city as city_scene
 from dashboard.status import render, status_data
@@ -64,10 +64,16 @@ def test_two_sites_with_the_same_device_ids_stay_separate(store_url):
     model = ExhibitModel(lambda: open_store(store_url), ModelSettings(timezone=awake_timezone(now, 600)), clock=clock)
     snapshot = model.poll()
     assert snapshot.store_ok, snapshot.store_error
+    assert snapshot.home_site == "site-a"  # nothing says which is home: the first
+    assert [(d.site, d.device, d.power_w) for d in snapshot.devices] == [("site-a", "home-01", 1000.0)]
+    assert snapshot.load_now_w == pytest.approx(1000.0)  # the town is the home site's
+    assert snapshot.load_today_wh == pytest.approx(1000.0 * 6 / 60)
+    model.watch("site-b")  # a visitor taps the other district
+    snapshot = model.poll()
+    assert snapshot.watched == ("site-a", "site-b")
     assert sorted((d.site, d.device, d.power_w) for d in snapshot.devices) == [
         ("site-a", "home-01", 1000.0), ("site-b", "home-01", 3000.0)]
-    assert snapshot.load_now_w == pytest.approx(4000.0)
-    assert snapshot.load_today_wh == pytest.approx((1000.0 + 3000.0) * 6 / 60)
+    assert snapshot.load_now_w == pytest.approx(1000.0)
     sites = {s.site: s for s in snapshot.city.sites}
     assert sites["site-a"].load_now_w == pytest.approx(1000.0) and sites["site-b"].load_now_w == pytest.approx(3000.0)
     assert sites["site-a"].load_today_wh == pytest.approx(100.0)
@@ -91,12 +97,15 @@ def test_a_parent_is_in_its_own_site(store_url):
                DeviceMeta("site-b", "feeder-01", "commercial", "Shop", "商铺")],
         readings=minutes_of("site-a", "feeder-01", 1000.0, now) + minutes_of("site-a", "home-01", 1000.0, now)
         + minutes_of("site-b", "feeder-01", 500.0, now)))
-    snapshot = ExhibitModel(lambda: open_store(store_url), ModelSettings(timezone=awake_timezone(now, 600)),
-                            clock=clock).poll()
+    model = ExhibitModel(lambda: open_store(store_url), ModelSettings(timezone=awake_timezone(now, 600)), clock=clock)
+    model.watch("site-b")
+    snapshot = model.poll()
     counted = {(d.site, d.device): d.counted for d in snapshot.devices}
     assert counted == {("site-a", "feeder-01"): False, ("site-a", "home-01"): True, ("site-b", "feeder-01"): True}
-    assert snapshot.load_now_w == pytest.approx(1500.0)
-    assert snapshot.load_today_wh == pytest.approx(1500.0 * 6 / 60)
+    assert snapshot.load_now_w == pytest.approx(1000.0)  # site-a, the home site
+    assert snapshot.load_today_wh == pytest.approx(1000.0 * 6 / 60)
+    assert snapshot.city.load_now_w == pytest.approx(1500.0)
+    assert snapshot.city.load_today_wh == pytest.approx(1500.0 * 6 / 60)
 
 
 @pytest.fixture
@@ -161,8 +170,10 @@ def test_the_city_is_the_sum_of_its_districts_and_each_district_the_sum_of_its_m
         assert district.meters == district.meters_online == len([k for k in metas if k[0] == site])
     assert sites["binhai"].load_now_w != pytest.approx(sites["port"].load_now_w)  # the premise: two different towns
     assert city.load_now_w == pytest.approx(sum(s.load_now_w for s in city.sites), abs=1e-6)
-    assert city.load_now_w == pytest.approx(snapshot.load_now_w, abs=1e-6)
-    assert city.meters == len(snapshot.devices) == len(metas) and city.meters_online == snapshot.meters_online
+    home = sites[snapshot.home_site]
+    assert home.load_now_w == pytest.approx(snapshot.load_now_w, abs=1e-6)  # the town is the home district
+    assert {d.site for d in snapshot.devices} == {snapshot.home_site}
+    assert city.meters == len(metas) and home.meters_online == snapshot.meters_online == len(snapshot.devices)
 
     # today: each district from the raw readings, meter by meter (one reading a minute each in these stores)
     day = snapshot.day_start_s
@@ -179,8 +190,8 @@ def test_the_city_is_the_sum_of_its_districts_and_each_district_the_sum_of_its_m
         assert district.load_today_wh == pytest.approx(load, abs=1e-3), site
         assert district.renewable_today_wh == pytest.approx(renewable, abs=1e-3), site
     assert city.load_today_wh == pytest.approx(sum(s.load_today_wh for s in city.sites), abs=1e-6)
-    assert city.load_today_wh == pytest.approx(snapshot.load_today_wh, abs=1e-3)
-    assert city.renewable_today_wh == pytest.approx(snapshot.renewable_today_wh, abs=1e-3)
+    assert home.load_today_wh == pytest.approx(snapshot.load_today_wh, abs=1e-3)
+    assert home.renewable_today_wh == pytest.approx(snapshot.renewable_today_wh, abs=1e-3)
 
     # the city's load per slot, today and yesterday: every district's counted meters, minute by minute
     for start, curve in ((day, city.load_today_w), (day - 86400, city.load_yesterday_w)):
@@ -196,7 +207,8 @@ def test_the_city_is_the_sum_of_its_districts_and_each_district_the_sum_of_its_m
             assert (curve[slot] is None) if expected is None else curve[slot] == pytest.approx(expected, rel=1e-9), slot
 
     # readings taken in today, and per second over the newest complete minutes
-    assert city.readings_today == snapshot.readings_today == sum(1 for r in readings if r[2] >= day)
+    assert city.readings_today == sum(1 for r in readings if r[2] >= day)
+    assert snapshot.readings_today == sum(1 for r in readings if r[2] >= day and r[0] == snapshot.home_site)
     end = (clock() // 60) * 60 - 60
     recent = [ts for _, _, ts, _ in readings if end - 300 <= ts < end]
     first = min(int(ts // 60) * 60 for ts in recent)
@@ -264,13 +276,14 @@ def test_any_city_is_the_sum_of_its_districts(rows):
     devices = [DeviceNow(site, device, kind, device, device, 0.0, 0.0, 0.0, "meter", None, counted, power, None, state)
                for site, device, kind, counted, power, state in rows]
     by_site = flows_by_site(devices)
-    city = city_now(devices, by_site, {}, {}, 0, 0.0, [], [])
+    city = city_now({}, [site_from_devices(site, None, [d for d in devices if d.site == site], by_site.get(site),
+                                           (0.0, 0.0)) for site in {d.site for d in devices}], 0, 0.0, [], [])
     direct = defaultdict(lambda: defaultdict(float))
     for d in devices:
         if d.counted and d.power_w is not None and d.state != "offline":
             for category, w in split(d.kind, d.power_w):
                 direct[d.site][category] += w
-    town = town_flows(by_site)
+    town = {k: sum(flows.get(k, 0.0) for flows in by_site.values()) for k in LOADS}
     for s in city.sites:
         expected = sum(direct[s.site][k] for k in LOADS) if s.site in direct else None
         assert s.load_now_w == (None if expected is None else pytest.approx(expected))

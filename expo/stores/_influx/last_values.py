@@ -22,7 +22,7 @@ from collections.abc import Iterable
 from expo.reading import Reading
 from expo.stores._influx.held import Held
 from expo.stores._influx.line_protocol import float_field, series_key
-from expo.stores._influx.reads import Query, quote_literal
+from expo.stores._influx.reads import Query, device_filter, quote_literal
 
 MEASUREMENT = "latest"
 TS_FIELD = "latest_ts_ms"
@@ -67,14 +67,16 @@ def lines(values: dict[Device, tuple[float, dict[str, float]]], since: dict[Devi
 HOUR_MS = 3_600_000
 
 
-def read(query: Query, site: str | None, since_s: float | None, now_s: float) -> list[Reading]:
+def read(query: Query, site: str | None, since_s: float | None, now_s: float,
+         devices: list[str] | None = None) -> list[Reading]:
     """Each device's newest values since ``since_s``, an hour's points a query, oldest hour first.
 
     An hour holds at most one point per device, so no query returns more rows than there are devices: a
     day's look in one query was 24 points per device (245,000 rows at the `large` scenario), and rows that
     many at once kept Python's allocator holding memory it could not give back (docs/reliability.md). The
     newest hour's window stays open, for points ahead of this clock."""
-    site_filter = [f'"site" = {quote_literal(site)}'] if site else []
+    site_filter = ([f'"site" = {quote_literal(site)}'] if site else []) + (
+        [device_filter(devices)[len(" AND "):]] if devices else [])
     if since_s is None:
         windows = [(None, None)]
     else:
@@ -125,13 +127,13 @@ def _merge(series: dict, held: dict[Device, tuple[int, dict[str, float]]]) -> No
 
 
 def overlay(stored: list[Reading], owed: dict[Device, tuple[float, dict[str, float]]], site: str | None,
-            since_s: float | None) -> list[Reading]:
+            since_s: float | None, devices: list[str] | None = None) -> list[Reading]:
     """What this process's writer owes ``latest`` (``latest_owed``) on top of what is stored."""
     if not owed:
         return stored
     by_device = {(r.site, r.device): r for r in stored}
     for (site_, device), (ts_s, metrics) in owed.items():
-        if (site and site_ != site) or (since_s is not None and ts_s < since_s):
+        if (site and site_ != site) or (since_s is not None and ts_s < since_s) or (devices and device not in devices):
             continue
         before = by_device.get((site_, device))
         if before is None:

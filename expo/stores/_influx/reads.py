@@ -35,12 +35,15 @@ def device_filter(devices: list[str] | None) -> str:
     return " AND (" + " OR ".join(f'"device" = {quote_literal(d)}' for d in devices) + ")"
 
 
-def latest(query: Query, site: str | None = None, since_s: float | None = None) -> list[Reading]:
+def latest(query: Query, site: str | None = None, since_s: float | None = None,
+           devices: list[str] | None = None) -> list[Reading]:
     conditions = []
     if site:
         conditions.append(f'"site" = {quote_literal(site)}')
     if since_s is not None:
         conditions.append(f"time >= {round(since_s * 1000)}ms")
+    if devices:
+        conditions.append(device_filter(devices)[len(" AND "):])
     where = (" WHERE " + " AND ".join(conditions)) if conditions else ""
     newest = {}
     for series in query(f'SELECT * FROM "reading"{where} GROUP BY "site", "device" ORDER BY time DESC LIMIT 1'):
