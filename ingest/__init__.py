@@ -5,6 +5,7 @@ One message's way, and the module that does each step::
     subscriber   MQTT session, bounded queue (flow control), acknowledgements
     -> process   route (routes) -> decoder (decoders/, one module per meter family)
                  -> checks -> counters; a refusal goes to the quarantine instead
+                 -> site_totals: each site's totals, readings of its own in the same batch
     -> writer    batch into the store, or into the spool (spool) while the store is away
     -> subscriber.ack, only once the batch is in the store or the spool
 
