@@ -164,6 +164,8 @@ class ExhibitModel:
             # there are, and the building that looks zero-energy, from every device's metadata
             everything: dict[str, dict[Key, DeviceMeta]] = {}
             for m in store.devices():
+                if m.device == TOTALS_DEVICE:  # the site's totals: not a meter
+                    continue
                 everything.setdefault(m.site, {})[(m.site, m.device)] = m
             self._discovered = set(everything) - with_totals
             self._metas.update(everything)
@@ -176,7 +178,8 @@ class ExhibitModel:
         by_meters = list(dict.fromkeys(([home] if home else []) + shown + sorted(known - with_totals)))
         for site in by_meters:
             if wall - self._metas_at.get(site, -math.inf) > METADATA_EVERY_S:
-                self._metas[site] = {(m.site, m.device): m for m in store.devices(site=site)}
+                self._metas[site] = {(m.site, m.device): m for m in store.devices(site=site)
+                                     if m.device != TOTALS_DEVICE}
                 self._metas_at[site] = wall
         for gone in set(self._metas) - set(by_meters):  # no longer read: its meters are not held either
             self._metas.pop(gone), self._metas_at.pop(gone, None), self._latest.pop(gone, None)
