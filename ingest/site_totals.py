@@ -29,7 +29,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Iterable
 
-from expo.categories import CATEGORIES, counted_kind, split
+from expo.categories import CATEGORIES, categories_of, counted_kind
 from expo.kinds import KINDS
 from expo.metadata import DeviceMeta
 from expo.places import TOTALS_DEVICE
@@ -54,7 +54,8 @@ class _Site:
     power: dict[str, tuple[float, float]] = field(default_factory=dict)  # device -> (ts_s, power_w), newest
     kinds: dict[str, str] = field(default_factory=dict)  # device -> kind, from its meta
     parents: dict[str, str | None] = field(default_factory=dict)  # device -> its parent's id, from its meta
-    counted: list[tuple[str, str]] | None = None  # (device, kind) of the counted meters; None: tree changed
+    # (device, metric at or above zero, metric below zero or None) of the counted meters; None: the tree changed
+    counted: list[tuple[str, str, str | None]] | None = None
     readings: int = 0  # accepted since the last totals reading
 
 
@@ -115,12 +116,15 @@ class SiteTotals:
         sums = dict.fromkeys(_METRIC.values(), 0.0)
         oldest_s = at_s - self.window_s
         power = state.power
-        for device, kind in state.counted:
+        for device, into, out_of in state.counted:  # expo.categories.split, unrolled: this runs over every meter
             entry = power.get(device)
             if entry is None or entry[0] < oldest_s:
                 continue
-            for category, watts in split(kind, entry[1]):
-                sums[_METRIC[category]] += watts
+            watts = entry[1]
+            if watts >= 0:
+                sums[into] += watts
+            elif out_of is not None:
+                sums[out_of] -= watts
         live_s = at_s - self.live_s
         sums["meters_count"] = float(len(power))
         sums["meters_live_count"] = float(sum(1 for ts, _ in power.values() if ts >= live_s))
@@ -137,7 +141,11 @@ class SiteTotals:
             state.power[reading.device] = (reading.ts_s, power_w)
 
     @staticmethod
-    def _counted(state: _Site) -> list[tuple[str, str]]:
+    def _counted(state: _Site) -> list[tuple[str, str, str | None]]:
         parents = {p for p in state.parents.values() if p is not None}
-        return [(device, kind) for device, kind in state.kinds.items()
-                if counted_kind(kind, device in parents, state.parents.get(device) is not None)]
+        counted = []
+        for device, kind in state.kinds.items():
+            if counted_kind(kind, device in parents, state.parents.get(device) is not None):
+                into, out_of = categories_of(kind)
+                counted.append((device, _METRIC[into], _METRIC[out_of] if out_of else None))
+        return counted
