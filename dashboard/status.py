@@ -7,6 +7,12 @@ kiosk scenes and can be protected on its own: when a password is configured
 Basic auth, while the visitor scenes stay open. There is no login session to
 expire on a kiosk.
 
+It lists the devices of the home site and of the sites being watched (a
+city's 20,000 meters are never read at once): ``?site=<id>`` watches that
+site, so its devices are listed from the next poll on, while the page keeps
+asking (``ExhibitModel.watch``). Every site's meters online come from the
+city's figures.
+
 Device names, topics and payloads come from other people's firmware, so the
 page is a Jinja2 template with autoescaping on: nothing reaches the HTML
 unescaped unless the template says so, and it never does. Its words are in
@@ -53,9 +59,13 @@ def _challenge() -> Response:
                     {"WWW-Authenticate": 'Basic realm="energy-expo engineer view", charset="UTF-8"'})
 
 
-def status_data(model) -> dict:
-    """Everything the engineer view shows, as plain data (also served as /status.json)."""
+def status_data(model, site: str | None = None) -> dict:
+    """Everything the engineer view shows, as plain data (also served as /status.json); ``site``: list that
+    site's devices too (it is watched)."""
+    if site:
+        model.watch(site)
     snapshot = model.snapshot
+    city_sites = snapshot.city.sites if snapshot.city is not None else ()
     health, rejected, error = snapshot.health, snapshot.rejected[:REJECTED_SHOWN], snapshot.store_error
     now = model.clock()
     return {
@@ -70,6 +80,13 @@ def status_data(model) -> dict:
              "replayed": bool(snapshot.replay_speed) and d.state != "offline",
              "age_s": None if d.ts_s is None else round(now - d.ts_s, 1), "metrics": d.metrics}
             for d in snapshot.devices
+        ],
+        "home_site": snapshot.home_site,
+        "sites": [
+            {"site": s.site, "name_en": s.name_en, "name_zh": s.name_zh, "meters": s.meters,
+             "meters_online": s.meters_online, "home": s.site == snapshot.home_site,
+             "shown": s.site in snapshot.watched}
+            for s in city_sites
         ],
         "health": health,
         "rejected_by_reason": dict(Counter(r.reason for r in rejected)),
@@ -117,7 +134,7 @@ def render(data: dict, lang: str = "en") -> str:
         newest_text += " — " + t("status.replaying", speed=f"{data['replay_speed']:.0f}")
     return _TEMPLATES.get_template("status.html").render(
         t=t, lang=lang, other_lang="en" if lang == "zh" else "zh", html_lang="zh-CN" if lang == "zh" else "en",
-        store_ok=data["store_ok"], store_error=data["store_error"], devices=devices,
+        store_ok=data["store_ok"], store_error=data["store_error"], devices=devices, sites=data["sites"],
         summary=t("status.summary", total=len(data["devices"]), live=states.get("live", 0),
                   stale=states.get("stale", 0), offline=states.get("offline", 0)),
         newest=t("status.newest", age=newest_text),
@@ -135,13 +152,15 @@ def register(server: Flask, model, password: str | None, language: str = "zh") -
         if not _authorised(password):
             return _challenge()
         lang = request.args.get("lang")
-        return Response(render(status_data(model), lang if lang in LANGS else language), mimetype="text/html")
+        return Response(render(status_data(model, request.args.get("site")), lang if lang in LANGS else language),
+                        mimetype="text/html")
 
     @server.route("/status.json")
     def status_json():
         if not _authorised(password):
             return _challenge()
-        return Response(json.dumps(status_data(model), ensure_ascii=False), mimetype="application/json")
+        return Response(json.dumps(status_data(model, request.args.get("site")), ensure_ascii=False),
+                        mimetype="application/json")
 
     @server.route("/healthz")
     def healthz():

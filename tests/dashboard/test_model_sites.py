@@ -192,3 +192,24 @@ def test_an_offline_district_counts_nothing_now(tmp_path):
     assert sites["binhai"].load_now_w == pytest.approx(5000.0) and sites["binhai"].meters_online == 40
     assert sites["port"].load_now_w is None and sites["port"].meters_online == 0
     assert model.snapshot.city.load_now_w == pytest.approx(5000.0)
+
+
+def test_the_engineer_view_lists_the_devices_of_a_site_asked_for(tmp_path):
+    from dashboard.status import render, status_data
+
+    url = f"sqlite:///{tmp_path / 'expo.db'}"
+    binhai, port = two_towns(url, hours=1)
+    add_totals(url, (binhai, port))
+    clock = FakeClock()
+    model = ExhibitModel(binhai.open, ModelSettings(timezone=awake_timezone(clock())), clock=clock)
+    model.poll()
+    data = status_data(model)
+    assert {d["site"] for d in data["devices"]} == {"binhai"}
+    assert {s["site"]: (s["home"], s["shown"]) for s in data["sites"]} == {"binhai": (True, True),
+                                                                          "port": (False, False)}
+    assert "?site=port" in render(data)
+    status_data(model, "port")  # /status?site=port
+    model.poll()
+    data = status_data(model, "port")
+    assert {d["site"] for d in data["devices"]} == {"binhai", "port"}
+    assert all(s["shown"] for s in data["sites"]) and "?site=port" not in render(data)
