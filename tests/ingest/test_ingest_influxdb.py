@@ -7,6 +7,7 @@ import time
 
 import pytest
 
+from expo.places import TOTALS_DEVICE
 from tests.cli import energy_expo, start_energy_expo
 from testkit.servers import InfluxDB
 from tests.ingest.harness import SIM_RUN, Ingest, expected_values, influx_values, wait_for
@@ -75,6 +76,8 @@ def test_ingest_starts_while_influxdb_is_down_and_delivers_when_it_comes_up(mosq
         stored = wait_for(lambda: influx_values(server.port), len(expected), timeout_s=90)
         assert ingest.stop() == 0
         assert stored.keys() == expected.keys()
+        totals = {ts for device, _, ts in influx_values(server.port, totals=True) if device == TOTALS_DEVICE}
+        assert len(totals) == 5  # the town's totals were spooled with the readings, and replayed
     finally:
         server.stop()
 
