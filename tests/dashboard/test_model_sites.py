@@ -8,9 +8,12 @@ the same meters."""
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, strategies as st
 
+from dashboard.categories import LOADS
 from dashboard.model import SLOTS, ExhibitModel, ModelSettings
 from dashboard.model.poller import WATCH_S
+from dashboard.model.totals import site_from_totals
 from expo.categories import TOTALS_METRICS
 from expo.places import TOTALS_DEVICE
 from expo.reading import Reading
@@ -68,7 +71,7 @@ def test_the_town_is_the_home_sites_and_the_city_from_totals_equals_the_city_fro
     assert by_meters.store_ok, by_meters.store_error
     assert by_meters.home_site == "binhai" and by_meters.watched == ("binhai",)
     assert {d.site for d in by_meters.devices} == {"binhai"}
-    alone = ExhibitModel(binhai.open, ModelSettings(timezone=settings.timezone, home_site="binhai"), clock=clock)
+    configured = ExhibitModel(binhai.open, ModelSettings(timezone=settings.timezone, home_site="port"), clock=clock)
     assert add_totals(store_url, (binhai, port)) > 0
     wrapped = CountingStore(binhai.open())
     model = ExhibitModel(lambda: wrapped, settings, clock=clock)
@@ -104,7 +107,11 @@ def test_the_town_is_the_home_sites_and_the_city_from_totals_equals_the_city_fro
                  (by_totals.city.load_yesterday_w, by_meters.city.load_yesterday_w)):
         assert len(a) == len(b) == SLOTS
         assert all((x is None) == (y is None) and (x is None or x == pytest.approx(y, abs=1e-6)) for x, y in zip(a, b))
-    assert alone.poll().load_now_w == pytest.approx(by_totals.load_now_w, abs=1e-6)  # home_site set: the same town
+    port_town = configured.poll()  # the settings name the home site: that town, its own building
+    assert port_town.home_site == "port" and {d.site for d in port_town.devices} == {"port"}
+    assert port_town.load_now_w == pytest.approx(meters["port"].load_now_w, abs=1e-6)
+    assert port_town.load_today_wh == pytest.approx(meters["port"].load_today_wh, abs=1e-6)
+    assert port_town.building.site == "port"
 
     # and nothing read the other site's meters: every read of meters named the home site
     for _ in range(3):
@@ -213,3 +220,24 @@ def test_the_engineer_view_lists_the_devices_of_a_site_asked_for(tmp_path):
     data = status_data(model, "port")
     assert {d["site"] for d in data["devices"]} == {"binhai", "port"}
     assert all(s["shown"] for s in data["sites"]) and "?site=port" not in render(data)
+
+
+@given(st.floats(-1e5, 1e5, allow_nan=False), st.dictionaries(st.sampled_from(TOTALS_METRICS),
+                                                               st.floats(0, 1e9, allow_nan=False)))
+def test_a_districts_totals_count_as_now_while_they_are_not_offline(age_s, metrics):
+    """The town's rule for a meter, applied to a district's totals: its power is "now" until it is offline_s
+    old, its meters online until stale_s."""
+    settings = ModelSettings()
+    placed = {"kind": "town", "name_en": "x", "name_zh": "x", "x_km": 0.0, "y_km": 0.0}
+    site = site_from_totals("x", Reading("x", TOTALS_DEVICE, 1e9, metrics), (1.0, 2.0), 1e9 + age_s, settings,
+                            placed)
+    if age_s > settings.offline_s:
+        assert site.load_now_w is None and site.solar_now_w == site.wind_now_w == site.grid_import_now_w == 0.0
+    else:
+        assert site.load_now_w == pytest.approx(sum(metrics.get(f"{k}_power_w", 0.0) for k in LOADS))
+        assert site.solar_now_w == metrics.get("pv_power_w", 0.0)
+        assert site.grid_import_now_w == pytest.approx(metrics.get("grid_import_power_w", 0.0)
+                                                       - metrics.get("grid_export_power_w", 0.0))
+    live = round(metrics.get("meters_live_count", 0.0))
+    assert site.meters_online == (live if age_s <= settings.stale_s else 0)
+    assert (site.load_today_wh, site.renewable_today_wh) == (1.0, 2.0)  # the day's energy stays whatever its age
