@@ -13,9 +13,10 @@ passes a multiple of ``INTERVAL_S`` (from at or below it to beyond it) the
 totals at that multiple are made from what is known then: every reading of
 the site up to that instant, not yet the one that passed it. A stream whose
 steps fall on the multiples therefore gives the totals of exactly one step's
-meters, one step late; a stream that jumps over several multiples gives one
-totals reading, at the last of them. A replay or a test decides the time by
-what it sends.
+meters, one step late, at the step's own instant whatever the step (a
+backfill's 5 minutes too); a stream that jumps over several multiples gives
+one totals reading, at the first of them (the latest instant what is known
+describes). A replay or a test decides the time by what it sends.
 
 What is summed is ``expo.categories``: each counted meter (the edge of the
 site's device tree, and its top grid connection) split by category, with its
@@ -99,8 +100,8 @@ class SiteTotals:
         ts_s = reading.ts_s
         if ts_s > state.newest_s:
             if state.newest_s > -math.inf:
-                at_s = (math.ceil(ts_s / self.interval_s) - 1) * self.interval_s  # the last multiple before ts
-                if at_s >= state.newest_s:
+                at_s = math.ceil(state.newest_s / self.interval_s) * self.interval_s  # the first not yet passed
+                if at_s < ts_s:
                     out = self.totals(reading.site, at_s)
                     state.readings = 0
             state.newest_s = ts_s

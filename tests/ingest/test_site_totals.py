@@ -121,14 +121,15 @@ def test_a_meter_silent_for_over_120_s_is_left_out_and_the_live_count_is_30_s():
 def test_totals_are_stamped_at_the_multiple_the_data_time_passes_whatever_the_readings_times():
     totals = totals_of()
     seen = [totals.observe(Reading("eco-city", "home-1", T0 + t, {"power_w": 100.0 + t})) for t in
-            (3, 9.5, 10, 10.001, 17, 4, 25, 61, 61.5)]  # 4: late; 61: a jump over several multiples
+            (3, 9.5, 10, 10.001, 17, 4, 25, 61, 61.5, 300, 600)]  # 4: late; 61, 300: jumps over several multiples
     made = {r.ts_s - T0: r for r in seen if r is not None}
-    assert sorted(made) == [10, 20, 60]
+    assert sorted(made) == [10, 20, 30, 70, 300]  # the first multiple passed: the instant what is known describes
     assert made[10].metrics["households_power_w"] == 110.0  # what was known at 10 s: not yet 10.001's
     assert made[20].metrics["households_power_w"] == 117.0  # the late reading did not replace a newer one
-    assert made[60].metrics["households_power_w"] == 125.0
-    assert [made[t].metrics["readings_count"] for t in (10, 20, 60)] == [3, 3, 1]  # 10.001, 17, 4 | 25
-    assert sum(r.metrics["readings_count"] for r in made.values()) == 7  # every reading before 61, once
+    assert made[30].metrics["households_power_w"] == 125.0
+    assert made[300].metrics["households_power_w"] == 400.0  # a 300 s step's totals are the step's own
+    assert [made[t].metrics["readings_count"] for t in (10, 20, 30)] == [3, 3, 1]  # 10.001, 17, 4 | 25
+    assert sum(r.metrics["readings_count"] for r in made.values()) == len(seen) - 1  # all before the last, once
 
 
 def test_the_stores_newest_values_seed_the_first_totals_after_a_restart():
