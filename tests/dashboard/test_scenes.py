@@ -263,22 +263,23 @@ def test_the_town_plan_registers_its_tap_through_the_scene_interface(snapshot):
 # the town plan of a tapped district, the frame's subtitle, the rotation setting ---------------------------------
 
 
-def district_snapshot(port_devices: bool = True):
+def district_snapshot(port_devices: bool = True, homes: int = 0):
     """The Binhai city of test_bigdata with meters of the eco-city (the home town, the zero-energy building's site)
     and, when ``port_devices``, of the port, both using the same device ids: what the model holds while the port
-    is watched."""
+    is watched. ``homes`` more households per site, in streets (a plan that looks like a town on screen)."""
     from dashboard.model.views import Building, DeviceNow
     from tests.dashboard.test_bigdata import binhai, snapshot_of
 
     base = snapshot_of(binhai())
     sites = ["eco-city", "port"] if port_devices else ["eco-city"]
+    meters = [("grid", "grid_connection", 0, 0), ("home-01", "household", 40, 10), ("pv-01", "pv", 80, 30)]
+    meters += [(f"home-{n + 2:02d}", "household", 60 * (n % 12) - 300, 50 * (n // 12) + 60) for n in range(homes)]
     devices = tuple(
         DeviceNow(site, device, kind, f"{site} {device}", f"{site}{device}", x, y, 5_000.0, "simulated",
-                  "zeb" if site == "eco-city" and device != "grid" else None, True, 1_000.0 * (i + 1), base.taken_s,
-                  "live")
+                  "zeb" if site == "eco-city" and device in ("home-01", "pv-01") else None, True,
+                  800.0 * (i % 6 + 1), base.taken_s, "live")
         for site in sites
-        for i, (device, kind, x, y) in enumerate([("grid", "grid_connection", 0, 0), ("home-01", "household", 40, 10),
-                                                  ("pv-01", "pv", 80, 30)]))
+        for i, (device, kind, x, y) in enumerate(meters))
     building = Building("zeb", "Eco-City Zero-Energy Hall", "生态城零能耗馆", [], [], 0.0, 0.0, None, 0.0, 0.0, 0.0,
                         0.0, site="eco-city", described=True)
     changes = {"devices": devices, "building": building, "flows_now_w": {"households": 3_000.0, "pv": 1_000.0}}
