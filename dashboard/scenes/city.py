@@ -27,6 +27,7 @@ from dash import ClientsideFunction, Input, Output, Patch, State, ctx, dcc, html
 from dashboard import numbers, theme
 from expo.kinds import KINDS
 from dashboard.i18n import bilingual, both, text
+from dashboard.model import WATCH_S
 from dashboard.scenes import SceneInfo
 from dashboard.scenes import _parts
 from dashboard.scenes._parts import changed, digest, kpi
@@ -58,7 +59,7 @@ def layout():
     ]
 
 
-WATCH_AGAIN_MS = 60_000  # a watch lasts 300 s after the model's last call: asked again well before it lapses
+WATCH_AGAIN_MS = int(WATCH_S * 1000 / 5)  # a watch lasts WATCH_S after the model's last call: asked again well before
 
 
 def outputs():
@@ -79,7 +80,7 @@ def shown(snapshot, site: str | None = None):
 
 def loading(snapshot, site: str | None) -> bool:
     """A district other than the home town whose meters are not in the snapshot yet (just tapped)."""
-    if site is None or site == _parts.home_site(snapshot):
+    if site is None or site == _parts.home_site(snapshot) or site in getattr(snapshot, "watched", ()):
         return False
     return not any(d.site == site for d in snapshot.devices)
 

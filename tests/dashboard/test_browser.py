@@ -98,7 +98,10 @@ def browser():
 LINES_DRAWN = ("[...document.querySelectorAll('.scene.active .js-plotly-plot')].every(p => "
                "!(p.data || []).some(d => (d.type || 'scatter') === 'scatter' && (d.mode || '').includes('lines') "
                "&& (d.x || []).length > 1) || [...p.querySelectorAll('.scatterlayer path.js-line')]"
-               ".some(path => (path.getAttribute('d') || '').length > 20))")
+               ".some(path => (path.getAttribute('d') || '').length > 20)) && "
+               # the town plan: its names drawn, which plotly does after the WebGL layer of its meters
+               "(!document.querySelector('.scene.active #city-graph .js-plotly-plot') || "
+               "document.querySelectorAll('.scene.active #city-graph .textpoint').length > 0)")
 
 
 def scene_settled(browser: Browser) -> None:

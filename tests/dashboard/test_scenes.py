@@ -287,7 +287,7 @@ def district_snapshot(port_devices: bool = True, homes: int = 0):
     if "home_site" in fields:
         changes["home_site"] = "eco-city"
     if "watched" in fields:
-        changes["watched"] = ("port",) if port_devices else ()
+        changes["watched"] = ("eco-city", "port") if port_devices else ("eco-city",)
     return dataclasses.replace(base, **changes)
 
 
@@ -451,3 +451,27 @@ def test_the_dashboard_command_passes_the_rotation_and_refuses_an_unknown_scene(
     settings = command.kiosk_settings(cfg)
     assert settings.rotation == ("bigdata", "zeb") and settings.kiosk
     assert command.kiosk_settings(config.from_args(parser.parse_args(["--store", store]))).rotation == ()
+
+
+def test_a_tapped_district_of_a_real_store_loads_then_shows_only_its_meters(tmp_path):
+    """Two districts with the same device ids in one store: the plan is the home town's; a tap watches the other,
+    which says it is loading until the model's next poll reads its meters, then shows them alone."""
+    from tests.dashboard.conftest import Filled
+
+    url = f"sqlite:///{tmp_path / 'expo.db'}"
+    home = Filled(url, hours=1)
+    Filled(url, hours=1, site="harbour")
+    model = ExhibitModel(home.open, ModelSettings(home_site=home.sim.scenario.site.site))
+    model.poll()
+    shot = model.poll()
+    assert city.site_of(shot) == home.sim.scenario.site.site
+    sites = {k.split("/")[0] for k in city.update(shot, "en", {})[0][0].data[0].customdata}
+    assert sites == {home.sim.scenario.site.site}
+    assert city.loading(shot, "harbour")
+    assert city.watch_district(model, "harbour") == "harbour"
+    shot = model.poll()
+    assert not city.loading(shot, "harbour")
+    values, _ = city.update(shot, "en", {}, focus="harbour")
+    keys = values[0].data[0].customdata
+    assert keys and {k.split("/")[0] for k in keys} == {"harbour"}
+    assert len(keys) == len(city.shown(shot))  # the same town under another id: as many meters as the home's
