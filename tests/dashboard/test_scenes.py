@@ -475,3 +475,32 @@ def test_a_tapped_district_of_a_real_store_loads_then_shows_only_its_meters(tmp_
     keys = values[0].data[0].customdata
     assert keys and {k.split("/")[0] for k in keys} == {"harbour"}
     assert len(keys) == len(city.shown(shot))  # the same town under another id: as many meters as the home's
+
+
+@pytest.mark.parametrize("rotation", [(), ("city", "zeb"), ("bigdata", "zeb"), ("bigdata",), ("zeb", "city", "bigdata")])
+def test_every_callback_of_a_chosen_rotation_finds_its_components(rotation):
+    """Only the rotation's scenes are in the page: every id a callback reads or writes must still be there (the
+    district tap and the town plan share ``bigdata-focus``, which the frame holds for either alone)."""
+    import json
+
+    from dashboard.app import KioskSettings, create_app
+
+    model = ExhibitModel(lambda: None, ModelSettings())
+    model.snapshot = district_snapshot()
+    app = create_app(model, KioskSettings(rotation=rotation))
+    page = app.layout()
+    ids = {json.dumps(c.id, sort_keys=True) if isinstance(c.id, dict) else c.id
+           for c in components(page) if getattr(c, "id", None) is not None}
+    kinds = {json.loads(i)["type"] for i in ids if i.startswith("{")}
+    assert "bigdata-focus" in ids and ("city-back" in ids) == ("city" in (rotation or ("city",)))
+    for key, callback in app.callback_map.items():
+        for dependency in callback["inputs"] + callback["state"]:
+            wanted = dependency["id"]
+            if wanted.startswith("{"):  # a pattern (ALL): its type must be drawn by some scene in the page
+                assert json.loads(wanted)["type"] in kinds | {"bigdata-district", "bigdata-label"}, key
+            else:
+                assert wanted in ids, (key, wanted)
+        for output in key.strip(".").split("..."):
+            name = output.split("@")[0].rsplit(".", 1)[0]
+            if not name.startswith("{"):
+                assert name in ids, (key, name)
