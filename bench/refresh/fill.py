@@ -17,13 +17,20 @@ from pathlib import Path
 from expo.reading import Reading
 from expo.store import Batch, StoreUnavailable, open_store
 from refresh.figures import log, span_name, step_name
+from refresh.totals import WithTotals
+from simulators import load
 from simulators.backfill import BackfillStats, backfill, frame_readings, steps_between
-from simulators.engine import Simulation
 from testkit.servers import InfluxDB
 
 SCENARIO = Path(__file__).resolve().parents[1] / "town-2000.toml"
 LADDER_S = (10, 20, 30, 60, 120, 300, 600, 900, 1800, 3600)  # steps older history may fall back to
-PROBE_STEPS = 27  # three backfill batches of 2,026 meters
+PROBE_READINGS = 54_702  # about three backfill batches (27 steps of the bench's 2,026-meter town)
+
+
+def probe_steps(meters: int) -> int:
+    """Steps of a probe fill: about ``PROBE_READINGS`` readings whatever the size (a city step is 19,879), at
+    least three, so the probe times the same work per reading as the fill it predicts."""
+    return max(3, math.ceil(PROBE_READINGS / max(1, meters)))
 
 
 @dataclass
@@ -38,27 +45,34 @@ class Segment:
 
 
 class BenchStore:
-    """One backend under test: its address, a writer connection, and the history it holds so far."""
+    """One backend under test: its address, a writer connection, and the history it holds so far.
+
+    ``scenario`` is what ``simulators.load.load`` gives: one site, or a city whose districts are each a site,
+    simulated together (``simulators.load.simulation``) and backfilled with their site and building
+    descriptions, as ``energy-expo backfill --scenario city`` does."""
 
     def __init__(self, name: str, url: str, scenario, seed: int, step_s: float, workdir: Path,
                  influx: InfluxDB | None = None):
         self.name, self.url, self.scenario, self.seed, self.step_s = name, url, scenario, seed, step_s
         self.workdir, self.influx = workdir, influx
+        self.probe_steps = probe_steps(load.meter_count(scenario, seed))
         self.writer = open_store(url)
         self.segments: list[Segment] = []
         self.spent_s = 0.0  # time spent filling, probes included: what the budget counts
         self.ratio = 1.0  # real fill time over probe time, from the fills so far (at least 1)
         self._probes: dict[float, float] = {}
-        self._live: Simulation | None = None
+        self._live = None  # the simulation write_now steps: one site's or a city's
+        self._live_writer: WithTotals | None = None
         self._lock = threading.Lock()
 
     # -- filling -----------------------------------------------------------------------------------
 
-    def fill(self, sim: Simulation, steps: int, store=None, label: str = "") -> tuple[BackfillStats, float]:
-        """``backfill``, then the store's rollups written out; a progress line every 2 minutes.
+    def fill(self, sim, steps: int, store=None, label: str = "") -> tuple[BackfillStats, float]:
+        """``backfill`` with the site totals ingest would make (``WithTotals``), then the store's rollups written
+        out; a progress line every 2 minutes.
 
         The store bounds what it holds itself (InfluxDB: at most 50,000 rollup buckets before it writes)."""
-        store = store or self.writer
+        store = WithTotals(store or self.writer)
         started = time.perf_counter()
         shown = [started]
 
@@ -83,13 +97,13 @@ class BenchStore:
     def fill_segment(self, what: str, start_s: float, end_s: float, step_s: float,
                      estimate_s: float | None = None) -> Segment:
         steps = steps_between(start_s, end_s, step_s)
-        sim = Simulation(self.scenario, self.seed, start_s, step_s)
+        sim = load.simulation(self.scenario, self.seed, start_s, step_s)
         stats, seconds = self.fill(sim, steps, label=f"{what} at {step_name(step_s)}")
         self.spent_s += seconds
         segment = Segment(what, start_s, start_s + steps * step_s, step_s, stats.readings, seconds, estimate_s)
         self.segments.append(segment)
         probe = self._probes.get(step_s)
-        if probe and steps >= 10 * PROBE_STEPS:
+        if probe and steps >= 10 * self.probe_steps:
             self.ratio = max(self.ratio, seconds / steps / probe)
         return segment
 
@@ -117,14 +131,14 @@ class BenchStore:
         store = open_store(url)
         try:
             start = math.floor(time.time() / 3600) * 3600 - 60 * 86400
-            _, seconds = self.fill(Simulation(self.scenario, self.seed, start, step_s), PROBE_STEPS, store)
+            _, seconds = self.fill(load.simulation(self.scenario, self.seed, start, step_s), self.probe_steps, store)
         finally:
             store.close()
             if self.name == "sqlite":
                 for suffix in ("", "-wal", "-shm"):
                     Path(f"{path}{suffix}").unlink(missing_ok=True)
         self.spent_s += seconds
-        self._probes[step_s] = seconds / PROBE_STEPS
+        self._probes[step_s] = seconds / self.probe_steps
         return self._probes[step_s]
 
     def estimate_s(self, start_s: float, end_s: float, step_s: float) -> float:
@@ -133,7 +147,8 @@ class BenchStore:
     # -- live data ---------------------------------------------------------------------------------
 
     def start_live(self) -> None:
-        self._live = Simulation(self.scenario, self.seed, time.time() - self.step_s, self.step_s)
+        self._live = load.simulation(self.scenario, self.seed, time.time() - self.step_s, self.step_s)
+        self._live_writer = WithTotals(self.writer, self._live.metas)  # the metadata is stored by the fill
 
     def write_now(self) -> None:
         """One more step of every meter, stamped now (as tests/dashboard/conftest.py's Filled.write_now)."""
@@ -141,7 +156,7 @@ class BenchStore:
             frame = self._live.advance(1)
             ts = time.time()
             readings = [Reading(r.site, r.device, ts, r.metrics, r.seq) for r in next(frame_readings(self._live, frame))]
-            self.writer.write(Batch(readings=readings))
+            self._live_writer.write(Batch(readings=readings))
 
     # -- facts -------------------------------------------------------------------------------------
 

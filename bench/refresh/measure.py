@@ -39,7 +39,7 @@ class Measurement:
 class TimedStore:
     """The model's store, with the time of each query kept under a name that says what it asked."""
 
-    QUERIES = ("latest", "rollups", "devices", "health", "rejected")
+    QUERIES = ("latest", "rollups", "devices", "sites", "buildings", "health", "rejected")
 
     def __init__(self, store, times: dict):
         self._store, self.times = store, times
@@ -74,22 +74,30 @@ class TimedStore:
 
 
 class Refresh:
-    """The kiosk's refresh callback, called as Dash calls it: a POST to /_dash-update-component."""
+    """The kiosk's refresh callback, called as Dash calls it: a POST to /_dash-update-component.
+
+    Its inputs and state are read from the callback's own declaration, so an input added to the kiosk (the
+    big-data scene's tapped district, ``bigdata-focus``) is sent too, as the browser sends it: ``None``
+    until something sets it."""
 
     def __init__(self, app):
         self.client = app.server.test_client()
         self.key = next(k for k in app.callback_map if k.startswith("..beat.data"))
         self.outputs = [{"id": part.rsplit(".", 1)[0], "property": part.rsplit(".", 1)[1]}
                         for part in self.key.strip(".").split("...")]
+        declared = app.callback_map[self.key]
+        self.inputs = [(i["id"], i["property"]) for i in declared["inputs"]]
+        self.state = [(s["id"], s["property"]) for s in declared["state"]]
         self.client.get("/_dash-layout")
         self.client.get("/_dash-dependencies")
 
     def __call__(self, scene: str, lang: str, sent: dict, tick: int, changed: str) -> tuple[float, int, dict]:
-        body = {"output": self.key, "outputs": self.outputs, "inputs": [
-            {"id": "tick", "property": "n_intervals", "value": tick},
-            {"id": "scene", "property": "data", "value": scene},
-            {"id": "lang", "property": "data", "value": lang}],
-            "state": [{"id": "sent", "property": "data", "value": sent}], "changedPropIds": [changed]}
+        values = {("tick", "n_intervals"): tick, ("scene", "data"): scene, ("lang", "data"): lang,
+                  ("sent", "data"): sent}
+        body = {"output": self.key, "outputs": self.outputs,
+                "inputs": [{"id": i, "property": p, "value": values.get((i, p))} for i, p in self.inputs],
+                "state": [{"id": i, "property": p, "value": values.get((i, p))} for i, p in self.state],
+                "changedPropIds": [changed]}
         started = time.perf_counter()
         response = self.client.post("/_dash-update-component", json=body)
         elapsed = time.perf_counter() - started
@@ -134,7 +142,9 @@ def measure(bench: BenchStore, history: str, polls: int, calls: int, lang: str, 
         times.clear()
         if not snap.store_ok:
             log(f"    first poll failed: {snap.store_error}")
-        m.snapshot = (f"{len(snap.devices):,} devices, {snap.meters_online:,} live, freshness {snap.freshness}, "
+        sites = len(snap.city.sites) if snap.city is not None else 0
+        m.snapshot = (f"{len(snap.devices):,} devices in {sites} site{'s' * (sites != 1)}, "
+                      f"{snap.meters_online:,} live, freshness {snap.freshness}, "
                       f"{snap.readings_today:,} readings today, {sum(v is not None for v in snap.curve_yesterday_w)} "
                       f"of yesterday's 288 slots")
         log(f"    catching up (today and yesterday read back): {m.catchup_polls} polls, {m.catchup_s:,.1f} s, "
@@ -165,9 +175,9 @@ def measure(bench: BenchStore, history: str, polls: int, calls: int, lang: str, 
                 m.patches[scene].append((seconds, size))
             t = [s for s, _ in m.patches[scene]]
             b = [b for _, b in m.patches[scene]]
-            log(f"    {scene:5s}  full {m.full[scene][0] * 1000:6.1f} ms {m.full[scene][1] / 1024:7.1f} KB   "
+            log(f"    {scene:7s}  full {m.full[scene][0] * 1000:6.1f} ms {m.full[scene][1] / 1024:7.1f} KB   "
                 f"patch p50 {pct(t, 50) * 1000:6.1f} ms  p95 {pct(t, 95) * 1000:6.1f} ms  max {max(t) * 1000:6.1f} ms"
-                f"  mean {np.mean(b) / 1024:6.1f} KB")
+                f"  mean {np.mean(b) / 1024:6.1f} KB  max {max(b) / 1024:6.1f} KB")
         all_calls = [s for s, _ in m.full.values()] + [s for v in m.patches.values() for s, _ in v]
         log(f"    refresh, all {len(all_calls)} calls ({len(m.full)} full draws): p50 {pct(all_calls, 50) * 1000:.1f} ms, "
             f"p95 {pct(all_calls, 95) * 1000:.1f} ms (target <= 150 ms), max {max(all_calls) * 1000:.1f} ms")
