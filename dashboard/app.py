@@ -67,6 +67,7 @@ def frame(scenes, settings: KioskSettings, timezone: str):
         dcc.Store(id="sent", data={}),
         dcc.Store(id="beat", data=None),
         dcc.Store(id="bigdata-focus"),  # the district a visitor tapped on the city's map (None: the home town)
+        dcc.Store(id="screen", data=1.0),  # the screen against 1080p (kiosk.js): figures' marks in px grow with it
         dcc.Interval(id="tick", interval=settings.refresh_ms),
         dcc.Interval(id="clock", interval=1000),
         html.Header(className="topbar", children=[
@@ -122,7 +123,7 @@ def create_app(model: ExhibitModel, settings: KioskSettings = KioskSettings(), s
     app.layout = lambda: frame(scenes, settings, model.settings.timezone)
     by_id = {m.SCENE.id: m for m in scenes}
     outputs = [Output("beat", "data"), Output("sent", "data"), Output("subtitle", "children")]
-    focused = {m.SCENE.id for m in scenes if "focus" in inspect.signature(m.update).parameters}
+    takes = {m.SCENE.id: set(inspect.signature(m.update).parameters) & {"focus", "scale"} for m in scenes}
     slices = {}
     for m in scenes:
         start = len(outputs)
@@ -130,15 +131,16 @@ def create_app(model: ExhibitModel, settings: KioskSettings = KioskSettings(), s
         slices[m.SCENE.id] = (start, len(outputs))
 
     @app.callback(outputs, Input("tick", "n_intervals"), Input("scene", "data"), Input("lang", "data"),
-                  Input("bigdata-focus", "data"), State("sent", "data"))
-    def refresh(_tick, scene, lang, focus, sent):
+                  Input("bigdata-focus", "data"), Input("screen", "data"), State("sent", "data"))
+    def refresh(_tick, scene, lang, focus, screen, sent):
         snapshot = model.snapshot
         values = [dash.no_update] * len(outputs)
         values[0] = beat(snapshot)
         sent = dict(sent or {})
         module = by_id.get(scene) or scenes[0]
         lang = lang if lang in ("zh", "en") else "zh"
-        extra = {"focus": focus} if module.SCENE.id in focused else {}
+        given = {"focus": focus, "scale": screen_scale(screen)}
+        extra = {k: v for k, v in given.items() if k in takes[module.SCENE.id]}
         scene_values, fresh = module.update(snapshot, lang, (sent.get(module.SCENE.id) or {}), **extra)
         start, end = slices[module.SCENE.id]
         values[start:end] = scene_values
@@ -178,6 +180,15 @@ def create_app(model: ExhibitModel, settings: KioskSettings = KioskSettings(), s
 
     status.register(app.server, model, status_password, settings.language)
     return app
+
+
+def screen_scale(value) -> float:
+    """The page's screen against the 1080p design (1 at 1080p and below, 2 at 2160p), from 1 to 4 in quarters."""
+    try:
+        k = float(value)
+    except (TypeError, ValueError):
+        return 1.0
+    return min(4.0, max(1.0, round(k * 4) / 4)) if k == k else 1.0
 
 
 def subtitle(snapshot, module, focus=None) -> dict:

@@ -123,6 +123,10 @@
         var now = state.clock();
         var t = cfg.text;
         watchCanvases();  // a canvas drawn since the last tick gets its observer (once)
+        // the screen against the 1080p design, in quarters (1 at 1080p and below): the server draws the marks a
+        // figure sizes in px (the town plan's meters and names) that much larger, as CSS grows text with vh
+        var k = Math.max(1, Math.round(Math.min(window.innerWidth / 1920, window.innerHeight / 1080) * 4) / 4);
+        if (k !== state.screen) { state.screen = k; window.dash_clientside.set_props('screen', { data: k }); }
         if (beat && beat.sent_s !== state.lastSent) {  // a new answer from the server
           state.lastSent = beat.sent_s;
           state.lastBeatAt = now;

@@ -111,24 +111,28 @@ def hover(device, lang: str) -> str:
     return f"{device.name_zh if lang == 'zh' else device.name_en}<br>{kind_label(device, lang)}"
 
 
-def make_figure(snapshot, lang: str, site: str | None = None) -> go.Figure:
+def make_figure(snapshot, lang: str, site: str | None = None, scale: float = 1.0) -> go.Figure:
+    """``scale``: the screen against 1080p (``app.screen_scale``); plotly sizes marks in screen px."""
     devices = shown(snapshot, site)
-    sizes = [14 + 30 * math.sqrt(min(d.rated_w, 2e6) / 2e6) if d.rated_w else 16 for d in devices]
+    sizes = [round(scale * ((14 + 30 * math.sqrt(min(d.rated_w, 2e6) / 2e6)) if d.rated_w else 16), 1)
+             for d in devices]
     marks = landmarks(snapshot, lang, site)
     fig = go.Figure(
         [go.Scattergl(
             x=[d.x_m for d in devices], y=[d.y_m for d in devices], mode="markers",
             marker=dict(size=sizes, color=[round(colour_value(d), 2) for d in devices], cmin=-1, cmax=1,
                         colorscale=COLOURSCALE, symbol=[_symbol(d) for d in devices],
-                        line=dict(width=1, color=theme.BACKGROUND)),
+                        line=dict(width=scale, color=theme.BACKGROUND)),
             text=[hover(d, lang) for d in devices], hoverinfo="text", customdata=[d.key for d in devices],
         ),
          go.Scatter(x=[m[0] for m in marks], y=[m[1] for m in marks], text=[m[2] for m in marks], mode="text",
-                    textposition=[m[3] for m in marks], textfont=dict(size=theme.LABEL_PX - 2, color=theme.TEXT),
+                    textposition=[m[3] for m in marks],
+                    textfont=dict(size=round(scale * (theme.LABEL_PX - 2)), color=theme.TEXT),
                     hoverinfo="skip")],
         layout=theme.layout(
             xaxis=dict(visible=False), yaxis=dict(visible=False, scaleanchor="x", scaleratio=1, range=_y_range(devices)),
             margin=dict(l=10, r=10, t=10, b=10), showlegend=False, dragmode=False,
+            hoverlabel=dict(font=dict(size=round(scale * theme.TICK_PX), family=theme.FONT)),
         ),
     )
     return fig
@@ -223,19 +227,19 @@ def note(snapshot, site: str | None):
     return bilingual("city.loading", "city-loading", town=_parts.site_name(snapshot, site))
 
 
-def update(snapshot, lang: str, sent: dict, focus: str | None = None):
+def update(snapshot, lang: str, sent: dict, focus: str | None = None, scale: float = 1.0):
     site = site_of(snapshot, focus)
     home = _parts.home_site(snapshot)
     waiting = loading(snapshot, site)
     devices = [] if waiting else shown(snapshot, site)
-    structure = {"lang": lang, "site": site, "waiting": waiting,
+    structure = {"lang": lang, "site": site, "waiting": waiting, "scale": scale,
                  "devices": [(d.key, d.x_m, d.y_m, d.rated_w) for d in devices]}
     colours = [round(colour_value(d), 2) for d in devices]
     symbols = [_symbol(d) for d in devices]
     fresh = {"structure": digest(structure), "colours": digest(colours), "symbols": digest(symbols)}
     if sent.get("structure") != fresh["structure"]:
         figure = go.Figure(layout=theme.layout(xaxis=dict(visible=False), yaxis=dict(visible=False))) if waiting \
-            else make_figure(snapshot, lang, site)
+            else make_figure(snapshot, lang, site, scale)
     elif sent.get("colours") == fresh["colours"] and sent.get("symbols") == fresh["symbols"]:
         figure = no_update
     else:  # only the part that changed: colours most ticks, symbols when a meter goes offline or returns

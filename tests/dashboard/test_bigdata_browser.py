@@ -329,3 +329,30 @@ def test_a_districts_plan_fits_every_screen_in_both_languages(districts, browser
     text = browser.js("return document.querySelector('.scene.active').innerText + document.body.innerText")
     assert browser.js("return document.fonts.check('700 24px \"Expo Sans SC\"', arguments[0])", text)
     assert browser.console_errors() == []
+
+
+def test_at_4k_the_plan_is_drawn_larger_and_a_tap_on_a_meter_still_opens_it(districts, browser):
+    """The page tells the server its screen (2 at 2160p), which draws the plan's meters and names twice as large
+    (plotly sizes them in px) rather than scaling the graph, so a tap lands on the meter under the finger."""
+    from selenium.webdriver.common.action_chains import ActionChains
+
+    _, url = districts
+    browser.resize(3840, 2160)
+    try:
+        browser.open(f"{url}?scene=city&lang=en")
+        plan_of(browser, "eco-city")
+        until(browser, "document.querySelector('#city-graph .js-plotly-plot').data[1].textfont.size >= 40")
+        sizes = browser.js("return document.querySelector('#city-graph .js-plotly-plot').data[0].marker.size")
+        assert min(sizes) >= 28
+        x, y, key = browser.js("""const p = document.querySelector('#city-graph .js-plotly-plot'), f = p._fullLayout;
+            const i = p.data[0].customdata.indexOf('eco-city/home-04'), box = p.getBoundingClientRect();
+            return [box.left + f._size.l + f.xaxis.l2p(p.data[0].x[i]), box.top + f._size.t + f.yaxis.l2p(p.data[0].y[i]),
+                    p.data[0].customdata[i]];""")
+        ActionChains(browser.driver).move_to_element_with_offset(
+            browser.driver.find_element("tag name", "body"), 0, 0).perform()  # from the page's centre
+        ActionChains(browser.driver).move_by_offset(round(x - 1920), round(y - 1080)).click().perform()
+        until(browser, "document.getElementById('city-detail').innerText.includes('eco-city home-04')", 10)
+        browser.screenshot(SHOTS / "city-en-3840x2160-detail.png")
+        assert key == "eco-city/home-04" and browser.console_errors() == []
+    finally:
+        browser.resize(1920, 1080)
