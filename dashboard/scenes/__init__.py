@@ -10,7 +10,12 @@ A scene module defines:
   (``dash.no_update`` or a ``dash.Patch`` where little or nothing changed), and
   a small digest of what the page now shows, which the next call gets back as
   ``sent``. That is how only what changed is sent: the digest lives in the
-  browser (one per page), the data in the server's snapshot;
+  browser (one per page), the data in the server's snapshot. An ``update``
+  that also names ``focus`` gets the district a visitor tapped on the city's
+  map (``bigdata-focus``; None: the home town), one that names ``scale`` the
+  screen against 1080p (1 to 4), for marks a figure sizes in px;
+- optionally ``place(snapshot, focus)``: the place the frame's subtitle names
+  on this scene (default: the building, the home town or the city, by scale);
 - optionally ``register_callbacks(app, model)``: callbacks of its own (a tap on
   the town plan opening a meter's detail), registered by the app for every
   scene it finds, so a scene needs no edit anywhere else.
