@@ -281,7 +281,8 @@ class Kiosk:
         body = {"output": self.key, "outputs": self.outputs, "inputs": [
             {"id": "tick", "property": "n_intervals", "value": self.tick},
             {"id": "scene", "property": "data", "value": scene},
-            {"id": "lang", "property": "data", "value": "zh"}],
+            {"id": "lang", "property": "data", "value": "zh"},
+            {"id": "bigdata-focus", "property": "data", "value": None}, {"id": "screen", "property": "data", "value": 1}],
             "state": [{"id": "sent", "property": "data", "value": self.sent}], "changedPropIds": [changed]}
         self.sent = self._ask("POST", "/_dash-update-component", body)["response"]["sent"]["data"]
 
