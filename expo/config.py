@@ -68,6 +68,8 @@ _OWN = (
         Setting("rotate_s", 20.0, "seconds each scene shows in kiosk mode", float),
         Setting("rotation", None, "kiosk: the scenes in rotation order, comma-separated scene ids (e.g. "
                 "zeb,city,bigdata); unset: the story, building, town, city and back through the town's details"),
+        Setting("home_site", None, "dashboard: the site the town scenes show (unset: the zero-energy building's "
+                "site, else the only one)"),
         Setting("idle_s", 60.0, "seconds after a visitor's last touch before rotation resumes", float),
         Setting("alternate_languages", False, "kiosk: switch between Chinese and English at every rotation", bool),
         Setting("language", "zh", "language a page opens in: zh or en"),

@@ -21,7 +21,7 @@ NAME = "dashboard"
 HELP = "serve the kiosk dashboard (scenes at /, engineer view at /status)"
 log = logging.getLogger("expo.dashboard")
 
-_FLAGS = ("store", *settings.STORE_CREDENTIALS, "dashboard_host", "dashboard_port", "rotate_s", "rotation", "idle_s",
+_FLAGS = ("store", *settings.STORE_CREDENTIALS, "dashboard_host", "dashboard_port", "rotate_s", "rotation", "home_site", "idle_s",
           "language", "timezone", "co2_kg_per_kwh")
 
 
@@ -62,11 +62,24 @@ def kiosk_settings(cfg):
                          alternate_languages=cfg.alternate_languages, language=cfg.language, rotation=rotation)
 
 
+def model_settings(cfg):
+    """The model's settings; a home site that is no site id is one line, before anything starts."""
+    from dashboard.model import ModelSettings
+    from expo.topics import check_id
+
+    if cfg.home_site is not None:
+        try:
+            check_id(cfg.home_site, "home_site")
+        except ValueError as exc:
+            raise UserError(str(exc)) from None
+    return ModelSettings(timezone=cfg.timezone, co2_kg_per_kwh=cfg.co2_kg_per_kwh, home_site=cfg.home_site)
+
+
 def run(args: argparse.Namespace) -> int:
     from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
     from dashboard.app import create_app
-    from dashboard.model import ExhibitModel, ModelSettings
+    from dashboard.model import ExhibitModel
     from expo.store import open_store
 
     cfg = settings.from_args(args)
@@ -80,11 +93,11 @@ def run(args: argparse.Namespace) -> int:
         if getattr(cfg, name) <= 0:
             raise UserError(f"{name} must be positive, got {getattr(cfg, name)}")
     kiosk = kiosk_settings(cfg)
+    model_settings(cfg)  # a wrong home site is said before the port is taken
     check_port_free(cfg.dashboard_host, cfg.dashboard_port)
     options = settings.store_options(cfg)
     open_store(cfg.store, **options).close()  # a wrong address fails here, with its message; not in the poller
-    model = ExhibitModel(lambda: open_store(cfg.store, **options),
-                         ModelSettings(timezone=cfg.timezone, co2_kg_per_kwh=cfg.co2_kg_per_kwh))
+    model = ExhibitModel(lambda: open_store(cfg.store, **options), model_settings(cfg))
     app = create_app(model, kiosk, cfg.dashboard_password)
     model.start()
     url = f"http://{cfg.dashboard_host}:{cfg.dashboard_port}/"

@@ -519,3 +519,19 @@ def test_the_town_plan_grows_its_marks_with_the_screen():
     assert [2 * s for s in small[0].data[0].marker.size] == pytest.approx(large[0].data[0].marker.size, abs=0.11)
     assert large[0].data[1].textfont.size == 2 * small[0].data[1].textfont.size
     assert [screen_scale(v) for v in (None, "x", float("nan"), 0.5, 1, 1.4, 2, 9)] == [1, 1, 1, 1, 1, 1.5, 2, 4]
+
+
+def test_the_home_site_is_a_setting_and_a_wrong_one_is_one_clear_error(tmp_path):
+    import argparse
+
+    from energy_expo.commands import dashboard as command
+    from expo import config
+    from expo.errors import UserError
+
+    assert command.model_settings(config.load({"home_site": "port"}, environ={})).home_site == "port"
+    assert command.model_settings(config.load({}, environ={"EXPO_HOME_SITE": "eco-city"})).home_site == "eco-city"
+    assert command.model_settings(config.load({}, environ={})).home_site is None
+    parser = argparse.ArgumentParser()
+    command.add_arguments(parser)
+    with pytest.raises(UserError, match="invalid home_site 'Port 1'"):
+        command.run(parser.parse_args(["--store", f"sqlite:///{tmp_path / 'expo.db'}", "--home-site", "Port 1"]))
