@@ -177,7 +177,8 @@ def print_result(r: dict, args) -> None:
         print(f"  ... timestamp -> store, every reading seen, those not arrived at their lower bound (>=): "
               f"{report.lag_line(due + floor)}")
     trend = report.slope_per_min([(seen, d) for seen, d, _ in lags if seen - start >= 60])
-    print(f"  lag trend after minute 1: {trend:+.3f} s per minute (least squares, timestamp -> store)")
+    print("  lag trend after minute 1: " + (f"{trend:+.3f} s per minute (least squares, timestamp -> store)"
+                                          if math.isfinite(trend) else "none yet (a run longer than a minute)"))
     negatives = sum(1 for lag in published if lag < 0)
     polls = r["poll_s"]
     print(f"  resolution: poll every {args.poll_s:g} s, a poll took p50 {report.percentile(polls, 50) * 1000:.0f} ms, "
@@ -225,7 +226,8 @@ def print_result(r: dict, args) -> None:
             print(f"    {(wall - start) / 60:5.1f}  {acked:12,}  {stored:12,}  {acked - stored:9,}  {in_broker:9,}")
         trend = report.slope_per_min([(w, a - s) for w, a, s, _ in points])
         step = f", one step is {sample.meter_count:,} readings" if pace else ""
-        print(f"  backlog trend: {trend:+,.0f} readings per minute (least squares over {len(points)} reports{step})")
+        print(f"  backlog trend: {trend:+,.0f} readings per minute (least squares over {len(points)} reports{step})"
+              if math.isfinite(trend) else "  backlog trend: none yet (two simulator reports: a run of 3 min or more)")
     else:
         print("  backlog: no simulator report in the window (it reports once a minute)")
     h = r["final_health"]

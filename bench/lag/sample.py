@@ -25,8 +25,9 @@ class Sample:
 
     def describe(self) -> str:
         kind = f"a city of {len(self.sites)} districts" if len(self.sites) > 1 else f"site {self.sites[0]}"
+        sites = len({site for site, _ in self.meters})
         return (f"{self.scenario}: {kind}, {len(self.meters)} of {self.meter_count:,} meters sampled "
-                f"(from {len({site for site, _ in self.meters})} sites)")
+                f"(from {sites} site{'s' * (sites != 1)})")
 
 
 def sample_meters(scenario: str, count: int, seed: int = 1, sample_seed: int = 1) -> Sample:
