@@ -21,22 +21,7 @@ from expo.store import Batch, open_store
 from ingest.site_totals import SiteTotals, totals_meta
 from tests.dashboard.conftest import FakeClock, Filled, raw
 from tests.dashboard.test_model import CountingStore
-from tests.dashboard.test_model_city import awake_timezone
-
-
-@pytest.fixture(params=["sqlite", "influxdb"])
-def store_url(request, tmp_path) -> str:
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'expo.db'}"
-    return request.getfixturevalue("influxdb").url("dash")
-
-
-def write(url: str, batch: Batch) -> None:
-    store = open_store(url)
-    try:
-        store.write(batch)
-    finally:
-        store.close()
+from tests.dashboard.test_model_city import awake_timezone, store_url, write  # noqa: F401 (store_url: a fixture)
 
 
 def two_towns(url: str, hours: float = 3) -> tuple[Filled, Filled]:

@@ -18,7 +18,7 @@ from paho.mqtt.enums import CallbackAPIVersion
 from expo.metadata import DeviceMeta
 from expo.reading import Reading
 from expo.store import Batch, open_store
-from tests.ingest.harness import Ingest, stored_values
+from tests.ingest.harness import Ingest, wait_health, stored_values
 
 
 def publisher(port: int) -> mqtt.Client:
@@ -27,17 +27,6 @@ def publisher(port: int) -> mqtt.Client:
     client.connect("127.0.0.1", port)
     client.loop_start()
     return client
-
-
-def wait_health(ingest: Ingest, done, timeout_s: float = 60.0) -> dict:
-    deadline = time.monotonic() + timeout_s
-    health = {}
-    while time.monotonic() < deadline:
-        health = ingest.health() or {}
-        if done(health):
-            return health
-        time.sleep(0.2)
-    return health
 
 
 def test_ten_thousand_bogus_devices_in_a_minute_are_held_by_the_cap(mosquitto, tmp_path):

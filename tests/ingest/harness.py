@@ -149,3 +149,15 @@ def wait_for(read, count: int, timeout_s: float = 60.0) -> dict:
             return values
         time.sleep(0.25)
     return values
+
+
+def wait_health(ingest: "Ingest", done, timeout_s: float = 60.0) -> dict:
+    """Ingest's health once ``done(health)`` holds (bounded; the last seen otherwise, for the assertion to show)."""
+    deadline = time.monotonic() + timeout_s
+    health = {}
+    while time.monotonic() < deadline:
+        health = ingest.health() or {}
+        if done(health):
+            return health
+        time.sleep(0.2)
+    return health

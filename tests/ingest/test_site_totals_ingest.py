@@ -19,7 +19,7 @@ from expo.places import TOTALS_DEVICE
 from expo.reading import Reading, format_ts, parse_ts
 from expo.store import open_store
 from tests.cli import energy_expo
-from tests.ingest.harness import Ingest, influx_values, stored_values
+from tests.ingest.harness import Ingest, wait_health, influx_values, stored_values
 from tests.mqtt_client import publish_one
 
 SITE = "binhai"
@@ -55,17 +55,6 @@ def expected_totals(metas: dict[str, DeviceMeta], power: dict[str, float]) -> di
             for category, watts in split(meta.kind, power[device]):
                 sums[CATEGORIES[category].metric] += watts
     return sums
-
-
-def wait_health(ingest: Ingest, done, timeout_s: float = 60.0) -> dict:
-    deadline = time.monotonic() + timeout_s
-    health = {}
-    while time.monotonic() < deadline:
-        health = ingest.health() or {}
-        if done(health):
-            return health
-        time.sleep(0.2)
-    return health
 
 
 def stored_totals(backend: str, ingest: Ingest, influxdb) -> dict[float, dict[str, float]]:
