@@ -43,6 +43,9 @@ class Browser:
                                     {"width": width, "height": height, "deviceScaleFactor": 1, "mobile": False})
 
     def open(self, url: str) -> None:
+        """Navigate; what the previous page logged (a test that stopped its server on purpose) is let go of, so
+        ``console_errors`` speaks of this page only."""
+        self.driver.get_log("browser")
         self.driver.get(url)
 
     def js(self, script: str, *args):
