@@ -95,6 +95,7 @@ def test_influxdb_killed_for_30_s_at_2000_readings_a_second(tmp_path, forty_five
         after = ingest.health()
         assert ingest.stop() == 0
     finally:
+        ingest.kill()  # a failure above (the database not coming back) must not leave ingest running
         server.stop()
         broker.stop()
     assert time.monotonic() - down_at > 30
