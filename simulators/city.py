@@ -25,14 +25,10 @@ from expo.topics import is_valid_id
 from physics.weather import Climate
 from physics.weather_field import WeatherField, place_effects
 from simulators.scenario import (BUNDLED, BuildingSpec, DistrictPlace, Scenario, ScenarioError, SiteSpec, TownSpec,
-                                 build_table, check_consistency, known_zone, read_toml)
+                                 _range, build_table, check_consistency, known_zone, read_toml)
 
 DISTRICT_TYPES = BUNDLED / "districts"
 MAX_DISTRICTS = 200
-
-
-def _range(low: float | None = None, high: float | None = None) -> dict:
-    return {"low": low, "high": high}
 
 
 @dataclass(frozen=True)
