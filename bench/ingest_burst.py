@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shlex
 import shutil
 import subprocess
 import sys
@@ -90,13 +91,17 @@ def influxd_cpu(influx) -> float:
     return (cpu_s(influx.process.pid) or 0.0) if influx is not None else 0.0
 
 
+def broker_cpu(broker) -> float:
+    return cpu_s(broker.process.pid) or 0.0
+
+
 def run_role(name: str, burst, workdir: Path, timeout_s: float) -> Row:
     with servers(workdir, with_influx=name != "bare") as (broker, influx):
         port = influx.port if influx else 0
         if influx:
             create_database(port, name)
         consumer = RoleProcess(name, broker.port, len(burst.readings), port, TOPICS, name, timeout_s)
-        influx_before = influxd_cpu(influx)
+        influx_before, broker_before = influxd_cpu(influx), broker_cpu(broker)
         writes_before = influx_writes(port) if influx else (0, 0)
         first_wall = time.time()
         publish = TimedPublish()
@@ -110,7 +115,7 @@ def run_role(name: str, burst, workdir: Path, timeout_s: float) -> Row:
         seconds = seconds if seconds is not None else max(result.last_wall - first_wall, 1e-9)
         row = Row(name, len(burst.readings), stored, seconds, result.cpu_s,
                   influxd_cpu(influx) - influx_before if influx else None, result.peak_rss_mb,
-                  publish_s=publish.seconds)
+                  publish_s=publish.seconds, broker_cpu_s=broker_cpu(broker) - broker_before)
         if influx:
             row.notes.append(writes_note(name, influx_writes(port), writes_before))
         if stored < len(burst.readings):
@@ -133,12 +138,13 @@ def progress_notes(name: str, progress, sent: int) -> list[str]:
 
 def run_ingest(name: str, burst, workdir: Path, args) -> Row:
     with servers(workdir) as (broker, influx):
-        publish = TimedPublish()
-        run = expo_ingest.run(burst, broker, influx, workdir, UNGUARDED if name == "ingest-unguarded" else [],
-                              publish, workload.COUNT_FIELDS, args.timeout_s, args.stall_s, args.tree)
+        publish, broker_before = TimedPublish(), broker_cpu(broker)
+        extra = (UNGUARDED if name == "ingest-unguarded" else []) + shlex.split(args.ingest_args)
+        run = expo_ingest.run(burst, broker, influx, workdir, extra, publish, workload.COUNT_FIELDS,
+                              args.timeout_s, args.stall_s, args.tree)
         p = run.progress
         row = Row(name, len(burst.readings), p.stored, p.seconds, run.cpu_s, run.influxd_cpu_s,
-                  run.peak_rss_mb, publish_s=publish.seconds)
+                  run.peak_rss_mb, publish_s=publish.seconds, broker_cpu_s=broker_cpu(broker) - broker_before)
         row.notes += progress_notes(name, p, len(burst.readings))
         if p.stored >= len(burst.readings):  # the tail after the publisher is done: where the time went
             row.notes.append(f"{name}: stored over time: {p.timeline(1.0)} (publisher done at {publish.seconds:.1f}s)")
@@ -156,13 +162,13 @@ def run_node_red(burst, workdir: Path, args) -> Row | str:
         return f"Node-RED baseline skipped: {missing}"
     with servers(workdir) as (broker, influx):
         create_database(influx.port, nodered.DATABASE)
-        before, publish = influxd_cpu(influx), TimedPublish()
+        before, publish, broker_before = influxd_cpu(influx), TimedPublish(), broker_cpu(broker)
         writes_before = influx_writes(influx.port)
         run = nodered.run(burst, broker, influx, workdir, publish, workload.COUNT_FIELDS, args.timeout_s,
                           args.stall_s)
         row = Row("node-red", len(burst.readings), run.progress.stored, run.progress.seconds, run.cpu_s,
                   influxd_cpu(influx) - before, run.peak_rss_mb, [f"node-red: Node-RED {run.version}"],
-                  publish.seconds)
+                  publish.seconds, broker_cpu_s=broker_cpu(broker) - broker_before)
         row.notes.append(writes_note("node-red", influx_writes(influx.port), writes_before))
         row.notes += progress_notes("node-red", run.progress, len(burst.readings))
         return row
@@ -195,6 +201,8 @@ def main() -> None:
     parser.add_argument("--timeout-s", type=float, default=240.0, help="longest one consumer is waited for")
     parser.add_argument("--stall-s", type=float, default=120.0, help="give up after this long with nothing stored")
     parser.add_argument("--at-commit", help="run energy-expo ingest from this commit (git archive) instead")
+    parser.add_argument("--ingest-args", default="", help="more options for energy-expo ingest, e.g. "
+                        "\"--batch-size 1000\" (an experiment: the table's label stays the same)")
     args = parser.parse_args()
     only = [c.strip() for c in args.only.split(",") if c.strip()]
     unknown = sorted(set(only) - set(CONSUMERS))

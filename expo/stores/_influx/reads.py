@@ -14,7 +14,8 @@ from typing import Callable
 from expo.metadata import DeviceMeta
 from expo.reading import Reading
 from expo.store import ROLLUPS_S, Rejected, RollupRow
-from expo.stores._influx.line_protocol import ROLLUP_STATS
+from expo.stores._influx.line_protocol import META_FIELD, ROLLUP_STATS
+from expo.stores._places import read_back
 
 Query = Callable[[str], list[dict]]
 
@@ -82,16 +83,21 @@ def rollups(query: Query, resolution: str, start_s: float, end_s: float, metric:
 
 
 def devices_stored(query: Query, site: str | None = None) -> list[tuple[DeviceMeta, float]]:
-    """Each device's newest metadata and when it was stored (epoch s)."""
+    """Each device's newest metadata and when it was stored (epoch s): its contract JSON, or for a point
+    of the earlier layout (a field per part) those fields."""
     where = f' WHERE "site" = {quote_literal(site)}' if site else ""
     out = []
     for series in query(f'SELECT * FROM "device"{where} GROUP BY "site", "device" ORDER BY time DESC LIMIT 1'):
         row = dict(zip(series["columns"], series["values"][0]))
-        meta = DeviceMeta(
-            series["tags"]["site"], series["tags"]["device"], row["kind"], row["name_en"], row["name_zh"],
-            row["x_m"], row["y_m"], row["rated_power_w"], row["parent"] or None, row["building"] or None,
-            row["source"],
-        )
+        site_id, device = series["tags"]["site"], series["tags"]["device"]
+        text = row.get(META_FIELD)
+        if text is not None:
+            meta = read_back(DeviceMeta.from_payload, site_id, device, text)
+            if meta is None:
+                continue
+        else:
+            meta = DeviceMeta(site_id, device, row["kind"], row["name_en"], row["name_zh"], row["x_m"], row["y_m"],
+                              row["rated_power_w"], row["parent"] or None, row["building"] or None, row["source"])
         out.append((meta, row["time"] / 1000))
     return sorted(out, key=lambda item: (item[0].site, item[0].device))
 

@@ -101,15 +101,15 @@ def test_metadata_is_stored_again_before_it_ages_out_by_a_process_that_writes(se
     writer.write(Batch(metas=[META]))
     reader = InfluxStore(parse_store(server.url(name)))
     reader.maintain()  # a reader (the dashboard) never writes
-    stored = influxql(server.port, 'SELECT "kind" FROM "device"', name)[0]["values"]
+    stored = influxql(server.port, 'SELECT "description" FROM "device"', name)[0]["values"]
     assert [t for t, _ in stored] == [round(clock[0] * 1000)]
     clock[0] = now
     writer.maintain()
-    stored = influxql(server.port, 'SELECT "kind" FROM "device"', name)[0]["values"]
+    stored = influxql(server.port, 'SELECT "description" FROM "device"', name)[0]["values"]
     assert [t for t, _ in stored] == [round((now - 2 * 86400) * 1000), round(now * 1000)]
     assert writer.devices() == [META]
     writer.maintain()  # fresh now: nothing more until it is due again
-    assert len(influxql(server.port, 'SELECT "kind" FROM "device"', name)[0]["values"]) == 2
+    assert len(influxql(server.port, 'SELECT "description" FROM "device"', name)[0]["values"]) == 2
     writer.close()
     reader.close()
 
@@ -123,10 +123,10 @@ def test_metadata_written_at_timestamp_zero_by_an_older_version_is_moved_into_th
     clock = [time.time()]
     store = InfluxStore(parse_store(server.url(name)), clock=lambda: clock[0])
     store.write(Batch(readings=[Reading("binhai", "home-001", time.time(), {"power_w": 1.0})]))
-    assert len(influxql(server.port, 'SELECT "kind" FROM "device"', name)[0]["values"]) == 1  # a writer's
+    assert len(influxql(server.port, 'SELECT * FROM "device"', name)[0]["values"]) == 1  # a writer's
     clock[0] += 601  # first minutes are its busiest: the look at stale metadata waits ten minutes
     store.close()
-    times = [t for t, _ in influxql(server.port, 'SELECT "kind" FROM "device"', name)[0]["values"]]
+    times = [row[0] for row in influxql(server.port, 'SELECT * FROM "device"', name)[0]["values"]]
     assert times[0] == 0 and times[-1] == pytest.approx(clock[0] * 1000, abs=60_000)
     assert open_store(server.url(name)).devices() == [META]
 
