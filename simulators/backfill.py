@@ -28,20 +28,24 @@ class BackfillStats:
 
 
 def frame_readings(sim: Simulation, frame: Frame) -> Iterator[list]:
-    """Readings of a frame, one list per step, each device with the metrics its kind reports (NaN left out)."""
+    """Readings of a frame, one list per step, each device with the metrics its kind reports (NaN left out).
+
+    Each reading is stamped at its row's own instant: a city's districts report at their phase of the step.
+    """
     from expo.reading import Reading
 
     metas = sim.metas
     names = list(frame.metrics)
     for step in range(frame.steps):
-        ts_s = float(frame.times_s[step])
+        times = frame.row_times_s(step)  # a city's districts each at their own phase of the step
+        stamps = [times] * len(metas) if isinstance(times, float) else times.tolist()
         seq = frame.first_seq + step
         columns = [frame.metrics[m][:, step].tolist() for m in names]
         out = []
         for row, meta in enumerate(metas):
             metrics = {m: col[row] for m, col in zip(names, columns) if not math.isnan(col[row])}
             if metrics:
-                out.append(Reading(meta.site, meta.device, ts_s, metrics, seq))
+                out.append(Reading(meta.site, meta.device, stamps[row], metrics, seq))
         yield out
 
 

@@ -5,6 +5,10 @@ readings a second. A reading's shape is fixed by its device kind, so each kind
 gets one printf-style template and a step of a few thousand devices is
 formatted with one ``%`` per reading. Tests check the output against the
 contract's own parser (``expo.reading.Reading.from_payload``).
+
+A city's districts report at their own phase within the step (``Frame``), so
+groups are split by phase too: every group has one instant per step, and the
+runner publishes a phase's groups when that phase is due.
 """
 
 from __future__ import annotations
@@ -50,19 +54,33 @@ class KindGroup:
     metrics: tuple[str, ...]
     payload_template: str
     line_template: str
+    offset_s: float = 0.0  # the phase within the step these devices report at
 
 
-def kind_groups(metas: list[DeviceMeta]) -> list[KindGroup]:
+def kind_groups(metas: list[DeviceMeta], offsets_s: np.ndarray | None = None) -> list[KindGroup]:
+    """Groups by phase (``offsets_s``, one per row; none: all 0), then kind: within a step, in time order."""
+    offsets = np.zeros(len(metas)) if offsets_s is None else np.asarray(offsets_s, dtype=np.float64)
+    kinds = np.array([m.kind for m in metas])
     groups = []
-    for name, spec in KINDS.items():
-        rows = np.array([i for i, m in enumerate(metas) if m.kind == name], dtype=np.int64)
-        if len(rows) == 0:
-            continue
-        body = ",".join(f'"{m}":%.{PRECISION.get(m, 3)}f' for m in spec.metrics)
-        payload = '{"v":%d,"ts":"%%s","seq":%%d,"metrics":{%s}}' % (PAYLOAD_VERSION, body)
-        topics = [topic(metas[r].site, metas[r].device, MessageType.READING) for r in rows]
-        groups.append(KindGroup(name, rows, topics, spec.metrics, payload, '{"topic":"%s","payload":' + payload + "}"))
+    for offset_s in np.unique(offsets).tolist():
+        for name, spec in KINDS.items():
+            rows = np.flatnonzero((kinds == name) & (offsets == offset_s)).astype(np.int64)
+            if len(rows) == 0:
+                continue
+            body = ",".join(f'"{m}":%.{PRECISION.get(m, 3)}f' for m in spec.metrics)
+            payload = '{"v":%d,"ts":"%%s","seq":%%d,"metrics":{%s}}' % (PAYLOAD_VERSION, body)
+            topics = [topic(metas[r].site, metas[r].device, MessageType.READING) for r in rows]
+            line = '{"topic":"%s","payload":' + payload + "}"
+            groups.append(KindGroup(name, rows, topics, spec.metrics, payload, line, float(offset_s)))
     return groups
+
+
+def phases(groups: list[KindGroup]) -> list[tuple[float, list[KindGroup]]]:
+    """The groups by phase, earliest first: what is published together, and its offset within the step."""
+    by_offset: dict[float, list[KindGroup]] = {}
+    for g in groups:
+        by_offset.setdefault(g.offset_s, []).append(g)
+    return sorted(by_offset.items())
 
 
 def _columns(frame: Frame, group: KindGroup, step: int) -> list[list[float]]:
@@ -72,18 +90,18 @@ def _columns(frame: Frame, group: KindGroup, step: int) -> list[list[float]]:
 def jsonl_lines(frame: Frame, groups: list[KindGroup]) -> Iterator[str]:
     """One JSON object per reading, ``{"topic": ..., "payload": {...}}``, in time then device order."""
     for step in range(frame.steps):
-        ts = format_ts(frame.times_s[step])
         seq = frame.first_seq + step
         for g in groups:
+            ts = format_ts(frame.times_s[step] + g.offset_s)
             template = g.line_template
             yield from (template % row for row in zip(g.topics, repeat(ts), repeat(seq), *_columns(frame, g, step)))
 
 
 def messages(frame: Frame, groups: list[KindGroup], step: int) -> Iterator[tuple[int, str, str]]:
     """(row, topic, payload) for every reading of one step, for publishing or fault injection."""
-    ts = format_ts(frame.times_s[step])
     seq = frame.first_seq + step
     for g in groups:
+        ts = format_ts(frame.times_s[step] + g.offset_s)
         template = g.payload_template
         payloads = (template % row for row in zip(repeat(ts), repeat(seq), *_columns(frame, g, step)))
         yield from zip(g.rows.tolist(), g.topics, payloads)

@@ -33,15 +33,25 @@ _COUNTER_STREAM = 61
 
 @dataclass
 class Frame:
-    """Readings of all devices for a run of consecutive steps; arrays are (devices, steps)."""
+    """Readings of all devices for a run of consecutive steps; arrays are (devices, steps).
+
+    Row ``r``'s reading of step ``i`` is stamped ``times_s[i] + offsets_s[r]``: a city's districts report
+    at their own phase within the step (``simulators.city_sim``); one site has no offsets (all 0).
+    """
 
     times_s: np.ndarray
     first_seq: int
     metrics: dict[str, np.ndarray]
+    offsets_s: np.ndarray | None = None
 
     @property
     def steps(self) -> int:
         return len(self.times_s)
+
+    def row_times_s(self, step: int) -> np.ndarray | float:
+        """Every row's instant at ``step`` (one number when all rows share it)."""
+        base = float(self.times_s[step])
+        return base if self.offsets_s is None else base + self.offsets_s
 
 
 class Simulation:
@@ -116,6 +126,11 @@ class Simulation:
     @property
     def site_ids(self) -> list[str]:
         return [self.site.site_id]
+
+    @property
+    def offsets_s(self) -> np.ndarray:
+        """Each row's phase within the step: one site reports at one instant, so all 0 (see ``Frame``)."""
+        return np.zeros(self.site.count)
 
     def resume_sites(self, latest_by_site: dict[str, dict[str, dict[str, float]]]) -> int:
         """``resume`` with the latest metrics keyed by site, then device (the shape a city needs too)."""
