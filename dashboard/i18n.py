@@ -99,6 +99,10 @@ TEXT: dict[str, tuple[str, str]] = {  # key: (English, 简体中文)
     "landmark.grid": ("Grid connection", "电网关口"),
     "landmark.building": ("Zero-energy building", "零能耗建筑"),
     "landmark.wind": ("Wind farm", "风电场"),
+    "plan.hover": ("%{customdata[1]:,} meters<extra></extra>", "%{customdata[1]} 个电表<extra></extra>"),
+    "plan.area": ("Meters in this area", "这片区的电表"),
+    "plan.building": ("Building {id}", "建筑 {id}"),
+    "plan.count": ("{n} meters · {power} now", "{n} 个电表 · 此刻 {power}"),
     # a district's town plan, opened by a tap on the big-data centre's map
     "city.loading": ("Loading {town}…", "正在载入{town}…"),
     "city.back": ("← Back to {town}", "← 返回{town}"),

@@ -11,8 +11,11 @@ from dashboard.i18n import bilingual, both, text
 
 
 def kpi(label_key: str, value: dict, className: str = "") -> html.Div:
-    """One big number with its unit and a label; ``value`` is ``{"en": ..., "zh": ...}``."""
-    return html.Div([both(value["en"], value["zh"], "kpi-value"), bilingual(label_key, "kpi-label")],
+    """One big number with its unit and a label; ``value`` is ``{"en": ..., "zh": ...}`` (one span when both read
+    the same, as most numbers do: the strip is sent whole whenever one of its figures moves)."""
+    figure = html.Span(value["en"], className="t kpi-value") if value["en"] == value["zh"] else \
+        both(value["en"], value["zh"], "kpi-value")
+    return html.Div([figure, bilingual(label_key, "kpi-label")],
                     className=("kpi " + className).strip())
 
 

@@ -172,23 +172,26 @@ def label_data(sites, plan, lang: str) -> list:
 
 
 def _area(site, style):
-    return html.Div(id={"type": "bigdata-district", "site": site.site}, n_clicks=0, className="bd-area", style=style)
+    return html.Div(id={"type": "bigdata-district", "site": site.site}, n_clicks=0, style=style)
 
 
 def _flow(style):
-    return html.Div(className="bd-flow", style=style)  # its moving dashes are CSS (::before)
+    """A flow line (its moving dashes are CSS, ::before); a stopped one is kept, hidden. The plan's parts carry no
+    class names: CSS finds them by place (``.bd-flows > div``), since every name is sent again on every draw."""
+    if style == {"display": "none"}:
+        return html.Div(hidden=True)
+    return html.Div(style=style)
 
 
-def _label(data):
-    """A district's label in its column, the line from it to the district, and a dot where the district is."""
+def _label(part, data):
+    """A district's label in its column (``part`` "button"), or the line from it to the district with a dot where
+    the district is ("leader"): two children of the labels' layer side by side, no wrapper to send."""
     site, name, share, callout, centre, aspect = data
-    line = citymap.segment((callout.anchor_x_pct, callout.y_pct), centre, aspect)
-    return html.Div([
-        html.I(className="bd-leader", style=line),  # its far end (::after) is the dot on the district
-        html.Button([html.Span(name, className="bd-label-name"), html.Span(share, className="bd-label-share")],
-                    id={"type": "bigdata-label", "site": site}, n_clicks=0, className="bd-label",
-                    style={"left": f"{callout.x_pct}%", "top": f"{callout.y_pct}%"}),
-    ], className="bd-callout")
+    if part == "leader":  # its far end (::after) is the dot on the district
+        return html.I(style=citymap.segment((callout.anchor_x_pct, callout.y_pct), centre, aspect))
+    return html.Button([html.Span(name), html.Span(share)],  # the name, the share (by place in CSS)
+                       id={"type": "bigdata-label", "site": site}, n_clicks=0, className="bd-label",
+                       style={"left": f"{callout.x_pct}%", "top": f"{callout.y_pct}%"})
 
 
 def _grid_label(plan, lang: str):
@@ -223,7 +226,8 @@ def plan_update(snapshot, lang: str, sent: dict, fresh: dict):
     areas = _items(sent, fresh, "areas", area_styles(sites, plan), lambda i, st: _area(sites[i], st), full)
     flows = _items(sent, fresh, "flows", flow_styles(sites, plan), lambda i, st: _flow(st), full)
     if sites:
-        labels = _items(sent, fresh, "labels", label_data(sites, plan, lang), lambda i, d: _label(d), full)
+        parts = [(part, d) for d in label_data(sites, plan, lang) for part in ("leader", "button")]
+        labels = _items(sent, fresh, "labels", parts, lambda i, item: _label(*item), full)
         if full:
             labels.append(_grid_label(plan, lang))
     else:
@@ -246,9 +250,9 @@ def board_rows(snapshot, lang: str) -> list:
 def board(rows):
     def row(r):
         rank, name, energy, share, co2 = r
-        return html.Div([html.Span(str(rank), className="bd-rank"), html.Span(name, className="bd-row-name"),
-                         html.Span(energy, className="bd-row-energy"), html.Span(share, className="bd-row-share"),
-                         html.Span(co2, className="bd-row-co2")], className="bd-row")
+        # name, energy, share, CO2, found by place in CSS (no class name per cell); the rank is the row's place,
+        # a CSS counter (``rank`` is the row's place too, kept in the data so a new order redraws the board)
+        return html.Div([html.Span(name), html.Span(energy), html.Span(share), html.Span(co2)], className="bd-row")
 
     if not rows:
         return bilingual("bigdata.board.none", "bd-empty")
@@ -275,7 +279,8 @@ def wheels(n: int | None) -> list[int | None]:
 
 def _wheel(i: int, d: int | None):
     gap = " gap" if (DIGITS - i) % 3 == 0 and i > 0 else ""  # a thousands gap before every third wheel
-    return html.Span(className="odo" + gap + (" blank" if d is None else ""), style={"--d": str(d or 0)})  # digits: CSS
+    names = (gap + (" blank" if d is None else "")).strip() or None  # a wheel is ``.odometer > span`` in CSS
+    return html.Span(style={"--d": str(d or 0)}, **({"className": names} if names else {}))  # its digits: CSS
 
 
 def rate_data(snapshot) -> list | None:
@@ -311,7 +316,9 @@ def chart_series(snapshot) -> tuple[list, list]:
     _, per = chart_unit(snapshot)
     top = max((abs(v) for v in city.load_today_w + city.load_yesterday_w if v is not None), default=0.0) / per
     places = max(0, 2 - math.floor(math.log10(top))) if top > 0 else 2
-    scaled = lambda values: [None if v is None else round(v / per, places) for v in values]  # noqa: E731
+    def scaled(values):  # whole numbers without ".0": 576 of them are sent when the chart is drawn
+        return [None if v is None else round(v / per) if places == 0 else round(v / per, places) for v in values]
+
     return scaled(city.load_today_w), scaled(city.load_yesterday_w)
 
 
@@ -327,7 +334,7 @@ def chart(snapshot, lang: str) -> go.Figure:
     ], layout=theme.layout(template="none",  # the theme sets every colour; plotly's template is 7 KB a draw
         xaxis=dict(theme.layout()["xaxis"], type="date", tickformat="%H:%M", range=[x[0], x[-1]], dtick=6 * 3600000),
         yaxis=dict(theme.layout()["yaxis"], title=dict(text=chart_unit(snapshot)[0]), rangemode="tozero", nticks=4),
-        margin=dict(l=10, r=20, t=44, b=10), legend=dict(theme.layout()["legend"], y=1.0, font=dict(size=theme.TICK_PX)),
+        hoverlabel=None, margin=dict(l=10, r=20, t=44, b=10), legend=dict(theme.layout()["legend"], y=1.0, font=dict(size=theme.TICK_PX)),
         dragmode=False, transition=dict(duration=0),  # a patched curve moves a slot at a time: nothing to ease
     ))
 

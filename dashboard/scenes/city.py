@@ -29,6 +29,7 @@ from expo.kinds import KINDS
 from dashboard.i18n import bilingual, both, text
 from dashboard.model import WATCH_S
 from dashboard.scenes import SceneInfo
+from dashboard.scenes import _gather as gather
 from dashboard.scenes import _parts
 from dashboard.scenes._parts import changed, digest, kpi
 
@@ -111,25 +112,67 @@ def hover(device, lang: str) -> str:
     return f"{device.name_zh if lang == 'zh' else device.name_en}<br>{kind_label(device, lang)}"
 
 
-def make_figure(snapshot, lang: str, site: str | None = None, scale: float = 1.0) -> go.Figure:
-    """``scale``: the screen against 1080p (``app.screen_scale``); plotly sizes marks in screen px."""
-    devices = shown(snapshot, site)
+def zero_energy(snapshot, site: str | None) -> str | None:
+    """The zero-energy building's id when it stands on this site."""
+    b = snapshot.building
+    return b.id if b is not None and b.site == site_of(snapshot, site) else None
+
+
+def meter_trace(devices, lang: str, scale: float) -> go.Scattergl:
+    """One mark per meter: the town as it is drawn below ``gather.MAX_METERS``."""
     sizes = [round(scale * ((14 + 30 * math.sqrt(min(d.rated_w, 2e6) / 2e6)) if d.rated_w else 16), 1)
              for d in devices]
-    marks = landmarks(snapshot, lang, site)
+    return go.Scattergl(
+        x=[_m(d.x_m) for d in devices], y=[_m(d.y_m) for d in devices], mode="markers",
+        marker=dict(size=sizes, color=[round(colour_value(d), 2) for d in devices], cmin=-1, cmax=1,
+                    colorscale=COLOURSCALE, symbol=[_symbol(d) for d in devices],
+                    line=dict(width=scale, color=theme.BACKGROUND)),
+        text=[hover(d, lang) for d in devices], hoverinfo="text", customdata=[d.key for d in devices],
+    )
+
+
+def gathered_trace(marks, lang: str, scale: float, zeb: str | None) -> go.Scattergl:
+    """Gathered marks: one template for the hover, per mark only its id and its count (a tap says what it holds:
+    its kinds, its power, its biggest meters; a string per mark would be most of the draw)."""
+    return go.Scattergl(
+        x=[m.x_m for m in marks], y=[m.y_m for m in marks], mode="markers",
+        marker=dict(size=gather.sizes(marks, scale), color=[round(gather.colour_value(m), 2) for m in marks],
+                    cmin=-1, cmax=1, colorscale=COLOURSCALE, symbol=[gather.symbol(m, zeb) for m in marks],
+                    line=dict(width=scale, color=theme.BACKGROUND)),
+        customdata=[[m.id, len(m.meters)] for m in marks], hovertemplate=text("plan.hover", lang),
+    )
+
+
+def _m(v: float):
+    """A position to 0.1 m, without a trailing ".0" (a plan needs no more, and 4,000 of them are sent)."""
+    v = round(float(v), 1)
+    return int(v) if v.is_integer() else v
+
+
+def make_figure(snapshot, lang: str, site: str | None = None, scale: float = 1.0) -> go.Figure:
+    """``scale``: the screen against 1080p (``app.screen_scale``); plotly sizes marks in screen px.
+
+    Traces: 0 the meters (or, at district scale, the gathered marks), 1 the landmarks' names, 2 at district
+    scale the meters kept as their own marks (grid connections, feeders, wind turbines)."""
+    devices = shown(snapshot, site)
+    names = landmarks(snapshot, lang, site)
+    if gather.gathered(devices):
+        zeb = zero_energy(snapshot, site)
+        marks, own = gather.split(devices, zeb)
+        traces = [gathered_trace(marks, lang, scale, zeb)]
+    else:
+        own = None
+        traces = [meter_trace(devices, lang, scale)]
+    traces.append(go.Scatter(x=[m[0] for m in names], y=[m[1] for m in names], text=[m[2] for m in names],
+                             mode="text", textposition=[m[3] for m in names],
+                             textfont=dict(size=round(scale * (theme.LABEL_PX - 2)), color=theme.TEXT),
+                             hoverinfo="skip"))
+    if own is not None:
+        traces.append(meter_trace(own, lang, scale))
     fig = go.Figure(
-        [go.Scattergl(
-            x=[d.x_m for d in devices], y=[d.y_m for d in devices], mode="markers",
-            marker=dict(size=sizes, color=[round(colour_value(d), 2) for d in devices], cmin=-1, cmax=1,
-                        colorscale=COLOURSCALE, symbol=[_symbol(d) for d in devices],
-                        line=dict(width=scale, color=theme.BACKGROUND)),
-            text=[hover(d, lang) for d in devices], hoverinfo="text", customdata=[d.key for d in devices],
-        ),
-         go.Scatter(x=[m[0] for m in marks], y=[m[1] for m in marks], text=[m[2] for m in marks], mode="text",
-                    textposition=[m[3] for m in marks],
-                    textfont=dict(size=round(scale * (theme.LABEL_PX - 2)), color=theme.TEXT),
-                    hoverinfo="skip")],
+        traces,
         layout=theme.layout(
+            template="none",  # the theme sets every colour; plotly's template is 7 KB a draw
             xaxis=dict(visible=False), yaxis=dict(visible=False, scaleanchor="x", scaleratio=1, range=_y_range(devices)),
             margin=dict(l=10, r=10, t=10, b=10), showlegend=False, dragmode=False,
             hoverlabel=dict(font=dict(size=round(scale * theme.TICK_PX), family=theme.FONT)),
@@ -234,8 +277,7 @@ def update(snapshot, lang: str, sent: dict, focus: str | None = None, scale: flo
     devices = [] if waiting else shown(snapshot, site)
     structure = {"lang": lang, "site": site, "waiting": waiting, "scale": scale,
                  "devices": [(d.key, d.x_m, d.y_m, d.rated_w) for d in devices]}
-    colours = [round(colour_value(d), 2) for d in devices]
-    symbols = [_symbol(d) for d in devices]
+    colours, symbols = marks_now(snapshot, devices, site)
     fresh = {"structure": digest(structure), "colours": digest(colours), "symbols": digest(symbols)}
     if sent.get("structure") != fresh["structure"]:
         figure = go.Figure(layout=theme.layout(xaxis=dict(visible=False), yaxis=dict(visible=False))) if waiting \
@@ -244,10 +286,10 @@ def update(snapshot, lang: str, sent: dict, focus: str | None = None, scale: flo
         figure = no_update
     else:  # only the part that changed: colours most ticks, symbols when a meter goes offline or returns
         figure = Patch()
-        if sent.get("colours") != fresh["colours"]:
-            figure["data"][0]["marker"]["color"] = colours
-        if sent.get("symbols") != fresh["symbols"]:
-            figure["data"][0]["marker"]["symbol"] = symbols
+        for trace, values in colours.items() if sent.get("colours") != fresh["colours"] else ():
+            figure["data"][trace]["marker"]["color"] = values
+        for trace, values in symbols.items() if sent.get("symbols") != fresh["symbols"] else ():
+            figure["data"][trace]["marker"]["symbol"] = values
     strip = changed(sent, fresh, "kpis", [site, _kpi_data(snapshot, site)], lambda _: kpis(snapshot, site))
     line = changed(sent, fresh, "caption", [site, _parts.site_name(snapshot, site),
                                             numbers.percent(share_now(snapshot, site))],
@@ -259,6 +301,16 @@ def update(snapshot, lang: str, sent: dict, focus: str | None = None, scale: flo
                    lambda _: bilingual("city.back", town=_parts.site_name(snapshot, home)))
     back_style = changed(sent, fresh, "back_style", away, lambda a: {} if a else {"display": "none"})
     return [figure, strip, line, note_now, back, back_style], fresh
+
+
+def marks_now(snapshot, devices, site: str | None) -> tuple[dict, dict]:
+    """{trace: colours} and {trace: symbols} of the plan's mark traces (see ``make_figure``): what a tick patches."""
+    if not gather.gathered(devices):
+        return {0: [round(colour_value(d), 2) for d in devices]}, {0: [_symbol(d) for d in devices]}
+    zeb = zero_energy(snapshot, site)
+    marks, own = gather.split(devices, zeb)
+    return ({0: [round(gather.colour_value(m), 2) for m in marks], 2: [round(colour_value(d), 2) for d in own]},
+            {0: [gather.symbol(m, zeb) for m in marks], 2: [_symbol(d) for d in own]})
 
 
 def _kpi_data(snapshot, site: str | None = None):
@@ -278,7 +330,7 @@ def register_callbacks(app, model) -> None:
         if ctx.triggered_id == "bigdata-focus":
             return None  # another town on the plan: the meter tapped before is not on it
         device = (click or {}).get("points", [{}])[0].get("customdata")
-        return detail(model.snapshot, device)
+        return detail(model.snapshot, device[0] if isinstance(device, list) and device else device)
 
     @app.callback(Output("city-watched", "data"), Input("bigdata-focus", "data"), Input("scene", "data"),
                   Input("city-rewatch", "n_intervals"))
@@ -305,6 +357,8 @@ def watch_district(model, site: str | None) -> str | None:
 
 def detail(snapshot, device_key: str | None):
     """What a visitor sees after tapping a dot (``site/device``): the meter's name, what it is, and what it does now."""
+    if device_key and "/@" in device_key:
+        return gathered_detail(snapshot, device_key)
     device = next((d for d in snapshot.devices if d.key == device_key), None)
     if device is None:
         return None
@@ -313,4 +367,31 @@ def detail(snapshot, device_key: str | None):
         both(kind_label(device, "en"), kind_label(device, "zh"), "detail-kind"),
         both(numbers.power(device.power_w)["en"], numbers.power(device.power_w)["zh"], "detail-value"),
         bilingual(f"status.{device.state}", "detail-state"),
+    ])
+
+
+def gathered_detail(snapshot, mark_id: str):
+    """A gathered mark tapped: what it is (the building, or an area of the plan), its meters' count and power now,
+    and the few doing the most."""
+    site = mark_id.split("/@", 1)[0]
+    zeb = zero_energy(snapshot, site)
+    mark = gather.find(gather.split(shown(snapshot, site), zeb)[0], mark_id)
+    if mark is None:
+        return None
+    b = snapshot.building
+    if mark.building is not None and mark.building == zeb:
+        title = both(b.name_en, b.name_zh, "detail-name")
+    elif mark.building is not None:
+        title = bilingual("plan.building", "detail-name", id=mark.building)
+    else:
+        title = bilingual("plan.area", "detail-name")
+    power = numbers.power(mark.power_w)
+    rows = [both(f"{d.name_en}: {numbers.power(d.power_w)['en']}", f"{d.name_zh}：{numbers.power(d.power_w)['zh']}",
+                 "detail-kind") for d in gather.biggest(mark)]
+    return html.Div([
+        title,
+        both(gather.kinds(mark, "en"), gather.kinds(mark, "zh"), "detail-kind"),
+        bilingual("plan.count", "detail-value", n={"en": f"{len(mark.meters):,}", "zh": str(len(mark.meters))},
+                  power=power),
+        *rows,
     ])

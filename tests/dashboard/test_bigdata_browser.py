@@ -52,7 +52,7 @@ def drawn(browser: Browser, districts: int = 8) -> None:
     """The scene is on screen, faded in, its plan, board, counter and chart drawn, and its fonts loaded."""
     browser.wait_for(f"document.querySelectorAll('.scene.active .bd-label').length === {districts} && "
                      "document.querySelector('.scene.active .bd-track') && "
-                     "document.querySelectorAll('.scene.active .odo').length === 10 && "
+                     "document.querySelectorAll('.scene.active .odometer > span').length === 10 && "
                      "document.querySelector('.scene.active .kpis').children.length === 4 && "
                      "document.querySelector('#bigdata-load .scatterlayer path.js-line') && "
                      "document.fonts.status === 'loaded'", 20)
@@ -100,11 +100,11 @@ def test_the_city_fits_every_screen_in_both_languages(served, browser, width, he
     assert not [(a, b) for a in labels for b in panels if overlaps([a, b])], "a label lies on a panel"
     share = browser.js("return document.querySelector('.scene.active .bd-share-value').innerText")
     assert share == "47%"
-    wheels = browser.js("return [...document.querySelectorAll('.scene.active .odo:not(.blank)')]"
+    wheels = browser.js("return [...document.querySelectorAll('.scene.active .odometer > span:not(.blank)')]"
                         ".map(e => e.style.getPropertyValue('--d')).join('')")
     assert wheels == "123456789"
     scale = browser.js("return document.querySelector('.bd-canvas').style.getPropertyValue('--fit')")
-    label_px = browser.js("return parseFloat(getComputedStyle(document.querySelector('.bd-label-name')).fontSize)")
+    label_px = browser.js("return parseFloat(getComputedStyle(document.querySelector('.bd-label > :first-child')).fontSize)")
     if (width, height) == (1920, 1080):  # at the design size every px is a screen px: the brief's sizes hold
         assert 0.95 <= float(scale) <= 1.05 and label_px >= 24
     # the board scrolls down to its last row and back: at the bottom pause the last row is in its window
@@ -159,7 +159,7 @@ def test_live_updates_change_styles_and_text_never_the_number_of_elements(served
                           for s in city.sites)
             model.snapshot = snapshot_of(dataclasses.replace(city, sites=sites))
             shown = 123_456_789 + step * 20_000
-            browser.wait_for("[...document.querySelectorAll('.scene.active .odo:not(.blank)')]"
+            browser.wait_for("[...document.querySelectorAll('.scene.active .odometer > span:not(.blank)')]"
                              f".map(e => e.style.getPropertyValue('--d')).join('') === '{shown}'", 10)
             assert browser.js(count) == before
         browser.screenshot(SHOTS / "bigdata-zh-1920x1080-later.png")
