@@ -46,6 +46,25 @@ BUSY_MAX_BUCKETS = 50_000  # ... or once this many are held (about 40 MB)
 # A writer waiting a moment for its next batch is not yet a pause: in a district's burst the batches come
 # every ~0.2 s (the flush interval), and rollups written in the gaps took the store's time from the readings.
 PAUSE_S = 1.0
+# Readings stored but not yet counted into their buckets: counted in the writer's next pause, or once this
+# many wait (about 35 MB of readings kept alive) or the oldest has waited COUNT_DEFER_S.
+COUNT_DEFER_READINGS = 100_000
+COUNT_DEFER_S = 10.0
+
+
+class HeldBefore:
+    """``Held`` as it was before the readings not yet counted: a bucket is judged unsure by what the store
+    held when its first reading was stored, as if it had been counted then (the writer's own readings of
+    the meantime are in its buckets, not a reason to read them back)."""
+
+    def __init__(self, held: Held, spans: dict):
+        self._held, self._spans = held, spans
+
+    def may_hold(self, device, start_s: float, end_s: float) -> bool:
+        if device not in self._spans:
+            return self._held.may_hold(device, start_s, end_s)
+        span = self._spans[device]
+        return span is not None and span[0] < end_s and span[1] >= start_s
 
 
 class Rollups:
@@ -61,22 +80,54 @@ class Rollups:
         self._owed_since: float | None = None  # when the oldest change not yet written was counted
         self._stored_at = -float("inf")  # when readings were last counted
         self._retry_at = -float("inf")  # after the store failed the upkeep, not before this
+        # Stored, not yet counted: in a burst the counting (7 us a reading) waits for the pause after it, so
+        # a reading's acknowledgement waits only for its storage. Each device's span before its first one.
+        self._uncounted: list[list[Reading]] = []
+        self._uncounted_n = 0
+        self._uncounted_since: float | None = None
+        self._spans_before: dict = {}
 
-    def stored(self, readings: Iterable[Reading], held: Held) -> None:
-        """Count readings the store has just taken; ``held``: what it held before them."""
+    def stored(self, readings: list[Reading], held: Held) -> None:
+        """Readings the store has just taken; ``held``: what it held before them. Counted into their buckets
+        in the writer's next pause (``maintain``), or at once when many wait or long."""
+        if not readings:
+            return
+        before, span = self._spans_before, held.span
+        for r in readings:  # one dict lookup a reading: the counting itself waits
+            key = (r.site, r.device)
+            if key not in before:
+                was = span(key)
+                before[key] = None if was is None else list(was)
+        self._uncounted.append(readings)
+        self._uncounted_n += len(readings)
+        self._stored_at = self._clock()
+        if self._owed_since is None:
+            self._owed_since = self._stored_at
+        if self._uncounted_since is None:
+            self._uncounted_since = self._stored_at
+        if (self._uncounted_n >= COUNT_DEFER_READINGS
+                or self._stored_at - self._uncounted_since >= COUNT_DEFER_S):
+            self.count_stored(held)
+
+    @property
+    def uncounted(self) -> int:
+        """Readings stored and not yet counted into their buckets."""
+        return self._uncounted_n
+
+    def count_stored(self, held: Held) -> None:
+        """Count what is stored and not yet counted; every look at the buckets comes after this."""
+        if not self._uncounted:
+            return
+        batches, view = self._uncounted, HeldBefore(held, self._spans_before)
+        self._uncounted, self._uncounted_n, self._uncounted_since, self._spans_before = [], 0, None, {}
         minutes, hours = self._buckets["1m"], self._buckets["1h"]
         open_minutes, open_hours = minutes.open, hours.open
-        counted = False
-        for r in readings:  # the buckets found directly while open: this loop runs for every reading stored
-            minute_s = int(r.ts_s // 60) * 60
-            minute = open_minutes.get((r.site, r.device, minute_s)) or minutes.bucket(r, held)
-            hour = open_hours.get((r.site, r.device, minute_s - minute_s % 3600)) or hours.bucket(r, held)
-            count(minute, hour, r)
-            counted = True
-        if counted:
-            self._stored_at = self._clock()
-            if self._owed_since is None:
-                self._owed_since = self._stored_at
+        for readings in batches:
+            for r in readings:  # the buckets found directly while open: this loop runs for every reading stored
+                minute_s = int(r.ts_s // 60) * 60
+                minute = open_minutes.get((r.site, r.device, minute_s)) or minutes.bucket(r, view)
+                hour = open_hours.get((r.site, r.device, minute_s - minute_s % 3600)) or hours.bucket(r, view)
+                count(minute, hour, r)
 
     def maintain(self, held: Held, force: bool = False, busy: bool = False) -> None:
         """Read back the unsure, write out the changed, when due (all of it with ``force``).
@@ -100,9 +151,14 @@ class Rollups:
 
     def _maintain(self, held: Held, now: float, force: bool, busy: bool) -> None:
         busy = busy or now - self._stored_at < PAUSE_S
-        crowded = sum(len(b.open) for b in self._buckets.values()) >= BUSY_MAX_BUCKETS
+        if not busy or force:
+            self.count_stored(held)
+        # the buckets held, and those the uncounted readings will open (at most one a width for each of their devices)
+        crowded = (sum(len(b.open) for b in self._buckets.values())
+                   + len(WIDTHS) * len(self._spans_before)) >= BUSY_MAX_BUCKETS
         if busy and not force and not crowded and (self._owed_since is None or now - self._owed_since < BUSY_DEFER_S):
             return
+        self.count_stored(held)
         due = {name: (force or crowded or now - self._closed_at[name] >= CLOSED_DELAY_S[name],
                       force or now - self._open_at[name] >= OPEN_DELAY_S[name]) for name in WIDTHS}
         if not any(closed or open_ for closed, open_ in due.values()):

@@ -368,3 +368,44 @@ def test_a_writer_waiting_a_moment_for_its_next_batch_is_not_a_pause():
     rollups.maintain(held)
     assert {line.split(" ")[0] for line in written if line.startswith("rollup_1m")} == {
         f"rollup_1m,site=binhai,device=home-{d}" for d in range(3)}
+
+
+def test_a_burst_is_counted_into_its_buckets_in_the_pause_after_it_exactly_and_without_a_read_back(monkeypatch):
+    """Counting (microseconds a reading) waits for the writer's pause, so an acknowledgement waits only for the
+    store; a device's readings stored in several batches before the count are its own, not a reason to read
+    its bucket back; and readings never wait unboundedly: past a bound they are counted at once."""
+    from expo.stores._influx import rollups as rollups_module
+    from expo.stores._influx.held import Held
+    from expo.stores._influx.rollups import Rollups
+
+    written: list[str] = []
+    now = [0.0]
+    rollups = Rollups(query=lambda q: pytest.fail(f"asked {q}"), write=written.extend, clock=lambda: now[0])
+    held = Held()
+
+    def store(readings):
+        rollups.stored(readings, held)
+        held.extend(readings)
+
+    store([Reading("binhai", "home-1", T0 + 1, {"power_w": 2.0}), Reading("binhai", "home-2", T0 + 1, {"power_w": 5.0})])
+    store([Reading("binhai", "home-1", T0 + 2, {"power_w": 4.0})])  # home-1 again, inside its own span
+    rollups.maintain(held, busy=True)
+    assert rollups.uncounted == 3 and written == []
+    now[0] = 2.0  # a pause
+    rollups.maintain(held)
+    assert rollups.uncounted == 0
+    rollups.maintain(held, force=True)  # the open minute written now, not once it has been quiet
+    minute = {line.split(" ")[0]: line.split(" ")[1] for line in written if line.startswith("rollup_1m")}
+    assert minute["rollup_1m,site=binhai,device=home-1"].startswith("power_w_n=2i,power_w_mean=3.0,power_w_min=2.0,"
+                                                                    "power_w_max=4.0,power_w_last=4.0")
+    assert minute["rollup_1m,site=binhai,device=home-2"].startswith("power_w_n=1i,power_w_mean=5.0")
+    monkeypatch.setattr(rollups_module, "COUNT_DEFER_READINGS", 2)
+    store([Reading("binhai", "home-1", T0 + 3, {"power_w": 1.0})])
+    assert rollups.uncounted == 1
+    store([Reading("binhai", "home-2", T0 + 3, {"power_w": 1.0})])
+    assert rollups.uncounted == 0  # the bound: counted at once, in the stream
+    monkeypatch.setattr(rollups_module, "COUNT_DEFER_READINGS", 1000)
+    store([Reading("binhai", "home-1", T0 + 4, {"power_w": 1.0})])
+    now[0] += rollups_module.COUNT_DEFER_S  # ... and none waits longer than COUNT_DEFER_S in a stream
+    store([Reading("binhai", "home-2", T0 + 4, {"power_w": 1.0})])
+    assert rollups.uncounted == 0
