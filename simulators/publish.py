@@ -25,6 +25,11 @@ from expo.topics import MessageType, topic
 
 log = logging.getLogger("expo.simulate.publish")
 
+# The simulator's own status (online, and offline as its last will) is published under ONE site, a city's
+# first district. Why not one per district: it describes the publishing process and its MQTT connection,
+# not a site, and a connection has exactly one last will, so only one status topic is sure to say
+# "offline" when the process dies; "online" under eight sites would leave seven saying online after a
+# crash. Nothing reads it per site (ingest keeps it in memory only; the dashboard does not read it).
 STATUS_DEVICE = "simulator"
 
 

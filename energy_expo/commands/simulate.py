@@ -140,7 +140,7 @@ def _mqtt(args, cfg, sim, steps: int | None, faults) -> int:
     broker = settings.broker_address(cfg)
     publisher = Publisher(
         broker,
-        sim.site_ids[0],  # a city's simulator reports its status under its first district
+        sim.site_ids[0],  # one process, one last will: a city's status is its first district's (publish.py)
         client_id=cfg.mqtt_client_id,
         ca_file=cfg.mqtt_ca_file,
         queue_limit=cfg.publish_queue,
