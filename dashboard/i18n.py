@@ -102,7 +102,7 @@ TEXT: dict[str, tuple[str, str]] = {  # key: (English, 简体中文)
     "plan.hover": ("%{customdata[1]:,} meters<extra></extra>", "%{customdata[1]} 个电表<extra></extra>"),
     "plan.area": ("Meters in this area", "这片区的电表"),
     "plan.building": ("Building {id}", "建筑 {id}"),
-    "plan.count": ("{n} meters · {power} now", "{n} 个电表 · 此刻 {power}"),
+    "plan.count": ("{n} meters: {kinds}", "{n} 个电表：{kinds}"),
     # a district's town plan, opened by a tap on the big-data centre's map
     "city.loading": ("Loading {town}…", "正在载入{town}…"),
     "city.back": ("← Back to {town}", "← 返回{town}"),

@@ -136,7 +136,7 @@ def gathered_trace(marks, lang: str, scale: float, zeb: str | None) -> go.Scatte
     its kinds, its power, its biggest meters; a string per mark would be most of the draw)."""
     return go.Scattergl(
         x=[m.x_m for m in marks], y=[m.y_m for m in marks], mode="markers",
-        marker=dict(size=gather.sizes(marks, scale), color=[round(gather.colour_value(m), 2) for m in marks],
+        marker=dict(size=gather.sizes(marks, scale, zeb), color=[round(gather.colour_value(m), 2) for m in marks],
                     cmin=-1, cmax=1, colorscale=COLOURSCALE, symbol=[gather.symbol(m, zeb) for m in marks],
                     line=dict(width=scale, color=theme.BACKGROUND)),
         customdata=[[m.id, len(m.meters)] for m in marks], hovertemplate=text("plan.hover", lang),
@@ -385,13 +385,12 @@ def gathered_detail(snapshot, mark_id: str):
         title = bilingual("plan.building", "detail-name", id=mark.building)
     else:
         title = bilingual("plan.area", "detail-name")
-    power = numbers.power(mark.power_w)
+    n = {"en": f"{len(mark.meters):,}", "zh": str(len(mark.meters))}
     rows = [both(f"{d.name_en}: {numbers.power(d.power_w)['en']}", f"{d.name_zh}：{numbers.power(d.power_w)['zh']}",
                  "detail-kind") for d in gather.biggest(mark)]
     return html.Div([
         title,
-        both(gather.kinds(mark, "en"), gather.kinds(mark, "zh"), "detail-kind"),
-        bilingual("plan.count", "detail-value", n={"en": f"{len(mark.meters):,}", "zh": str(len(mark.meters))},
-                  power=power),
+        bilingual("plan.count", "detail-kind", n=n, kinds={"en": gather.kinds(mark, "en"), "zh": gather.kinds(mark, "zh")}),
+        both(numbers.power(mark.power_w)["en"], numbers.power(mark.power_w)["zh"], "detail-value"),
         *rows,
     ])
