@@ -1,0 +1,114 @@
+"""The dashboard as the browser tests drive it: its own process on a free port, a store kept live, and the
+page conditions they wait on (a scene ready, settled, its clocks stopped or sped up).
+
+Shared by the browser test modules so that each can hold its own module-scoped server and Chromium, and the
+run's workers can take those modules in parallel.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+from testkit.browser import Browser
+from testkit.ports import free_port, wait_for_port
+
+SCENES = ["city", "flow", "zeb", "load", "rank", "bigdata"]
+
+
+class Dashboard:
+    """``energy-expo dashboard`` as its own process on a free port, stopped by the PID we started."""
+
+    def __init__(self, store_url: str, workdir: Path, *extra: str, env: dict | None = None):
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}/"
+        self.args = [sys.executable, "-m", "energy_expo.cli", "dashboard", "--store", store_url, "--port", str(self.port),
+                     *extra]
+        self.env = {**os.environ, **(env or {})}
+        self.log = workdir / f"dashboard-{self.port}.log"
+        self.process = None
+
+    def start(self) -> "Dashboard":
+        self.process = subprocess.Popen(self.args, stdout=subprocess.DEVNULL, stderr=open(self.log, "ab"),
+                                        env=self.env)
+        wait_for_port(self.port, 30)
+        return self
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            self.process.wait(15)
+        self.process = None
+
+    def errors(self) -> str:
+        text = self.log.read_text() if self.log.exists() else ""
+        return "\n".join(line for line in text.splitlines() if "Traceback" in line or "Exception on" in line)
+
+
+class LiveWriter:
+    """Keeps the store live: one step of every meter each second, stamped now (``filled.write_now()``)."""
+
+    def __init__(self, filled):
+        self.filled, self.stop_event = filled, threading.Event()
+        self.thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self):
+        while not self.stop_event.is_set():
+            self.filled.write_now()
+            self.stop_event.wait(1.0)
+
+    def __enter__(self):
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.stop_event.set()
+        self.thread.join(10)
+
+
+# Every line chart of the active scene whose data has points has drawn them: plotly draws after the data
+# arrives (and again after a resize), so a screenshot taken on the data alone can show empty axes.
+LINES_DRAWN = ("[...document.querySelectorAll('.scene.active .js-plotly-plot')].every(p => "
+               "!(p.data || []).some(d => (d.type || 'scatter') === 'scatter' && (d.mode || '').includes('lines') "
+               "&& (d.x || []).length > 1) || [...p.querySelectorAll('.scatterlayer path.js-line')]"
+               ".some(path => (path.getAttribute('d') || '').length > 20)) && "
+               # the town plan: its names drawn, which plotly does after the WebGL layer of its meters
+               "(!document.querySelector('.scene.active #city-graph .js-plotly-plot') || "
+               "document.querySelectorAll('.scene.active #city-graph .textpoint').length > 0)")
+
+
+def scene_settled(browser: Browser) -> None:
+    """The scene on screen has finished fading in and the others out (a 0.45 s CSS transition), and its line
+    charts are drawn."""
+    browser.wait_for("[...document.querySelectorAll('.scene')].every(s => s.getAnimations().length === 0) && "
+                     "getComputedStyle(document.querySelector('.scene.active')).opacity === '1' && " + LINES_DRAWN,
+                     5, 0.05)
+
+
+def set_kiosk_clock(browser: Browser, ms: float) -> None:
+    """Stop the page's kiosk clock (kiosk.js's injected clock) at ``ms``: rotation and pause see that time."""
+    browser.js("var at = arguments[0]; window.expoKiosk.clock = function () { return at; };", ms)
+
+
+def run_page_faster(browser: Browser, factor: float) -> None:
+    """The page's time runs ``factor`` times faster: the kiosk clock, and Dash's two intervals (the refresh
+    and the clock tick) firing ``factor`` times as often, so rotation, refreshes and pauses all keep their
+    proportions in less wall time."""
+    browser.js("""
+        var k = window.expoKiosk, factor = arguments[0], realStart = Date.now(), kioskStart = k.clock();
+        k.clock = function () { return kioskStart + (Date.now() - realStart) * factor; };
+        ['tick', 'clock'].forEach(function (id) {
+            window.dash_clientside.set_props(id, {interval: Math.round(1000 / factor)});
+        });""", factor)
+
+
+def active_scene_ready(browser: Browser, timeout_s: float = 20.0) -> None:
+    browser.wait_for("document.querySelector('.scene.active .js-plotly-plot') && "
+                     "document.querySelector('.scene.active .js-plotly-plot').data && "
+                     "document.querySelector('.scene.active .js-plotly-plot').data.length > 0 && "
+                     "document.querySelector('.scene.active .kpis').children.length > 0 && "
+                     "document.querySelector('.scene.active .caption').textContent.length > 0", timeout_s)

@@ -1,0 +1,127 @@
+"""The kiosk in a real browser (headless Chromium): it rotates, a touch pauses it, its memory stays flat, and
+it rides out a lost server and an empty store.
+
+Apart from test_browser.py so the run's workers take the two halves in parallel (``--dist loadfile`` keeps a
+module on one worker); each module has its own dashboard and Chromium, shared by its tests.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from testkit.browser import Browser, available, screenshot_dir
+from testkit.dashboard import SCENES, Dashboard, LiveWriter, active_scene_ready, run_page_faster, set_kiosk_clock
+from tests.dashboard.conftest import Filled
+
+pytestmark = pytest.mark.skipif(available() is not None, reason=available() or "")
+SHOTS = screenshot_dir()
+
+
+@pytest.fixture(scope="module")
+def town(tmp_path_factory):
+    workdir = tmp_path_factory.mktemp("kiosk")
+    filled = Filled(f"sqlite:///{workdir / 'expo.db'}", hours=6)
+    with LiveWriter(filled):
+        dash = Dashboard(filled.url, workdir, "--rotate-s", "3", "--idle-s", "6").start()
+        yield filled, dash, workdir
+        dash.stop()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    b = Browser(1920, 1080)
+    yield b
+    b.close()
+
+
+def test_kiosk_rotates_and_a_touch_pauses_it(town, browser):
+    _, dash, _ = town
+    browser.open(f"{dash.url}?kiosk=1&lang=en")
+    active_scene_ready(browser)
+    first = browser.js("return document.querySelector('.scene.active').id")
+    browser.wait_for(f"document.querySelector('.scene.active').id !== {json.dumps(first)}", 10)
+    # a visitor's touch, on the title above the scenes: a scene's own caption can be mid-fade (not clickable)
+    # just after a rotation, and a touch anywhere pauses the show
+    browser.driver.find_element("css selector", ".title").click()
+    paused_on = browser.js("return document.querySelector('.scene.active').id")
+    assert browser.wait_for("document.body.classList.contains('paused')", 3)
+    touched_ms = browser.js("return window.expoKiosk.pausedUntil - window.expoKiosk.cfg.idle_ms")
+    set_kiosk_clock(browser, touched_ms + 4500)  # longer than the 3 s rotation, within the 6 s pause
+    ticks = browser.js("return window.expoKiosk.ticks")
+    browser.wait_for(f"window.expoKiosk.ticks >= {ticks + 2}", 10)  # the rotation looked twice at that time
+    assert browser.js("return document.querySelector('.scene.active').id") == paused_on
+    assert browser.js("return document.body.classList.contains('paused')")
+    set_kiosk_clock(browser, touched_ms + 6500)  # the pause is over: the show resumes by itself
+    browser.wait_for(f"document.querySelector('.scene.active').id !== {json.dumps(paused_on)}", 15)
+    assert not browser.js("return document.body.classList.contains('paused')")
+
+
+def test_server_loss_shows_a_banner_and_the_page_recovers_by_itself(tmp_path, browser):
+    filled = Filled(f"sqlite:///{tmp_path / 'expo.db'}", hours=1)
+    with LiveWriter(filled):
+        dash = Dashboard(filled.url, tmp_path).start()
+        try:
+            browser.open(f"{dash.url}?lang=en")
+            active_scene_ready(browser)
+            browser.wait_for("document.getElementById('badge').className.includes('badge-live')", 15)
+            kpis_before = browser.js("return document.querySelector('.scene.active .kpis').innerText")
+            dash.stop()
+            browser.wait_for("document.getElementById('banner').className.includes('show server')", 15)
+            assert "delayed" in browser.js("return document.getElementById('badge').className")
+            assert browser.js("return document.querySelector('.scene.active .kpis').innerText") == kpis_before
+            browser.screenshot(SHOTS / "server-lost.png")
+            dash.start()  # same port: the page was never reloaded
+            browser.wait_for("!document.getElementById('banner').className.includes('show')", 20)
+            browser.wait_for("document.getElementById('badge').className.includes('badge-live')", 15)
+            assert browser.console_errors() == [] or all("Failed to load resource" in e or "_dash-update-component"
+                                                          in e for e in browser.console_errors())
+        finally:
+            dash.stop()
+
+
+def test_an_empty_store_shows_every_scene_waiting_without_errors(tmp_path, browser):
+    """A new exhibit before its first reading: words on screen, no broken charts, no console errors."""
+    empty = Filled(f"sqlite:///{tmp_path / 'empty.db'}", hours=0)  # device metadata only
+    dash = Dashboard(empty.url, tmp_path).start()
+    try:
+        for scene in SCENES:
+            browser.open(f"{dash.url}?scene={scene}&lang=en")
+            browser.wait_for("document.querySelector('.scene.active .caption') && "
+                             "document.querySelector('.scene.active .caption').textContent.length > 0")
+            browser.wait_for("window.expoKiosk.answers >= 2", 15)  # the full draw and a tick after it, applied
+            assert "Waiting for data" in browser.js("return document.getElementById('badge').innerText")
+            assert browser.console_errors() == [], scene
+        assert dash.errors() == ""
+    finally:
+        dash.stop()
+
+
+# One round of the rotation after the warm-up in the default run (every scene drawn away and back once more,
+# three refreshes each); the long soak, fifteen rotations, with --slow.
+@pytest.mark.parametrize("rotations_n, answers_n", [
+    (len(SCENES), 3 * len(SCENES)),
+    pytest.param(15, 45, marks=pytest.mark.slow, id="soak"),
+])
+def test_kiosk_heap_stays_flat_over_rotations(town, browser, rotations_n, answers_n):
+    """Rotations (one every 3 s of page time) and refreshes: the JS heap does not grow.
+
+    The page's clocks run four times faster (kiosk.js's injected clock and Dash's intervals), so this takes
+    a quarter of the wall time; the store's data still changes once a second. The hour-long version at real
+    speed is ``bench/dashboard_refresh.py --browser-minutes 60``.
+    """
+    _, dash, _ = town
+    browser.open(f"{dash.url}?kiosk=1&lang=zh")
+    active_scene_ready(browser)
+    run_page_faster(browser, 4)
+    # warm-up: round the rotation once (every scene drawn, and the first again, in full after it was away),
+    # fonts and plotly's caches filled
+    browser.wait_for(f"window.expoKiosk.rotations >= {len(SCENES)}", 60)
+    warm = browser.heap_mb()
+    rotations, answers = browser.js("return [window.expoKiosk.rotations, window.expoKiosk.answers]")
+    browser.wait_for(f"window.expoKiosk.rotations >= {rotations + rotations_n} && "
+                     f"window.expoKiosk.answers >= {answers + answers_n}", 90)
+    after = browser.heap_mb()
+    assert browser.js("return document.querySelectorAll('.js-plotly-plot').length") == 8  # no graph is ever added
+    assert after <= warm * 1.2, f"JS heap grew from {warm:.1f} MB to {after:.1f} MB"
