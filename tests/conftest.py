@@ -24,7 +24,29 @@ def pytest_configure(config):
     settings.load_profile(os.environ.get("EXPO_HYPOTHESIS_PROFILE", "quick"))
 
 
+def _long_first(item) -> int:
+    """0 for a module of browser or fault tests (minutes each), 1 for the rest."""
+    if "browser" in getattr(item, "fixturenames", ()) or "/faults/" in item.nodeid.replace("\\", "/"):
+        return 0
+    return 1
+
+
 def pytest_collection_modifyitems(config, items):
+    # The workers take whole modules in collection order (--dist loadfile): the long modules go out first, the
+    # one with the most tests first among them, so the run does not end with one worker alone on a browser
+    # module while the others wait. A module's tests keep their order; the sort is stable, the same on every
+    # worker.
+    rank, count = {}, {}
+    for item in items:
+        module = item.nodeid.split("::", 1)[0]
+        rank[module] = min(rank.get(module, 1), _long_first(item))
+        count[module] = count.get(module, 0) + 1
+
+    def order(item):
+        module = item.nodeid.split("::", 1)[0]
+        return (rank[module], -count[module] if rank[module] == 0 else 0)
+
+    items.sort(key=order)
     if config.getoption("--slow"):
         return
     skip = pytest.mark.skip(reason="slow: run with --slow")
