@@ -125,10 +125,10 @@ def colour_value(mark: Mark) -> float:
 def sizes(marks, scale: float, zero_energy: str | None = None) -> list[float]:
     """12..34 px at 1080p by the square root of the rated power held, against the biggest mark's: the cells are
     about 50 px apart at 1080p (36 at 720p), so neighbours do not run into each other. The zero-energy building is
-    at least 30 px, findable."""
+    at least 36 px, findable."""
     top = max((m.rated_w for m in marks), default=0.0) or 1.0
     return [round(scale * max(12 + 22 * math.sqrt(max(m.rated_w, 0.0) / top),
-                              30 if zero_energy and m.building == zero_energy else 0)) for m in marks]
+                              36 if zero_energy and m.building == zero_energy else 0)) for m in marks]
 
 
 def symbol(mark: Mark, zero_energy: str | None) -> str:

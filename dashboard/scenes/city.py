@@ -36,6 +36,7 @@ from dashboard.scenes._parts import changed, digest, kpi
 SCENE = SceneInfo("city", 10, "scene.city")
 GRAPH = "city-graph"
 COLOURSCALE = [[0.0, theme.GENERATION], [0.5, theme.IDLE], [1.0, theme.CONSUMPTION]]
+RIM = "rgba(242,244,248,0.45)"  # a gathered mark's outline: an idle (dark) area still shows on the dark plan
 SYMBOLS = {"feeder": "square", "grid_connection": "diamond", "wind": "triangle-up", "battery": "hexagon",
            "weather_station": "star"}
 
@@ -138,7 +139,7 @@ def gathered_trace(marks, lang: str, scale: float, zeb: str | None) -> go.Scatte
         x=[m.x_m for m in marks], y=[m.y_m for m in marks], mode="markers",
         marker=dict(size=gather.sizes(marks, scale, zeb), color=[round(gather.colour_value(m), 2) for m in marks],
                     cmin=-1, cmax=1, colorscale=COLOURSCALE, symbol=[gather.symbol(m, zeb) for m in marks],
-                    line=dict(width=scale, color=theme.BACKGROUND)),
+                    line=dict(width=round(1.5 * scale, 1), color=RIM)),
         customdata=[[m.id, len(m.meters)] for m in marks], hovertemplate=text("plan.hover", lang),
     )
 
@@ -194,17 +195,19 @@ def landmarks(snapshot, lang: str, site: str | None = None) -> list[tuple[float,
     """Names on the plan for what a visitor looks for: the grid connection, the building, the wind farm."""
     out = []
     devices = shown(snapshot, site)
+    # at district scale the names stand off by half a cell, clear of the marks (which are larger than a meter's)
+    gap = gather.cell_m(devices) / 2 if gather.gathered(devices) else None
     top = [d for d in devices if d.kind == "grid_connection" and d.counted]
     for d in top[:1]:
-        out.append((d.x_m, d.y_m + 25, text("landmark.grid", lang), "top center"))
+        out.append((d.x_m, d.y_m + (gap or 25), text("landmark.grid", lang), "top center"))
     building = snapshot.building
     members = [d for d in devices if building and d.site == building.site and d.building == building.id]
     if members:
-        out.append((min(d.x_m for d in members) - 10, sum(d.y_m for d in members) / len(members),
-                    text("landmark.building", lang), "middle left"))
+        x = sum(d.x_m for d in members) / len(members) - gap if gap else min(d.x_m for d in members) - 10
+        out.append((x, sum(d.y_m for d in members) / len(members), text("landmark.building", lang), "middle left"))
     wind = [d for d in devices if d.kind == "wind"]
     if wind:
-        out.append((sum(d.x_m for d in wind) / len(wind), max(d.y_m for d in wind) + 25, text("landmark.wind", lang),
+        out.append((sum(d.x_m for d in wind) / len(wind), max(d.y_m for d in wind) + (gap or 25), text("landmark.wind", lang),
                     "top center"))
     return out
 
