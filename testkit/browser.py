@@ -44,7 +44,9 @@ class Browser:
 
     def open(self, url: str) -> None:
         """Navigate; what the previous page logged (a test that stopped its server on purpose) is let go of, so
-        ``console_errors`` speaks of this page only."""
+        ``console_errors`` speaks of this page only. The previous page is unloaded first (about:blank), so none of
+        its requests still in flight logs into the new one after the log was emptied."""
+        self.driver.get("about:blank")
         self.driver.get_log("browser")
         self.driver.get(url)
 
