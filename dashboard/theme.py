@@ -42,4 +42,10 @@ def layout(**overrides) -> dict:
     return base
 
 
+# Instead of plotly's own template (7 KB in every first draw; the layout above sets every colour) for the figures
+# that must fit a tick's 30 KB at city scale. Not an empty template: with "none" or {} a tap on the town plan fired
+# no click event in Chromium (tests/dashboard/test_district_browser.py at 4K); one that sets the plot's background
+# keeps it.
+LEAN_TEMPLATE = {"layout": {"plot_bgcolor": "rgba(0,0,0,0)"}}
+
 GRAPH_CONFIG = {"displayModeBar": False, "responsive": True, "scrollZoom": False, "doubleClick": False}

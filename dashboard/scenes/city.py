@@ -173,10 +173,7 @@ def make_figure(snapshot, lang: str, site: str | None = None, scale: float = 1.0
     fig = go.Figure(
         traces,
         layout=theme.layout(
-            # Not plotly's template (7 KB a draw; the theme sets every colour), and not an empty one either: with
-            # "none" or {} a tap on the plan fired no click event in Chromium (tests/dashboard/test_district_browser.py
-            # at 4K); a template that sets the plot's background keeps it.
-            template=go.layout.Template(layout=dict(plot_bgcolor="rgba(0,0,0,0)")),
+            template=theme.LEAN_TEMPLATE,
             xaxis=dict(visible=False), yaxis=dict(visible=False, scaleanchor="x", scaleratio=1, range=_y_range(devices)),
             margin=dict(l=10, r=10, t=10, b=10), showlegend=False, dragmode=False,
             hoverlabel=dict(font=dict(size=round(scale * theme.TICK_PX), family=theme.FONT)),

@@ -95,10 +95,12 @@ def _figure_update(sent, fresh, key, amounts, lang, fmt):
     structure = digest([lang, key, len(values)])  # a Sankey drawn with no links has no source/target arrays
     names = labels(amounts, lang, fmt)
     fresh[key + ":s"], fresh[key + ":v"], fresh[key + ":l"] = structure, digest(values), digest(names)
-    if sent.get(key + ":s") != structure or not values:
+    if sent.get(key + ":s") != structure:
         return make_figure(amounts, lang, fmt)
     if sent.get(key + ":v") == fresh[key + ":v"] and sent.get(key + ":l") == fresh[key + ":l"]:
-        return no_update
+        return no_update  # an empty Sankey unchanged too: it had been drawn again on every tick (7.8 KB)
+    if not values:  # nothing to patch new names into
+        return make_figure(amounts, lang, fmt)
     patch = Patch()
     patch["data"][0]["link"]["value"] = values
     patch["data"][0]["node"]["label"] = names

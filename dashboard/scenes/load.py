@@ -67,14 +67,17 @@ def peak(totals: list) -> tuple[int, float] | None:
 def make_figure(snapshot, lang: str) -> go.Figure:
     x = slot_times(snapshot.day_start_s, snapshot.timezone)
     series = series_kw(snapshot)
+    # The slots are evenly spaced local times (``slot_times``): a start and a step instead of 288 date strings a
+    # trace, which were 32 of the first draw's 63 KB at the city's scale.
+    even = dict(x0=x[0], dx=SLOT_S * 1000)
     traces = [
-        go.Scatter(x=x, y=values, name=text("cat." + k, lang), stackgroup="today", mode="lines",
+        go.Scatter(**even, y=values, name=text("cat." + k, lang), stackgroup="today", mode="lines",
                    line=dict(width=0.5, color=CATEGORIES[k].colour), fillcolor=CATEGORIES[k].colour,
                    hovertemplate=f"{text('cat.' + k, lang)} %{{y:.0f}} kW<extra></extra>")
         for k, values in series.items()
     ]
     yesterday = [None if v is None else round(v / 1000, 1) for v in snapshot.curve_yesterday_w]
-    traces.append(go.Scatter(x=x, y=yesterday, name=text("chart.yesterday", lang), mode="lines",
+    traces.append(go.Scatter(**even, y=yesterday, name=text("chart.yesterday", lang), mode="lines",
                              line=dict(color=theme.TEXT, width=3, dash="dash"),
                              hovertemplate=f"{text('chart.yesterday', lang)} %{{y:.0f}} kW<extra></extra>"))
     top = peak(total_kw(series))
@@ -84,6 +87,7 @@ def make_figure(snapshot, lang: str) -> go.Figure:
         text=[f"{text('chart.peak', lang)} {numbers.power(top[1] * 1000)[lang]}"] if top else [],
         textposition="top center", textfont=dict(size=theme.LABEL_PX), hoverinfo="skip", showlegend=False))
     return go.Figure(traces, layout=theme.layout(
+        template=theme.LEAN_TEMPLATE,
         xaxis=dict(theme.layout()["xaxis"], type="date", tickformat="%H:%M", range=[x[0], x[-1]], dtick=3 * 3600000),
         yaxis=dict(theme.layout()["yaxis"], title=dict(text=text("chart.power_kw", lang)), rangemode="tozero"),
         margin=dict(l=20, r=20, t=70, b=20),

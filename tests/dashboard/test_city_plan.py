@@ -77,12 +77,26 @@ def refresh(snapshot, scene: str, lang: str, sent: dict, focus: str | None = Non
 
 
 @pytest.mark.parametrize("lang", ["en", "zh"])
-@pytest.mark.parametrize("scene", ["city", "bigdata"])
+@pytest.mark.parametrize("scene", ["zeb", "city", "bigdata", "flow", "load", "rank"])
 def test_a_scenes_first_draw_on_the_city_scenario_is_at_most_30_kb(city_snapshot, scene, lang):
+    """Every scene of the rotation: a rotation's first draw is a tick like any other (the load curve's was
+    63 KB with a date string for each of its 288 slots in every trace)."""
     first, sent = refresh(city_snapshot, scene, lang, {})
     assert first <= LIMIT_BYTES, f"{scene} first draw {first / 1024:.1f} KB"
     again, _ = refresh(city_snapshot, scene, lang, sent)
     assert again < 2048  # nothing changed: the beat and the digests
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_the_load_curve_of_a_whole_day_in_every_sector_is_drawn_in_at_most_30_kb(city_snapshot, lang):
+    """The evening, every one of the 288 slots filled in each sector and yesterday's: the worst first draw."""
+    from dashboard.categories import LOADS
+    from dashboard.model.slots import SLOTS
+
+    full = dataclasses.replace(city_snapshot, curve_today={k: [123456.7 + i for i in range(SLOTS)] for k in LOADS},
+                               curve_yesterday_w=[654321.9 + i for i in range(SLOTS)])
+    first, _ = refresh(full, "load", lang, {})
+    assert first <= LIMIT_BYTES, f"load first draw {first / 1024:.1f} KB"
 
 
 @pytest.mark.parametrize("site", ["port", "tanggu", "dagang-wind", "teda"])
