@@ -114,3 +114,27 @@ def raw(url: str, metric: str, since_s: float, sites: bool = False) -> list[tupl
                 row = (tags["device"], ts / 1000, value)
                 out.append((tags["site"], *row) if sites else row)
     return out
+
+
+@pytest.fixture(scope="module")
+def town(tmp_path_factory, request):
+    """A dashboard on six hours of the town with a writer keeping it live: one per browser test module (the
+    modules run on different workers), shared by the module's tests."""
+    from testkit.dashboard import Dashboard, LiveWriter
+
+    workdir = tmp_path_factory.mktemp(request.module.__name__.rsplit(".", 1)[-1])
+    filled = Filled(f"sqlite:///{workdir / 'expo.db'}", hours=6)
+    with LiveWriter(filled):
+        dash = Dashboard(filled.url, workdir, "--rotate-s", "3", "--idle-s", "6").start()
+        yield filled, dash, workdir
+        dash.stop()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """One headless Chromium at 1920x1080 per module; a module with its own ``browser`` fixture overrides it."""
+    from testkit.browser import Browser
+
+    b = Browser(1920, 1080)
+    yield b
+    b.close()

@@ -11,29 +11,12 @@ import json
 
 import pytest
 
-from testkit.browser import Browser, available, screenshot_dir
+from testkit.browser import available, screenshot_dir
 from testkit.dashboard import SCENES, Dashboard, LiveWriter, active_scene_ready, run_page_faster, set_kiosk_clock
 from tests.dashboard.conftest import Filled
 
 pytestmark = pytest.mark.skipif(available() is not None, reason=available() or "")
 SHOTS = screenshot_dir()
-
-
-@pytest.fixture(scope="module")
-def town(tmp_path_factory):
-    workdir = tmp_path_factory.mktemp("kiosk")
-    filled = Filled(f"sqlite:///{workdir / 'expo.db'}", hours=6)
-    with LiveWriter(filled):
-        dash = Dashboard(filled.url, workdir, "--rotate-s", "3", "--idle-s", "6").start()
-        yield filled, dash, workdir
-        dash.stop()
-
-
-@pytest.fixture(scope="module")
-def browser():
-    b = Browser(1920, 1080)
-    yield b
-    b.close()
 
 
 def test_kiosk_rotates_and_a_touch_pauses_it(town, browser):
