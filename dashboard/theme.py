@@ -24,7 +24,11 @@ TRANSITION_MS = 400
 def layout(**overrides) -> dict:
     """Plotly layout every scene starts from."""
     axis = dict(gridcolor=GRID, zerolinecolor=GRID, tickfont=dict(size=TICK_PX, color=MUTED),
-                title=dict(font=dict(size=LABEL_PX - 4, color=MUTED)), automargin=True)
+                title=dict(font=dict(size=LABEL_PX - 4, color=MUTED)), automargin=True,
+                # plotly's default ("hide past div") measures every tick label again after placing each one, a
+                # forced layout of the whole page each time: 20 s of a kiosk's main thread on the city's first
+                # draw when its margins settled slowly. The margins make room for the labels (automargin) instead.
+                ticklabeloverflow="allow")
     base = dict(
         paper_bgcolor="rgba(0,0,0,0)",
         plot_bgcolor="rgba(0,0,0,0)",
@@ -49,3 +53,9 @@ def layout(**overrides) -> dict:
 LEAN_TEMPLATE = {"layout": {"plot_bgcolor": "rgba(0,0,0,0)"}}
 
 GRAPH_CONFIG = {"displayModeBar": False, "responsive": True, "scrollZoom": False, "doubleClick": False}
+
+
+def placeholder() -> dict:
+    """A graph's figure until its scene first draws: nothing to see, and no axes for the browser to lay out on
+    the seven scenes a page load does not show."""
+    return {"data": [], "layout": layout(template=LEAN_TEMPLATE, xaxis=dict(visible=False), yaxis=dict(visible=False))}

@@ -60,7 +60,7 @@ def layout():
             html.Div([bilingual("bigdata.readings", "bd-title"), html.Div(id="bigdata-odometer", className="odometer"),
                       html.Div(id="bigdata-rate", className="bd-rate")], className="bd-panel bd-counter"),
             html.Div([bilingual("bigdata.load", "bd-title"),
-                      dcc.Graph(id=CHART, figure=go.Figure(layout=theme.layout()), config=theme.GRAPH_CONFIG,
+                      dcc.Graph(id=CHART, figure=theme.placeholder(), config=theme.GRAPH_CONFIG,
                                 className="bd-graph")], className="bd-panel bd-chart"),
         ]), className="visual bd-visual"),
         html.Div(id="bigdata-kpis", className="kpis"),

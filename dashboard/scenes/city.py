@@ -44,7 +44,7 @@ SYMBOLS = {"feeder": "square", "grid_connection": "diamond", "wind": "triangle-u
 def layout():
     return [
         html.Div([
-            dcc.Graph(id=GRAPH, figure=go.Figure(layout=theme.layout()), config=theme.GRAPH_CONFIG, className="graph"),
+            dcc.Graph(id=GRAPH, figure=theme.placeholder(), config=theme.GRAPH_CONFIG, className="graph"),
             html.Div([
                 html.Span([html.I(className="dot dot-makes"), bilingual("legend.makes")]),
                 html.Span([html.I(className="dot dot-uses"), bilingual("legend.uses")]),

@@ -27,10 +27,10 @@ def layout():
     return [
         html.Div([
             html.Div([bilingual("flow.now", "panel-title"),
-                      dcc.Graph(id=NOW, figure=go.Figure(layout=theme.layout()), config=theme.GRAPH_CONFIG,
+                      dcc.Graph(id=NOW, figure=theme.placeholder(), config=theme.GRAPH_CONFIG,
                                 className="graph")], className="half"),
             html.Div([bilingual("flow.today", "panel-title"),
-                      dcc.Graph(id=TODAY, figure=go.Figure(layout=theme.layout()), config=theme.GRAPH_CONFIG,
+                      dcc.Graph(id=TODAY, figure=theme.placeholder(), config=theme.GRAPH_CONFIG,
                                 className="graph")], className="half"),
         ], className="visual split"),
         html.Div(id="flow-kpis", className="kpis"),

@@ -24,7 +24,7 @@ GRAPH = "load-graph"
 
 def layout():
     return [
-        html.Div(dcc.Graph(id=GRAPH, figure=go.Figure(layout=theme.layout()), config=theme.GRAPH_CONFIG,
+        html.Div(dcc.Graph(id=GRAPH, figure=theme.placeholder(), config=theme.GRAPH_CONFIG,
                            className="graph"), className="visual"),
         html.Div(id="load-kpis", className="kpis"),
         html.Div(id="load-caption", className="caption"),

@@ -25,10 +25,10 @@ def layout():
     return [
         html.Div([
             html.Div([bilingual("chart.consumers", "panel-title"),
-                      dcc.Graph(id=CONSUMERS, figure=go.Figure(layout=theme.layout()), config=theme.GRAPH_CONFIG,
+                      dcc.Graph(id=CONSUMERS, figure=theme.placeholder(), config=theme.GRAPH_CONFIG,
                                 className="graph")], className="half"),
             html.Div([bilingual("chart.producers", "panel-title"),
-                      dcc.Graph(id=PRODUCERS, figure=go.Figure(layout=theme.layout()), config=theme.GRAPH_CONFIG,
+                      dcc.Graph(id=PRODUCERS, figure=theme.placeholder(), config=theme.GRAPH_CONFIG,
                                 className="graph")], className="half"),
         ], className="visual split"),
         html.Div(id="rank-kpis", className="kpis"),

@@ -25,7 +25,7 @@ GRAPH = "zeb-graph"
 def layout():
     return [
         html.Div([
-            dcc.Graph(id=GRAPH, figure=go.Figure(layout=theme.layout()), config=theme.GRAPH_CONFIG, className="graph"),
+            dcc.Graph(id=GRAPH, figure=theme.placeholder(), config=theme.GRAPH_CONFIG, className="graph"),
             html.Div(id="zeb-progress", className="progress"),
         ], className="visual"),
         html.Div(id="zeb-kpis", className="kpis"),
