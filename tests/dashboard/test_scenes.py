@@ -55,6 +55,17 @@ def test_switching_language_redraws_figures(module, snapshot):
     assert figures and all(isinstance(f, go.Figure) for f in figures)
 
 
+@pytest.mark.parametrize("module", MODULES, ids=lambda m: m.SCENE.id)
+def test_no_visible_axis_asks_the_browser_to_measure_its_labels_again_after_each_one(module, snapshot):
+    """plotly's default ``ticklabeloverflow`` measures every label of an axis after placing each one, each a
+    layout of the whole page: seen as 20-25 s of a kiosk's main thread on the city's first draw."""
+    values, _ = module.update(snapshot, "en", {})
+    figures = [v for o, v in zip(module.outputs(), values) if o.component_property == "figure"]
+    axes = [(k, a) for f in figures for k, a in f.to_plotly_json()["layout"].items() if k[1:5] == "axis"]
+    shown = [(k, a) for k, a in axes if a.get("visible", True) and a.get("showticklabels", True)]
+    assert all(a.get("ticklabeloverflow") == "allow" for _, a in shown), shown
+
+
 def changed_power(snapshot, factor: float):
     devices = tuple(dataclasses.replace(d, power_w=None if d.power_w is None else d.power_w * factor)
                     for d in snapshot.devices)
