@@ -3,10 +3,10 @@
 Layout (docs/data-model.md): a ``series`` table interns (site, device,
 metric) as an integer; ``readings`` holds (series, ts_ms, value) keyed by
 series and instant, so a redelivered reading replaces itself. Each batch
-recomputes exactly the 1-minute buckets it touched from raw rows, and the
-1-hour buckets from those minutes, inside the same transaction: a late
-reading corrects its rollups, and a query over a year reads at most 8,760
-rows per series.
+recomputes exactly the 1-minute buckets it touched from raw rows and adds
+what changed in them to their 1-hour buckets, inside the same transaction: a
+late reading corrects its rollups, a batch late in an hour costs what one
+early in it does, and a query over a year reads at most 8,760 rows per series.
 
 SQLite refuses nothing for good: a batch is stored whole or, when the file is
 locked or the disk full, not at all (``StoreUnavailable``).
@@ -28,7 +28,8 @@ from expo.places import BuildingMeta, SiteMeta
 from expo.reading import Reading
 from expo.store import ROLLUPS_S, Batch, Rejected, RollupRow, StoreError, StoreUnavailable
 from expo.stores._places import read_back
-from expo.stores._sqlite.schema import ROLLUP_FROM_READINGS, ROLLUP_FROM_ROLLUP, SCHEMA, SCHEMA_VERSION
+from expo.stores._sqlite.schema import (ADD_CHANGED, CHANGED_INTO, NOTE_FINER_WAS, ROLLUP_FROM_READINGS,
+                                        ROLLUP_FROM_ROLLUP, SCHEMA, SCHEMA_VERSION, TO_RECOMPUTE)
 
 SCHEMES = ("sqlite",)
 ADDRESS = "sqlite:///relative.db or sqlite:////absolute.db"
@@ -144,18 +145,41 @@ class SQLiteStore:
             )
 
     def _update_rollups(self, touched_instants: set[tuple[int, int]]) -> None:
+        """The finest rollup's touched buckets from raw readings; each coarser one by adding what changed in
+        the finer (``schema.CHANGED_INTO``), or recomputed where that cannot be exact."""
         db = self._db
+        db.execute("CREATE TEMP TABLE IF NOT EXISTS touched (series INTEGER, bucket_ms INTEGER)")
+        db.execute("CREATE TEMP TABLE IF NOT EXISTS changed (series INTEGER, bucket_ms INTEGER, dn INTEGER, "
+                   "dtotal REAL, lo REAL, hi REAL, last_ts_ms INTEGER, shrank INTEGER)")
+        levels = list(ROLLUPS_S.items())
         finer = None
-        touched = touched_instants
-        for name, width_s in ROLLUPS_S.items():
+        for i, (name, width_s) in enumerate(levels):
             width_ms = width_s * 1000
-            buckets = {(sid, ts_ms - ts_ms % width_ms) for sid, ts_ms in touched}
-            db.execute("CREATE TEMP TABLE IF NOT EXISTS touched (series INTEGER, bucket_ms INTEGER)")
             db.execute("DELETE FROM touched")
-            db.executemany("INSERT INTO touched VALUES (?, ?)", buckets)
-            template = ROLLUP_FROM_READINGS if finer is None else ROLLUP_FROM_ROLLUP
-            db.execute(template.format(name=name, width_ms=width_ms, finer=finer))
-            finer, touched = name, buckets
+            if finer is None:
+                db.executemany("INSERT INTO touched VALUES (?, ?)",
+                               {(sid, ts_ms - ts_ms % width_ms) for sid, ts_ms in touched_instants})
+            else:
+                db.execute("DELETE FROM changed")
+                db.execute(CHANGED_INTO.format(finer=finer, width_ms=width_ms))
+                db.execute(TO_RECOMPUTE.format(name=name))
+            coarser = i + 1 < len(levels)
+            if coarser:  # what the coarser level will add: these buckets as they were
+                db.execute(f"CREATE TEMP TABLE IF NOT EXISTS was_{name} (series INTEGER, bucket_ms INTEGER, "
+                           "n INTEGER, total REAL, lo REAL, hi REAL)")
+                db.execute(f"DELETE FROM was_{name}")
+                if finer is None:
+                    db.execute(NOTE_FINER_WAS.format(finer=name))
+                else:  # the buckets changed by addition, then those recomputed
+                    db.execute(f"INSERT INTO was_{name} (series, bucket_ms, n, total, lo, hi) "
+                               f"SELECT d.series, d.bucket_ms, c.n, c.total, c.lo, c.hi FROM changed d "
+                               f"LEFT JOIN rollup_{name} c ON c.series = d.series AND c.bucket_ms = d.bucket_ms")
+            if finer is None:
+                db.execute(ROLLUP_FROM_READINGS.format(name=name, width_ms=width_ms))
+            else:
+                db.execute(ADD_CHANGED.format(name=name, finer=finer, finer_width_ms=ROLLUPS_S[finer] * 1000))
+                db.execute(ROLLUP_FROM_ROLLUP.format(name=name, width_ms=width_ms, finer=finer))
+            finer = name
 
     # -- reading ---------------------------------------------------------------------------------
 

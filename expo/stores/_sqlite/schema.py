@@ -42,7 +42,8 @@ CREATE TABLE IF NOT EXISTS buildings (
     PRIMARY KEY (site, building));
 """
 
-# Recompute the touched buckets of one rollup from its source; {source} is raw readings or the finer rollup.
+# Recompute the touched buckets of one rollup from its source: raw readings, or the finer rollup (for the buckets
+# the finer rollup's changes cannot be added to: ``CHANGED_INTO`` below).
 ROLLUP_FROM_READINGS = """
 WITH agg AS (
     SELECT t.series, t.bucket_ms, count(*) AS n, sum(r.value) AS total, min(r.value) AS lo, max(r.value) AS hi,
@@ -63,4 +64,37 @@ WITH agg AS (
 INSERT OR REPLACE INTO rollup_{name} (series, bucket_ms, n, total, lo, hi, last_ts_ms, last)
 SELECT agg.*, (SELECT last FROM rollup_{finer} x WHERE x.series = agg.series AND x.last_ts_ms = agg.last_ts_ms
                AND x.bucket_ms >= agg.bucket_ms AND x.bucket_ms < agg.bucket_ms + {width_ms}) FROM agg
+"""
+
+# A coarser bucket is not recomputed from every finer one it holds (an hour from up to 60 minutes, every batch:
+# a batch's cost grew through each hour, the city's lag with it). The finer buckets a batch touches are noted
+# as they were before it (was_{finer}), then their changes are added to the coarser buckets. Exact where the
+# touched finer buckets only grew, which is every live batch: count and total by difference, min and max as
+# the min and max of the two, the last value by instant. Where a replaced reading raised a finer bucket's min
+# or lowered its max, or the coarser bucket is new, it is recomputed (``ROLLUP_FROM_ROLLUP``).
+NOTE_FINER_WAS = """
+INSERT INTO was_{finer} (series, bucket_ms, n, total, lo, hi)
+SELECT t.series, t.bucket_ms, r.n, r.total, r.lo, r.hi
+FROM touched t LEFT JOIN rollup_{finer} r ON r.series = t.series AND r.bucket_ms = t.bucket_ms
+"""
+CHANGED_INTO = """
+INSERT INTO changed (series, bucket_ms, dn, dtotal, lo, hi, last_ts_ms, shrank)
+SELECT w.series, w.bucket_ms - w.bucket_ms % {width_ms}, sum(r.n - coalesce(w.n, 0)),
+       sum(r.total - coalesce(w.total, 0)), min(r.lo), max(r.hi), max(r.last_ts_ms),
+       max(w.n IS NOT NULL AND (r.lo > w.lo OR r.hi < w.hi))
+FROM was_{finer} w JOIN rollup_{finer} r ON r.series = w.series AND r.bucket_ms = w.bucket_ms
+GROUP BY w.series, w.bucket_ms - w.bucket_ms % {width_ms}
+"""
+ADD_CHANGED = """
+UPDATE rollup_{name} AS c SET n = c.n + d.dn, total = c.total + d.dtotal, lo = min(c.lo, d.lo), hi = max(c.hi, d.hi),
+    last = CASE WHEN d.last_ts_ms >= c.last_ts_ms THEN
+        (SELECT last FROM rollup_{finer} x  -- the one finer bucket holding that instant: a key lookup
+         WHERE x.series = d.series AND x.bucket_ms = d.last_ts_ms - d.last_ts_ms % {finer_width_ms}) ELSE c.last END,
+    last_ts_ms = max(c.last_ts_ms, d.last_ts_ms)
+FROM changed d WHERE c.series = d.series AND c.bucket_ms = d.bucket_ms AND NOT d.shrank
+"""
+TO_RECOMPUTE = """
+INSERT INTO touched (series, bucket_ms)
+SELECT d.series, d.bucket_ms FROM changed d
+WHERE d.shrank OR NOT EXISTS (SELECT 1 FROM rollup_{name} c WHERE c.series = d.series AND c.bucket_ms = d.bucket_ms)
 """
