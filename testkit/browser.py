@@ -12,10 +12,14 @@ import time
 from pathlib import Path
 
 from selenium import webdriver
+from selenium.common.exceptions import TimeoutException as ScriptTimeoutException
 from selenium.webdriver.chrome.service import Service
 
 FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
          "--disable-dev-shm-usage", "--hide-scrollbars", "--force-device-scale-factor=1")
+
+
+SCRIPT_TIMEOUT_S = 5
 
 
 def available() -> str | None:
@@ -35,6 +39,9 @@ class Browser:
         options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
         self.driver = webdriver.Chrome(service=Service(shutil.which("chromedriver")), options=options)
         self.driver.set_page_load_timeout(30)
+        # a script the page has not run within this is asked again by ``wait_for`` (within its own deadline),
+        # not a failure of its own: selenium's default is 30 s, longer than most waits
+        self.driver.set_script_timeout(SCRIPT_TIMEOUT_S)
         self.resize(width, height)
 
     def resize(self, width: int, height: int) -> None:
@@ -57,12 +64,18 @@ class Browser:
         """Poll a JS expression until it is truthy; return its value."""
         deadline = time.monotonic() + timeout_s
         value = None
+        busy = 0
         while time.monotonic() < deadline:
-            value = self.js("return " + script)
+            try:
+                value = self.js("return " + script)
+            except ScriptTimeoutException:  # the page's main thread did not answer in SCRIPT_TIMEOUT_S: ask again
+                busy += 1
+                continue
             if value:
                 return value
             time.sleep(interval_s)
-        raise AssertionError(f"timed out after {timeout_s} s waiting for: {script} (last value {value!r})")
+        said = f"; the page did not answer {busy} time(s) within {SCRIPT_TIMEOUT_S} s" if busy else ""
+        raise AssertionError(f"timed out after {timeout_s} s waiting for: {script} (last value {value!r}{said})")
 
     def console_errors(self) -> list[str]:
         return [entry["message"] for entry in self.driver.get_log("browser") if entry["level"] == "SEVERE"]
