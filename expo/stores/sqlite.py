@@ -3,8 +3,9 @@
 Layout (docs/data-model.md): a ``series`` table interns (site, device,
 metric) as an integer; ``readings`` holds (series, ts_ms, value) keyed by
 series and instant, so a redelivered reading replaces itself. Each batch
-recomputes exactly the 1-minute buckets it touched from raw rows and adds
-what changed in them to their 1-hour buckets, inside the same transaction: a
+counts the 1-minute buckets it touched (from its own rows where a bucket is
+new, from raw rows where it held readings) and adds what changed in them to
+their 1-hour buckets, inside the same transaction: a
 late reading corrects its rollups, a batch late in an hour costs what one
 early in it does, and a query over a year reads at most 8,760 rows per series.
 
@@ -50,6 +51,28 @@ def parse_address(url: str) -> StoreAddress:
 
 def open(address: StoreAddress, create: bool = True) -> "SQLiteStore":  # noqa: A001 (the backend's verb)
     return SQLiteStore(address.path, create=create)
+
+
+def aggregate(rows: list[tuple[int, int, float]], width_ms: int) -> dict[tuple[int, int], list]:
+    """(series, bucket) -> [n, total, min, max, last instant, last value] of a batch's raw rows, each
+    instant once, at the value the table keeps (the batch's last for it)."""
+    values = {(sid, ts_ms): value for sid, ts_ms, value in rows}
+    out: dict[tuple[int, int], list] = {}
+    for (sid, ts_ms), value in values.items():
+        key = (sid, ts_ms - ts_ms % width_ms)
+        agg = out.get(key)
+        if agg is None:
+            out[key] = [1, value, value, value, ts_ms, value]
+            continue
+        agg[0] += 1
+        agg[1] += value
+        if value < agg[2]:
+            agg[2] = value
+        if value > agg[3]:
+            agg[3] = value
+        if ts_ms > agg[4]:
+            agg[4], agg[5] = ts_ms, value
+    return out
 
 
 class SQLiteStore:
@@ -117,7 +140,7 @@ class SQLiteStore:
                 "SET ts_ms = excluded.ts_ms, value = excluded.value WHERE excluded.ts_ms >= latest.ts_ms",
                 rows,
             )
-            self._update_rollups({(sid, ts_ms) for sid, ts_ms, _ in rows})
+            self._update_rollups(rows)
         if batch.metas:
             db.executemany(
                 "INSERT OR REPLACE INTO devices VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -144,39 +167,40 @@ class SQLiteStore:
                 [(name, float(value), now_ms) for name, value in batch.health.items()],
             )
 
-    def _update_rollups(self, touched_instants: set[tuple[int, int]]) -> None:
-        """The finest rollup's touched buckets from raw readings; each coarser one by adding what changed in
-        the finer (``schema.CHANGED_INTO``), or recomputed where that cannot be exact."""
+    def _update_rollups(self, rows: list[tuple[int, int, float]]) -> None:
+        """The finest rollup's touched buckets from the batch where they are new, from raw readings where
+        they held readings before; each coarser one by adding what changed in the finer
+        (``schema.CHANGED_INTO``), or recomputed where that cannot be exact."""
         db = self._db
         db.execute("CREATE TEMP TABLE IF NOT EXISTS touched (series INTEGER, bucket_ms INTEGER)")
         db.execute("CREATE TEMP TABLE IF NOT EXISTS changed (series INTEGER, bucket_ms INTEGER, dn INTEGER, "
                    "dtotal REAL, lo REAL, hi REAL, last_ts_ms INTEGER, shrank INTEGER)")
         levels = list(ROLLUPS_S.items())
         finer = None
-        for i, (name, width_s) in enumerate(levels):
+        for name, width_s in levels:
             width_ms = width_s * 1000
+            db.execute(f"CREATE TEMP TABLE IF NOT EXISTS was_{name} (series INTEGER, bucket_ms INTEGER, "
+                       "n INTEGER, total REAL, lo REAL, hi REAL, PRIMARY KEY (series, bucket_ms))")
+            db.execute(f"DELETE FROM was_{name}")
             db.execute("DELETE FROM touched")
             if finer is None:
-                db.executemany("INSERT INTO touched VALUES (?, ?)",
-                               {(sid, ts_ms - ts_ms % width_ms) for sid, ts_ms in touched_instants})
+                fresh = aggregate(rows, width_ms)
+                db.executemany("INSERT INTO touched VALUES (?, ?)", fresh)
+                db.execute(NOTE_FINER_WAS.format(finer=name))  # these buckets as they were (none: new)
+                # A bucket new to the store holds this batch's readings alone: counted here, not read back.
+                db.executemany(f"INSERT OR IGNORE INTO rollup_{name} VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                               [(*key, *agg) for key, agg in fresh.items()])
+                db.execute(f"DELETE FROM touched WHERE NOT EXISTS (SELECT 1 FROM was_{name} w WHERE w.series = "
+                           "touched.series AND w.bucket_ms = touched.bucket_ms AND w.n IS NOT NULL)")
+                db.execute(ROLLUP_FROM_READINGS.format(name=name, width_ms=width_ms))  # those that held some
             else:
                 db.execute("DELETE FROM changed")
                 db.execute(CHANGED_INTO.format(finer=finer, width_ms=width_ms))
                 db.execute(TO_RECOMPUTE.format(name=name))
-            coarser = i + 1 < len(levels)
-            if coarser:  # what the coarser level will add: these buckets as they were
-                db.execute(f"CREATE TEMP TABLE IF NOT EXISTS was_{name} (series INTEGER, bucket_ms INTEGER, "
-                           "n INTEGER, total REAL, lo REAL, hi REAL)")
-                db.execute(f"DELETE FROM was_{name}")
-                if finer is None:
-                    db.execute(NOTE_FINER_WAS.format(finer=name))
-                else:  # the buckets changed by addition, then those recomputed
-                    db.execute(f"INSERT INTO was_{name} (series, bucket_ms, n, total, lo, hi) "
-                               f"SELECT d.series, d.bucket_ms, c.n, c.total, c.lo, c.hi FROM changed d "
-                               f"LEFT JOIN rollup_{name} c ON c.series = d.series AND c.bucket_ms = d.bucket_ms")
-            if finer is None:
-                db.execute(ROLLUP_FROM_READINGS.format(name=name, width_ms=width_ms))
-            else:
+                # what the next coarser level will add: the buckets changed here, as they were
+                db.execute(f"INSERT INTO was_{name} (series, bucket_ms, n, total, lo, hi) "
+                           f"SELECT d.series, d.bucket_ms, c.n, c.total, c.lo, c.hi FROM changed d "
+                           f"LEFT JOIN rollup_{name} c ON c.series = d.series AND c.bucket_ms = d.bucket_ms")
                 db.execute(ADD_CHANGED.format(name=name, finer=finer, finer_width_ms=ROLLUPS_S[finer] * 1000))
                 db.execute(ROLLUP_FROM_ROLLUP.format(name=name, width_ms=width_ms, finer=finer))
             finer = name
