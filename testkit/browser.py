@@ -57,8 +57,19 @@ class Browser:
         self.driver.get_log("browser")
         self.driver.get(url)
 
-    def js(self, script: str, *args):
-        return self.driver.execute_script(script, *args)
+    def js(self, script: str, *args, patience_s: float = 30.0):
+        """Run a script; a page too busy to run it within ``SCRIPT_TIMEOUT_S`` is asked again until
+        ``patience_s`` (selenium's own default) has passed."""
+        deadline = time.monotonic() + patience_s
+        while True:
+            try:
+                return self.driver.execute_script(script, *args)
+            except ScriptTimeoutException:
+                if time.monotonic() >= deadline:
+                    raise
+
+    def _js_once(self, script: str):
+        return self.driver.execute_script(script)
 
     def wait_for(self, script: str, timeout_s: float = 20.0, interval_s: float = 0.2):
         """Poll a JS expression until it is truthy; return its value."""
@@ -67,7 +78,7 @@ class Browser:
         busy = 0
         while time.monotonic() < deadline:
             try:
-                value = self.js("return " + script)
+                value = self._js_once("return " + script)
             except ScriptTimeoutException:  # the page's main thread did not answer in SCRIPT_TIMEOUT_S: ask again
                 busy += 1
                 continue
