@@ -57,5 +57,5 @@ GRAPH_CONFIG = {"displayModeBar": False, "responsive": True, "scrollZoom": False
 
 def placeholder() -> dict:
     """A graph's figure until its scene first draws: nothing to see, and no axes for the browser to lay out on
-    the seven scenes a page load does not show."""
+    the scenes a page load does not show."""
     return {"data": [], "layout": layout(template=LEAN_TEMPLATE, xaxis=dict(visible=False), yaxis=dict(visible=False))}

@@ -91,6 +91,7 @@ class SQLiteStore:
                 self._db.execute("INSERT INTO schema VALUES (?)", (SCHEMA_VERSION,))
             elif row[0] != SCHEMA_VERSION:
                 raise StoreError(f"{self.path} has store schema {row[0]}; this version reads schema {SCHEMA_VERSION}")
+            self._make_scratch_tables()
         except sqlite3.DatabaseError as exc:
             raise StoreError(f"cannot open SQLite store {self.path}: {exc}") from None
         except OSError as exc:
@@ -167,23 +168,28 @@ class SQLiteStore:
                 [(name, float(value), now_ms) for name, value in batch.health.items()],
             )
 
+    def _make_scratch_tables(self) -> None:
+        """The temporary tables ``_update_rollups`` works in, once per connection: the buckets a batch
+        touched, each level's touched buckets as they were before it, and what changed in a finer level."""
+        db = self._db
+        db.execute("CREATE TEMP TABLE IF NOT EXISTS touched (series INTEGER, bucket_ms INTEGER)")
+        db.execute("CREATE TEMP TABLE IF NOT EXISTS changed (series INTEGER, bucket_ms INTEGER, dn INTEGER, "
+                   "dtotal REAL, lo REAL, hi REAL, last_ts_ms INTEGER, shrank INTEGER)")
+        for name in ROLLUPS_S:
+            db.execute(f"CREATE TEMP TABLE IF NOT EXISTS was_{name} (series INTEGER, bucket_ms INTEGER, "
+                       "n INTEGER, total REAL, lo REAL, hi REAL, PRIMARY KEY (series, bucket_ms))")
+
     def _update_rollups(self, rows: list[tuple[int, int, float]]) -> None:
         """The finest rollup's touched buckets from the batch where they are new, from raw readings where
         they held readings before; each coarser one by adding what changed in the finer
         (``schema.CHANGED_INTO``), or recomputed where that cannot be exact."""
         db = self._db
-        db.execute("CREATE TEMP TABLE IF NOT EXISTS touched (series INTEGER, bucket_ms INTEGER)")
-        db.execute("CREATE TEMP TABLE IF NOT EXISTS changed (series INTEGER, bucket_ms INTEGER, dn INTEGER, "
-                   "dtotal REAL, lo REAL, hi REAL, last_ts_ms INTEGER, shrank INTEGER)")
-        levels = list(ROLLUPS_S.items())
-        finer = None
-        for name, width_s in levels:
+        names = list(ROLLUPS_S)
+        for i, (name, width_s) in enumerate(ROLLUPS_S.items()):
             width_ms = width_s * 1000
-            db.execute(f"CREATE TEMP TABLE IF NOT EXISTS was_{name} (series INTEGER, bucket_ms INTEGER, "
-                       "n INTEGER, total REAL, lo REAL, hi REAL, PRIMARY KEY (series, bucket_ms))")
             db.execute(f"DELETE FROM was_{name}")
             db.execute("DELETE FROM touched")
-            if finer is None:
+            if i == 0:
                 fresh = aggregate(rows, width_ms)
                 db.executemany("INSERT INTO touched VALUES (?, ?)", fresh)
                 db.execute(NOTE_FINER_WAS.format(finer=name))  # these buckets as they were (none: new)
@@ -193,17 +199,17 @@ class SQLiteStore:
                 db.execute(f"DELETE FROM touched WHERE NOT EXISTS (SELECT 1 FROM was_{name} w WHERE w.series = "
                            "touched.series AND w.bucket_ms = touched.bucket_ms AND w.n IS NOT NULL)")
                 db.execute(ROLLUP_FROM_READINGS.format(name=name, width_ms=width_ms))  # those that held some
-            else:
-                db.execute("DELETE FROM changed")
-                db.execute(CHANGED_INTO.format(finer=finer, width_ms=width_ms))
-                db.execute(TO_RECOMPUTE.format(name=name))
-                # what the next coarser level will add: the buckets changed here, as they were
+                continue
+            finer = names[i - 1]
+            db.execute("DELETE FROM changed")
+            db.execute(CHANGED_INTO.format(finer=finer, width_ms=width_ms))
+            db.execute(TO_RECOMPUTE.format(name=name))
+            if i + 1 < len(names):  # what the next coarser level will add: the buckets changed here, as they were
                 db.execute(f"INSERT INTO was_{name} (series, bucket_ms, n, total, lo, hi) "
                            f"SELECT d.series, d.bucket_ms, c.n, c.total, c.lo, c.hi FROM changed d "
                            f"LEFT JOIN rollup_{name} c ON c.series = d.series AND c.bucket_ms = d.bucket_ms")
-                db.execute(ADD_CHANGED.format(name=name, finer=finer, finer_width_ms=ROLLUPS_S[finer] * 1000))
-                db.execute(ROLLUP_FROM_ROLLUP.format(name=name, width_ms=width_ms, finer=finer))
-            finer = name
+            db.execute(ADD_CHANGED.format(name=name, finer=finer, finer_width_ms=ROLLUPS_S[finer] * 1000))
+            db.execute(ROLLUP_FROM_ROLLUP.format(name=name, width_ms=width_ms, finer=finer))
 
     # -- reading ---------------------------------------------------------------------------------
 

@@ -50,12 +50,12 @@ def test_every_level_equals_the_raw_readings_after_every_batch(tmp_path_factory,
 def test_a_middle_level_is_kept_by_addition_too(tmp_path_factory, written):
     """A third level between the two (the chain is generic): each adds what changed in the one below."""
     levels = {"1m": 60, "10m": 600, "1h": 3600}
-    db = SQLiteStore(tmp_path_factory.mktemp("db") / "expo.db")
-    db._db.execute("CREATE TABLE rollup_10m AS SELECT * FROM rollup_1m WHERE 0")
-    db._db.execute("CREATE UNIQUE INDEX rollup_10m_key ON rollup_10m (series, bucket_ms)")
     saved = sqlite_store.ROLLUPS_S
     sqlite_store.ROLLUPS_S = levels
+    db = SQLiteStore(tmp_path_factory.mktemp("db") / "expo.db")
     try:
+        db._db.execute("CREATE TABLE rollup_10m AS SELECT * FROM rollup_1m WHERE 0")
+        db._db.execute("CREATE UNIQUE INDEX rollup_10m_key ON rollup_10m (series, bucket_ms)")
         write_all(db, written, levels)
     finally:
         sqlite_store.ROLLUPS_S = saved
