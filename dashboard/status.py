@@ -88,6 +88,7 @@ def status_data(model, site: str | None = None) -> dict:
              "shown": s.site in snapshot.watched}
             for s in city_sites
         ],
+        "building_balance": balance_data(snapshot.building),
         "health": health,
         "rejected_by_reason": dict(Counter(r.reason for r in rejected)),
         "rejected": [
@@ -96,6 +97,30 @@ def status_data(model, site: str | None = None) -> dict:
             for r in rejected
         ],
     }
+
+
+def balance_data(building) -> dict | None:
+    """The zero-energy building's energy balance now (``model.balance``): the residual the building scene does not
+    draw, for the engineer to act on when it is beyond its tolerance."""
+    b = building.balance if building is not None else None
+    if b is None:
+        return None
+    return {"site": building.site, "building": building.id, "pv_w": round(b.pv_w, 1), "grid_w": round(b.grid_w, 1),
+            "storage_w": round(b.storage_w, 1), "loads_w": round(b.loads_w, 1),
+            "residual_w": None if b.residual_w is None else round(b.residual_w, 1),
+            "tolerance_w": round(b.tolerance_w, 1), "within_tolerance": b.within_tolerance, "daylight": b.daylight}
+
+
+def _balance_text(data: dict | None, t) -> tuple[str, str] | None:
+    """(the balance as a sum, its verdict) in the page's language."""
+    if data is None:
+        return None
+    kw = lambda w: f"{w / 1000:,.1f} kW"  # noqa: E731
+    if data["residual_w"] is None:
+        return "", t("status.balance.unchecked")
+    line = t("status.balance.line", pv=kw(data["pv_w"]), grid=kw(data["grid_w"]), storage=kw(data["storage_w"]),
+             loads=kw(data["loads_w"]), residual=kw(data["residual_w"]), tolerance=kw(data["tolerance_w"]))
+    return line, t("status.balance.ok" if data["within_tolerance"] else "status.balance.off")
 
 
 def _kind_label(kind: str, lang: str) -> str:
@@ -135,6 +160,8 @@ def render(data: dict, lang: str = "en") -> str:
     return _TEMPLATES.get_template("status.html").render(
         t=t, lang=lang, other_lang="en" if lang == "zh" else "zh", html_lang="zh-CN" if lang == "zh" else "en",
         store_ok=data["store_ok"], store_error=data["store_error"], devices=devices, sites=data["sites"],
+        balance=_balance_text(data["building_balance"], t),
+        balance_ok=data["building_balance"] is None or data["building_balance"]["within_tolerance"],
         summary=t("status.summary", total=len(data["devices"]), live=states.get("live", 0),
                   stale=states.get("stale", 0), offline=states.get("offline", 0)),
         newest=t("status.newest", age=newest_text),

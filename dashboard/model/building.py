@@ -21,6 +21,7 @@ from collections import defaultdict
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+from dashboard.model.balance import balance
 from dashboard.model.slots import slot_means
 from dashboard.model.views import Building, DeviceNow
 from expo.kinds import KINDS, Flow
@@ -90,7 +91,7 @@ class ZeroEnergyBuilding:
             slot_means(((b, v[1]) for b, v in minutes.items()), day_start),
             gen_now, use_now, battery.metrics.get("soc_pct") if battery else None, self._ytd[0], self._ytd[1],
             sum(v[0] for v in today) / 60.0, sum(v[1] for v in today) / 60.0,
-            site=site, described=description is not None and description.role == ZERO_ENERGY,
+            site=site, described=description is not None and description.role == ZERO_ENERGY, balance=balance(mine),
         )
 
     def _year_to_date(self, store: Store, site: str, devices: list[str], metas: dict[Key, DeviceMeta],

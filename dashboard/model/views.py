@@ -76,6 +76,7 @@ class Building:
     used_today_wh: float
     site: str = ""  # a building is (site, building): two districts may both have a "zeb"
     described: bool = False  # found by its retained description (role zero_energy), not guessed from its meters
+    balance: object = None  # model.balance.Balance: its parts' power now, and whether they add up
 
 
 @dataclass(frozen=True)

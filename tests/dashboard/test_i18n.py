@@ -78,6 +78,9 @@ DYNAMIC = {  # keys built at run time: how the sources build them, and every val
     "cat.": (re.compile(r"""["']cat\.["']\s*\+"""), "CATEGORIES"),
     "status.": (re.compile(r"""f["']status\.\{"""), ("live", "stale", "offline", "simulated", "meter")),
     "status.age.": (re.compile(r"""f["']status\.age\.\{"""), ("s", "min", "h")),  # expo.timeutil.age_parts
+    "zeb.part.": (re.compile(r"""f["']zeb\.part\.\{"""),  # model.balance's slots
+                  ("pv_roof", "pv_facade", "grid", "battery", "heat_pump", "lighting", "plugs", "ev")),
+    "zeb.way.": (re.compile(r"""f["']zeb\.way\.\{"""), ("charging", "discharging", "buying", "selling")),
 }
 
 
