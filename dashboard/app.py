@@ -27,7 +27,7 @@ import dash
 from dash import ALL, ClientsideFunction, Input, Output, State, dcc, html
 
 from dashboard import scenes as scene_plugins
-from dashboard.i18n import TEXT, bilingual, both
+from dashboard.i18n import TEXT, bilingual, both, text
 from dashboard.model import ExhibitModel
 from dashboard.scenes._parts import digest, place
 
@@ -81,6 +81,7 @@ def frame(scenes, settings: KioskSettings, timezone: str):
                     for m in scenes
                 ] + [bilingual("nav.paused", "paused-note")], className="nav"),
                 html.Span(id="local-clock", className="clock"),
+                html.Span(id="provenance", className="provenance"),  # "simulated · 模拟数据" (refresh)
                 html.Span(id="badge", className="badge badge-none"),
                 html.Button(bilingual("lang.toggle"), id="lang-toggle", className="lang-toggle", n_clicks=0),
             ], className="status"),
@@ -122,7 +123,8 @@ def create_app(model: ExhibitModel, settings: KioskSettings = KioskSettings(), s
     )
     app.layout = lambda: frame(scenes, settings, model.settings.timezone)
     by_id = {m.SCENE.id: m for m in scenes}
-    outputs = [Output("beat", "data"), Output("sent", "data"), Output("subtitle", "children")]
+    outputs = [Output("beat", "data"), Output("sent", "data"), Output("subtitle", "children"),
+               Output("provenance", "children")]
     takes = {m.SCENE.id: set(inspect.signature(m.update).parameters) & {"focus", "scale"} for m in scenes}
     slices = {}
     for m in scenes:
@@ -145,11 +147,13 @@ def create_app(model: ExhibitModel, settings: KioskSettings = KioskSettings(), s
         start, end = slices[module.SCENE.id]
         values[start:end] = scene_values
         # a scene not on screen forgets what it showed, so it is drawn in full when it comes back
-        sent_place = sent.get("_place")
+        sent_place, sent_provenance = sent.get("_place"), sent.get("_provenance", "")
         sent = {module.SCENE.id: fresh}
         where = subtitle(snapshot, module, focus)
         sent["_place"] = digest(where)
         values[2] = dash.no_update if sent_place == sent["_place"] else both(where["en"], where["zh"])
+        sent["_provenance"] = snapshot.provenance
+        values[3] = dash.no_update if sent_provenance == sent["_provenance"] else provenance(snapshot.provenance)
         values[1] = sent
         return values
 
@@ -197,6 +201,16 @@ def subtitle(snapshot, module, focus=None) -> dict:
     if own is not None:
         return own(snapshot, focus)
     return place(snapshot, module.SCENE.scale)
+
+
+def provenance(which: str | None):
+    """Where the data comes from, in both languages at once, the page's own first: a visitor reading either
+    language learns that it is simulated."""
+    if which is None:
+        return None
+    key = f"provenance.{which}"
+    en, zh = text(key, "en"), text(key, "zh")
+    return both(f"{en} · {zh}", f"{zh} · {en}")
 
 
 def beat(snapshot) -> dict:

@@ -30,6 +30,8 @@ TEXT: dict[str, tuple[str, str]] = {  # key: (English, 简体中文)
                       "与展示服务器的连接中断 — 显示最后的数据，正在重连…"),
     "banner.store": ("The database is not answering — showing the last data, retrying…",
                      "数据库暂时无响应 — 显示最后的数据，正在重试…"),
+    "provenance.simulated": ("simulated", "模拟数据"),  # beside the badge: never pass simulated data off as real
+    "provenance.mixed": ("simulated and metered", "模拟与实测数据"),
     "lang.toggle": ("中文", "English"),
     "nav.paused": ("Paused", "已暂停"),
     # scene titles

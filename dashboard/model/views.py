@@ -175,6 +175,15 @@ class Snapshot:
     watched: tuple = ()  # the sites whose devices are in ``devices``: the home site and those being watched
 
     @property
+    def provenance(self) -> str | None:
+        """"simulated" or "mixed" (simulated beside real meters) when a simulator made any of what is shown, None
+        for real meters only or nothing yet: the top bar says so, so simulated data is never passed off as real."""
+        sources = {d.source for d in self.devices}
+        if "simulated" not in sources:
+            return None
+        return "mixed" if sources - {"simulated"} else "simulated"
+
+    @property
     def freshness(self) -> str:
         """live | replay | delayed | none: what the badge says."""
         if self.newest_ts_s is None:

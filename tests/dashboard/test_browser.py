@@ -31,6 +31,9 @@ def test_every_scene_renders_live_with_no_errors(town, browser, lang):
         assert browser.js("return document.querySelector('.scene.active').id") == json.dumps(
             {"id": scene, "type": "scene"}, separators=(",", ":"))
         browser.wait_for("document.getElementById('badge').className.includes('badge-live')", 15)
+        # simulated data says so beside the badge, in both languages, on every scene
+        browser.wait_for("document.getElementById('provenance').innerText.includes('模拟数据')"
+                         " && document.getElementById('provenance').innerText.includes('simulated')", 5)
         scene_settled(browser)
         browser.screenshot(SHOTS / f"{scene}-{lang}-1920x1080.png")
         assert browser.console_errors() == []
@@ -109,3 +112,48 @@ def test_engineer_view_in_the_browser(town, browser):
     assert rows > 40
     browser.screenshot(SHOTS / "status-1920x1080.png")
     assert browser.console_errors() == []
+
+
+# the words a visitor reads on the building's drawing, their boxes, and whether its dots move: at every screen size
+ZEB_LOOK = """
+const ref = Math.min(innerWidth, innerHeight) / 1080;  // the screen against 1080p (portrait: its width)
+const labels = [...document.querySelectorAll('.scene.active .zb-label')].map(e => {
+  const r = e.getBoundingClientRect();
+  return [r.left, r.top, r.right, r.bottom];
+});
+const small = [...document.querySelectorAll('.scene.active .zb-label span, .scene.active .zb-hero span')]
+  .filter(e => e.children.length === 0 && e.offsetHeight > 0).map(e => {
+    const shown = parseFloat(getComputedStyle(e).fontSize) * e.getBoundingClientRect().height / e.offsetHeight;
+    return [e.innerText, shown / ref];
+  }).filter(([_, px]) => px < 19.5);
+const moving = document.getAnimations().filter(a => /^zb-dots/.test(a.animationName) && a.playState === 'running');
+return {labels, small, moving: moving.length};
+"""
+
+
+@pytest.mark.parametrize("width, height", [(1280, 720), (1920, 1080), (3840, 2160), (1080, 1920)])
+def test_the_building_is_drawn_whole_and_legible_with_its_power_moving(town, browser, width, height):
+    """Both languages at each size: every label on screen, none over another, no word under 20 px at 1080p,
+    and the dots on the wires running (something in the building always uses power)."""
+    _, dash, _ = town
+    browser.resize(width, height)
+    try:
+        browser.open(f"{dash.url}?scene=zeb&lang=zh")
+        active_scene_ready(browser)
+        browser.wait_for("document.querySelectorAll('.scene.active .zb-label').length >= 8", 15)
+        for lang in ("zh", "en"):
+            if lang == "en":
+                browser.js("document.getElementById('lang-toggle').click()")
+                browser.wait_for("document.getElementById('root').className.includes('lang-en')", 5)
+            scene_settled(browser)
+            look = browser.js(ZEB_LOOK)
+            boxes = look["labels"]
+            assert all(0 <= l and 0 <= t and r <= width + 1 and b <= height + 1 for l, t, r, b in boxes), boxes
+            for i, a in enumerate(boxes):
+                for b in boxes[i + 1:]:
+                    assert a[2] <= b[0] + 1 or b[2] <= a[0] + 1 or a[3] <= b[1] + 1 or b[3] <= a[1] + 1, (a, b)
+            assert look["small"] == [], look["small"]
+            assert look["moving"] > 0
+            browser.screenshot(SHOTS / f"zeb-building-{lang}-{width}x{height}.png")
+    finally:
+        browser.resize(1920, 1080)

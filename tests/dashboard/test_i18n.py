@@ -80,6 +80,7 @@ DYNAMIC = {  # keys built at run time: how the sources build them, and every val
     "status.age.": (re.compile(r"""f["']status\.age\.\{"""), ("s", "min", "h")),  # expo.timeutil.age_parts
     "zeb.part.": (re.compile(r"""f["']zeb\.part\.\{"""),  # model.balance's slots
                   ("pv_roof", "pv_facade", "grid", "battery", "heat_pump", "lighting", "plugs", "ev")),
+    "provenance.": (re.compile(r"""f["']provenance\.\{"""), ("simulated", "mixed")),  # Snapshot.provenance
     "zeb.way.": (re.compile(r"""f["']zeb\.way\.\{"""), ("charging", "discharging", "buying", "selling")),
 }
 

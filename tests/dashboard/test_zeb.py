@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import pytest
@@ -163,3 +164,18 @@ def _snapshot(b):
     building_ = Building("zeb", "ZEB", "零能耗", [None] * 288, [None] * 288, 60_000.0, 30_000.0, 50.0, 1e6, 9e5,
                          1e5, 9e4, site="binhai", balance=b)
     return Snapshot(1, 0.0, 0.0, 0.0, "Asia/Shanghai", True, "", 0.0, None, building=building_)
+
+
+def test_simulated_data_is_labelled_as_such_and_real_meters_are_not():
+    from dashboard.app import provenance
+
+    sim = building()
+    real = [dataclasses.replace(d, source="meter") for d in sim]
+    shot = _snapshot(balance(sim))
+    assert dataclasses.replace(shot, devices=tuple(sim)).provenance == "simulated"
+    assert dataclasses.replace(shot, devices=tuple(real)).provenance is None
+    assert dataclasses.replace(shot, devices=tuple(real[:3] + sim[3:])).provenance == "mixed"
+    assert shot.provenance is None  # nothing shown yet: nothing to label
+    label = str(provenance("simulated"))
+    assert "simulated · 模拟数据" in label and "模拟数据 · simulated" in label  # both languages, the page's first
+    assert provenance(None) is None
