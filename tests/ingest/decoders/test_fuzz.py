@@ -313,7 +313,8 @@ def test_native_refuses_numbers_no_float_holds_and_zone_folders(topic, payload):
 
 @pytest.mark.parametrize("name", DECODERS)
 def test_near_valid_messages_do_reach_readings(name):
-    """Guards the guard: were every fuzzed message refused, the properties would test only refusals."""
+    """Guards the guard: were every fuzzed message refused, the properties would test only refusals. No deadline:
+    on a loaded machine (the suite's workers) one slow example must not end the search (seen: NoSuchExample)."""
     options = OPTIONS.get(name, [{}])
 
     def accepted(example) -> bool:
@@ -321,7 +322,7 @@ def test_near_valid_messages_do_reach_readings(name):
         return bool((decode_or_refuse(name, topic, payload, options[which]) or Decoded()).readings)
 
     find(st.tuples(FAMILY_MESSAGES[name], st.integers(0, len(options) - 1)), accepted,
-         settings=settings(max_examples=3_000, derandomize=True, database=None,
+         settings=settings(max_examples=3_000, derandomize=True, database=None, deadline=None,
                            suppress_health_check=list(HealthCheck)))
 
 
@@ -332,4 +333,4 @@ def test_near_valid_descriptions_do_reach_sites_and_buildings(field):
         return bool(getattr(decode_or_refuse("native", *example, {}) or Decoded(), field))
 
     find(NATIVE_PLACES, accepted, settings=settings(max_examples=3_000, derandomize=True, database=None,
-                                                    suppress_health_check=list(HealthCheck)))
+                                                    deadline=None, suppress_health_check=list(HealthCheck)))
