@@ -7,6 +7,8 @@ numerals 72 px and up, labels 28 px, nothing on a visitor scene below 20 px
 
 from __future__ import annotations
 
+from dashboard.model.slots import SLOT_S
+
 BACKGROUND = "#0B1020"
 GRID = "#2A3350"
 TEXT = "#F2F4F8"
@@ -59,3 +61,10 @@ def placeholder() -> dict:
     """A graph's figure until its scene first draws: nothing to see, and no axes for the browser to lay out on
     the scenes a page load does not show."""
     return {"data": [], "layout": layout(template=LEAN_TEMPLATE, xaxis=dict(visible=False), yaxis=dict(visible=False))}
+
+
+def day_axis(x: list, every_h: int) -> dict:
+    """A day's time axis over its slots ``x``: a tick every ``every_h`` hours from the first after midnight, so
+    no tick (00:00) sits in the corner on the power axis's 0."""
+    step = every_h * 3600 // SLOT_S
+    return dict(layout()["xaxis"], type="date", tickformat="%H:%M", range=[x[0], x[-1]], tickvals=x[step::step])

@@ -332,7 +332,7 @@ def chart(snapshot, lang: str) -> go.Figure:
         go.Scatter(y=today, name=text("bigdata.today", lang), mode="lines", fill="tozeroy", **slot,
                    line=dict(color=theme.CONSUMPTION, width=4), fillcolor="rgba(77,163,255,0.18)", hoverinfo="skip"),
     ], layout=theme.layout(template="none",  # the theme sets every colour; plotly's template is 7 KB a draw
-        xaxis=dict(theme.layout()["xaxis"], type="date", tickformat="%H:%M", range=[x[0], x[-1]], dtick=6 * 3600000),
+        xaxis=theme.day_axis(x, 6),
         yaxis=dict(theme.layout()["yaxis"], title=dict(text=chart_unit(snapshot)[0]), rangemode="tozero", nticks=4),
         hoverlabel=None, margin=dict(l=10, r=20, t=44, b=10), legend=dict(theme.layout()["legend"], y=1.0, font=dict(size=theme.TICK_PX)),
         dragmode=False, transition=dict(duration=0),  # a patched curve moves a slot at a time: nothing to ease

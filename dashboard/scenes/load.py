@@ -88,7 +88,7 @@ def make_figure(snapshot, lang: str) -> go.Figure:
         textposition="top center", textfont=dict(size=theme.LABEL_PX), hoverinfo="skip", showlegend=False))
     return go.Figure(traces, layout=theme.layout(
         template=theme.LEAN_TEMPLATE,
-        xaxis=dict(theme.layout()["xaxis"], type="date", tickformat="%H:%M", range=[x[0], x[-1]], dtick=3 * 3600000),
+        xaxis=theme.day_axis(x, 3),
         yaxis=dict(theme.layout()["yaxis"], title=dict(text=text("chart.power_kw", lang)), rangemode="tozero"),
         margin=dict(l=20, r=20, t=70, b=20),
     ))

@@ -33,7 +33,6 @@ from dashboard.scenes._parts import changed, digest, kpi, rounded
 
 SCENE = SceneInfo("zeb", 30, "scene.zeb", scale="building")
 GRAPH = "zeb-graph"
-SIX_HOURS_SLOTS = 6 * 3600 // SLOT_S
 
 
 def layout():
@@ -158,9 +157,7 @@ def make_figure(snapshot, lang: str) -> go.Figure:
         ],
         layout=theme.layout(
             template=theme.LEAN_TEMPLATE,
-            # 06:00, 12:00, 18:00: a tick at 00:00 would sit in the corner on the power axis's 0
-            xaxis=dict(theme.layout()["xaxis"], type="date", tickformat="%H:%M", range=[x[0], x[-1]],
-                       tickvals=x[SIX_HOURS_SLOTS::SIX_HOURS_SLOTS]),
+            xaxis=theme.day_axis(x, 6),
             yaxis=dict(theme.layout()["yaxis"], title=dict(text="kW"), rangemode="tozero", nticks=4),
             margin=dict(l=10, r=20, t=44, b=10), dragmode=False, hoverlabel=None,
             legend=dict(theme.layout()["legend"], y=1.0, font=dict(size=theme.TICK_PX)),

@@ -37,11 +37,14 @@ def test_every_scene_renders_live_with_no_errors(town, browser, lang):
         scene_settled(browser)
         browser.screenshot(SHOTS / f"{scene}-{lang}-1920x1080.png")
         assert browser.console_errors() == []
-    caption = browser.js("return document.querySelector('.scene.active .caption').innerText")
-    if lang == "zh":
-        assert any("\u4e00" <= ch <= "\u9fff" for ch in caption)
-    else:
-        assert caption.isascii() or "CO" in caption
+    # the caption in both languages at once: the page's first, the other beneath it, smaller
+    first, second = browser.js("return [...document.querySelectorAll('.scene.active .caption .t > span')]"
+                               ".filter(e => e.offsetHeight > 0).sort((a, b) => a.getBoundingClientRect().top - "
+                               "b.getBoundingClientRect().top).map(e => [e.innerText, "
+                               "parseFloat(getComputedStyle(e).fontSize)])")
+    chinese = [any("\u4e00" <= ch <= "\u9fff" for ch in text) for text, _ in (first, second)]
+    assert chinese == ([True, False] if lang == "zh" else [False, True]), (first, second)
+    assert second[1] < first[1]
     assert dash.errors() == ""
 
 
