@@ -57,6 +57,7 @@ def frame(scenes, settings: KioskSettings, timezone: str):
     config = {
         "kiosk": settings.kiosk, "rotate_ms": int(settings.rotate_s * 1000), "idle_ms": int(settings.idle_s * 1000),
         "alternate": settings.alternate_languages, "scenes": [m.SCENE.id for m in scenes], "timezone": timezone,
+        "language": settings.language,
         "text": _client_text(),
     }
     return html.Div(id="root", className=f"lang-{settings.language}", children=[

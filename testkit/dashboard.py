@@ -90,8 +90,10 @@ def scene_settled(browser: Browser) -> None:
 
 
 def set_kiosk_clock(browser: Browser, ms: float) -> None:
-    """Stop the page's kiosk clock (kiosk.js's injected clock) at ``ms``: rotation and pause see that time."""
-    browser.js("var at = arguments[0]; window.expoKiosk.clock = function () { return at; };", ms)
+    """Stop the page's kiosk clock (kiosk.js's injected clock) at ``ms``: rotation and pause see that time (the
+    page's own clock becomes the show's, not the server's)."""
+    browser.js("var at = arguments[0], k = window.expoKiosk; k.serverClock = false; "
+               "k.clock = function () { return at; };", ms)
 
 
 def run_page_faster(browser: Browser, factor: float) -> None:
@@ -99,7 +101,8 @@ def run_page_faster(browser: Browser, factor: float) -> None:
     and the clock tick) firing ``factor`` times as often, so rotation, refreshes and pauses all keep their
     proportions in less wall time."""
     browser.js("""
-        var k = window.expoKiosk, factor = arguments[0], realStart = Date.now(), kioskStart = k.clock();
+        var k = window.expoKiosk, factor = arguments[0], realStart = Date.now(), kioskStart = k.showTime();
+        k.serverClock = false;  // the page's own, faster clock is the show's
         k.clock = function () { return kioskStart + (Date.now() - realStart) * factor; };
         ['tick', 'clock'].forEach(function (id) {
             window.dash_clientside.set_props(id, {interval: Math.round(1000 / factor)});

@@ -4,19 +4,32 @@
  * kiosk that lost its server must say so itself, not freeze on the last frame.
  * A touch or click anywhere pauses the rotation for config.idle_ms.
  *
+ * Screens in one hall stay in step: the show's place is a function of the
+ * server's clock (each answer carries it; the page keeps its offset), slot
+ * floor(t / rotate_ms) of the rotation, so every page on one server shows the
+ * same scene at the same moment, whenever it was opened or reloaded, and a
+ * touch kiosk left alone rejoins the show where it is now, not where it left
+ * it. A screen's role is in its address: ?role=wall rotates and ignores
+ * touches, ?role=touch rotates and lets a visitor drive (as ?kiosk=1).
+ *
  * window.expoKiosk is this state: its clock (ms, replaceable, as the server's
- * model takes an injected clock, so a test moves time on instead of waiting)
- * and counters a test or an engineer can read (clock ticks seen, automatic
- * rotations, answers from the server).
+ * model takes an injected clock, so a test moves time on instead of waiting;
+ * with serverClock false the page's own clock is the show's) and counters a test
+ * or an engineer can read (clock ticks seen, automatic rotations, answers from
+ * the server).
  */
 (function () {
   var state = { lastSwitch: Date.now(), pausedUntil: 0, lastBeatAt: Date.now(), lastSent: null, cfg: null,
-                ticks: 0, rotations: 0, answers: 0 };
+                ticks: 0, rotations: 0, answers: 0, offset: 0, serverClock: true, slot: null };
   state.clock = function () { return Date.now(); };
+  state.showTime = function () { return state.clock() + (state.serverClock ? state.offset : 0); };
   window.expoKiosk = state;
+
+  function role() { return new URLSearchParams(location.search).get('role'); }
 
   ['pointerdown', 'keydown', 'wheel'].forEach(function (name) {
     document.addEventListener(name, function () {
+      if (role() === 'wall') { return; }  // a wall is watched, not touched: its show never pauses
       if (state.cfg) { state.pausedUntil = state.clock() + state.cfg.idle_ms; }
       document.body.classList.add('touched');
     }, { passive: true });
@@ -24,9 +37,19 @@
 
   function kioskWanted(cfg, search) {
     var params = new URLSearchParams(search || '');
+    if (params.get('role') === 'wall' || params.get('role') === 'touch') { return true; }
     if (params.has('kiosk')) { return params.get('kiosk') !== '0'; }
     return cfg.kiosk;
   }
+
+  // Where the show is at ``t`` (the server's ms): the scene, and the language when the kiosk alternates
+  // (each round of the rotation in one language, the next in the other, so every scene is seen in both).
+  state.scheduled = function (t, order, cfg) {
+    var slot = Math.floor(t / cfg.rotate_ms), n = order.length;
+    var other = cfg.language === 'zh' ? 'en' : 'zh';
+    return { slot: slot, scene: order[((slot % n) + n) % n],
+             lang: Math.floor(slot / n) % 2 === 0 ? cfg.language : other };
+  };
 
   // The rotation: ?rotation=zeb,city,bigdata (scene ids) or the app's order (config.scenes).
   function rotationOrder(cfg, search) {
@@ -79,12 +102,17 @@
           nextScene = JSON.parse(trigger.split('.')[0]).id;
           state.pausedUntil = now + cfg.idle_ms;
           state.lastSwitch = now;
-        } else if (kioskWanted(cfg, search) && now >= state.pausedUntil && now - state.lastSwitch >= cfg.rotate_ms) {
-          var order = rotationOrder(cfg, search), i = order.indexOf(scene);
-          nextScene = order[(i + 1) % order.length];
-          state.lastSwitch = now;
-          state.rotations += 1;
-          if (cfg.alternate) { nextLang = lang === 'zh' ? 'en' : 'zh'; }
+        } else if (kioskWanted(cfg, search) && now >= state.pausedUntil) {
+          var at = state.scheduled(state.showTime(), rotationOrder(cfg, search), cfg);
+          if (at.slot !== state.slot) {  // the show moved on, or this page (re)joins it
+            state.slot = at.slot;
+            if (at.scene !== scene) { state.rotations += 1; }
+            nextScene = at.scene;
+            state.lastSwitch = now;
+            if (cfg.alternate) { nextLang = at.lang; }
+          }
+        } else {
+          state.slot = null;  // paused or not a kiosk: rejoin the show's present when it resumes
         }
         document.body.classList.toggle('paused', now < state.pausedUntil);
         if (nextScene === scene && nextLang === lang) {
@@ -131,6 +159,7 @@
           state.lastSent = beat.sent_s;
           state.lastBeatAt = now;
           state.answers += 1;
+          state.offset = beat.sent_s * 1000 - now;  // the server's clock: the show every screen follows
         }
         var serverLost = now - state.lastBeatAt > 6000;
         var badge, cls;

@@ -36,9 +36,59 @@ def test_kiosk_rotates_and_a_touch_pauses_it(town, browser):
     browser.wait_for(f"window.expoKiosk.ticks >= {ticks + 2}", 10)  # the rotation looked twice at that time
     assert browser.js("return document.querySelector('.scene.active').id") == paused_on
     assert browser.js("return document.body.classList.contains('paused')")
-    set_kiosk_clock(browser, touched_ms + 6500)  # the pause is over: the show resumes by itself
+    # the pause is over: the show resumes by itself, where it is by then (a moment it shows another scene)
+    resume_ms = browser.js("""var k = window.expoKiosk, t = arguments[0], paused = arguments[1];
+        while (k.scheduled(t, k.cfg.scenes, k.cfg).scene === paused) { t += k.cfg.rotate_ms; }
+        return t;""", touched_ms + 6500, json.loads(paused_on)["id"])
+    set_kiosk_clock(browser, resume_ms)
     browser.wait_for(f"document.querySelector('.scene.active').id !== {json.dumps(paused_on)}", 15)
     assert not browser.js("return document.body.classList.contains('paused')")
+
+
+SHOWING = ("(() => { const k = window.expoKiosk; return [k.slot, JSON.parse(document.querySelector('.scene.active').id)"
+           ".id, document.getElementById('root').className]; })()")
+
+
+def test_screens_on_one_server_show_the_same_scene_at_the_same_moment(town, browser):
+    """Two screens whose own clocks disagree by ten minutes, one a wall and one a touch kiosk opened on another
+    scene, follow the server's clock: the same slot of the rotation, the same scene, the same language."""
+    _, dash, _ = town
+    driver = browser.driver
+    browser.open(f"{dash.url}?role=wall&lang=en")
+    active_scene_ready(browser)
+    browser.js("window.expoKiosk.clock = function () { return Date.now() - 420000; };")  # 7 minutes slow
+    wall = driver.current_window_handle
+    driver.switch_to.new_window("window")
+    try:
+        browser.open(f"{dash.url}?role=touch&lang=en&scene=rank")
+        active_scene_ready(browser)
+        browser.js("window.expoKiosk.clock = function () { return Date.now() + 180000; };")  # 3 minutes fast
+        touch = driver.current_window_handle
+        seen = []
+        for _ in range(3):  # a rotation boundary between the two reads shows as different slots: read again
+            browser.wait_for("window.expoKiosk.answers >= 3 && window.expoKiosk.slot !== null", 15)
+            on_touch = browser.wait_for(SHOWING, 5)
+            driver.switch_to.window(wall)
+            on_wall = browser.wait_for(SHOWING, 5)
+            driver.switch_to.window(touch)
+            seen.append((on_wall, on_touch))
+            if on_wall[0] == on_touch[0]:
+                break
+        on_wall, on_touch = seen[-1]
+        assert on_wall[0] == on_touch[0], seen  # the same slot of the show, though their clocks are 10 min apart
+        assert on_wall[1] == on_touch[1], seen  # so the same scene
+        # a touch on the wall changes nothing; a touch on the kiosk pauses it
+        browser.driver.find_element("css selector", ".title").click()
+        assert browser.wait_for("document.body.classList.contains('paused')", 3)
+        driver.switch_to.window(wall)
+        browser.driver.find_element("css selector", ".title").click()
+        assert not browser.js("return document.body.classList.contains('paused')")
+    finally:
+        for handle in driver.window_handles:
+            if handle != wall:
+                driver.switch_to.window(handle)
+                driver.close()
+        driver.switch_to.window(wall)
 
 
 def test_server_loss_shows_a_banner_and_the_page_recovers_by_itself(tmp_path, browser):
