@@ -115,3 +115,42 @@ def active_scene_ready(browser: Browser, timeout_s: float = 20.0) -> None:
                      "document.querySelector('.scene.active .js-plotly-plot').data.length > 0 && "
                      "document.querySelector('.scene.active .kpis').children.length > 0 && "
                      "document.querySelector('.scene.active .caption').textContent.length > 0", timeout_s)
+
+
+# What a visitor would see wrong on the page's top bar and active scene (HTML text; the charts' own SVG text is
+# plotly's, sized by the theme): words off the screen, words over other words, words under 20 px at 1080p (the
+# screen against 1080p: its shorter side). A word's box is its glyphs' em box on each of its lines, not the
+# element's box, whose leading and the font's extra ascent overlap the next line's without any glyph touching.
+LAYOUT_PROBLEMS = """
+const W = innerWidth, H = innerHeight, ref = Math.min(W, H) / 1080;
+const shown = e => {
+  const s = getComputedStyle(e);
+  if (s.visibility === 'hidden' || s.display === 'none' || !e.getClientRects().length) { return false; }
+  for (let p = e; p; p = p.parentElement) { if (getComputedStyle(p).opacity === '0') { return false; } }
+  return true;
+};
+const words = [...document.querySelectorAll('.topbar *, .scene.active *')].filter(e => !(e instanceof SVGElement)
+  && [...e.childNodes].some(n => n.nodeType === 3 && n.textContent.trim()) && shown(e)).map(e => {
+  const r = e.getBoundingClientRect(), k = r.height / (e.offsetHeight || r.height), style = getComputedStyle(e);
+  const px = parseFloat(style.fontSize) * k;
+  const lines = Math.max(1, Math.round(r.height / ((parseFloat(style.lineHeight) || px / k * 1.2) * k)));
+  const pad = Math.max(0, (r.height - lines * px) / 2);
+  return {text: e.innerText.slice(0, 40), l: r.left, t: r.top + pad, r: r.right, b: r.bottom - pad, px: px / ref, e};
+});
+const off = words.filter(w => w.l < -1 || w.t < -1 || w.r > W + 1 || w.b > H + 1).map(w => w.text);
+const small = words.filter(w => w.px < 19.5).map(w => `${w.text} (${w.px.toFixed(1)} px at 1080p)`);
+const over = [];
+words.forEach((a, i) => words.slice(i + 1).forEach(c => {
+  if (a.e.contains(c.e) || c.e.contains(a.e)) { return; }
+  if (Math.min(a.r, c.r) - Math.max(a.l, c.l) > 1 && Math.min(a.b, c.b) - Math.max(a.t, c.t) > 1) {
+    over.push(`${a.text} | ${c.text}`);
+  }
+}));
+return {off, over, small};
+"""
+
+
+def layout_problems(browser: Browser) -> dict:
+    """``LAYOUT_PROBLEMS`` on the page as it is now: {"off": [...], "over": [...], "small": [...]}, each empty when
+    nothing is wrong."""
+    return browser.js(LAYOUT_PROBLEMS)

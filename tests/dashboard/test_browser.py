@@ -15,7 +15,7 @@ import time
 import pytest
 
 from testkit.browser import available, screenshot_dir
-from testkit.dashboard import SCENES, active_scene_ready, scene_settled
+from testkit.dashboard import SCENES, active_scene_ready, layout_problems, scene_settled
 
 pytestmark = pytest.mark.skipif(available() is not None, reason=available() or "")
 SHOTS = screenshot_dir()
@@ -36,6 +36,7 @@ def test_every_scene_renders_live_with_no_errors(town, browser, lang):
                          " && document.getElementById('provenance').innerText.includes('simulated')", 5)
         scene_settled(browser)
         browser.screenshot(SHOTS / f"{scene}-{lang}-1920x1080.png")
+        assert layout_problems(browser) == {"off": [], "over": [], "small": []}, scene
         assert browser.console_errors() == []
     # the caption in both languages at once: the page's first, the other beneath it, smaller
     first, second = browser.js("return [...document.querySelectorAll('.scene.active .caption .t > span')]"
@@ -103,6 +104,7 @@ def test_smaller_and_portrait_screens_keep_every_part(town, browser, width, heig
                 for b in kpis[i + 1:]:
                     assert a[2] <= b[0] + 1 or b[2] <= a[0] + 1 or a[3] <= b[1] + 1 or b[3] <= a[1] + 1, (a, b)
             browser.screenshot(SHOTS / f"{scene}-zh-{width}x{height}.png")
+            assert layout_problems(browser) == {"off": [], "over": [], "small": []}, scene
     finally:
         browser.resize(1920, 1080)
 

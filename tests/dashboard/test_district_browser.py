@@ -9,6 +9,7 @@ from __future__ import annotations
 import pytest
 
 from testkit.browser import Browser, available
+from testkit.dashboard import layout_problems
 from tests.dashboard.test_bigdata import binhai, snapshot_of
 from tests.dashboard.test_bigdata_browser import (  # noqa: F401
     BOXES,
@@ -121,7 +122,7 @@ def test_the_subtitle_names_the_building_the_town_or_the_city(districts, browser
     until(browser, f"document.querySelector('.scene.active').id.includes('\"{scene}\"') && "
                    f"document.getElementById('subtitle').innerText === {place!r}")
     scale = {"zeb": "The building: ", "bigdata": "The whole city: "}.get(scene, "The town: ")
-    until(browser, f"document.querySelector('.scene.active .caption').innerText.startsWith({scale!r})", 10)
+    until(browser, f"document.querySelector('.scene.active .caption .t-en').innerText.startsWith({scale!r})", 10)
     assert browser.console_errors() == []
 
 
@@ -138,6 +139,7 @@ def test_a_districts_plan_fits_every_screen_in_both_languages(districts, browser
                      "document.querySelector('.scene.active .kpis').children.length === 5", 10)
     path = browser.screenshot(SHOTS / f"city-port-{lang}-{width}x{height}.png")
     assert path.stat().st_size > 10_000
+    assert layout_problems(browser) == {"off": [], "over": [], "small": []}
     parts = browser.js(BOXES, ".scene.active .kpi-value, .scene.active .kpi-label, .scene.active .caption, "
                               ".scene.active .scene-title, .scene.active .legend, #city-back, #badge, .title, "
                               "#subtitle, .nav-dot, .lang-toggle, .clock")
