@@ -19,6 +19,7 @@ from dashboard.app import KioskSettings, create_app
 from dashboard.model import ExhibitModel, ModelSettings
 from dashboard.scenes import _citymap as citymap
 from testkit.browser import Browser, available, screenshot_dir
+from testkit.dashboard import set_kiosk_clock
 from testkit.ports import free_port
 from tests.dashboard.test_bigdata import binhai, snapshot_of
 
@@ -191,9 +192,16 @@ def test_the_rotation_can_be_chosen_in_the_address(served, browser):
     browser.resize(1920, 1080)
     browser.open(f"{url}?kiosk=1&rotation=bigdata,zeb&scene=bigdata&lang=en")
     drawn(browser)
-    start = browser.js("return window.expoKiosk.clock()")
-    for step, expected in ((1, "zeb"), (2, "bigdata"), (3, "zeb")):  # the kiosk clock moved on a rotation each time
-        browser.js("var at = arguments[0]; window.expoKiosk.clock = function () { return at; };",
-                   start + step * 20_500)
+    rotate_ms = browser.js("return window.expoKiosk.cfg.rotate_ms")
+    start = (browser.js("return Math.floor(window.expoKiosk.showTime() / arguments[0])", rotate_ms) + 0.5) * rotate_ms
+    shown = []
+    for step in range(4):  # the show's clock moved on a rotation each time: the two scenes in turn, no other
+        set_kiosk_clock(browser, start + step * rotate_ms)
+        expected = browser.js("var k = window.expoKiosk; return k.scheduled(arguments[0], ['bigdata', 'zeb'], "
+                              "k.cfg).scene", start + step * rotate_ms)
         browser.wait_for(f"document.querySelector('.scene.active').id.includes('\"{expected}\"')", 10)
-    assert browser.js("return window.expoKiosk.rotations") == 3
+        shown.append(expected)
+        if step == 0:
+            rotations = browser.js("return window.expoKiosk.rotations")
+    assert shown in (["bigdata", "zeb"] * 2, ["zeb", "bigdata"] * 2)
+    assert browser.js("return window.expoKiosk.rotations") == rotations + 3
