@@ -16,7 +16,6 @@ import re
 from random import Random
 
 import pytest
-
 from hypothesis import HealthCheck, find, given, settings
 from hypothesis import strategies as st
 
