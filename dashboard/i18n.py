@@ -30,6 +30,7 @@ TEXT: dict[str, tuple[str, str]] = {  # key: (English, 简体中文)
                       "与展示服务器的连接中断 — 显示最后的数据，正在重连…"),
     "banner.store": ("The database is not answering — showing the last data, retrying…",
                      "数据库暂时无响应 — 显示最后的数据，正在重试…"),
+    "panel.behind": ("data up to {time}", "数据截至 {time}"),  # a panel whose own data fell behind the badge's
     "provenance.simulated": ("simulated", "模拟数据"),  # beside the badge: never pass simulated data off as real
     "provenance.mixed": ("simulated and metered", "模拟与实测数据"),
     "lang.toggle": ("中文", "English"),

@@ -8,6 +8,7 @@ import json
 from dash import html, no_update
 
 from dashboard.i18n import bilingual, both, text
+from dashboard.model.slots import SLOT_S
 
 
 def kpi(label_key: str, value: dict, className: str = "") -> html.Div:
@@ -31,6 +32,29 @@ def changed(sent: dict, fresh: dict, key: str, data, build):
     d = digest(data)
     fresh[key] = d
     return build(data) if sent.get(key) != d else no_update
+
+
+# a chart whose newest slot ends this long before the exhibit's now says so itself: two slots and the few
+# minutes a store takes to write a minute's rollup. The badge speaks for the newest reading of any meter; a
+# panel fed by the rollups (a chart of today) can fall behind while the badge stays green.
+PANEL_BEHIND_S = 2 * SLOT_S + 240
+
+
+def data_until(values, snapshot) -> float | None:
+    """The end of the newest slot of ``values`` (a day's slots, None where there is no data) when it lies more
+    than ``PANEL_BEHIND_S`` before now; None when the chart is current or has nothing yet (its scene says that)."""
+    newest = next((i for i in range(len(values) - 1, -1, -1) if values[i] is not None), None)
+    if newest is None:
+        return None
+    end_s = snapshot.day_start_s + (newest + 1) * SLOT_S
+    return end_s if snapshot.clock_s - end_s > PANEL_BEHIND_S else None
+
+
+def behind_note(snapshot, until_s: float | None):
+    """"data up to 14:02 · 数据截至 14:02" on a panel whose own data fell behind; None (the note hidden) when not."""
+    if until_s is None:
+        return None
+    return bilingual("panel.behind", "panel-note", time=snapshot.local(until_s).strftime("%H:%M"))
 
 
 def rounded(values, places: int = 0):

@@ -32,7 +32,7 @@ from dashboard.i18n import bilingual, both, text
 from dashboard.model.slots import SLOT_S, slot_times
 from dashboard.scenes import SceneInfo
 from dashboard.scenes import _citymap as citymap
-from dashboard.scenes._parts import changed, digest, kpi
+from dashboard.scenes._parts import behind_note, changed, data_until, digest, kpi
 
 SCENE = SceneInfo("bigdata", 60, "scene.bigdata", scale="city")
 CHART = "bigdata-load"
@@ -59,7 +59,7 @@ def layout():
                      className="bd-panel bd-share"),
             html.Div([bilingual("bigdata.readings", "bd-title"), html.Div(id="bigdata-odometer", className="odometer"),
                       html.Div(id="bigdata-rate", className="bd-rate")], className="bd-panel bd-counter"),
-            html.Div([bilingual("bigdata.load", "bd-title"),
+            html.Div([bilingual("bigdata.load", "bd-title"), html.Div(id="bigdata-behind", className="panel-behind"),
                       dcc.Graph(id=CHART, figure=theme.placeholder(), config=theme.GRAPH_CONFIG,
                                 className="bd-graph")], className="bd-panel bd-chart"),
         ]), className="visual bd-visual"),
@@ -82,7 +82,8 @@ def outputs():
     return [Output("bigdata-map", "style"), Output("bigdata-areas", "children"), Output("bigdata-flows", "children"),
             Output("bigdata-labels", "children"), Output("bigdata-board", "children"),
             Output("bigdata-share", "children"), Output("bigdata-odometer", "children"),
-            Output("bigdata-rate", "children"), Output(CHART, "figure"), Output("bigdata-kpis", "children"),
+            Output("bigdata-rate", "children"), Output(CHART, "figure"), Output("bigdata-behind", "children"),
+            Output("bigdata-kpis", "children"),
             Output("bigdata-caption", "children")]
 
 
@@ -380,12 +381,14 @@ def update(snapshot, lang: str, sent: dict):
     counter = _items(sent, fresh, "wheels", wheels(readings_today(snapshot)), _wheel, False)
     per_s = changed(sent, fresh, "rate", rate_data(snapshot), rate)
     figure = chart_update(snapshot, lang, sent, fresh)
+    city_load = snapshot.city.load_today_w if snapshot.city is not None else []
+    behind = changed(sent, fresh, "behind", data_until(city_load, snapshot), lambda u: behind_note(snapshot, u))
     strip = changed(sent, fresh, "kpis", kpi_data(snapshot), lambda d: [
         kpi("kpi.city_load", d[0]), kpi("kpi.energy_today", d[1]), kpi("kpi.co2", d[2], "accent-solar"),
         kpi("kpi.online", d[3])])
     line = changed(sent, fresh, "caption", [len(districts(snapshot)), numbers.percent(clean_share(snapshot))],
                    lambda _: caption(snapshot))
-    return [style, areas, flows, labels, rows, share, counter, per_s, figure, strip, line], fresh
+    return [style, areas, flows, labels, rows, share, counter, per_s, figure, behind, strip, line], fresh
 
 
 def register_callbacks(app, model) -> None:

@@ -16,7 +16,7 @@ from dashboard.categories import CATEGORIES, LOADS
 from dashboard.i18n import bilingual, text
 from dashboard.model.slots import SLOT_S, slot_times
 from dashboard.scenes import SceneInfo
-from dashboard.scenes._parts import changed, digest, kpi
+from dashboard.scenes._parts import behind_note, changed, data_until, digest, kpi
 
 SCENE = SceneInfo("load", 40, "scene.load")
 GRAPH = "load-graph"
@@ -24,15 +24,16 @@ GRAPH = "load-graph"
 
 def layout():
     return [
-        html.Div(dcc.Graph(id=GRAPH, figure=theme.placeholder(), config=theme.GRAPH_CONFIG,
-                           className="graph"), className="visual"),
+        html.Div([dcc.Graph(id=GRAPH, figure=theme.placeholder(), config=theme.GRAPH_CONFIG, className="graph"),
+                  html.Div(id="load-behind", className="panel-behind")], className="visual"),
         html.Div(id="load-kpis", className="kpis"),
         html.Div(id="load-caption", className="caption"),
     ]
 
 
 def outputs():
-    return [Output(GRAPH, "figure"), Output("load-kpis", "children"), Output("load-caption", "children")]
+    return [Output(GRAPH, "figure"), Output("load-behind", "children"), Output("load-kpis", "children"),
+            Output("load-caption", "children")]
 
 
 def sectors(snapshot) -> list[str]:
@@ -138,7 +139,8 @@ def update(snapshot, lang: str, sent: dict):
         kpi("kpi.energy_today", d[2]), kpi("kpi.vs_yesterday", d[3])])
     line = changed(sent, fresh, "caption", [data[1], peak_time], lambda d: (
         bilingual("caption.load", time=d[1], peak=d[0]) if top else bilingual("caption.load.none")))
-    return [figure, strip, line], fresh
+    behind = changed(sent, fresh, "behind", data_until(totals, snapshot), lambda u: behind_note(snapshot, u))
+    return [figure, behind, strip, line], fresh
 
 
 CHUNK = 12  # slots per digest: an hour

@@ -29,7 +29,7 @@ from dashboard.model.balance import SOURCES_FIRST
 from dashboard.model.slots import SLOT_S, slot_times
 from dashboard.scenes import SceneInfo
 from dashboard.scenes import _building as drawing
-from dashboard.scenes._parts import changed, digest, kpi, rounded
+from dashboard.scenes._parts import behind_note, changed, data_until, digest, kpi, rounded
 
 SCENE = SceneInfo("zeb", 30, "scene.zeb", scale="building")
 GRAPH = "zeb-graph"
@@ -47,7 +47,7 @@ def layout():
             ]), className="zb-housecell"),
             html.Div([bilingual("kpi.net_zero", "bd-title"), html.Div(id="zeb-progress", className="zb-hero-body")],
                      className="bd-panel zb-hero"),
-            html.Div([bilingual("zeb.today", "bd-title"),
+            html.Div([bilingual("zeb.today", "bd-title"), html.Div(id="zeb-behind", className="panel-behind"),
                       dcc.Graph(id=GRAPH, figure=theme.placeholder(), config=theme.GRAPH_CONFIG, className="bd-graph")],
                      className="bd-panel zb-chart"),
         ]), className="visual bd-visual"),
@@ -58,8 +58,8 @@ def layout():
 
 def outputs():
     return [Output("zeb-sky", "className"), Output("zeb-wires", "children"), Output("zeb-labels", "children"),
-            Output(GRAPH, "figure"), Output("zeb-progress", "children"), Output("zeb-kpis", "children"),
-            Output("zeb-caption", "children")]
+            Output(GRAPH, "figure"), Output("zeb-behind", "children"), Output("zeb-progress", "children"),
+            Output("zeb-kpis", "children"), Output("zeb-caption", "children")]
 
 
 def ratio(building) -> float | None:
@@ -197,6 +197,8 @@ def update(snapshot, lang: str, sent: dict):
     labels = changed(sent, fresh, "labels", label_data(b) if b is not None else [],
                      lambda d: [_label(item) for item in d] or [bilingual("zeb.waiting", "zb-waiting")])
     figure = figure_update(snapshot, lang, sent, fresh)
+    until = data_until(b.consumption_today if b is not None else [], snapshot)
+    behind = changed(sent, fresh, "behind", until, lambda u: behind_note(snapshot, u))
     r = ratio(b)
     bar = changed(sent, fresh, "progress", [numbers.percent(r), numbers.energy(b.produced_ytd_wh if b else None),
                                             numbers.energy(b.used_ytd_wh if b else None)], lambda _: progress(b))
@@ -208,4 +210,4 @@ def update(snapshot, lang: str, sent: dict):
         kpi("kpi.produced_today", d[3]), kpi("kpi.used_today", d[4])])
     line = changed(sent, fresh, "caption", numbers.percent(r), lambda pct: (
         bilingual("caption.zeb", pct=pct) if r is not None else bilingual("caption.zeb.none")))
-    return [sky_class, wire_list, labels, figure, bar, strip, line], fresh
+    return [sky_class, wire_list, labels, figure, behind, bar, strip, line], fresh

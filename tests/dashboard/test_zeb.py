@@ -179,3 +179,19 @@ def test_simulated_data_is_labelled_as_such_and_real_meters_are_not():
     label = str(provenance("simulated"))
     assert "simulated · 模拟数据" in label and "模拟数据 · simulated" in label  # both languages, the page's first
     assert provenance(None) is None
+
+
+@pytest.mark.parametrize("lag_s, says", [(0.0, False), (600.0, False), (1_800.0, True)])
+def test_a_chart_whose_own_data_fell_behind_says_so_on_its_panel(lag_s, says):
+    """Readings still arrive (the badge is green) but the day's chart stopped at 14:00: its panel says so."""
+    day_start = 1_796_400_000.0  # a local midnight's instant does not matter here: the note shows local time
+    used = [30_000.0] * 168 + [None] * 120  # data through 14:00 (168 slots of 5 min)
+    building_ = dataclasses.replace(_snapshot(balance(building())).building, consumption_today=used,
+                                    generation_today=used)
+    end_s = day_start + 168 * 300
+    shot = Snapshot(1, end_s + lag_s, end_s + lag_s, day_start, "UTC", True, "", end_s + lag_s, None,
+                    building=building_)
+    values, _ = zeb.update(shot, "en", {})
+    note = {o.component_id: v for o, v in zip(zeb.outputs(), values)}["zeb-behind"]
+    until = shot.local(end_s).strftime("%H:%M")
+    assert (note is not None and f"data up to {until}" in str(note) and f"数据截至 {until}" in str(note)) == says
