@@ -57,6 +57,9 @@ class Processor:
         self.counters = counters
         self.max_payload_bytes = max_payload_bytes
         self.metas: dict[tuple[str, str], DeviceMeta] = {}
+        # Devices whose metadata was told (a native meta message, or a stored one that says more than a guess):
+        # the kind, place and parent a decoder guesses from a Tasmota or Shelly reading never overwrite theirs.
+        self.told: set[tuple[str, str]] = set()
         # Descriptions as stored: a retained one delivered again (each reconnect) is not written again.
         self.sites: dict[str, SiteMeta] = {}
         self.buildings: dict[tuple[str, str], BuildingMeta] = {}
@@ -101,6 +104,9 @@ class Processor:
             key = (meta.site, meta.device)
             if decoded.announced:
                 self.checks.known.add(key)
+                self.told.add(key)
+            elif key in self.told:
+                continue  # a decoder's guess from a reading never overwrites what the meter's own meta said
             if self.metas.get(key) != meta:
                 self.metas[key] = meta
                 batch.metas.append(meta)

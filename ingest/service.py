@@ -29,6 +29,7 @@ from expo.errors import UserError
 from expo.store import Batch, StoreUnavailable, open_store, parse_store
 from ingest.checks import Checks, Limits
 from ingest.counters import CounterState
+from ingest.decoders import is_guess
 from ingest.health import HealthServer, figures
 from ingest.process import Incoming, Processor
 from ingest.routes import build_routes, subscriptions
@@ -116,6 +117,7 @@ class IngestService:
         self.checks.known.update((r.site, r.device) for r in latest)
         self.processor = Processor(self.routes, self.cfg.site, self.checks, counters, self.cfg.max_payload_bytes)
         self.processor.metas.update({(m.site, m.device): m for m in known_metas})
+        self.processor.told.update((m.site, m.device) for m in known_metas if not is_guess(m))
         self.processor.sites.update({m.site: m for m in known_sites})
         self.processor.buildings.update({(m.site, m.building): m for m in known_buildings})
         for meta in known_metas:

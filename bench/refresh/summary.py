@@ -57,5 +57,6 @@ def summary(measurements: list[Measurement], heap: dict | None, args, influx_ver
             f"{max(fulls, default=0) / 1024:10.1f}")
     if heap:
         log(f"\nbrowser JS heap over {heap['minutes']:g} min of 2 s rotation after warm-up: {heap['warm']:.1f} -> "
-            f"{heap['final']:.1f} MB ({heap['growth']:+.1%}, target < 20%), max {heap['max']:.1f} MB, trend "
-            f"{heap['slope_mb_h']:+.2f} MB/h; dashboard RSS {heap['rss0']:.0f} -> {heap['rss1']:.0f} MB")
+            f"{heap['final']:.1f} MB ({heap['growth']:+.1%}, target < 10%), max {heap['max']:.1f} MB, trend "
+            f"{heap['slope_mb_h']:+.2f} MB/h; dashboard RSS {heap['rss0']:.0f} -> {heap['rss1']:.0f} MB; "
+            f"browser CPU {heap['browser_cpu']:.1%} of one core (target < 30%)")

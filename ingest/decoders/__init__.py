@@ -135,6 +135,14 @@ def meter_meta(ctx: DecodeContext, device: str, kind: str, name: str) -> DeviceM
     return DeviceMeta(ctx.site, device, kind, name_en=name, name_zh=name, source="meter")
 
 
+def is_guess(meta: DeviceMeta) -> bool:
+    """Whether ``meta`` says no more than a decoder guesses from a reading (``meter_meta``): a name and a kind,
+    nowhere on the plan. Anything else (a place, a parent, a building, a rating, a Chinese name of its own) was
+    told by someone, and a guess never overwrites it."""
+    return (meta.source == "meter" and meta.name_en == meta.name_zh and meta.x_m == 0.0 and meta.y_m == 0.0
+            and meta.parent is None and meta.building is None and meta.rated_power_w == 0.0)
+
+
 def energy_counters(kind: str) -> tuple[str, str | None]:
     """The counters a kind keeps (docs/telemetry.md): bidirectional kinds count each way, others one way.
 

@@ -10,6 +10,7 @@ from expo.places import TOTALS_DEVICE, BuildingMeta, SiteMeta
 from expo.store import Batch
 from ingest.checks import Checks
 from ingest.counters import CounterState
+from ingest.decoders import is_guess
 from ingest.process import Incoming, Processor
 from ingest.routes import build_routes
 
@@ -91,3 +92,27 @@ def test_site_and_building_descriptions_go_into_the_batch_once_each_until_they_c
     processor.add(Incoming("expo/eco/site", json.dumps({**SITE, "kind": "district"}).encode(), NOW), again)
     assert [s.kind for s in again.sites] == ["district"]
     assert not processor.rejected_by_reason
+
+
+def test_a_meters_own_meta_outranks_what_a_decoder_guesses_from_its_readings():
+    """A Tasmota plug told to be a heat pump on the plan, under feeder-03, by a retained native meta: its next
+    Tasmota message (a decoder's guess: plug_load, nowhere) neither replaces that nor is written over it."""
+    from expo.metadata import DeviceMeta
+
+    processor = Processor(build_routes([], True), "binhai", Checks(clock=lambda: NOW), CounterState())
+    told = {"v": 1, "kind": "heat_pump", "name": {"en": "Heat pump", "zh": "热泵"}, "position": {"x_m": 120, "y_m": 40},
+            "parent": "feeder-03", "rated_power_w": 6000, "source": "meter"}
+    batch = Batch()
+    processor.add(Incoming("expo/binhai/plug-7/meta", json.dumps(told).encode(), NOW), batch)
+    for _ in range(2):
+        processor.add(Incoming("tele/plug-7/SENSOR", b'{"ENERGY": {"Power": 850, "Total": 12.5}}', NOW), batch)
+    meta = processor.metas[("binhai", "plug-7")]
+    assert (meta.kind, meta.parent, meta.x_m) == ("heat_pump", "feeder-03", 120.0)
+    assert [m.kind for m in batch.metas if m.device == "plug-7"] == ["heat_pump"]  # the guess never written
+    assert [r.metrics["power_w"] for r in batch.readings if r.device == "plug-7"] == [850.0, 850.0]
+    # a device nobody told about keeps the decoder's guess, and a later guess (its route's kind changed) replaces it
+    processor.add(Incoming("tele/plug-8/SENSOR", b'{"ENERGY": {"Power": 5}}', NOW), batch)
+    assert processor.metas[("binhai", "plug-8")].kind == "plug_load"
+    # what the store holds at a restart counts as told when it says more than a guess would
+    assert is_guess(processor.metas[("binhai", "plug-8")]) and not is_guess(meta)
+    assert not is_guess(DeviceMeta("binhai", "p", "plug_load", "Desk lamp", "台灯", source="meter"))
