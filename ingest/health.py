@@ -50,6 +50,7 @@ def figures(subscriber, processor, writer, spool, now_s: float) -> dict[str, flo
         "counter_replacements": processor.counters.replacements,
         "connected": float(subscriber.connected.is_set()),
         "rejected": sum(processor.rejected_by_reason.values()) + w.store_refused,
+        "decoded_nothing": processor.decoded_nothing,  # valid messages with nothing to store (a thermometer's)
     }
     table.update({f"rejected_{reason}": n for reason, n in processor.rejected_by_reason.items()})
     table["rejected_store_refused"] = w.store_refused  # refused for good by the store, kept in its quarantine

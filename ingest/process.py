@@ -7,7 +7,9 @@ contract, a decoder, a check or the counters raised it; any other exception
 is a decoder bug, which costs that one message (``decoder_error``), never the
 stream. A meter replacement the counters accept is kept beside the
 quarantine too (reason ``counter_replaced``), as a record for the engineer of
-a reading that was stored with a new offset.
+a reading that was stored with a new offset; so is a message that decoded to
+nothing at all (``decoded_nothing``: counted, its first and then one an hour
+per topic kept), so nothing arrives without a trace.
 
 Each accepted reading also goes to the site's totals (``ingest.site_totals``),
 whose readings join the same batch. Their device id is reserved: a message
@@ -37,6 +39,8 @@ log = logging.getLogger("expo.ingest")
 KEEP_PAYLOAD_BYTES = 4096  # of an oversized payload, the start is kept for the engineer to read
 ROUTE_CACHE_SIZE = 100_000
 REPLACED = "counter_replaced"  # the reason of an inspection record: a reading stored, on a replaced meter
+DECODED_NOTHING = "decoded_nothing"  # the reason of an inspection record: a message valid for its family, nothing for us
+NOTHING_KEPT_EVERY_S = 3600.0
 
 
 @dataclass(slots=True)  # made for every message on paho's thread: not frozen, which would cost twice as much
@@ -64,6 +68,8 @@ class Processor:
         self.sites: dict[str, SiteMeta] = {}
         self.buildings: dict[tuple[str, str], BuildingMeta] = {}
         self.rejected_by_reason: Counter[str] = Counter()
+        self.decoded_nothing = 0  # messages that decoded to nothing at all (not refusals: counted apart)
+        self._nothing_kept: dict[str, float] = {}  # topic -> when one of its nothing-messages was last kept
         self.readings = 0
         self.totals = SiteTotals()
         self.totals_made = 0
@@ -97,6 +103,10 @@ class Processor:
         decoder = self._decoders[route.decoder]
         decoded = decoder.decode(message.topic, message.payload, DecodeContext(self.site, message.received_s,
                                                                                route.options))
+        if not (decoded.readings or decoded.metas or decoded.status or decoded.sites or decoded.buildings
+                or decoded.replaced):
+            self._decoded_nothing(message, route, batch)
+            return
         if _claims_totals(decoded):
             raise Refused("reserved_device", f"device id {TOTALS_DEVICE!r} is reserved for the site totals ingest "
                                              "keeps; a meter must have another id")
@@ -145,6 +155,22 @@ class Processor:
             batch.metas.append(meta)
         batch.readings.append(totals)
         self.totals_made += 1
+
+    def _decoded_nothing(self, message: Incoming, route: Route, batch: Batch) -> None:
+        """Valid for its family, nothing for us (a thermometer's Tasmota SENSOR, a Shelly's status/sys): counted,
+        and its first message (then one an hour) per topic kept beside the quarantine, so an engineer can see
+        what arrives and why nothing of it is stored, without a chatty sensor filling the quarantine."""
+        self.decoded_nothing += 1
+        last = self._nothing_kept.get(message.topic)
+        if last is not None and message.received_s - last < NOTHING_KEPT_EVERY_S:
+            return
+        if len(self._nothing_kept) >= ROUTE_CACHE_SIZE:
+            self._nothing_kept.clear()
+        self._nothing_kept[message.topic] = message.received_s
+        batch.rejected.append(Rejected(message.received_s, message.topic, DECODED_NOTHING,
+                                       f"the {route.decoder} decoder found no reading, metadata or status in it "
+                                       f"(kept once an hour per topic; every one is counted as decoded_nothing)",
+                                       message.payload[:KEEP_PAYLOAD_BYTES]))
 
     def _route(self, topic: str) -> Route | None:
         """Route lookup, remembered per topic; the memory is bounded so a flood of topics cannot grow it."""

@@ -15,20 +15,35 @@ look like counter resets. The device is kind plug_load unless the route says
 ``TotalStartTime``) are ignored so that a newer firmware does not break ingest.
 
 A smart-meter reader script (Tasmota SML) publishes its own object beside
-``ENERGY``, named by the script (``"SML"``, ``"Haus"``...), with ``Total_in`` and
-``Total_out`` in kWh and a signed ``Power_curr`` in W. That is the building's
-grid connection, not the plug, so it becomes a second device
-``<topic>-<object>`` of kind grid_connection (route option ``sml_kind`` to
-change it; ``kind`` is the plug's).
+``ENERGY``, named by the script (``"SML"``, ``"Haus"``...), with fields the
+script names too: Tasmota's examples say ``Total_in`` and ``Total_out`` in kWh
+and a signed ``Power_curr`` in W; German scripts say ``Verbrauch_Summe``,
+``Einspeisung_Summe`` and ``Watt_Summe``. A field is recognised by its words
+(``sml_role``): import (Verbrauch, Bezug, Import, In, Consumption), export
+(Einspeisung, Lieferung, Export, Out, Feed-in), power (Watt, Power, Leistung,
+P); per-phase fields (``_L1``) are kept as ``power_l1_w`` and the power summed
+from them when the meter gives no total (Summe, Total, Curr, Sum). Energy is
+kWh unless the name says Wh; power W unless it says kW. The route option
+``sml_fields`` (``{"Zaehler_A" = "import", ...}``: import, export, power or
+ignore) overrides the words for a meter whose script names its fields
+otherwise. That is the building's grid connection, not the plug, so it
+becomes a second device ``<topic>-<object>`` of kind grid_connection (route
+option ``sml_kind`` to change it; ``kind`` is the plug's).
+
+Both of Tasmota's full-topic orders are subscribed: ``tele/<topic>/SENSOR``
+(``%prefix%/%topic%/``, its default) and ``<topic>/tele/SENSOR``
+(``%topic%/%prefix%/``, which Home Assistant set-ups often use).
 
 Tasmota's ``Time`` has no UTC offset (it is whatever the device's timezone
 says), so the reading is timed by the broker's delivery instead.
 A SENSOR message with no energy in it (a temperature-only device) is valid
-Tasmota that says nothing to us: it decodes to nothing, without an error.
+Tasmota that says nothing to us: it decodes to nothing, without an error
+(``ingest.process`` counts it and keeps one an hour per topic for the engineer).
 """
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from expo.errors import Refused
@@ -38,7 +53,7 @@ from ingest.decoders import (
 )
 from ingest.units import normalise
 
-DEFAULT_TOPICS = ["tele/+/SENSOR", "tele/+/LWT"]
+DEFAULT_TOPICS = ["tele/+/SENSOR", "tele/+/LWT", "+/tele/SENSOR", "+/tele/LWT"]
 
 # ENERGY field -> (quantity, unit Tasmota reports it in, whether phases add up to a total)
 ENERGY_FIELDS = {
@@ -52,7 +67,19 @@ ENERGY_FIELDS = {
 }
 FORWARD, REVERSE = "forward", "reverse"  # energy counters, named by the device's kind (energy_counters)
 COUNTER_FIELDS = {"Total": FORWARD, "ExportActive": REVERSE}  # kWh, summed over phases
-SML_FIELDS = {"Total_in": FORWARD, "Total_out": REVERSE, "Power_curr": "power"}  # kWh, kWh, W
+POWER = "power"
+# an SML script's field, by its words (lower-cased, split at "_", "-", spaces and case changes): what it counts
+SML_WORDS = {
+    REVERSE: {"einspeisung", "lieferung", "export", "feedin", "returned", "erzeugung"},
+    FORWARD: {"verbrauch", "bezug", "import", "consumption", "consumed", "delivered"},
+    POWER: {"watt", "power", "leistung", "p", "w", "kw"},
+}
+# "in" and "out" say a direction only beside a word of energy ("Total_in", "E_out"), never alone ("Temp_in")
+SML_WEAK_WORDS = {REVERSE: {"out", "feed"}, FORWARD: {"in"}}
+SML_ENERGY_WORDS = {"total", "e", "energy", "energie", "kwh", "wh", "zaehler", "zahler", "counter", "meter"}
+SML_TOTAL_WORDS = {"summe", "sum", "total", "curr", "current", "aktuell", "gesamt", "all"}
+PHASE = re.compile(r"^[lp]([1-3])$")
+SML_ROLES = (FORWARD, REVERSE, POWER, "ignore")  # what ``sml_fields`` may say of a field
 MAX_PHASES = 8  # Tasmota's own limit; also keeps a reading well under the contract's 64 metrics
 LWT_STATES = {"online": "online", "offline": "offline"}
 
@@ -61,7 +88,9 @@ def decode(topic: str, payload: bytes, ctx: DecodeContext) -> Decoded:
     levels = topic.split("/")
     if len(levels) < 2 or levels[-1] not in ("SENSOR", "LWT"):
         raise Refused("unknown_topic", f"{topic!r} is not tele/<topic>/SENSOR or tele/<topic>/LWT")
-    name = levels[-2]
+    # %prefix%/%topic%/ (tele/plug/SENSOR) or %topic%/%prefix%/ (plug/tele/SENSOR): the topic is the level
+    # beside "tele"
+    name = levels[-3] if len(levels) >= 3 and levels[-2] == "tele" and levels[-3] != "tele" else levels[-2]
     device = device_id(name, "Tasmota topic")
     if levels[-1] == "LWT":
         return Decoded(status={device: _lwt_state(payload)})
@@ -77,12 +106,16 @@ def decode(topic: str, payload: bytes, ctx: DecodeContext) -> Decoded:
         if metrics:
             decoded.readings.append(Reading(ctx.site, device, ctx.received_s, metrics))
             decoded.metas.append(meter_meta(ctx, device, kind, name))
+    chosen = _sml_overrides(ctx)
     for key, value in body.items():
-        if key == "ENERGY" or not isinstance(value, dict) or not SML_FIELDS.keys() & value.keys():
+        if key == "ENERGY" or not isinstance(value, dict):
             continue
+        roles = {field: chosen.get(field) or sml_role(field) for field in value}
+        if not any(role in (FORWARD, REVERSE, POWER) for role in roles.values()):
+            continue  # a sensor of another kind (a thermometer): not a meter
         meter = device_id(f"{name}-{key}", f"Tasmota topic and meter object {name}-{key}")
         kind = route_kind(ctx, "grid_connection", "sml_kind")
-        metrics = _sml_metrics(value, key, kind)
+        metrics = _sml_metrics(value, roles, key, kind)
         if metrics:
             decoded.readings.append(Reading(ctx.site, meter, ctx.received_s, metrics))
             decoded.metas.append(meter_meta(ctx, meter, kind, f"{name} {key}"))
@@ -115,13 +148,64 @@ def _energy_metrics(energy: dict, kind: str) -> dict[str, float]:
     return metrics
 
 
-def _sml_metrics(meter: dict, key: str, kind: str) -> dict[str, float]:
+def sml_role(field: str) -> str | None:
+    """What an SML script's field counts, by the words in its name: import, export, power, or None."""
+    words = _words(field)
+    for role in (REVERSE, FORWARD, POWER):  # export before import, before power
+        if words & SML_WORDS[role] or (words & SML_WEAK_WORDS.get(role, set()) and words & SML_ENERGY_WORDS):
+            return role
+    return None
+
+
+def _words(field: str) -> set[str]:
+    spaced = re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", field)  # PowerCurr -> Power_Curr
+    return {w for w in re.split(r"[^a-z0-9]+", spaced.lower()) if w}
+
+
+def _sml_overrides(ctx: DecodeContext) -> dict[str, str]:
+    """The route's ``sml_fields``: field name -> import, export, power or ignore."""
+    chosen = ctx.options.get("sml_fields") or {}
+    if not isinstance(chosen, dict):
+        raise Refused("invalid", "route option sml_fields must be a table of field = \"import\" | \"export\" | "
+                                 "\"power\" | \"ignore\"")
+    roles = {"import": FORWARD, "export": REVERSE, "power": POWER, "ignore": "ignore"}
+    out = {}
+    for field, role in chosen.items():
+        if role not in roles:
+            raise Refused("invalid", f"sml_fields.{field} is {role!r}; it must be import, export, power or ignore")
+        out[field] = roles[role]
+    return out
+
+
+def _sml_metrics(meter: dict, roles: dict[str, str | None], key: str, kind: str) -> dict[str, float]:
     metrics: dict[str, float] = {}
-    for field, role in SML_FIELDS.items():
-        quantity, unit = ("power", "W") if role == "power" else (_counter(role, kind), "kWh")
-        if meter.get(field) is not None and quantity:
-            metric, value = normalise(quantity, unit, number(meter[field], f"{key}.{field}"))
-            metrics[metric] = value
+    counters: dict[str, list[tuple[bool, float]]] = {}
+    phases: dict[int, float] = {}
+    total_power = None
+    for field, role in roles.items():
+        if role not in (FORWARD, REVERSE, POWER) or meter.get(field) is None:
+            continue
+        words = _words(field)
+        value = number(meter[field], f"{key}.{field}")
+        if role == POWER:
+            unit = "kW" if "kw" in words else "W"
+            phase = next((int(m.group(1)) for w in words if (m := PHASE.match(w))), None)
+            if phase is not None and not words & SML_TOTAL_WORDS:
+                metric, value = normalise("power", unit, value, f"l{phase}")
+                metrics[metric] = value
+                phases[phase] = value
+            elif total_power is None:
+                total_power = normalise("power", unit, value)[1]
+            continue
+        quantity = _counter(role, kind)
+        if quantity:
+            metric, value = normalise(quantity, "Wh" if "wh" in words else "kWh", value)
+            counters.setdefault(metric, []).append((bool(words & SML_TOTAL_WORDS), value))
+    for metric, found in counters.items():  # the meter's total if it names one, else its tariffs' (T1 + T2) sum
+        totals = [v for is_total, v in found if is_total]
+        metrics[metric] = totals[0] if totals else sum(v for _, v in found)
+    if total_power is not None or phases:
+        metrics["power_w"] = total_power if total_power is not None else sum(phases.values())
     return metrics
 
 

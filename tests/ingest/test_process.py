@@ -116,3 +116,19 @@ def test_a_meters_own_meta_outranks_what_a_decoder_guesses_from_its_readings():
     # what the store holds at a restart counts as told when it says more than a guess would
     assert is_guess(processor.metas[("binhai", "plug-8")]) and not is_guess(meta)
     assert not is_guess(DeviceMeta("binhai", "p", "plug_load", "Desk lamp", "台灯", source="meter"))
+
+
+def test_a_message_that_decodes_to_nothing_is_counted_and_kept_once_an_hour_per_topic():
+    """A thermometer's Tasmota SENSOR is valid and says nothing to us: never dropped without a trace, never a
+    flood in the quarantine."""
+    processor = Processor(build_routes([], True), "binhai", Checks(clock=lambda: NOW), CounterState())
+    batch = Batch()
+    thermometer = b'{"Time":"2026-11-25T12:00:00","DS18B20":{"Temperature":21.4},"TempUnit":"C"}'
+    for minute in range(0, 125, 5):  # every 5 minutes for over two hours
+        processor.add(Incoming("tele/keller/SENSOR", thermometer, NOW + 60 * minute), batch)
+    processor.add(Incoming("tele/garage/SENSOR", thermometer, NOW), batch)
+    kept = [(q.topic, q.received_s) for q in batch.rejected]
+    assert kept == [("tele/keller/SENSOR", NOW), ("tele/keller/SENSOR", NOW + 3600), ("tele/keller/SENSOR", NOW + 7200),
+                    ("tele/garage/SENSOR", NOW)]
+    assert all(q.reason == "decoded_nothing" and q.payload == thermometer for q in batch.rejected)
+    assert processor.decoded_nothing == 26 and not processor.rejected_by_reason and not batch.readings
