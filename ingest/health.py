@@ -5,6 +5,8 @@ counters, writer, spool) in one flat table; the same table goes into the
 store with each batch. ``GET /health`` answers 200 with it while ingest is
 connected and the store is up, 503 with the same body otherwise, so a
 container healthcheck or a load balancer can read the status code alone.
+``GET /metrics`` serves the same figures in the Prometheus text format
+(``ingest.prometheus``).
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Callable
 
 from expo.errors import UserError
+from ingest import prometheus
 
 log = logging.getLogger("expo.ingest.health")
 
@@ -58,22 +61,32 @@ def figures(subscriber, processor, writer, spool, now_s: float) -> dict[str, flo
 
 
 class HealthServer:
-    def __init__(self, address: str, figures: Callable[[], dict]):
+    def __init__(self, address: str, figures: Callable[[], dict], process: str = "ingest"):
         host, _, port = address.rpartition(":")
         try:
             self.address = (host or "127.0.0.1", int(port))
         except ValueError:
             raise UserError(f"health address {address!r} must be host:port, e.g. 127.0.0.1:9108") from None
         self.figures = figures
+        self.process = process  # the label that tells replicas apart in /metrics (the MQTT client id)
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
 
     def start(self) -> None:
-        figures = self.figures
+        figures, process = self.figures, self.process
 
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self):  # noqa: N802 (the stdlib's name)
-                if self.path.split("?")[0] not in ("/health", "/"):
+                path = self.path.split("?")[0]
+                if path == "/metrics":  # the same figures for a Prometheus scrape
+                    data = prometheus.text(figures(), process).encode()
+                    self.send_response(200)
+                    self.send_header("Content-Type", prometheus.CONTENT_TYPE)
+                    self.send_header("Content-Length", str(len(data)))
+                    self.end_headers()
+                    self.wfile.write(data)
+                    return
+                if path not in ("/health", "/"):
                     self.send_error(404)
                     return
                 body = figures()

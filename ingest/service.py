@@ -73,7 +73,7 @@ class IngestService:
         self.checks = Checks(Limits(max_future_s=cfg.max_future_s,
                                     max_new_devices_per_minute=cfg.max_new_devices_per_minute,
                                     sites=frozenset(cfg.sites) if cfg.sites else None), clock)
-        self.health_server = HealthServer(cfg.health, self.health) if cfg.health else None
+        self.health_server = HealthServer(cfg.health, self.health, client_id) if cfg.health else None
         self.store = self.spool = self.processor = self.writer = None
         self._clock = clock
         self._monotonic = monotonic
