@@ -31,9 +31,12 @@ from flask import Flask, Response, request
 
 from dashboard.i18n import LANGS, text
 from expo.kinds import KINDS
+from expo.store import INGEST_SILENT_S
 from expo.timeutil import age_parts
 
 REJECTED_SHOWN = 50
+INGEST_FIGURES = ("connected", "store_down", "received", "readings_written", "readings_spooled", "rejected",
+                  "queue_length")
 SAMPLE_BYTES = 300
 STATE_ORDER = {"offline": 0, "stale": 1, "live": 2}  # what needs an engineer first
 
@@ -89,6 +92,11 @@ def status_data(model, site: str | None = None) -> dict:
             for s in city_sites
         ],
         "building_balance": balance_data(snapshot.building),
+        "ingest_processes": [
+            {"process": p.process, "written_s": p.written_s, "age_s": round(now - p.written_s, 1),
+             "silent": now - p.written_s > INGEST_SILENT_S, "figures": p.figures}
+            for p in snapshot.ingest
+        ],
         "health": health,
         "rejected_by_reason": dict(Counter(r.reason for r in rejected)),
         "rejected": [
@@ -153,6 +161,13 @@ def render(data: dict, lang: str = "en") -> str:
          "last_values": ", ".join(f"{k}={v:g}" for k, v in sorted(d["metrics"].items()))}
         for d in sorted(data["devices"], key=lambda d: (STATE_ORDER[d["state"]], d["site"], d["device"]))
     ]
+    processes = [
+        {"process": p["process"], "age": age(p["age_s"]), "silent": p["silent"],
+         "state": t("status.ingest.silent", since=time.strftime("%H:%M", time.localtime(p["written_s"])))
+         if p["silent"] else t("status.ingest.writing"),
+         "figures": ", ".join(f"{k}={p['figures'][k]:,.6g}" for k in INGEST_FIGURES if k in p["figures"])}
+        for p in data["ingest_processes"]
+    ]
     newest = data["newest_reading_s"]
     newest_text = t("status.newest.none") if newest is None else age(data["generated_s"] - newest)
     if data["replay_speed"]:
@@ -160,7 +175,7 @@ def render(data: dict, lang: str = "en") -> str:
     return _TEMPLATES.get_template("status.html").render(
         t=t, lang=lang, other_lang="en" if lang == "zh" else "zh", html_lang="zh-CN" if lang == "zh" else "en",
         store_ok=data["store_ok"], store_error=data["store_error"], devices=devices, sites=data["sites"],
-        balance=_balance_text(data["building_balance"], t),
+        balance=_balance_text(data["building_balance"], t), processes=processes,
         balance_ok=data["building_balance"] is None or data["building_balance"]["within_tolerance"],
         summary=t("status.summary", total=len(data["devices"]), live=states.get("live", 0),
                   stale=states.get("stale", 0), offline=states.get("offline", 0)),

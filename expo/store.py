@@ -91,11 +91,27 @@ class Batch:
     metas: list[DeviceMeta] = field(default_factory=list)
     rejected: list[Rejected] = field(default_factory=list)
     health: dict[str, float] = field(default_factory=dict)  # ingest's counters at the time of the batch
+    health_from: str = ""  # which ingest process's counters they are (its MQTT client id): replicas stay apart
     sites: list[SiteMeta] = field(default_factory=list)  # site descriptions (``expo.places``)
     buildings: list[BuildingMeta] = field(default_factory=list)
 
     def __len__(self) -> int:
         return len(self.readings) + len(self.metas) + len(self.rejected) + len(self.sites) + len(self.buildings)
+
+
+UNNAMED_PROCESS = "ingest"  # the process of counters written without a name (an older ingest, a test's batch)
+FORGET_PROCESS_S = 7 * 86400  # an ingest process silent this long is forgotten (a replica removed for good)
+INGEST_HEARTBEAT_S = 30.0  # an ingest writes its counters with every batch, and at least this often when idle
+INGEST_SILENT_S = 3 * INGEST_HEARTBEAT_S  # three heartbeats missed: the engineer view and check say it is silent
+
+
+@dataclass(frozen=True)
+class ProcessHealth:
+    """One ingest process's newest counters and when it wrote them: the engineer view tells a silent one."""
+
+    process: str
+    written_s: float
+    figures: dict
 
 
 @dataclass(frozen=True)
@@ -165,6 +181,10 @@ class Store(Protocol):
 
     def health(self) -> dict[str, float]:
         """Ingest's newest counters (written with each batch), for the engineer view; empty if none yet."""
+
+    def ingest_health(self) -> list[ProcessHealth]:
+        """Each ingest process's newest counters and when it wrote them (a process writes them with each batch
+        and at least every half minute), by process; a process silent for a week is forgotten."""
 
     def count_readings(self) -> int:
         """How many (device, metric, instant) values are stored: for tests, checks and the engineer view."""

@@ -26,7 +26,7 @@ from typing import Callable
 
 from expo.config import Config, broker_address, store_options
 from expo.errors import UserError
-from expo.store import Batch, StoreUnavailable, open_store, parse_store
+from expo.store import INGEST_HEARTBEAT_S, Batch, StoreUnavailable, open_store, parse_store
 from ingest.checks import Checks, Limits
 from ingest.counters import CounterState
 from ingest.decoders import is_guess
@@ -65,7 +65,7 @@ class IngestService:
                 raise UserError("--shared-group needs --mqtt-protocol 5 (shared subscriptions are an MQTT 5 feature)")
             self.filters = [f"$share/{cfg.shared_group}/{f}" for f in self.filters]
         self.store_key = store_key(parse_store(cfg.store))
-        client_id = cfg.mqtt_client_id or default_client_id()
+        client_id = self.client_id = cfg.mqtt_client_id or default_client_id()
         self.state_dir = resolve_state_dir(cfg.state_dir or DEFAULT_STATE_DIR)
         self.folder = StateFolder(self.state_dir, client_id, clock)
         self.subscriber = Subscriber(self.broker, client_id, self.filters, cfg.mqtt_protocol, cfg.mqtt_ca_file,
@@ -160,13 +160,16 @@ class IngestService:
     def _run(self) -> None:
         """Collect and decode batches; hand each to the writer thread. Owns the processor and its state."""
         flush_s = self.cfg.flush_interval_ms / 1000.0
-        last_save = self._monotonic()
+        last_save = last_health = self._monotonic()
         try:
             while not self._sender_gone.is_set():
                 stopping = self._stop.is_set()
                 batch, taken = self._collect(flush_s if not stopping else 0.0)
-                if len(batch) or taken:
-                    batch.health = self.health()
+                # the counters go with every batch, and at least every INGEST_HEARTBEAT_S on a quiet broker: a
+                # process whose counters stop is silent (the engineer view says since when), not merely idle
+                if len(batch) or taken or self._monotonic() - last_health >= INGEST_HEARTBEAT_S:
+                    batch.health, batch.health_from = self.health(), self.client_id
+                    last_health = self._monotonic()
                     if not self._hand_over((batch, taken)):
                         return
                 now = self._monotonic()

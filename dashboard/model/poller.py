@@ -75,6 +75,7 @@ class ExhibitModel:
         self._totals_minutes = TotalsMinutes()
         self._building = ZeroEnergyBuilding(settings.timezone)
         self._engineer: tuple[dict, tuple] = ({}, ())
+        self._ingest: tuple = ()  # each ingest process's newest counters (expo.store.ProcessHealth)
         self._engineer_at = -math.inf
         self._version = 0
         self._watching: dict[str, float] = {}  # site -> wall clock of the last ``watch``
@@ -227,12 +228,14 @@ class ExhibitModel:
         city = self._city(devices, by_site, totals, known, clock, day_start)
         if wall - self._engineer_at >= ENGINEER_EVERY_S:
             self._engineer = (store.health(), tuple(store.rejected(REJECTED_KEPT)))
+            self._ingest = tuple(store.ingest_health())
             self._engineer_at = wall
         self._version += 1
         return Snapshot(
             self._version, wall, clock, day_start, s.timezone, True, "", newest, replay_speed,
             tuple(d for d in devices if d.site in shown), flows_now, flows_today, curve, yesterday, readings_today,
             building, s.co2_kg_per_kwh, s.live_s, *self._engineer, city=city, home_site=home, watched=tuple(shown),
+            ingest=self._ingest,
         )
 
     def _city(self, devices, by_site, totals, known, clock, day_start):

@@ -173,6 +173,7 @@ class Snapshot:
     # the story building -> town -> city. None before the first poll or with no site known.
     home_site: str | None = None
     watched: tuple = ()  # the sites whose devices are in ``devices``: the home site and those being watched
+    ingest: tuple = ()  # each ingest process's newest counters and when it wrote them (expo.store.ProcessHealth)
 
     @property
     def provenance(self) -> str | None:

@@ -90,16 +90,36 @@ def check_store(cfg) -> bool:
             about = store.describe()
             devices = store.devices()
             latest = store.latest()
+            processes = store.ingest_health()
         finally:
             store.close()
     except (StoreError, UserError) as exc:
         return say(False, f"store {cfg.store}", str(exc))
     say(True, f"store {cfg.store}", "; ".join(f"{k} {v}" for k, v in about.items()))
+    ok = check_ingest(processes, time.time())
     newest = max((r.ts_s for r in latest), default=None)
     if newest is None:
-        return say(True, "data", f"{len(devices)} devices known, no readings yet")
+        return say(True, "data", f"{len(devices)} devices known, no readings yet") and ok
     return say(True, "data", f"{len(devices)} devices known, {len(latest)} with readings; newest reading "
-               f"{format_ts(newest)} ({format_age(time.time() - newest)})")
+               f"{format_ts(newest)} ({format_age(time.time() - newest)})") and ok
+
+
+def check_ingest(processes, now_s: float) -> bool:
+    """A line per ingest process that wrote counters into the store: writing, or silent since when (a failure:
+    its meters' readings are not being stored, or wait in its spool)."""
+    from expo.store import INGEST_SILENT_S
+    from expo.timeutil import format_age
+
+    ok = True
+    for p in processes:
+        age_s = now_s - p.written_s
+        figures = f"received {p.figures.get('received', 0):,.0f}, written {p.figures.get('readings_written', 0):,.0f}"
+        if age_s > INGEST_SILENT_S:
+            since = time.strftime("%Y-%m-%d %H:%M", time.localtime(p.written_s))
+            ok &= say(False, f"ingest {p.process}", f"ingest silent since {since} ({format_age(age_s)}); {figures}")
+        else:
+            ok &= say(True, f"ingest {p.process}", f"writing, its counters {format_age(age_s)}; {figures}")
+    return ok
 
 
 def run(args: argparse.Namespace) -> int:

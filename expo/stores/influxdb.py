@@ -27,7 +27,9 @@ from expo.metadata import DeviceMeta
 from expo.places import BuildingMeta, SiteMeta
 from expo.reading import Reading, format_ts
 from expo.setting import Setting
-from expo.store import Batch, Rejected, RollupRow, StoreError, StoreUnavailable, refused_meta, refused_reading
+from expo.store import (
+    Batch, ProcessHealth, Rejected, RollupRow, StoreError, StoreUnavailable, refused_meta, refused_reading,
+)
 from expo.stores._influx import last_values, places, reads
 from expo.stores._influx.line_protocol import health_line, meta_line, reading_line, rejected_line
 from expo.stores._influx.refusals import write_isolating
@@ -170,7 +172,7 @@ class InfluxStore:
             lines.append(places.place_line(place, _ms(now_s)))
             sources.append(place)
         if batch.health:
-            lines.append(health_line(batch.health, _ms(now_s)))
+            lines.append(health_line(batch.health, _ms(now_s), batch.health_from))
             sources.append(None)
         refused: list[Rejected] = []
         refused_at: set[int] = set()
@@ -315,6 +317,9 @@ class InfluxStore:
 
     def health(self) -> dict[str, float]:
         return reads.health(self._query)
+
+    def ingest_health(self) -> list[ProcessHealth]:
+        return reads.ingest_health(self._query)
 
     def identity(self) -> str:
         """A random id kept in the database itself (measurement ``store_identity``): a new or re-created

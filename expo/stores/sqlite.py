@@ -27,7 +27,10 @@ from expo.errors import UserError
 from expo.metadata import DeviceMeta
 from expo.places import BuildingMeta, SiteMeta
 from expo.reading import Reading
-from expo.store import ROLLUPS_S, Batch, Rejected, RollupRow, StoreError, StoreUnavailable
+from expo.store import (
+    FORGET_PROCESS_S, ROLLUPS_S, UNNAMED_PROCESS, Batch, ProcessHealth, Rejected, RollupRow, StoreError,
+    StoreUnavailable,
+)
 from expo.stores._places import read_back
 from expo.stores._sqlite.schema import (ADD_CHANGED, CHANGED_INTO, NOTE_FINER_WAS, ROLLUP_FROM_READINGS,
                                         ROLLUP_FROM_ROLLUP, SCHEMA, SCHEMA_VERSION, TO_RECOMPUTE)
@@ -167,6 +170,13 @@ class SQLiteStore:
                 "INSERT OR REPLACE INTO health (name, value, ts_ms) VALUES (?, ?, ?)",
                 [(name, float(value), now_ms) for name, value in batch.health.items()],
             )
+            process = batch.health_from or UNNAMED_PROCESS
+            db.execute("DELETE FROM process_health WHERE process = ? OR ts_ms < ?",
+                       (process, now_ms - FORGET_PROCESS_S * 1000))
+            db.executemany(
+                "INSERT INTO process_health (process, name, value, ts_ms) VALUES (?, ?, ?, ?)",
+                [(process, name, float(value), now_ms) for name, value in batch.health.items()],
+            )
 
     def _make_scratch_tables(self) -> None:
         """The temporary tables ``_update_rollups`` works in, once per connection: the buckets a batch
@@ -276,6 +286,14 @@ class SQLiteStore:
 
     def health(self) -> dict[str, float]:
         return dict(self._db.execute("SELECT name, value FROM health"))
+
+    def ingest_health(self) -> list[ProcessHealth]:
+        found: dict[str, ProcessHealth] = {}
+        for process, name, value, ts_ms in self._db.execute(
+                "SELECT process, name, value, ts_ms FROM process_health ORDER BY process"):
+            entry = found.setdefault(process, ProcessHealth(process, ts_ms / 1000.0, {}))
+            entry.figures[name] = value
+        return list(found.values())
 
     def identity(self) -> str:
         """A random id kept in the file itself (table ``identity``): a new or re-created expo.db has a new one.

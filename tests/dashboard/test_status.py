@@ -141,3 +141,34 @@ def test_the_chinese_page_has_the_served_font_and_words_its_ages(model):
         response = client.get(url)
         assert response.status_code == 200 and response.data[:4] == b"wOF2"
     assert "ago" not in page and re.search(r"\d+(\.\d)? (秒|分钟|小时)前", page)
+
+
+def test_each_ingest_replica_is_shown_with_its_age_and_a_silent_one_says_since_when(filled_sqlite):
+    """Two replicas write their counters, each kept apart (they used to overwrite each other's); one stops. Its
+    row says "ingest silent since" the time of its last counters, the other's "writing"."""
+    import dataclasses
+    import time
+
+    from expo.store import ProcessHealth
+
+    store = filled_sqlite.open()
+    store.write(Batch(health={"received": 7.0, "connected": 1.0}, health_from="ingest-a"))
+    store.write(Batch(health={"received": 9.0, "connected": 1.0}, health_from="ingest-b"))
+    store.close()
+    clock = FakeClock(time.time())
+    m = ExhibitModel(filled_sqlite.open, ModelSettings(), clock=clock)
+    m.poll()
+    client = create_app(m, KioskSettings()).server.test_client()
+    data = client.get("/status.json").get_json()["ingest_processes"]
+    assert [(p["process"], p["silent"], p["figures"]["received"]) for p in data] == [
+        ("ingest-a", False, 7.0), ("ingest-b", False, 9.0)]
+    now = clock.now_s
+    stopped = now - 300.0  # a's last counters five minutes ago, b's a few seconds ago
+    m.snapshot = dataclasses.replace(m.snapshot, ingest=(ProcessHealth("ingest-a", stopped, {"received": 7.0}),
+                                                         ProcessHealth("ingest-b", now - 4.0, {"received": 12.0})))
+    rows = {p["process"]: p["silent"] for p in client.get("/status.json").get_json()["ingest_processes"]}
+    assert rows == {"ingest-a": True, "ingest-b": False}
+    page = client.get("/status?lang=en").get_data(as_text=True)
+    assert f"ingest silent since {time.strftime('%H:%M', time.localtime(stopped))}" in page
+    assert page.count("ingest silent since") == 1 and "writing" in page
+    assert "采集进程自" in client.get("/status?lang=zh").get_data(as_text=True)

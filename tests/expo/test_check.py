@@ -95,3 +95,22 @@ def test_a_file_that_is_not_a_store_is_one_line_from_every_command(tmp_path):
     served = energy_expo("backfill", "--days", "0.01", "--store", f"sqlite:///{bogus}")
     assert served.returncode == 2 and "Traceback" not in served.stderr
     assert served.stderr.strip().endswith(f"cannot open SQLite store {bogus}: file is not a database")
+
+
+def test_check_shows_each_ingest_replica_and_fails_on_a_silent_one(capsys):
+    """Each replica on a line of its own with its age; one silent past three heartbeats is a failure that says
+    since when."""
+    import time
+
+    from energy_expo.commands.check import check_ingest
+    from expo.store import INGEST_SILENT_S, ProcessHealth
+
+    now = time.time()
+    writing = ProcessHealth("ingest-a", now - 12, {"received": 1200.0, "readings_written": 1190.0})
+    assert check_ingest([writing], now)
+    stopped = ProcessHealth("ingest-b", now - INGEST_SILENT_S - 60, {"received": 80.0})
+    assert not check_ingest([writing, stopped], now)
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].startswith("ok   ingest ingest-a: writing") and "received 1,200" in lines[0]
+    since = time.strftime("%Y-%m-%d %H:%M", time.localtime(stopped.written_s))
+    assert lines[-1].startswith("FAIL ingest ingest-b: ingest silent since " + since)

@@ -99,3 +99,38 @@ def test_the_new_family_and_tasmota_both_arrive_through_a_real_broker(broad_deco
     assert stored[("pump", "power_w", 1795579200000)] == 42.0
     assert stored[("tasmota_5a9ae8", "voltage_v", 1795579200000)] == 229.0  # read by tasmota, not the new family
     assert final["rejected"] == 0
+
+
+def test_a_quiet_ingest_still_writes_its_counters_every_heartbeat(mosquitto, tmp_path):
+    """No meter speaks, yet the process's counters reach the store every INGEST_HEARTBEAT_S under its own name:
+    the engineer view can tell an idle ingest from a silent one."""
+    from expo.store import INGEST_HEARTBEAT_S, open_store
+
+    db = tmp_path / "expo.db"
+    monotonic = [1000.0]
+    service = IngestService(make_config(tmp_path, broker=mosquitto.url, store=f"sqlite:///{db}",
+                                        state_dir=tmp_path / "state", mqtt_client_id="quiet-one"),
+                            monotonic=lambda: monotonic[0])
+    service.start()
+
+    def written():
+        store = open_store(f"sqlite:///{db}")
+        try:
+            return {p.process: p for p in store.ingest_health()}
+        finally:
+            store.close()
+
+    try:
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and not service.subscriber.connected.is_set():
+            time.sleep(0.05)
+        time.sleep(0.5)
+        assert "quiet-one" not in written()  # nothing yet: no batch, and no heartbeat due
+        monotonic[0] += INGEST_HEARTBEAT_S + 1
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and "quiet-one" not in written():
+            time.sleep(0.1)
+        beat = written()["quiet-one"]
+        assert beat.figures["connected"] == 1.0 and beat.figures["received"] == 0.0
+    finally:
+        service.stop()

@@ -63,9 +63,11 @@ def rejected_line(q: Rejected, offset_us: int, at_s: float | None = None) -> str
     return f"rejected,reason={escape_tag(q.reason)} {fields} {round(at_s * 1e6) + offset_us}000"
 
 
-def health_line(health: dict[str, float], ts_ms: int) -> str:
+def health_line(health: dict[str, float], ts_ms: int, process: str = "") -> str:
+    """Ingest's counters, tagged with the process that wrote them (points of an older ingest have no tag)."""
     fields = ",".join(f"{k}={float_field(v)}" for k, v in health.items())
-    return f"ingest_health {fields} {ts_ms}"
+    tag = f",process={escape_tag(process)}" if process else ""
+    return f"ingest_health{tag} {fields} {ts_ms}"
 
 
 ROLLUP_STATS = ("n", "mean", "min", "max", "last")

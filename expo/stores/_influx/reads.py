@@ -13,7 +13,7 @@ from typing import Callable
 
 from expo.metadata import DeviceMeta
 from expo.reading import Reading
-from expo.store import ROLLUPS_S, Rejected, RollupRow
+from expo.store import FORGET_PROCESS_S, ROLLUPS_S, UNNAMED_PROCESS, ProcessHealth, Rejected, RollupRow
 from expo.stores._influx.line_protocol import META_FIELD, ROLLUP_STATS
 from expo.stores._places import read_back
 
@@ -121,6 +121,19 @@ def health(query: Query) -> dict[str, float]:
         row = dict(zip(series["columns"], series["values"][0]))
         return {c[len("last_"):]: v for c, v in row.items() if c.startswith("last_") and v is not None}
     return {}
+
+
+def ingest_health(query: Query) -> list[ProcessHealth]:
+    """Each process's newest point (a week back at most), with its own time; an untagged one (an older ingest)
+    as ``UNNAMED_PROCESS``."""
+    found = []
+    for series in query(f'SELECT * FROM "ingest_health" WHERE time > now() - {FORGET_PROCESS_S}s '
+                        'GROUP BY "process" ORDER BY time DESC LIMIT 1'):
+        row = dict(zip(series["columns"], series["values"][0]))
+        process = (series.get("tags") or {}).get("process") or UNNAMED_PROCESS
+        figures = {c: v for c, v in row.items() if c not in ("time", "process") and isinstance(v, (int, float))}
+        found.append(ProcessHealth(process, row["time"] / 1000, figures))
+    return sorted(found, key=lambda p: p.process)
 
 
 def count_readings(query: Query) -> int:

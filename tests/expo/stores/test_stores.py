@@ -189,3 +189,23 @@ def test_a_stored_description_this_version_cannot_read_hides_no_other(tmp_path, 
     assert db.sites() == [ECO]
     assert "stored description of port not read" in caplog.text
     db.close()
+
+
+def test_each_ingest_process_keeps_its_own_counters_and_when_it_wrote_them(new_store):
+    """Two replicas' counters stay apart (they used to overwrite each other's), each with its own time; counters
+    of an older ingest, written without a process, read as one named ``ingest``."""
+    import time
+
+    from expo.store import UNNAMED_PROCESS
+
+    store = new_store()
+    before = time.time()
+    store.write(Batch(health={"received": 10.0, "rejected_malformed": 1.0}, health_from="ingest-a"))
+    store.write(Batch(health={"received": 20.0}, health_from="ingest-b"))
+    store.write(Batch(health={"received": 11.0, "rejected_malformed": 2.0}, health_from="ingest-a"))
+    store.write(Batch(health={"received": 5.0}))
+    found = {p.process: p for p in store.ingest_health()}
+    assert sorted(found) == sorted(["ingest-a", "ingest-b", UNNAMED_PROCESS])
+    assert found["ingest-a"].figures == {"received": 11.0, "rejected_malformed": 2.0}  # its newest, whole
+    assert found["ingest-b"].figures == {"received": 20.0}
+    assert all(before - 1 <= p.written_s <= time.time() + 1 for p in found.values())
