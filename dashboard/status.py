@@ -4,8 +4,10 @@ It is a plain server-rendered page refreshed every 5 s (and /status.json for
 scripts), not a Dash page, so it shares no callback route with the open
 kiosk scenes and can be protected on its own: when a password is configured
 (``EXPO_DASHBOARD_PASSWORD``), /status and /status.json ask for it with HTTP
-Basic auth, while the visitor scenes stay open. There is no login session to
-expire on a kiosk.
+Basic auth, while the visitor scenes stay open. Without one they answer only
+over loopback (403 with the reason to anyone else): a dashboard started with
+``--host 0.0.0.0`` for the hall's screens does not hand raw payloads and device
+addresses to the hall's network. There is no login session to expire on a kiosk.
 
 It lists the devices of the home site and of the sites being watched (a
 city's 20,000 meters are never read at once): ``?site=<id>`` watches that
@@ -22,6 +24,7 @@ the one translation table, in the page's language (``?lang=zh`` / ``?lang=en``).
 from __future__ import annotations
 
 import hmac
+import ipaddress
 import json
 import time
 from collections import Counter
@@ -55,6 +58,29 @@ def _authorised(password: str | None) -> bool:
     if auth is None or auth.type != "basic" or auth.password is None:
         return False
     return hmac.compare_digest(auth.password.encode(), password.encode())
+
+
+def _from_this_machine() -> bool:
+    """Whether the request comes over loopback: without a password the engineer view (raw payloads, device
+    addresses) answers only there, never to the hall's network."""
+    try:
+        return ipaddress.ip_address((request.remote_addr or "").split("%")[0]).is_loopback
+    except ValueError:
+        return False
+
+
+def _closed() -> Response:
+    return Response("The engineer view answers only on this machine until a password is set "
+                    "(EXPO_DASHBOARD_PASSWORD; then HTTP Basic, any user name).\n", 403,
+                    {"Content-Type": "text/plain; charset=utf-8"})
+
+
+def _refused(password: str | None) -> Response | None:
+    """The answer that stands in for the page: a challenge when a password is set and not given, a refusal
+    when none is set and the request comes from beyond this machine; None: serve the page."""
+    if not password:
+        return None if _from_this_machine() else _closed()
+    return None if _authorised(password) else _challenge()
 
 
 def _challenge() -> Response:
@@ -191,16 +217,16 @@ def register(server: Flask, model, password: str | None, language: str = "zh") -
     """/status in ``language`` unless the address asks for the other (``?lang=``)."""
     @server.route("/status")
     def status_page():
-        if not _authorised(password):
-            return _challenge()
+        if (refused := _refused(password)) is not None:
+            return refused
         lang = request.args.get("lang")
         return Response(render(status_data(model, request.args.get("site")), lang if lang in LANGS else language),
                         mimetype="text/html")
 
     @server.route("/status.json")
     def status_json():
-        if not _authorised(password):
-            return _challenge()
+        if (refused := _refused(password)) is not None:
+            return refused
         return Response(json.dumps(status_data(model, request.args.get("site")), ensure_ascii=False),
                         mimetype="application/json")
 

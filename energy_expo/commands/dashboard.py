@@ -31,6 +31,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--port", dest="dashboard_port", help="same as --dashboard-port")
 
 
+def _loopback(host: str) -> bool:
+    import ipaddress
+
+    try:
+        return host == "localhost" or ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
 def check_port_free(host: str, port: int) -> None:
     """Fail with one clear line before Dash starts, rather than a server traceback, when the port is taken."""
     try:
@@ -103,6 +112,9 @@ def run(args: argparse.Namespace) -> int:
     url = f"http://{cfg.dashboard_host}:{cfg.dashboard_port}/"
     log.info("dashboard on %s (kiosk: %s?kiosk=1, engineer view: %sstatus%s) reading %s", url, url, url,
              ", password protected" if cfg.dashboard_password else "", cfg.store)
+    if not cfg.dashboard_password and not _loopback(cfg.dashboard_host):
+        log.warning("the engineer view (%sstatus) answers only on this machine: set EXPO_DASHBOARD_PASSWORD to "
+                    "open it to the network the kiosk pages are served on", url)
     logging.getLogger("werkzeug").setLevel(logging.WARNING)  # no line per request: a kiosk asks every second
     try:
         app.run(host=cfg.dashboard_host, port=cfg.dashboard_port, debug=False, threaded=True)

@@ -172,3 +172,20 @@ def test_each_ingest_replica_is_shown_with_its_age_and_a_silent_one_says_since_w
     assert f"ingest silent since {time.strftime('%H:%M', time.localtime(stopped))}" in page
     assert page.count("ingest silent since") == 1 and "writing" in page
     assert "采集进程自" in client.get("/status?lang=zh").get_data(as_text=True)
+
+
+def test_without_a_password_the_engineer_view_answers_only_on_this_machine(model):
+    """A dashboard served to the hall's network (--host 0.0.0.0) keeps raw payloads and device addresses on the
+    machine until a password is set; the visitor pages stay open. (The far address is a documentation address
+    in the request's environ: no traffic goes anywhere.)"""
+    far = {"REMOTE_ADDR": "203.0.113.7"}
+    open_app = create_app(model, KioskSettings()).server.test_client()
+    for path in ("/status", "/status.json"):
+        answer = open_app.get(path, environ_base=far)
+        assert answer.status_code == 403 and "EXPO_DASHBOARD_PASSWORD" in answer.get_data(as_text=True)
+        assert open_app.get(path, environ_base={"REMOTE_ADDR": "::1"}).status_code == 200
+    assert open_app.get("/", environ_base=far).status_code == 200
+    assert open_app.get("/healthz", environ_base=far).status_code == 200
+    guarded = create_app(model, KioskSettings(), status_password="s3cret").server.test_client()
+    assert guarded.get("/status", environ_base=far).status_code == 401
+    assert guarded.get("/status", environ_base=far, headers=auth("s3cret")).status_code == 200
