@@ -130,6 +130,9 @@ def main() -> None:
     parser.add_argument("--browser-minutes", type=float, default=0.0,
                         help="sample the browser's JS heap this long after warm-up (default 0: skip; the issue: 60)")
     parser.add_argument("--browser-warmup-minutes", type=float, default=2.0, help=argparse.SUPPRESS)
+    parser.add_argument("--browser-rotate-s", type=float, default=2.0,
+                        help="the kiosk's rotation in the browser part (default 2: ten times a kiosk's 20 s, for the "
+                             "heap over many rotations; 20 for the browser's CPU as a kiosk runs)")
     parser.add_argument("--keep", action="store_true", help="keep the stores' working folder")
     args = parser.parse_args()
 
@@ -180,7 +183,8 @@ def main() -> None:
                 finally:
                     influx.stop()
         if args.browser_minutes and sqlite_bench is not None:
-            heap = browser_heap(sqlite_bench, args.browser_minutes, args.browser_warmup_minutes, workdir)
+            heap = browser_heap(sqlite_bench, args.browser_minutes, args.browser_warmup_minutes, workdir,
+                                args.browser_rotate_s)
         summary(measurements, heap, args, influx_version)
         log(f"\nrun took {(time.monotonic() - started) / 60:.1f} min; working folder {workdir}"
             f"{' (kept)' if args.keep else ' (removed)'}")

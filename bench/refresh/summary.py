@@ -56,7 +56,7 @@ def summary(measurements: list[Measurement], heap: dict | None, args, influx_ver
             f"{len(calls):4d}  {np.mean(sizes) / 1024:8.1f}       {max(patches, default=0) / 1024:12.1f} "
             f"{max(fulls, default=0) / 1024:10.1f}")
     if heap:
-        log(f"\nbrowser JS heap over {heap['minutes']:g} min of 2 s rotation after warm-up: {heap['warm']:.1f} -> "
-            f"{heap['final']:.1f} MB ({heap['growth']:+.1%}, target < 10%), max {heap['max']:.1f} MB, trend "
+        log(f"\nbrowser JS heap over {heap['minutes']:g} min of {heap['rotate_s']:g} s rotation after warm-up: "
+            f"{heap['warm']:.1f} -> {heap['final']:.1f} MB ({heap['growth']:+.1%}, target < 10%), max {heap['max']:.1f} MB, trend "
             f"{heap['slope_mb_h']:+.2f} MB/h; dashboard RSS {heap['rss0']:.0f} -> {heap['rss1']:.0f} MB; "
             f"browser CPU {heap['browser_cpu']:.1%} of one core (target < 30%)")
