@@ -200,6 +200,7 @@ TEXT: dict[str, tuple[str, str]] = {  # key: (English, 简体中文)
     "status.balance.unchecked": ("not checked: the building's grid meter is not reporting",
                                  "无法核对：建筑的电网电表未上报"),
     "status.ingest": ("Ingest processes", "采集进程"),
+    "status.offline_since": ("offline since {since} (its own word: a last will)", "自 {since} 起离线（设备自报）"),
     "status.ingest.writing": ("writing", "正常写入"),
     "status.ingest.silent": ("ingest silent since {since}", "采集进程自 {since} 起无响应"),
     "status.col.process": ("process", "进程"),

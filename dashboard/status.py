@@ -106,7 +106,7 @@ def status_data(model, site: str | None = None) -> dict:
         "devices": [
             {"device": d.device, "site": d.site, "kind": d.kind, "name_en": d.name_en, "name_zh": d.name_zh,
              "source": d.source, "state": d.state, "last_seen_s": d.ts_s,
-             "replayed": bool(snapshot.replay_speed) and d.state != "offline",
+             "replayed": bool(snapshot.replay_speed) and d.state != "offline", "offline_since_s": d.offline_since_s,
              "age_s": None if d.ts_s is None else round(now - d.ts_s, 1), "metrics": d.metrics}
             for d in snapshot.devices
         ],
@@ -183,7 +183,9 @@ def render(data: dict, lang: str = "en") -> str:
     devices = [
         {"state": d["state"], "device": f"{d['site']}/{d['device']}", "name_en": d["name_en"], "name_zh": d["name_zh"],
          "kind": _kind_label(d["kind"], lang), "source": _source_label(d["source"], lang),
-         "state_label": t(f"status.{d['state']}"), "replayed": d["replayed"], "age": age(d["age_s"]),
+         "state_label": t(f"status.{d['state']}") if not d.get("offline_since_s") else t(
+             "status.offline_since", since=time.strftime("%H:%M", time.localtime(d["offline_since_s"]))),
+         "replayed": d["replayed"], "age": age(d["age_s"]),
          "last_values": ", ".join(f"{k}={v:g}" for k, v in sorted(d["metrics"].items()))}
         for d in sorted(data["devices"], key=lambda d: (STATE_ORDER[d["state"]], d["site"], d["device"]))
     ]

@@ -92,11 +92,24 @@ class Batch:
     rejected: list[Rejected] = field(default_factory=list)
     health: dict[str, float] = field(default_factory=dict)  # ingest's counters at the time of the batch
     health_from: str = ""  # which ingest process's counters they are (its MQTT client id): replicas stay apart
+    states: list["DeviceState"] = field(default_factory=list)  # what meters said of themselves (a last will)
     sites: list[SiteMeta] = field(default_factory=list)  # site descriptions (``expo.places``)
     buildings: list[BuildingMeta] = field(default_factory=list)
 
     def __len__(self) -> int:
-        return len(self.readings) + len(self.metas) + len(self.rejected) + len(self.sites) + len(self.buildings)
+        return (len(self.readings) + len(self.metas) + len(self.rejected) + len(self.sites) + len(self.buildings)
+                + len(self.states))
+
+
+@dataclass(frozen=True)
+class DeviceState:
+    """What a meter said of itself (a last will, Tasmota's LWT, a Shelly's ``online``): online or offline, since
+    when. Offline is shown at once, not after the minutes of silence a meter's readings alone would take."""
+
+    site: str
+    device: str
+    state: str  # "online" | "offline"
+    since_s: float
 
 
 UNNAMED_PROCESS = "ingest"  # the process of counters written without a name (an older ingest, a test's batch)
@@ -181,6 +194,10 @@ class Store(Protocol):
 
     def health(self) -> dict[str, float]:
         """Ingest's newest counters (written with each batch), for the engineer view; empty if none yet."""
+
+    def states(self, site: str | None = None) -> list[DeviceState]:
+        """Each device's newest self-reported state, since it changed to it (a state said again keeps its first
+        ``since_s``), of ``site`` or of every site."""
 
     def ingest_health(self) -> list[ProcessHealth]:
         """Each ingest process's newest counters and when it wrote them (a process writes them with each batch

@@ -27,7 +27,7 @@ from expo.errors import Refused
 from expo.logthrottle import LogThrottle
 from expo.metadata import DeviceMeta
 from expo.places import TOTALS_DEVICE, BuildingMeta, SiteMeta
-from expo.store import Batch, Rejected
+from expo.store import Batch, DeviceState, Rejected
 from ingest.checks import Checks
 from ingest.counters import CounterState
 from ingest.decoders import DecodeContext, registry
@@ -129,8 +129,11 @@ class Processor:
             if self.buildings.get((building.site, building.building)) != building:
                 self.buildings[(building.site, building.building)] = building
                 batch.buildings.append(building)
-        for device, state in decoded.status.items():
-            self.status[(self.site, device)] = state
+        for device, state in decoded.status.items():  # a change is stored, with when: a retained will said again is not
+            key = (self.site, device)
+            if self.status.get(key) != state:
+                self.status[key] = state
+                batch.states.append(DeviceState(self.site, device, state, message.received_s))
         for device, replaced_s in decoded.replaced.items():
             site = next((m.site for m in decoded.metas if m.device == device), self.site)
             self.counters.declare_replaced(site, device, replaced_s)

@@ -99,12 +99,13 @@ class IngestService:
         if self.spool.batches:
             log.info("the spool for %s holds %d batches (%d readings) from before; they go to the store first",
                      self.store_key, self.spool.batches, self.spool.readings)
-        identity, known_metas, latest, known_sites, known_buildings = None, [], [], [], []
+        identity, known_metas, latest, known_sites, known_buildings, known_states = None, [], [], [], [], []
         try:  # a store that is down at start is no reason not to start: batches spool until it is back
             identity = self.store.identity()
             known_metas = self.store.devices()
             latest = self.store.latest(since_s=self._clock() - KNOWN_WITHIN_S)
             known_sites, known_buildings = self.store.sites(), self.store.buildings()
+            known_states = self.store.states()
         except StoreUnavailable as exc:
             log.warning("store not reachable at start (%s); spooling until it is", exc)
         saved = self.folder.bind(self.folder.load(), self.store_key, identity,
@@ -118,6 +119,7 @@ class IngestService:
         self.processor = Processor(self.routes, self.cfg.site, self.checks, counters, self.cfg.max_payload_bytes)
         self.processor.metas.update({(m.site, m.device): m for m in known_metas})
         self.processor.told.update((m.site, m.device) for m in known_metas if not is_guess(m))
+        self.processor.status.update({(x.site, x.device): x.state for x in known_states})
         self.processor.sites.update({m.site: m for m in known_sites})
         self.processor.buildings.update({(m.site, m.building): m for m in known_buildings})
         for meta in known_metas:

@@ -26,7 +26,7 @@ from typing import Callable
 from expo.metadata import DeviceMeta
 from expo.places import BuildingMeta, SiteMeta
 from expo.reading import Reading
-from expo.store import Batch, Rejected
+from expo.store import Batch, DeviceState, Rejected
 
 DEFAULT_MAX_BYTES = 512 * 1024 * 1024
 
@@ -45,6 +45,8 @@ def encode_batch(batch: Batch) -> bytes:
         "health": batch.health,
         "sites": [[m.site, m.to_payload()] for m in batch.sites],
         "buildings": [[m.site, m.building, m.to_payload()] for m in batch.buildings],
+        "health_from": batch.health_from,
+        "states": [[x.site, x.device, x.state, x.since_s] for x in batch.states],
     }
     return json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode()
 
@@ -60,6 +62,8 @@ def decode_batch(data: bytes) -> Batch:
         sites=[SiteMeta.from_payload(site, payload) for site, payload in body.get("sites", [])],  # none before
         buildings=[BuildingMeta.from_payload(site, building, payload)
                    for site, building, payload in body.get("buildings", [])],
+        health_from=body.get("health_from", ""),  # none before: a spool an older ingest wrote
+        states=[DeviceState(*x) for x in body.get("states", [])],
     )
 
 

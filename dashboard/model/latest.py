@@ -95,10 +95,14 @@ class ReplayDetector:
 
 
 def devices_now(metas: dict[tuple[str, str], DeviceMeta], latest: list[Reading], clock: float,
-                settings: ModelSettings) -> list[DeviceNow]:
+                settings: ModelSettings, told: dict | None = None) -> list[DeviceNow]:
     """Every device known by its metadata or its readings, with its state judged on the exhibit's clock.
 
-    A device is (site, device) and its parent is in its own site: two sites' ``home-01`` are two devices."""
+    A device is (site, device) and its parent is in its own site: two sites' ``home-01`` are two devices.
+    ``told``: (site, device) -> ``expo.store.DeviceState``, what meters said of themselves (a last will). A
+    meter that said it is offline, and has sent no reading since, is offline at once, since then: not live
+    for the two minutes and stale for the quarter of an hour its silence alone would take."""
+    told = told or {}
     parents = parent_keys(metas)
     by_device = {(r.site, r.device): r for r in latest}
     out = []
@@ -110,6 +114,10 @@ def devices_now(metas: dict[tuple[str, str], DeviceMeta], latest: list[Reading],
         ts = reading.ts_s if reading else None
         age = clock - ts if ts is not None else math.inf
         state = "live" if age <= settings.stale_s else ("stale" if age <= settings.offline_s else "offline")
+        said = told.get(key)
+        offline_since = None
+        if said is not None and said.state == "offline" and (ts is None or said.since_s >= ts):
+            state, offline_since = "offline", said.since_s
         power = reading.metrics.get("power_w") if reading else None
         out.append(DeviceNow(
             site, device, kind,
@@ -117,7 +125,7 @@ def devices_now(metas: dict[tuple[str, str], DeviceMeta], latest: list[Reading],
             meta.x_m if meta else 0.0, meta.y_m if meta else 0.0, meta.rated_power_w if meta else 0.0,
             meta.source if meta else "meter", meta.building if meta else None,
             counted_kind(kind, key in parents, bool(meta and meta.parent)),
-            power, ts, state, dict(reading.metrics) if reading else {},
+            power, ts, state, dict(reading.metrics) if reading else {}, offline_since,
         ))
     return out
 

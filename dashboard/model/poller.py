@@ -76,6 +76,8 @@ class ExhibitModel:
         self._building = ZeroEnergyBuilding(settings.timezone)
         self._engineer: tuple[dict, tuple] = ({}, ())
         self._ingest: tuple = ()  # each ingest process's newest counters (expo.store.ProcessHealth)
+        self._states: dict = {}  # (site, device) -> expo.store.DeviceState: a meter's own word on its state
+        self._states_at = -math.inf
         self._engineer_at = -math.inf
         self._version = 0
         self._watching: dict[str, float] = {}  # site -> wall clock of the last ``watch``
@@ -216,7 +218,10 @@ class ExhibitModel:
             del self._minutes[site]
         if totals:
             self._totals_minutes.sync(store, clock, day_start, len(totals), replaying=bool(replay_speed))
-        devices = devices_now(metas, latest, clock, s)
+        if wall - self._states_at >= ENGINEER_EVERY_S:  # what meters said of themselves: a last will
+            self._states = {(x.site, x.device): x for x in store.states()}
+            self._states_at = wall
+        devices = devices_now(metas, latest, clock, s, self._states)
         by_site = flows_by_site(devices)
         town = self._minutes.get(home) if home else None
         flows_now = by_site.get(home, {})

@@ -46,6 +46,7 @@ class DeviceNow:
     ts_s: float | None
     state: str  # live | stale | offline
     metrics: dict = field(default_factory=dict)
+    offline_since_s: float | None = None  # offline by its own word (a last will), since then
 
     @property
     def key(self) -> str:

@@ -28,10 +28,11 @@ from expo.places import BuildingMeta, SiteMeta
 from expo.reading import Reading, format_ts
 from expo.setting import Setting
 from expo.store import (
-    Batch, ProcessHealth, Rejected, RollupRow, StoreError, StoreUnavailable, refused_meta, refused_reading,
+    Batch, DeviceState, ProcessHealth, Rejected, RollupRow, StoreError, StoreUnavailable, refused_meta,
+    refused_reading,
 )
 from expo.stores._influx import last_values, places, reads
-from expo.stores._influx.line_protocol import health_line, meta_line, reading_line, rejected_line
+from expo.stores._influx.line_protocol import health_line, meta_line, reading_line, rejected_line, state_line
 from expo.stores._influx.refusals import write_isolating
 from expo.stores._influx.rollups import Rollups
 from expo.stores._influx.held import Held
@@ -171,6 +172,9 @@ class InfluxStore:
         for place in (*batch.sites, *batch.buildings):  # a point each: of two of one site, the later is stored
             lines.append(places.place_line(place, _ms(now_s)))
             sources.append(place)
+        for x in batch.states:
+            lines.append(state_line(x.site, x.device, x.state, _ms(x.since_s)))
+            sources.append(None)
         if batch.health:
             lines.append(health_line(batch.health, _ms(now_s), batch.health_from))
             sources.append(None)
@@ -320,6 +324,9 @@ class InfluxStore:
 
     def ingest_health(self) -> list[ProcessHealth]:
         return reads.ingest_health(self._query)
+
+    def states(self, site: str | None = None) -> list[DeviceState]:
+        return reads.states(self._query, site)
 
     def identity(self) -> str:
         """A random id kept in the database itself (measurement ``store_identity``): a new or re-created

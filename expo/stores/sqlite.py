@@ -28,7 +28,7 @@ from expo.metadata import DeviceMeta
 from expo.places import BuildingMeta, SiteMeta
 from expo.reading import Reading
 from expo.store import (
-    FORGET_PROCESS_S, ROLLUPS_S, UNNAMED_PROCESS, Batch, ProcessHealth, Rejected, RollupRow, StoreError,
+    FORGET_PROCESS_S, ROLLUPS_S, UNNAMED_PROCESS, Batch, DeviceState, ProcessHealth, Rejected, RollupRow, StoreError,
     StoreUnavailable,
 )
 from expo.stores._places import read_back
@@ -164,6 +164,12 @@ class SQLiteStore:
                 [(round(q.received_s * 1000), q.topic, q.reason, q.detail, q.payload) for q in batch.rejected],
             )
             db.execute("DELETE FROM rejected WHERE id <= (SELECT max(id) FROM rejected) - ?", (KEEP_REJECTED,))
+        if batch.states:  # a state said again keeps the time it first changed to it
+            db.executemany(
+                "INSERT INTO device_state (site, device, state, since_ms) VALUES (?, ?, ?, ?) "
+                "ON CONFLICT (site, device) DO UPDATE SET state = excluded.state, since_ms = excluded.since_ms "
+                "WHERE excluded.state != device_state.state AND excluded.since_ms >= device_state.since_ms",
+                [(x.site, x.device, x.state, round(x.since_s * 1000)) for x in batch.states])
         if batch.health:
             now_ms = round(time.time() * 1000)
             db.executemany(
@@ -286,6 +292,11 @@ class SQLiteStore:
 
     def health(self) -> dict[str, float]:
         return dict(self._db.execute("SELECT name, value FROM health"))
+
+    def states(self, site: str | None = None) -> list[DeviceState]:
+        where, args = ("WHERE site = ?", (site,)) if site is not None else ("", ())
+        return [DeviceState(s, d, state, since_ms / 1000.0) for s, d, state, since_ms in self._db.execute(
+            f"SELECT site, device, state, since_ms FROM device_state {where} ORDER BY site, device", args)]
 
     def ingest_health(self) -> list[ProcessHealth]:
         found: dict[str, ProcessHealth] = {}

@@ -289,3 +289,18 @@ def test_a_steady_poll_on_influxdb_groups_over_no_series(influxdb):
     for _ in range(3):
         model.poll()
     assert asked and not [q for q in asked if "GROUP BY" in q]
+
+
+@pytest.mark.parametrize("said_s, state", [(990.0, "live"), (1_010.0, "offline")])
+def test_a_last_will_counts_only_until_the_meter_reads_again(said_s, state):
+    """Offline by its own word until a reading newer than the will: a meter back online is live at once."""
+    from dashboard.model.latest import devices_now
+    from expo.metadata import DeviceMeta
+    from expo.reading import Reading
+    from expo.store import DeviceState
+
+    metas = {("binhai", "plug-7"): DeviceMeta("binhai", "plug-7", "plug_load", "Plug", "插座", source="meter")}
+    latest = [Reading("binhai", "plug-7", 1_000.0, {"power_w": 50.0})]
+    told = {("binhai", "plug-7"): DeviceState("binhai", "plug-7", "offline", said_s)}
+    (device,) = devices_now(metas, latest, 1_030.0, ModelSettings(), told)
+    assert device.state == state and device.offline_since_s == (said_s if state == "offline" else None)

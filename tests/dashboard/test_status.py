@@ -189,3 +189,27 @@ def test_without_a_password_the_engineer_view_answers_only_on_this_machine(model
     guarded = create_app(model, KioskSettings(), status_password="s3cret").server.test_client()
     assert guarded.get("/status", environ_base=far).status_code == 401
     assert guarded.get("/status", environ_base=far, headers=auth("s3cret")).status_code == 200
+
+
+def test_a_meter_that_says_it_is_offline_is_offline_at_once_and_after_a_restart(filled_sqlite):
+    """Its last will (stored by ingest) marks it offline at once, with since when, on the engineer view and for
+    the town plan (its state), and a dashboard started afterwards reads the same from the store."""
+    import time
+
+    from expo.store import DeviceState
+
+    m = ExhibitModel(filled_sqlite.open, ModelSettings(), clock=FakeClock(time.time()))
+    m.poll()
+    device = next(d for d in m.snapshot.devices if d.state == "live")
+    gone_s = device.ts_s + 5  # said a moment after its last reading
+    store = filled_sqlite.open()
+    store.write(Batch(states=[DeviceState(device.site, device.device, "offline", gone_s)]))
+    store.close()
+    clock = FakeClock(time.time() + ENGINEER_EVERY_S)
+    for model in (m, ExhibitModel(filled_sqlite.open, ModelSettings(), clock=clock)):  # running, then a new one
+        model.clock = clock
+        model.poll()
+        now = next(d for d in model.snapshot.devices if d.key == device.key)
+        assert now.state == "offline" and now.offline_since_s == gone_s
+        page = create_app(model, KioskSettings()).server.test_client().get("/status?lang=en").get_data(as_text=True)
+        assert f"offline since {time.strftime('%H:%M', time.localtime(gone_s))}" in page

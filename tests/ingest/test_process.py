@@ -132,3 +132,14 @@ def test_a_message_that_decodes_to_nothing_is_counted_and_kept_once_an_hour_per_
                     ("tele/garage/SENSOR", NOW)]
     assert all(q.reason == "decoded_nothing" and q.payload == thermometer for q in batch.rejected)
     assert processor.decoded_nothing == 26 and not processor.rejected_by_reason and not batch.readings
+
+
+def test_a_last_will_is_stored_as_a_change_of_state_with_its_time_and_not_again_when_redelivered():
+    processor = Processor(build_routes([], True), "binhai", Checks(clock=lambda: NOW), CounterState())
+    batch = Batch()
+    processor.add(Incoming("tele/plug-7/LWT", b"Online", NOW), batch)
+    processor.add(Incoming("tele/plug-7/LWT", b"Offline", NOW + 60), batch)
+    processor.add(Incoming("tele/plug-7/LWT", b"Offline", NOW + 90), batch)  # retained, delivered again
+    processor.add(Incoming("tele/plug-7/LWT", b"Online", NOW + 600), batch)
+    assert [(x.device, x.state, x.since_s) for x in batch.states] == [
+        ("plug-7", "online", NOW), ("plug-7", "offline", NOW + 60), ("plug-7", "online", NOW + 600)]

@@ -3,7 +3,7 @@
 import pytest
 
 from expo.reading import Reading
-from expo.store import Batch, Rejected, StoreBusy, StoreUnavailable
+from expo.store import Batch, DeviceState, Rejected, StoreBusy, StoreUnavailable
 from expo.metadata import DeviceMeta
 from expo.places import BuildingMeta, SiteMeta
 from ingest.spool import Spool, SpoolFull, decode_batch, encode_batch
@@ -23,6 +23,7 @@ def test_batches_survive_encoding_exactly():
         sites=[SiteMeta("eco", "eco_city", "Eco-City", "生态城", 1.0, 2.0, ((0.0, 0.0), (1.0, 0.0), (1.0, 1.5)),
                         "Asia/Shanghai", "Binhai", "滨海")],
         buildings=[BuildingMeta("eco", "zeb", "office", "ZEB", "零能耗建筑", "zero_energy", 3.0, 4.0)],
+        health_from="ingest-a", states=[DeviceState("binhai", "plug-7", "offline", 1795579200.5)],
     )
     assert decode_batch(encode_batch(original)) == original
 

@@ -63,6 +63,11 @@ def rejected_line(q: Rejected, offset_us: int, at_s: float | None = None) -> str
     return f"rejected,reason={escape_tag(q.reason)} {fields} {round(at_s * 1e6) + offset_us}000"
 
 
+def state_line(site: str, device: str, state: str, since_ms: int) -> str:
+    """A meter's self-reported state (``expo.store.DeviceState``), at the time it changed to it."""
+    return f"device_state,site={escape_tag(site)},device={escape_tag(device)} state={string_field(state)} {since_ms}"
+
+
 def health_line(health: dict[str, float], ts_ms: int, process: str = "") -> str:
     """Ingest's counters, tagged with the process that wrote them (points of an older ingest have no tag)."""
     fields = ",".join(f"{k}={float_field(v)}" for k, v in health.items())

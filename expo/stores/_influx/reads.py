@@ -13,7 +13,9 @@ from typing import Callable
 
 from expo.metadata import DeviceMeta
 from expo.reading import Reading
-from expo.store import FORGET_PROCESS_S, ROLLUPS_S, UNNAMED_PROCESS, ProcessHealth, Rejected, RollupRow
+from expo.store import (
+    FORGET_PROCESS_S, ROLLUPS_S, UNNAMED_PROCESS, DeviceState, ProcessHealth, Rejected, RollupRow,
+)
 from expo.stores._influx.line_protocol import META_FIELD, ROLLUP_STATS
 from expo.stores._places import read_back
 
@@ -134,6 +136,18 @@ def ingest_health(query: Query) -> list[ProcessHealth]:
         figures = {c: v for c, v in row.items() if c not in ("time", "process") and isinstance(v, (int, float))}
         found.append(ProcessHealth(process, row["time"] / 1000, figures))
     return sorted(found, key=lambda p: p.process)
+
+
+def states(query: Query, site: str | None) -> list[DeviceState]:
+    """Each device's newest self-reported state and when it changed to it (ingest writes a point only on a
+    change), over the database's whole retention: a meter gone offline a year ago is still offline."""
+    where = f' WHERE "site" = {quote_literal(site)}' if site is not None else ""
+    out = []
+    for series in query(f'SELECT last("state") FROM "device_state"{where} GROUP BY "site", "device"'):
+        tags = series.get("tags") or {}
+        row = dict(zip(series["columns"], series["values"][0]))
+        out.append(DeviceState(tags.get("site", ""), tags.get("device", ""), row["last"], row["time"] / 1000))
+    return sorted(out, key=lambda x: (x.site, x.device))
 
 
 def count_readings(query: Query) -> int:

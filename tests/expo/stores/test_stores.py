@@ -209,3 +209,18 @@ def test_each_ingest_process_keeps_its_own_counters_and_when_it_wrote_them(new_s
     assert found["ingest-a"].figures == {"received": 11.0, "rejected_malformed": 2.0}  # its newest, whole
     assert found["ingest-b"].figures == {"received": 20.0}
     assert all(before - 1 <= p.written_s <= time.time() + 1 for p in found.values())
+
+
+def test_a_meters_own_word_on_its_state_is_kept_with_when_it_changed(new_store):
+    """A last will: offline since the moment it changed; said again (a retained will redelivered), the time it
+    first changed stays; back online, the new time; per site and device."""
+    from expo.store import DeviceState
+
+    store = new_store()
+    store.write(Batch(states=[DeviceState("binhai", "plug-7", "offline", T0 + 60)]))
+    store.write(Batch(states=[DeviceState("eco", "plug-7", "online", T0 + 65)]))
+    store.write(Batch(states=[DeviceState("binhai", "plug-7", "offline", T0 + 60)]))  # the same will again
+    assert [(x.site, x.state, x.since_s) for x in store.states()] == [
+        ("binhai", "offline", T0 + 60), ("eco", "online", T0 + 65)]
+    store.write(Batch(states=[DeviceState("binhai", "plug-7", "online", T0 + 300)]))
+    assert [(x.state, x.since_s) for x in store.states("binhai")] == [("online", T0 + 300)]
