@@ -78,6 +78,19 @@
   }
   window.addEventListener('resize', function () { document.querySelectorAll('.fit').forEach(fit); });
 
+  // The town's feeder lines: their dashes move one period (city.TRUNK_DASH, 24 px) every 1.2 s, set from the
+  // clock each frame while the town is on screen, so plotly redrawing its shapes (every tick) never restarts
+  // them. Along each line's own direction, which the server draws the way its power goes.
+  function moveTrunks(t) {
+    var root = document.getElementById('root');
+    if (root && root.className.indexOf('scene-city') >= 0) {
+      var graph = document.getElementById('city-graph');
+      if (graph) { graph.style.setProperty('--trunk-offset', (-(t % 1200) / 50).toFixed(1) + 'px'); }
+    }
+    window.requestAnimationFrame(moveTrunks);
+  }
+  window.requestAnimationFrame(moveTrunks);
+
   function fill(template, fields) {
     return template.replace(/\{(\w+)\}/g, function (_, k) { return fields[k] === undefined ? '' : fields[k]; });
   }

@@ -125,7 +125,7 @@ def devices_now(metas: dict[tuple[str, str], DeviceMeta], latest: list[Reading],
             meta.x_m if meta else 0.0, meta.y_m if meta else 0.0, meta.rated_power_w if meta else 0.0,
             meta.source if meta else "meter", meta.building if meta else None,
             counted_kind(kind, key in parents, bool(meta and meta.parent)),
-            power, ts, state, dict(reading.metrics) if reading else {}, offline_since,
+            power, ts, state, dict(reading.metrics) if reading else {}, offline_since, meta.parent if meta else None,
         ))
     return out
 

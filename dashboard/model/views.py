@@ -47,6 +47,7 @@ class DeviceNow:
     state: str  # live | stale | offline
     metrics: dict = field(default_factory=dict)
     offline_since_s: float | None = None  # offline by its own word (a last will), since then
+    parent: str | None = None  # the device it hangs below, in its own site (a feeder, a building's grid meter)
 
     @property
     def key(self) -> str:

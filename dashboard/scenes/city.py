@@ -37,8 +37,13 @@ SCENE = SceneInfo("city", 10, "scene.city")
 GRAPH = "city-graph"
 COLOURSCALE = [[0.0, theme.GENERATION], [0.5, theme.IDLE], [1.0, theme.CONSUMPTION]]
 RIM = "rgba(242,244,248,0.45)"  # a gathered mark's outline: an idle (dark) area still shows on the dark plan
-SYMBOLS = {"feeder": "square", "grid_connection": "diamond", "wind": "triangle-up", "battery": "hexagon",
-           "weather_station": "star"}
+# a shape a kind, so a town reads as a town and colour is never the only sign: homes square, shops and offices
+# pentagons, rooftop PV a diamond-tall panel, the wind turbine a triangle, street lights stars, chargers bowties
+SYMBOLS = {"feeder": "hexagram", "grid_connection": "diamond", "wind": "triangle-up", "battery": "hexagon",
+           "weather_station": "star", "household": "square", "commercial": "pentagon", "pv": "diamond-tall",
+           "street_light": "star", "ev_charger": "bowtie", "heat_pump": "circle-cross"}
+TRUNK_IN, TRUNK_OUT = "#D55E00", "#E69F00"  # a feeder the grid feeds; a feeder sending the sun's power up
+TRUNK_DASH = "14px,10px"  # its period (24 px) is what assets/expo.css moves the dashes by
 
 
 def layout():
@@ -176,10 +181,38 @@ def make_figure(snapshot, lang: str, site: str | None = None, scale: float = 1.0
             template=theme.LEAN_TEMPLATE,
             xaxis=dict(visible=False), yaxis=dict(visible=False, scaleanchor="x", scaleratio=1, range=_y_range(devices)),
             margin=dict(l=10, r=10, t=10, b=10), showlegend=False, dragmode=False,
+            shapes=trunk_shapes(devices, scale) if own is None else [],
             hoverlabel=dict(font=dict(size=round(scale * theme.TICK_PX), family=theme.FONT)),
         ),
     )
     return fig
+
+
+def feeders_up(devices) -> tuple[list, list]:
+    """(feeders the grid feeds, feeders sending power up to it: rooftop PV outdoing their street's use)."""
+    feeders = [d for d in devices if d.kind == "feeder" and d.state != "offline"]
+    return ([d for d in feeders if (d.load_w or 0.0) >= 0], [d for d in feeders if (d.load_w or 0.0) < 0])
+
+
+def trunk_shapes(devices, scale: float) -> list[dict]:
+    """The town's feeders as lines from the grid connection to their streets, under the meters (layout shapes,
+    layer "below"), dashed, each drawn the way its power goes: from the grid to a feeder it feeds, from a feeder
+    to the grid while its rooftop PV sends power up. ``assets/expo.css`` moves the dashes along the line's own
+    direction, so the motion shows the way, and it reverses when the sun outdoes a street's use. The width
+    follows the feeder's power (4 to 12 px at 1080p, in 2 px steps: a new width is sent only when it steps)."""
+    top = next((d for d in devices if d.kind == "grid_connection" and d.counted), None)
+    if top is None:
+        return []
+    shapes = []
+    for feeders, colour in zip(feeders_up(devices), (TRUNK_IN, TRUNK_OUT)):
+        for f in feeders:
+            share = min(1.0, abs(f.load_w or 0.0) / f.rated_w) if f.rated_w else 0.0
+            ends = ((top, f) if colour == TRUNK_IN else (f, top))
+            shapes.append(dict(type="line", layer="below", x0=_m(ends[0].x_m), y0=_m(ends[0].y_m),
+                               x1=_m(ends[1].x_m), y1=_m(ends[1].y_m),
+                               line=dict(color=colour, width=round(scale * (4 + 2 * round(4 * share ** 0.5))),
+                                         dash=TRUNK_DASH)))
+    return shapes
 
 
 def _y_range(devices) -> list[float] | None:
@@ -279,16 +312,21 @@ def update(snapshot, lang: str, sent: dict, focus: str | None = None, scale: flo
     waiting = loading(snapshot, site)
     devices = [] if waiting else shown(snapshot, site)
     structure = {"lang": lang, "site": site, "waiting": waiting, "scale": scale,
-                 "devices": [(d.key, d.x_m, d.y_m, d.rated_w) for d in devices]}
+                 "devices": [(d.key, d.x_m, d.y_m, d.rated_w) for d in devices],
+                 "up": [f.key for f in feeders_up(devices)[1]] if not gather.gathered(devices) else []}
     colours, symbols = marks_now(snapshot, devices, site)
-    fresh = {"structure": digest(structure), "colours": digest(colours), "symbols": digest(symbols)}
+    trunks = trunk_shapes(devices, scale) if devices and not gather.gathered(devices) else []
+    fresh = {"structure": digest(structure), "colours": digest(colours), "symbols": digest(symbols),
+             "trunks": digest(trunks)}
     if sent.get("structure") != fresh["structure"]:
         figure = go.Figure(layout=theme.layout(xaxis=dict(visible=False), yaxis=dict(visible=False))) if waiting \
             else make_figure(snapshot, lang, site, scale)
-    elif sent.get("colours") == fresh["colours"] and sent.get("symbols") == fresh["symbols"]:
+    elif all(sent.get(k) == fresh[k] for k in ("colours", "symbols", "trunks")):
         figure = no_update
     else:  # only the part that changed: colours most ticks, symbols when a meter goes offline or returns
         figure = Patch()
+        if sent.get("trunks") != fresh["trunks"]:  # a feeder's line stepped to another width
+            figure["layout"]["shapes"] = trunks
         for trace, values in colours.items() if sent.get("colours") != fresh["colours"] else ():
             figure["data"][trace]["marker"]["color"] = values
         for trace, values in symbols.items() if sent.get("symbols") != fresh["symbols"] else ():

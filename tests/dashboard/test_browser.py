@@ -37,6 +37,12 @@ def test_every_scene_renders_live_with_no_errors(town, browser, lang):
         scene_settled(browser)
         browser.screenshot(SHOTS / f"{scene}-{lang}-1920x1080.png")
         assert layout_problems(browser) == {"off": [], "over": [], "small": []}, scene
+        if scene == "city":  # each feeder a dashed line from the grid, its dashes moving along it
+            offsets = "return [...document.querySelectorAll('#city-graph .shapelayer path')]" \
+                      ".map(p => getComputedStyle(p).strokeDashoffset)"
+            before = browser.js(offsets)
+            time.sleep(0.3)
+            assert len(before) == 2 and browser.js(offsets) != before  # the test town's two feeders
         assert browser.console_errors() == []
     # the caption in both languages at once: the page's first, the other beneath it, smaller
     first, second = browser.js("return [...document.querySelectorAll('.scene.active .caption .t > span')]"

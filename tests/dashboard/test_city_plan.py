@@ -188,6 +188,16 @@ def test_the_small_town_is_drawn_as_before_one_mark_per_meter():
     assert list(figure.data[0].customdata) == [d.key for d in shown]
     assert list(figure.data[0].text) == [city.hover(d, "en") for d in shown]
     assert list(figure.data[0].marker.symbol) == [city._symbol(d) for d in shown]
+    # each feeder a line from the grid connection, under the meters, drawn the way its power goes
+    top = next(d for d in shown if d.kind == "grid_connection" and d.counted)
+    feeders = {(f.x_m, f.y_m): f for f in shown if f.kind == "feeder"}
+    trunks = figure.layout.shapes
+    assert len(trunks) == len(feeders) > 0 and all(t.layer == "below" for t in trunks)
+    for t in trunks:
+        fed = (t.x0, t.y0) == (top.x_m, top.y_m)
+        feeder = feeders[(t.x1, t.y1) if fed else (t.x0, t.y0)]
+        assert fed == ((feeder.load_w or 0) >= 0)  # from the grid when it feeds the street, else up to it
+        assert t.line.color == (city.TRUNK_IN if fed else city.TRUNK_OUT)
 
 
 meters = st.lists(st.tuples(

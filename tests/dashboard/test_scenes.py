@@ -75,11 +75,15 @@ def changed_power(snapshot, factor: float):
 
 def test_city_sends_only_colours_when_power_changes(snapshot):
     _, sent = city.update(snapshot, "en", {})
-    values, _ = city.update(changed_power(snapshot, 0.5), "en", sent)
+    values, _ = city.update(changed_power(snapshot, 0.97), "en", sent)
     figure = values[0]
     assert isinstance(figure, Patch)
     paths = {tuple(op["location"]) for op in figure.to_plotly_json()["operations"]}
     assert paths == {("data", 0, "marker", "color")}
+    # halved, the feeders' lines step to thinner widths too: their shapes come with the colours, nothing else
+    values, _ = city.update(changed_power(snapshot, 0.5), "en", sent)
+    paths = {tuple(op["location"]) for op in values[0].to_plotly_json()["operations"]}
+    assert paths == {("data", 0, "marker", "color"), ("layout", "shapes")}
 
 
 def test_city_sends_symbols_when_a_meter_goes_offline(snapshot):
