@@ -105,7 +105,7 @@ class IngestService:
             known_metas = self.store.devices()
             latest = self.store.latest(since_s=self._clock() - KNOWN_WITHIN_S)
             known_sites, known_buildings = self.store.sites(), self.store.buildings()
-            known_states = self.store.states()
+            known_states = self.store.states() if hasattr(self.store, "states") else []  # a backend may keep none
         except StoreUnavailable as exc:
             log.warning("store not reachable at start (%s); spooling until it is", exc)
         saved = self.folder.bind(self.folder.load(), self.store_key, identity,
