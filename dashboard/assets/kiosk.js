@@ -81,15 +81,24 @@
   // The town's feeder lines: their dashes move one period (city.TRUNK_DASH, 24 px) every 1.2 s, set from the
   // clock each frame while the town is on screen, so plotly redrawing its shapes (every tick) never restarts
   // them. Along each line's own direction, which the server draws the way its power goes.
-  function moveTrunks(t) {
+  // The wind turbines' rotors (the plan's layout images) turn as fast as #city-rotor says (turns a minute, from
+  // their live power), each frame from where they were, so a new speed never makes them jump.
+  var rotor = { angle: 0, at: null };
+  function moveTown(t) {
     var root = document.getElementById('root');
     if (root && root.className.indexOf('scene-city') >= 0) {
       var graph = document.getElementById('city-graph');
       if (graph) { graph.style.setProperty('--trunk-offset', (-(t % 1200) / 50).toFixed(1) + 'px'); }
+      var rpm = parseFloat((document.getElementById('city-rotor') || {}).textContent) || 0;
+      rotor.angle = (rotor.angle + (rotor.at === null ? 0 : (t - rotor.at) * rpm * 0.006)) % 360;
+      document.querySelectorAll('#city-graph .imagelayer image').forEach(function (img) {
+        img.style.transform = 'rotate(' + rotor.angle.toFixed(1) + 'deg)';
+      });
     }
-    window.requestAnimationFrame(moveTrunks);
+    rotor.at = t;
+    window.requestAnimationFrame(moveTown);
   }
-  window.requestAnimationFrame(moveTrunks);
+  window.requestAnimationFrame(moveTown);
 
   function fill(template, fields) {
     return template.replace(/\{(\w+)\}/g, function (_, k) { return fields[k] === undefined ? '' : fields[k]; });

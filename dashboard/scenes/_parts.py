@@ -20,6 +20,17 @@ def kpi(label_key: str, value: dict, className: str = "") -> html.Div:
                     className=("kpi " + className).strip())
 
 
+def asset_url(name: str) -> str:
+    """The address of a file in ``dashboard/assets`` as the running app serves it; ``/assets/<name>`` where no app
+    is running (a figure built by a test or a benchmark)."""
+    import dash
+
+    try:
+        return dash.get_asset_url(name)
+    except Exception:  # noqa: BLE001 - dash raises whatever its missing app config raises
+        return f"/assets/{name}"
+
+
 def digest(value) -> str:
     return hashlib.blake2b(json.dumps(value, sort_keys=True, default=str).encode(), digest_size=8).hexdigest()
 

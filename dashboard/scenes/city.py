@@ -58,6 +58,7 @@ def layout():
             html.Div(id="city-detail", className="detail"),
             html.Div(id="city-note", className="city-note"),
             html.Button(id="city-back", n_clicks=0, className="city-back", style={"display": "none"}),
+            html.Span(id="city-rotor", hidden=True),  # the rotors' turns a minute, read by assets/kiosk.js
         ], className="visual"),
         html.Div(id="city-kpis", className="kpis"),
         html.Div(id="city-caption", className="caption"),
@@ -71,7 +72,8 @@ WATCH_AGAIN_MS = int(WATCH_S * 1000 / 5)  # a watch lasts WATCH_S after the mode
 
 def outputs():
     return [Output(GRAPH, "figure"), Output("city-kpis", "children"), Output("city-caption", "children"),
-            Output("city-note", "children"), Output("city-back", "children"), Output("city-back", "style")]
+            Output("city-note", "children"), Output("city-back", "children"), Output("city-back", "style"),
+            Output("city-rotor", "children")]
 
 
 def site_of(snapshot, focus: str | None = None) -> str | None:
@@ -182,6 +184,7 @@ def make_figure(snapshot, lang: str, site: str | None = None, scale: float = 1.0
             xaxis=dict(visible=False), yaxis=dict(visible=False, scaleanchor="x", scaleratio=1, range=_y_range(devices)),
             margin=dict(l=10, r=10, t=10, b=10), showlegend=False, dragmode=False,
             shapes=trunk_shapes(devices, scale) if own is None else [],
+            images=rotor_images(devices) if own is None else [],
             hoverlabel=dict(font=dict(size=round(scale * theme.TICK_PX), family=theme.FONT)),
         ),
     )
@@ -215,6 +218,29 @@ def trunk_shapes(devices, scale: float) -> list[dict]:
     return shapes
 
 
+ROTOR_M = 60.0  # a rotor's drawn diameter on the plan, in the plan's metres (a town's plan is ~600 m across)
+TURNS_PER_MIN = (4.0, 24.0)  # at a breath of power and at the turbine's rating: a visible, calm turn
+
+
+def rotor_images(devices) -> list[dict]:
+    """A rotor on each wind turbine (``assets/rotor.svg``), above its mark; ``assets/kiosk.js`` turns it."""
+    return [dict(source=_parts.asset_url("rotor.svg"), xref="x", yref="y", x=_m(d.x_m), y=_m(d.y_m + ROTOR_M / 2),
+                 sizex=ROTOR_M, sizey=ROTOR_M, xanchor="center", yanchor="middle", layer="above")
+            for d in devices if d.kind == "wind"]
+
+
+def rotor_rpm(devices) -> float:
+    """How fast the plan's rotors turn, turns a minute: none while the turbines make nothing, faster with their
+    share of rated power (one speed for the town's turbines: the plan has room for a few)."""
+    wind = [d for d in devices if d.kind == "wind" and d.state != "offline" and d.power_w]
+    rated = sum(d.rated_w for d in wind)
+    if not wind or rated <= 0:
+        return 0.0
+    share = min(1.0, max(0.0, sum(d.power_w for d in wind) / rated))
+    low, high = TURNS_PER_MIN
+    return round(low + (high - low) * share ** 0.5, 1) if share > 0.001 else 0.0
+
+
 def _y_range(devices) -> list[float] | None:
     """Room above the plan for the landmark names, which plotly does not count when it fits the axes."""
     if not devices:
@@ -240,8 +266,8 @@ def landmarks(snapshot, lang: str, site: str | None = None) -> list[tuple[float,
         out.append((x, sum(d.y_m for d in members) / len(members), text("landmark.building", lang), "middle left"))
     wind = [d for d in devices if d.kind == "wind"]
     if wind:
-        out.append((sum(d.x_m for d in wind) / len(wind), max(d.y_m for d in wind) + (gap or 25), text("landmark.wind", lang),
-                    "top center"))
+        out.append((sum(d.x_m for d in wind) / len(wind), max(d.y_m for d in wind) + (gap or ROTOR_M + 15),
+                    text("landmark.wind", lang), "top center"))  # above its rotor (at town scale)
     return out
 
 
@@ -341,7 +367,8 @@ def update(snapshot, lang: str, sent: dict, focus: str | None = None, scale: flo
     back = changed(sent, fresh, "back", [away, _parts.site_name(snapshot, home)],
                    lambda _: bilingual("city.back", town=_parts.site_name(snapshot, home)))
     back_style = changed(sent, fresh, "back_style", away, lambda a: {} if a else {"display": "none"})
-    return [figure, strip, line, note_now, back, back_style], fresh
+    rpm = changed(sent, fresh, "rpm", rotor_rpm(devices), lambda r: f"{r:g}")
+    return [figure, strip, line, note_now, back, back_style, rpm], fresh
 
 
 def marks_now(snapshot, devices, site: str | None) -> tuple[dict, dict]:

@@ -18,7 +18,6 @@ its own (1220x640), so the wires and labels scale with the drawing.
 
 from __future__ import annotations
 
-import dash
 import plotly.graph_objects as go
 from dash import Output, Patch, dcc, html, no_update
 
@@ -29,7 +28,7 @@ from dashboard.model.balance import SOURCES_FIRST
 from dashboard.model.slots import SLOT_S, slot_times
 from dashboard.scenes import SceneInfo
 from dashboard.scenes import _building as drawing
-from dashboard.scenes._parts import behind_note, changed, data_until, digest, kpi, rounded
+from dashboard.scenes._parts import asset_url, behind_note, changed, data_until, digest, kpi, rounded
 
 SCENE = SceneInfo("zeb", 30, "scene.zeb", scale="building")
 GRAPH = "zeb-graph"
@@ -41,7 +40,7 @@ def layout():
             html.Div(html.Div(className="zb-house fit", children=[
                 html.Div([html.Div(className="zb-sun"), html.Div(className="zb-moon")], id="zeb-sky",
                          className="zb-sky", style={"left": f"{drawing.SUN[0]}px", "top": f"{drawing.SUN[1]}px"}),
-                html.Img(src=dash.get_asset_url("zeb-building.svg"), className="zb-art", alt=""),
+                html.Img(src=asset_url("zeb-building.svg"), className="zb-art", alt=""),
                 html.Div(id="zeb-wires", className="zb-wires"),
                 html.Div(id="zeb-labels", className="zb-labels"),
             ]), className="zb-housecell"),

@@ -42,9 +42,12 @@ def test_every_scene_renders_live_with_no_errors(town, browser, lang):
         if scene == "city":  # each feeder a dashed line from the grid, its dashes moving along it
             offsets = "return [...document.querySelectorAll('#city-graph .shapelayer path')]" \
                       ".map(p => getComputedStyle(p).strokeDashoffset)"
-            before = browser.js(offsets)
+            rotor = "return [...document.querySelectorAll('#city-graph .imagelayer image')].map(i => i.style.transform)"
+            before, turned = browser.js(offsets), browser.js(rotor)
             time.sleep(0.3)
             assert len(before) == 2 and browser.js(offsets) != before  # the test town's two feeders
+            spins = float(browser.js("return document.getElementById('city-rotor').textContent") or 0)
+            assert len(turned) == 1 and (browser.js(rotor) != turned) == (spins > 0)  # its one turbine's rotor
         assert browser.console_errors() == []
     # the caption in both languages at once: the page's first, the other beneath it, smaller
     first, second = browser.js("return [...document.querySelectorAll('.scene.active .caption .t > span')]"

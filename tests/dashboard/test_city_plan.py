@@ -221,3 +221,22 @@ def test_gathering_keeps_every_meter_once_and_every_watt(rows):
     assert len({m.id for m in marks}) == len(marks) and all("/@" in m.id for m in marks)
     assert all(-1.0 <= gather.colour_value(m) <= 1.0 for m in marks)
     assert len(marks) <= (gather.CELLS + 1) ** 2 + len({d.building for d in devices if d.building})
+
+
+def test_the_wind_turbine_has_a_rotor_that_turns_with_its_power():
+    """A rotor on each turbine of the town plan; still while they make nothing, faster with their share of
+    their rating, never faster than the top speed."""
+    from dashboard.model.views import DeviceNow
+
+    def turbine(name, power_w, state="live"):
+        return DeviceNow("binhai", name, "wind", name, name, 100.0, 50.0, 300_000.0, "simulated", None, True, power_w,
+                         0.0, state)
+
+    plan = [turbine("wt-1", 0.0), turbine("wt-2", 0.0)]
+    images = city.rotor_images(plan)
+    assert [(i["x"], i["y"]) for i in images] == [(100, 50 + city.ROTOR_M / 2)] * 2
+    assert images[0]["source"].endswith("/assets/rotor.svg")
+    assert city.rotor_rpm(plan) == 0.0
+    speeds = [city.rotor_rpm([turbine("wt-1", w), turbine("wt-2", w)]) for w in (3_000.0, 60_000.0, 300_000.0)]
+    assert speeds == sorted(speeds) and speeds[0] > 0 and speeds[-1] == city.TURNS_PER_MIN[1]
+    assert city.rotor_rpm([turbine("wt-1", 300_000.0, "offline")]) == 0.0
