@@ -10,15 +10,17 @@ interface, so rollups are kept exactly as ingest keeps them.
 from __future__ import annotations
 
 import math
+import time
 from dataclasses import dataclass
 from typing import Callable, Iterator
 
 import numpy as np
 
-from expo.store import Batch, Store
+from expo.store import Batch, Store, StoreBusy
 from simulators.engine import Frame, Simulation
 
 READINGS_PER_BATCH = 20_000
+BUSY_PATIENCE_S = 180.0  # how long a backfill waits out a busy store (InfluxDB digesting a city's week)
 
 
 @dataclass
@@ -49,24 +51,42 @@ def frame_readings(sim: Simulation, frame: Frame) -> Iterator[list]:
         yield out
 
 
+def patiently(call: Callable[[], object], patience_s: float = BUSY_PATIENCE_S, sleep: Callable[[float], None] = time.sleep,
+              clock: Callable[[], float] = time.monotonic):
+    """``call()``, waited out while the store is busy (``StoreBusy``: it answered too slowly, a server digesting
+    what it was just sent): back-pressure, not an outage, so a backfill slows down instead of failing half-way.
+    Past ``patience_s`` the store's word stands (one line from the command, no traceback)."""
+    wait_s, deadline = 0.5, clock() + patience_s
+    while True:
+        try:
+            return call()
+        except StoreBusy:
+            if clock() + wait_s > deadline:
+                raise
+            sleep(wait_s)
+            wait_s = min(wait_s * 2, 10.0)
+
+
 def backfill(sim: Simulation, steps: int, store: Store,
-             progress: Callable[[BackfillStats], None] | None = None) -> BackfillStats:
-    """Write ``steps`` steps of every device, descriptions and metadata first; ``progress`` is called after each batch."""
+             progress: Callable[[BackfillStats], None] | None = None, sleep: Callable[[float], None] = time.sleep
+             ) -> BackfillStats:
+    """Write ``steps`` steps of every device, descriptions and metadata first; ``progress`` is called after each batch.
+    A busy store is waited out (``patiently``)."""
     stats = BackfillStats()
     sites, buildings = sim.places()
-    store.write(Batch(metas=list(sim.metas), sites=sites, buildings=buildings))
+    patiently(lambda: store.write(Batch(metas=list(sim.metas), sites=sites, buildings=buildings)), sleep=sleep)
     chunk = max(1, READINGS_PER_BATCH // max(1, sim.count))
     while stats.steps < steps:
         frame = sim.advance(min(chunk, steps - stats.steps))
         batch = Batch()
         for readings in frame_readings(sim, frame):
             batch.readings.extend(readings)
-        store.write(batch)
+        patiently(lambda: store.write(batch), sleep=sleep)
         stats.steps += frame.steps
         stats.readings += len(batch.readings)
         if progress:
             progress(stats)
-    store.maintain(force=True)
+    patiently(lambda: store.maintain(force=True), sleep=sleep)
     return stats
 
 
