@@ -20,7 +20,7 @@
  */
 (function () {
   var state = { lastSwitch: Date.now(), pausedUntil: 0, lastBeatAt: Date.now(), lastSent: null, cfg: null,
-                ticks: 0, rotations: 0, answers: 0, offset: 0, serverClock: true, slot: null };
+                ticks: 0, rotations: 0, answers: 0, offset: 0, serverClock: true, slot: null, shown: {} };
   state.clock = function () { return Date.now(); };
   state.showTime = function () { return state.clock() + (state.serverClock ? state.offset : 0); };
   window.expoKiosk = state;
@@ -144,6 +144,7 @@
       },
 
       show: function (scene, lang, cfg) {
+        state.shown[scene] = (state.shown[scene] || 0) + 1;  // how often each scene came on screen (for tests)
         var sections = cfg.scenes.map(function (id) { return id === scene ? 'scene active' : 'scene'; });
         var dots = cfg.scenes.map(function (id) { return id === scene ? 'nav-dot active' : 'nav-dot'; });
         // plotly sizes a graph when it becomes visible; tell it the window may have changed

@@ -19,7 +19,10 @@ the screen alone for the kiosk's idle time, does too (``assets/kiosk.js``,
 
 from __future__ import annotations
 
+import base64
+import functools
 import math
+from pathlib import Path
 
 import plotly.graph_objects as go
 from dash import ClientsideFunction, Input, Output, Patch, State, ctx, dcc, html, no_update
@@ -222,11 +225,26 @@ ROTOR_M = 60.0  # a rotor's drawn diameter on the plan, in the plan's metres (a 
 TURNS_PER_MIN = (4.0, 24.0)  # at a breath of power and at the turbine's rating: a visible, calm turn
 
 
+@functools.cache
+def rotor_source() -> str:
+    """``assets/rotor.svg`` as a data address: plotly draws a data address as it is, where it would load any other
+    into a canvas and convert it to PNG on every redraw of the plan (every tick)."""
+    svg = (Path(__file__).parents[1] / "assets" / "rotor.svg").read_bytes()
+    return "data:image/svg+xml;base64," + base64.b64encode(svg).decode()
+
+
+MAX_ROTORS = 12  # a town's turbine or two turn on its plan; a wind farm's hundred stay marks (each rotor ~1 KB a draw)
+
+
 def rotor_images(devices) -> list[dict]:
-    """A rotor on each wind turbine (``assets/rotor.svg``), above its mark; ``assets/kiosk.js`` turns it."""
-    return [dict(source=_parts.asset_url("rotor.svg"), xref="x", yref="y", x=_m(d.x_m), y=_m(d.y_m + ROTOR_M / 2),
+    """A rotor on each wind turbine (``assets/rotor.svg``), above its mark; ``assets/kiosk.js`` turns it. None on a
+    plan of more than ``MAX_ROTORS`` turbines."""
+    turbines = [d for d in devices if d.kind == "wind"]
+    if len(turbines) > MAX_ROTORS:
+        return []
+    return [dict(source=rotor_source(), xref="x", yref="y", x=_m(d.x_m), y=_m(d.y_m + ROTOR_M / 2),
                  sizex=ROTOR_M, sizey=ROTOR_M, xanchor="center", yanchor="middle", layer="above")
-            for d in devices if d.kind == "wind"]
+            for d in turbines]
 
 
 def rotor_rpm(devices) -> float:

@@ -235,8 +235,10 @@ def test_the_wind_turbine_has_a_rotor_that_turns_with_its_power():
     plan = [turbine("wt-1", 0.0), turbine("wt-2", 0.0)]
     images = city.rotor_images(plan)
     assert [(i["x"], i["y"]) for i in images] == [(100, 50 + city.ROTOR_M / 2)] * 2
-    assert images[0]["source"].endswith("/assets/rotor.svg")
+    assert images[0]["source"].startswith("data:image/svg+xml;base64,")  # drawn as it is, never converted
     assert city.rotor_rpm(plan) == 0.0
     speeds = [city.rotor_rpm([turbine("wt-1", w), turbine("wt-2", w)]) for w in (3_000.0, 60_000.0, 300_000.0)]
     assert speeds == sorted(speeds) and speeds[0] > 0 and speeds[-1] == city.TURNS_PER_MIN[1]
     assert city.rotor_rpm([turbine("wt-1", 300_000.0, "offline")]) == 0.0
+    farm = [turbine(f"wt-{i}", 100_000.0) for i in range(city.MAX_ROTORS + 1)]
+    assert city.rotor_images(farm) == [] and len(city.rotor_images(farm[:-1])) == city.MAX_ROTORS  # a farm: marks
