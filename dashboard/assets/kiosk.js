@@ -78,7 +78,7 @@
   }
   window.addEventListener('resize', function () { document.querySelectorAll('.fit').forEach(fit); });
 
-  // The town's feeder lines: their dashes move one period (city.TRUNK_DASH, 24 px) every 1.2 s, set from the
+  // The town's feeder lines: their dashes move one period (_wiring.TRUNK_DASH, 24 px) every 1.2 s, set from the
   // clock each frame while the town is on screen, so plotly redrawing its shapes (every tick) never restarts
   // them. Along each line's own direction, which the server draws the way its power goes.
   // The wind turbines' rotors (the plan's layout images) turn as fast as #city-rotor says (turns a minute, from

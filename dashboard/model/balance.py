@@ -52,7 +52,6 @@ class Part:
     into_bus: bool  # True: it supplies the switchboard (PV, a discharging battery, grid import)
     meters: int
     live: int  # of them, reporting now (not offline, with a power reading)
-    names: tuple = ()  # ((en, zh), ...) of its meters, largest first
 
     @property
     def dark(self) -> bool:
@@ -114,12 +113,11 @@ def balance(devices: list[DeviceNow]) -> Balance:
             net = -max(0.0, net)  # a PV meter's small negative at night (its inverter's standby) is not a use
         reported[slot] = net
         live = len(powers)
-        names = tuple((d.name_en, d.name_zh) for d in sorted(members, key=lambda d: (-d.rated_w, d.device)))
         if slot in ("battery", "grid"):  # load convention: + charging / importing
             into = net < 0 if slot == "battery" else net > 0
-            parts[slot] = Part(slot, abs(net), into, len(members), live, names)
+            parts[slot] = Part(slot, abs(net), into, len(members), live)
         else:
-            parts[slot] = Part(slot, abs(net), slot.startswith("pv"), len(members), live, names)
+            parts[slot] = Part(slot, abs(net), slot.startswith("pv"), len(members), live)
     pv_w = -(reported.get("pv_roof", 0.0) + reported.get("pv_facade", 0.0))
     battery_w = reported.get("battery", 0.0)
     grid_w = reported.get("grid", 0.0)
@@ -133,6 +131,6 @@ def balance(devices: list[DeviceNow]) -> Balance:
     if not daylight:  # no flow from a PV in the dark, whatever a meter's noise says
         for slot in ("pv_roof", "pv_facade"):
             if slot in parts:
-                parts[slot] = Part(slot, 0.0, True, parts[slot].meters, parts[slot].live, parts[slot].names)
+                parts[slot] = Part(slot, 0.0, True, parts[slot].meters, parts[slot].live)
     return Balance(parts, pv_w, grid_w, battery_w, loads_w, residual, max(TOLERANCE_MIN_W, TOLERANCE_SHARE * through_w),
                    daylight)

@@ -68,6 +68,12 @@ def behind_note(snapshot, until_s: float | None):
     return bilingual("panel.behind", "panel-note", time=snapshot.local(until_s).strftime("%H:%M"))
 
 
+def metres(v: float):
+    """A position on a plan to 0.1 m, without a trailing ".0" (a plan needs no more, and 4,000 of them are sent)."""
+    v = round(float(v), 1)
+    return int(v) if v.is_integer() else v
+
+
 def rounded(values, places: int = 0):
     return [None if v is None else round(v, places) for v in values]
 

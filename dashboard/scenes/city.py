@@ -19,10 +19,7 @@ the screen alone for the kiosk's idle time, does too (``assets/kiosk.js``,
 
 from __future__ import annotations
 
-import base64
-import functools
 import math
-from pathlib import Path
 
 import plotly.graph_objects as go
 from dash import ClientsideFunction, Input, Output, Patch, State, ctx, dcc, html, no_update
@@ -34,7 +31,9 @@ from dashboard.model import WATCH_S
 from dashboard.scenes import SceneInfo
 from dashboard.scenes import _gather as gather
 from dashboard.scenes import _parts
+from dashboard.scenes import _wiring as wiring
 from dashboard.scenes._parts import changed, digest, kpi
+from dashboard.scenes._parts import metres as _m
 
 SCENE = SceneInfo("city", 10, "scene.city")
 GRAPH = "city-graph"
@@ -45,8 +44,6 @@ RIM = "rgba(242,244,248,0.45)"  # a gathered mark's outline: an idle (dark) area
 SYMBOLS = {"feeder": "hexagram", "grid_connection": "diamond", "wind": "triangle-up", "battery": "hexagon",
            "weather_station": "star", "household": "square", "commercial": "pentagon", "pv": "diamond-tall",
            "street_light": "star", "ev_charger": "bowtie", "heat_pump": "circle-cross"}
-TRUNK_IN, TRUNK_OUT = "#D55E00", "#E69F00"  # a feeder the grid feeds; a feeder sending the sun's power up
-TRUNK_DASH = "14px,10px"  # its period (24 px) is what assets/expo.css moves the dashes by
 
 
 def layout():
@@ -154,12 +151,6 @@ def gathered_trace(marks, lang: str, scale: float, zeb: str | None) -> go.Scatte
     )
 
 
-def _m(v: float):
-    """A position to 0.1 m, without a trailing ".0" (a plan needs no more, and 4,000 of them are sent)."""
-    v = round(float(v), 1)
-    return int(v) if v.is_integer() else v
-
-
 def make_figure(snapshot, lang: str, site: str | None = None, scale: float = 1.0) -> go.Figure:
     """``scale``: the screen against 1080p (``app.screen_scale``); plotly sizes marks in screen px.
 
@@ -186,77 +177,12 @@ def make_figure(snapshot, lang: str, site: str | None = None, scale: float = 1.0
             template=theme.LEAN_TEMPLATE,
             xaxis=dict(visible=False), yaxis=dict(visible=False, scaleanchor="x", scaleratio=1, range=_y_range(devices)),
             margin=dict(l=10, r=10, t=10, b=10), showlegend=False, dragmode=False,
-            shapes=trunk_shapes(devices, scale) if own is None else [],
-            images=rotor_images(devices) if own is None else [],
+            shapes=wiring.trunk_shapes(devices, scale) if own is None else [],
+            images=wiring.rotor_images(devices) if own is None else [],
             hoverlabel=dict(font=dict(size=round(scale * theme.TICK_PX), family=theme.FONT)),
         ),
     )
     return fig
-
-
-def feeders_up(devices) -> tuple[list, list]:
-    """(feeders the grid feeds, feeders sending power up to it: rooftop PV outdoing their street's use)."""
-    feeders = [d for d in devices if d.kind == "feeder" and d.state != "offline"]
-    return ([d for d in feeders if (d.load_w or 0.0) >= 0], [d for d in feeders if (d.load_w or 0.0) < 0])
-
-
-def trunk_shapes(devices, scale: float) -> list[dict]:
-    """The town's feeders as lines from the grid connection to their streets, under the meters (layout shapes,
-    layer "below"), dashed, each drawn the way its power goes: from the grid to a feeder it feeds, from a feeder
-    to the grid while its rooftop PV sends power up. ``assets/expo.css`` moves the dashes along the line's own
-    direction, so the motion shows the way, and it reverses when the sun outdoes a street's use. The width
-    follows the feeder's power (4 to 12 px at 1080p, in 2 px steps: a new width is sent only when it steps)."""
-    top = next((d for d in devices if d.kind == "grid_connection" and d.counted), None)
-    if top is None:
-        return []
-    shapes = []
-    for feeders, colour in zip(feeders_up(devices), (TRUNK_IN, TRUNK_OUT)):
-        for f in feeders:
-            share = min(1.0, abs(f.load_w or 0.0) / f.rated_w) if f.rated_w else 0.0
-            ends = ((top, f) if colour == TRUNK_IN else (f, top))
-            shapes.append(dict(type="line", layer="below", x0=_m(ends[0].x_m), y0=_m(ends[0].y_m),
-                               x1=_m(ends[1].x_m), y1=_m(ends[1].y_m),
-                               line=dict(color=colour, width=round(scale * (4 + 2 * round(4 * share ** 0.5))),
-                                         dash=TRUNK_DASH)))
-    return shapes
-
-
-ROTOR_M = 60.0  # a rotor's drawn diameter on the plan, in the plan's metres (a town's plan is ~600 m across)
-TURNS_PER_MIN = (4.0, 24.0)  # at a breath of power and at the turbine's rating: a visible, calm turn
-
-
-@functools.cache
-def rotor_source() -> str:
-    """``assets/rotor.svg`` as a data address: plotly draws a data address as it is, where it would load any other
-    into a canvas and convert it to PNG on every redraw of the plan (every tick)."""
-    svg = (Path(__file__).parents[1] / "assets" / "rotor.svg").read_bytes()
-    return "data:image/svg+xml;base64," + base64.b64encode(svg).decode()
-
-
-MAX_ROTORS = 12  # a town's turbine or two turn on its plan; a wind farm's hundred stay marks (each rotor ~1 KB a draw)
-
-
-def rotor_images(devices) -> list[dict]:
-    """A rotor on each wind turbine (``assets/rotor.svg``), above its mark; ``assets/kiosk.js`` turns it. None on a
-    plan of more than ``MAX_ROTORS`` turbines."""
-    turbines = [d for d in devices if d.kind == "wind"]
-    if len(turbines) > MAX_ROTORS:
-        return []
-    return [dict(source=rotor_source(), xref="x", yref="y", x=_m(d.x_m), y=_m(d.y_m + ROTOR_M / 2),
-                 sizex=ROTOR_M, sizey=ROTOR_M, xanchor="center", yanchor="middle", layer="above")
-            for d in turbines]
-
-
-def rotor_rpm(devices) -> float:
-    """How fast the plan's rotors turn, turns a minute: none while the turbines make nothing, faster with their
-    share of rated power (one speed for the town's turbines: the plan has room for a few)."""
-    wind = [d for d in devices if d.kind == "wind" and d.state != "offline" and d.power_w]
-    rated = sum(d.rated_w for d in wind)
-    if not wind or rated <= 0:
-        return 0.0
-    share = min(1.0, max(0.0, sum(d.power_w for d in wind) / rated))
-    low, high = TURNS_PER_MIN
-    return round(low + (high - low) * share ** 0.5, 1) if share > 0.001 else 0.0
 
 
 def _y_range(devices) -> list[float] | None:
@@ -284,7 +210,7 @@ def landmarks(snapshot, lang: str, site: str | None = None) -> list[tuple[float,
         out.append((x, sum(d.y_m for d in members) / len(members), text("landmark.building", lang), "middle left"))
     wind = [d for d in devices if d.kind == "wind"]
     if wind:
-        out.append((sum(d.x_m for d in wind) / len(wind), max(d.y_m for d in wind) + (gap or ROTOR_M + 15),
+        out.append((sum(d.x_m for d in wind) / len(wind), max(d.y_m for d in wind) + (gap or wiring.ROTOR_M + 15),
                     text("landmark.wind", lang), "top center"))  # above its rotor (at town scale)
     return out
 
@@ -357,9 +283,9 @@ def update(snapshot, lang: str, sent: dict, focus: str | None = None, scale: flo
     devices = [] if waiting else shown(snapshot, site)
     structure = {"lang": lang, "site": site, "waiting": waiting, "scale": scale,
                  "devices": [(d.key, d.x_m, d.y_m, d.rated_w) for d in devices],
-                 "up": [f.key for f in feeders_up(devices)[1]] if not gather.gathered(devices) else []}
+                 "up": [f.key for f in wiring.feeders_up(devices)[1]] if not gather.gathered(devices) else []}
     colours, symbols = marks_now(snapshot, devices, site)
-    trunks = trunk_shapes(devices, scale) if devices and not gather.gathered(devices) else []
+    trunks = wiring.trunk_shapes(devices, scale) if devices and not gather.gathered(devices) else []
     fresh = {"structure": digest(structure), "colours": digest(colours), "symbols": digest(symbols),
              "trunks": digest(trunks)}
     if sent.get("structure") != fresh["structure"]:
@@ -385,7 +311,7 @@ def update(snapshot, lang: str, sent: dict, focus: str | None = None, scale: flo
     back = changed(sent, fresh, "back", [away, _parts.site_name(snapshot, home)],
                    lambda _: bilingual("city.back", town=_parts.site_name(snapshot, home)))
     back_style = changed(sent, fresh, "back_style", away, lambda a: {} if a else {"display": "none"})
-    rpm = changed(sent, fresh, "rpm", rotor_rpm(devices), lambda r: f"{r:g}")
+    rpm = changed(sent, fresh, "rpm", wiring.rotor_rpm(devices), lambda r: f"{r:g}")
     return [figure, strip, line, note_now, back, back_style, rpm], fresh
 
 

@@ -20,6 +20,7 @@ from hypothesis import given, settings, strategies as st
 from dashboard.model import ExhibitModel, ModelSettings
 from dashboard.model.latest import devices_now
 from dashboard.model.views import DeviceNow
+from dashboard.scenes import _wiring as wiring
 from dashboard.scenes import _gather as gather, city
 from tests.dashboard.test_scenes import district_snapshot
 
@@ -197,7 +198,7 @@ def test_the_small_town_is_drawn_as_before_one_mark_per_meter():
         fed = (t.x0, t.y0) == (top.x_m, top.y_m)
         feeder = feeders[(t.x1, t.y1) if fed else (t.x0, t.y0)]
         assert fed == ((feeder.load_w or 0) >= 0)  # from the grid when it feeds the street, else up to it
-        assert t.line.color == (city.TRUNK_IN if fed else city.TRUNK_OUT)
+        assert t.line.color == (wiring.TRUNK_IN if fed else wiring.TRUNK_OUT)
 
 
 meters = st.lists(st.tuples(
@@ -233,12 +234,12 @@ def test_the_wind_turbine_has_a_rotor_that_turns_with_its_power():
                          0.0, state)
 
     plan = [turbine("wt-1", 0.0), turbine("wt-2", 0.0)]
-    images = city.rotor_images(plan)
-    assert [(i["x"], i["y"]) for i in images] == [(100, 50 + city.ROTOR_M / 2)] * 2
+    images = wiring.rotor_images(plan)
+    assert [(i["x"], i["y"]) for i in images] == [(100, 50 + wiring.ROTOR_M / 2)] * 2
     assert images[0]["source"].startswith("data:image/svg+xml;base64,")  # drawn as it is, never converted
-    assert city.rotor_rpm(plan) == 0.0
-    speeds = [city.rotor_rpm([turbine("wt-1", w), turbine("wt-2", w)]) for w in (3_000.0, 60_000.0, 300_000.0)]
-    assert speeds == sorted(speeds) and speeds[0] > 0 and speeds[-1] == city.TURNS_PER_MIN[1]
-    assert city.rotor_rpm([turbine("wt-1", 300_000.0, "offline")]) == 0.0
-    farm = [turbine(f"wt-{i}", 100_000.0) for i in range(city.MAX_ROTORS + 1)]
-    assert city.rotor_images(farm) == [] and len(city.rotor_images(farm[:-1])) == city.MAX_ROTORS  # a farm: marks
+    assert wiring.rotor_rpm(plan) == 0.0
+    speeds = [wiring.rotor_rpm([turbine("wt-1", w), turbine("wt-2", w)]) for w in (3_000.0, 60_000.0, 300_000.0)]
+    assert speeds == sorted(speeds) and speeds[0] > 0 and speeds[-1] == wiring.TURNS_PER_MIN[1]
+    assert wiring.rotor_rpm([turbine("wt-1", 300_000.0, "offline")]) == 0.0
+    farm = [turbine(f"wt-{i}", 100_000.0) for i in range(wiring.MAX_ROTORS + 1)]
+    assert wiring.rotor_images(farm) == [] and len(wiring.rotor_images(farm[:-1])) == wiring.MAX_ROTORS  # a farm: marks

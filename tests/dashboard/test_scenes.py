@@ -12,6 +12,7 @@ from hypothesis import given, strategies as st
 from dashboard import scenes
 from dashboard.categories import SOURCES, USES
 from dashboard.model import ExhibitModel, ModelSettings
+from dashboard.scenes import _wiring as wiring
 from dashboard.scenes import city, flow, load, rank, zeb
 
 MODULES = scenes.discover()
@@ -84,7 +85,7 @@ def test_city_sends_only_colours_when_power_changes(snapshot):
     halved = changed_power(snapshot, 0.5)
     values, _ = city.update(halved, "en", sent)
     paths = {tuple(op["location"]) for op in values[0].to_plotly_json()["operations"]}
-    stepped = city.trunk_shapes(city.shown(snapshot), 1.0) != city.trunk_shapes(city.shown(halved), 1.0)
+    stepped = wiring.trunk_shapes(city.shown(snapshot), 1.0) != wiring.trunk_shapes(city.shown(halved), 1.0)
     assert paths == {("data", 0, "marker", "color")} | ({("layout", "shapes")} if stepped else set())
 
 
