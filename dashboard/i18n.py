@@ -203,6 +203,8 @@ TEXT: dict[str, tuple[str, str]] = {  # key: (English, 简体中文)
     "status.offline_since": ("offline since {since} (its own word: a last will)", "自 {since} 起离线（设备自报）"),
     "status.ingest.writing": ("writing", "正常写入"),
     "status.ingest.silent": ("ingest silent since {since}", "采集进程自 {since} 起无响应"),
+    "status.ingest.registry_broken": ("the meter registry has an error (see ingest's log); the last good one is in "
+                                      "force", "电表登记文件有误（见采集日志），仍按上一份正确的执行"),
     "status.col.process": ("process", "进程"),
     "status.col.received": ("received", "接收时间"),
     "status.col.reason": ("reason", "原因"),

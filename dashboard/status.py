@@ -39,7 +39,7 @@ from expo.timeutil import age_parts
 
 REJECTED_SHOWN = 50
 INGEST_FIGURES = ("connected", "store_down", "received", "readings_written", "readings_spooled", "rejected",
-                  "queue_length")
+                  "queue_length", "registry_meters")
 SAMPLE_BYTES = 300
 STATE_ORDER = {"offline": 0, "stale": 1, "live": 2}  # what needs an engineer first
 
@@ -190,9 +190,11 @@ def render(data: dict, lang: str = "en") -> str:
         for d in sorted(data["devices"], key=lambda d: (STATE_ORDER[d["state"]], d["site"], d["device"]))
     ]
     processes = [
-        {"process": p["process"], "age": age(p["age_s"]), "silent": p["silent"],
+        {"process": p["process"], "age": age(p["age_s"]),
+         "silent": p["silent"] or bool(p["figures"].get("registry_broken")),
          "state": t("status.ingest.silent", since=time.strftime("%H:%M", time.localtime(p["written_s"])))
-         if p["silent"] else t("status.ingest.writing"),
+         if p["silent"] else t("status.ingest.registry_broken") if p["figures"].get("registry_broken")
+         else t("status.ingest.writing"),
          "figures": ", ".join(f"{k}={p['figures'][k]:,.6g}" for k in INGEST_FIGURES if k in p["figures"])}
         for p in data["ingest_processes"]
     ]

@@ -42,6 +42,8 @@ _OWN = (
                 "keeps each device's messages in one process, in order); the meter families' topics, which carry no "
                 "site, only with default_routes = true, in exactly one process; readings of other sites are "
                 "quarantined (other_site)", list),
+        Setting("meters", None, "ingest: the meter registry, a TOML file of [[meter]] tables saying each real meter's "
+                "kind, names, site, building, parent, place and rating (docs/meters.md); re-read when it changes"),
         Setting("state_dir", "$XDG_STATE_HOME/energy-expo/ingest", "ingest's own directory (made absolute at start; "
                 "a folder in it per MQTT client id): the counter memory and the spool"),
         Setting("spool_max_mb", 512, "largest the spool may grow while the store is away, in MiB", int),

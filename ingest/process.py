@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from expo.errors import Refused
 from expo.logthrottle import LogThrottle
@@ -30,7 +30,8 @@ from expo.places import TOTALS_DEVICE, BuildingMeta, SiteMeta
 from expo.store import Batch, DeviceState, Rejected
 from ingest.checks import Checks
 from ingest.counters import CounterState
-from ingest.decoders import DecodeContext, registry
+from ingest.decoders import DecodeContext, Decoded, registry
+from ingest.meter_registry import Registry
 from ingest.routes import Route, route_for
 from ingest.site_totals import SiteTotals, totals_meta
 
@@ -64,6 +65,11 @@ class Processor:
         # Devices whose metadata was told (a native meta message, or a stored one that says more than a guess):
         # the kind, place and parent a decoder guesses from a Tasmota or Shelly reading never overwrite theirs.
         self.told: set[tuple[str, str]] = set()
+        # Devices the meter registry describes (ingest.meter_registry): its word outranks a native meta too.
+        self.registered: set[tuple[str, str]] = set()
+        # A family meter's messages carry no site: those the registry places in another site are moved there.
+        self._placed: dict[str, str] = {}
+        self._base_routes = routes
         # Descriptions as stored: a retained one delivered again (each reconnect) is not written again.
         self.sites: dict[str, SiteMeta] = {}
         self.buildings: dict[tuple[str, str], BuildingMeta] = {}
@@ -107,11 +113,17 @@ class Processor:
                 or decoded.replaced):
             self._decoded_nothing(message, route, batch)
             return
+        if self._placed and route.decoder != "native":  # native topics name their site themselves
+            decoded = self._place(decoded)
         if _claims_totals(decoded):
             raise Refused("reserved_device", f"device id {TOTALS_DEVICE!r} is reserved for the site totals ingest "
                                              "keeps; a meter must have another id")
         for meta in decoded.metas:
             key = (meta.site, meta.device)
+            if key in self.registered:
+                if decoded.announced:
+                    self.checks.known.add(key)
+                continue  # the engineer's registry is the last word on who a meter is
             if decoded.announced:
                 self.checks.known.add(key)
                 self.told.add(key)
@@ -130,12 +142,12 @@ class Processor:
                 self.buildings[(building.site, building.building)] = building
                 batch.buildings.append(building)
         for device, state in decoded.status.items():  # a change is stored, with when: a retained will said again is not
-            key = (self.site, device)
+            key = (self._placed.get(device, self.site), device)
             if self.status.get(key) != state:
                 self.status[key] = state
                 batch.states.append(DeviceState(self.site, device, state, message.received_s))
         for device, replaced_s in decoded.replaced.items():
-            site = next((m.site for m in decoded.metas if m.device == device), self.site)
+            site = next((m.site for m in decoded.metas if m.device == device), self._placed.get(device, self.site))
             self.counters.declare_replaced(site, device, replaced_s)
         accepted = []
         for reading in decoded.readings:
@@ -149,6 +161,35 @@ class Processor:
             totals = self.totals.observe(reading)
             if totals is not None:
                 self._add_totals(totals, batch)
+
+    def use_registry(self, meters: Registry, batch: Batch) -> None:
+        """The registry's meters as told metadata (into ``batch`` where it changes what is stored), and its
+        routes ahead of the configured ones. A meter taken out of the file keeps its stored metadata, which a
+        native meta may change from then on."""
+        self.registered = set(meters.metas)
+        self._placed = {device: site for site, device in meters.metas
+                        if site != self.site and (self.site, device) not in meters.metas}
+        for key, meta in meters.metas.items():
+            self.checks.known.add(key)  # described by the engineer: never a flood
+            self.told.add(key)
+            if self.metas.get(key) != meta:
+                self.metas[key] = meta
+                batch.metas.append(meta)
+                self.totals.meta(meta)
+        routes = [*meters.routes, *self._base_routes]
+        if routes != self.routes:
+            self.routes = routes
+            self._route_cache.clear()
+
+    def _place(self, decoded: Decoded) -> Decoded:
+        """The decoded message with each registry-placed device in the registry's site instead of the default."""
+        placed, default = self._placed, self.site
+
+        def moved(item):
+            site = placed.get(item.device) if item.site == default else None
+            return replace(item, site=site) if site else item
+
+        return replace(decoded, readings=[moved(r) for r in decoded.readings], metas=[moved(m) for m in decoded.metas])
 
     def _add_totals(self, totals, batch: Batch) -> None:
         """A site's totals reading into the batch, and its device's meta the first time (once per site)."""

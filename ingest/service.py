@@ -31,6 +31,7 @@ from ingest.checks import Checks, Limits
 from ingest.counters import CounterState
 from ingest.decoders import is_guess
 from ingest.health import HealthServer, figures
+from ingest.meter_registry import EMPTY, Registry, RegistryFile
 from ingest.process import Incoming, Processor
 from ingest.routes import build_routes, subscriptions
 from ingest.spool import Spool, SpoolFull
@@ -59,11 +60,11 @@ class IngestService:
         self.cfg = cfg
         self.broker = broker_address(cfg)
         self.routes = build_routes(cfg.routes, cfg.default_routes, cfg.file or "config", cfg.sites, cfg.site)
-        self.filters = subscriptions(self.routes)
-        if cfg.shared_group:
-            if cfg.mqtt_protocol != "5":
-                raise UserError("--shared-group needs --mqtt-protocol 5 (shared subscriptions are an MQTT 5 feature)")
-            self.filters = [f"$share/{cfg.shared_group}/{f}" for f in self.filters]
+        self.meter_file = RegistryFile(cfg.meters, cfg.site) if cfg.meters else None
+        meters = self.meter_file.load() if self.meter_file else EMPTY  # a broken registry stops the start here
+        self.filters = self._filters([*meters.routes, *self.routes])
+        if cfg.shared_group and cfg.mqtt_protocol != "5":
+            raise UserError("--shared-group needs --mqtt-protocol 5 (shared subscriptions are an MQTT 5 feature)")
         self.store_key = store_key(parse_store(cfg.store))
         client_id = self.client_id = cfg.mqtt_client_id or default_client_id()
         self.state_dir = resolve_state_dir(cfg.state_dir or DEFAULT_STATE_DIR)
@@ -163,10 +164,14 @@ class IngestService:
         """Collect and decode batches; hand each to the writer thread. Owns the processor and its state."""
         flush_s = self.cfg.flush_interval_ms / 1000.0
         last_save = last_health = self._monotonic()
+        first = True
         try:
             while not self._sender_gone.is_set():
                 stopping = self._stop.is_set()
-                batch, taken = self._collect(flush_s if not stopping else 0.0)
+                batch = Batch()
+                self._follow_registry(batch, first)  # before the batch's messages: they are read by it
+                first = False
+                taken = self._collect(batch, flush_s if not stopping else 0.0)
                 # the counters go with every batch, and at least every INGEST_HEARTBEAT_S on a quiet broker: a
                 # process whose counters stop is silent (the engineer view says since when), not merely idle
                 if len(batch) or taken or self._monotonic() - last_health >= INGEST_HEARTBEAT_S:
@@ -231,8 +236,8 @@ class IngestService:
             if self._stop.wait(1.0):
                 return False
 
-    def _collect(self, wait_s: float) -> tuple[Batch, list[Incoming]]:
-        batch, taken = Batch(), []
+    def _collect(self, batch: Batch, wait_s: float) -> list[Incoming]:
+        taken = []
         source, add, readings = self.subscriber.queue, self.processor.add, batch.readings
         batch_size, monotonic = self.cfg.batch_size, self._monotonic  # once, not per message
         deadline = monotonic() + wait_s
@@ -252,7 +257,7 @@ class IngestService:
                     break
             taken.append(message)
             add(message, batch)
-        return batch, taken
+        return taken
 
     def _refresh_identity(self) -> None:
         try:
@@ -264,6 +269,28 @@ class IngestService:
             log.warning("store %s now has identity %s, not %s: it was re-created while ingest ran; the counter "
                         "memory is checked against it at the next start", self.store_key, identity, self._binding[1])
 
+    def _filters(self, routes) -> list[str]:
+        filters = subscriptions(routes)
+        if self.cfg.shared_group:
+            filters = [f"$share/{self.cfg.shared_group}/{f}" for f in filters]
+        return filters
+
+    def _follow_registry(self, batch: Batch, first: bool) -> None:
+        """The registry's meters into the processor: at the first batch, then whenever the file changed.
+        A process given ``sites`` takes its own sites' meters only; new routes are subscribed at once."""
+        if self.meter_file is None:
+            return
+        meters = self.meter_file.current if first else self.meter_file.poll(self._monotonic())
+        if meters is None:
+            return
+        if self.cfg.sites:
+            meters = Registry({k: m for k, m in meters.metas.items() if k[0] in self.cfg.sites}, meters.routes)
+        self.processor.use_registry(meters, batch)
+        filters = self._filters(self.processor.routes)
+        if filters != self.filters:
+            self.filters = filters
+            self.subscriber.follow(filters)
+
     # -- state and health ----------------------------------------------------------------------------
 
     def _save_state(self) -> None:
@@ -272,4 +299,9 @@ class IngestService:
                                identity))
 
     def health(self) -> dict[str, float]:
-        return figures(self.subscriber, self.processor, self.writer, self.spool, self._clock())
+        table = figures(self.subscriber, self.processor, self.writer, self.spool, self._clock())
+        if self.meter_file is not None:  # the engineer view's line on the registry; its error text is in the log
+            table["registry_meters"] = len(self.meter_file.current)
+            table["registry_errors"] = self.meter_file.errors
+            table["registry_broken"] = float(self.meter_file.error is not None)
+        return table

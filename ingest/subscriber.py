@@ -118,6 +118,23 @@ class Subscriber:
             if message.qos == 2:
                 client.ack(message.mid, 2)
 
+    def follow(self, filters: list[str]) -> None:
+        """Subscribe to filters added while running (the meter registry's routes), leave those taken away.
+        A reconnect subscribes to ``self.filters``, so a change made while the broker is away is not lost."""
+        added = [f for f in filters if f not in self.filters]
+        gone = [f for f in self.filters if f not in filters]
+        self.filters = list(filters)
+        client = self._client
+        if client is None or not self.connected.is_set():
+            return
+        if added:
+            client.subscribe([(f, 1) for f in added])
+        if gone:
+            client.unsubscribe(gone)
+        self.previous_filters = list(filters)
+        log.info("subscriptions follow the meter registry: +%s -%s", ",".join(added) or "none",
+                 ",".join(gone) or "none")
+
     def close(self) -> None:
         self._stopping.set()
         if self._client is not None:

@@ -18,7 +18,7 @@ from expo.errors import UserError
 
 NAME = "check"
 HELP = "connect to the broker and the store and print what was found (versions, devices, newest reading)"
-_FLAGS = ("broker", *settings.MQTT_CREDENTIALS, "store", *settings.STORE_CREDENTIALS)
+_FLAGS = ("broker", *settings.MQTT_CREDENTIALS, "store", *settings.STORE_CREDENTIALS, "site", "meters")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -105,6 +105,20 @@ def check_store(cfg) -> bool:
                f"{format_ts(newest)} ({format_age(time.time() - newest)})") and ok
 
 
+def check_registry(cfg) -> bool:
+    """The meter registry ingest would read: how many meters it describes, or the one line that is wrong in it."""
+    from ingest.meter_registry import RegistryFile
+
+    try:
+        meters = RegistryFile(cfg.meters, cfg.site).load()
+    except UserError as exc:
+        return say(False, "meter registry", str(exc))
+    sites = sorted({site for site, _ in meters.metas})
+    count = f"{len(meters)} meter{'s' if len(meters) != 1 else ''}"
+    return say(True, f"meter registry {cfg.meters}", f"{count} ({', '.join(sites) or 'no site'}), "
+               f"{len(meters.routes)} with a route of their own")
+
+
 def check_ingest(processes, now_s: float) -> bool:
     """A line per ingest process that wrote counters into the store: writing, or silent since when (a failure:
     its meters' readings are not being stored, or wait in its spool)."""
@@ -129,6 +143,8 @@ def run(args: argparse.Namespace) -> int:
     logging.getLogger("expo.store").setLevel(logging.ERROR)  # its "will keep trying" is for ingest, not a check
     cfg = settings.from_args(args)
     ok = True
+    if cfg.meters:
+        ok &= check_registry(cfg)
     if not args.no_broker:
         ok &= check_broker(cfg)
     if not args.no_store:
