@@ -123,6 +123,16 @@ def status_data(model, site: str | None = None) -> dict:
              "silent": now - p.written_s > INGEST_SILENT_S, "figures": p.figures}
             for p in snapshot.ingest
         ],
+        "discovered": [
+            {"site": d.site, "family": d.family, "key": d.key, "device": d.device, "name": d.name, "model": d.model,
+             "address": d.address, "measures": d.measures, "seen_s": d.seen_s, "placed": placed}
+            for d, placed in snapshot.discovered
+        ],
+        "topics_seen": [
+            {"topic": x.topic, "messages": x.messages, "window_s": x.window_s, "seen_s": x.seen_s,
+             "sample": x.sample[:SAMPLE_BYTES].decode("utf-8", "replace")}
+            for x in snapshot.topics_seen
+        ],
         "health": health,
         "rejected_by_reason": dict(Counter(r.reason for r in rejected)),
         "rejected": [
@@ -206,6 +216,10 @@ def render(data: dict, lang: str = "en") -> str:
         t=t, lang=lang, other_lang="en" if lang == "zh" else "zh", html_lang="zh-CN" if lang == "zh" else "en",
         store_ok=data["store_ok"], store_error=data["store_error"], devices=devices, sites=data["sites"],
         balance=_balance_text(data["building_balance"], t), processes=processes,
+        discovered=[dict(d, age=age(data["generated_s"] - d["seen_s"])) for d in data["discovered"] if not d["placed"]],
+        placed_n=sum(d["placed"] for d in data["discovered"]), topics=data["topics_seen"],
+        topics_window=t("status.topics.window", window=f"{data['topics_seen'][0]['window_s']:.0f}",
+                        ago=age(data["generated_s"] - data["topics_seen"][0]["seen_s"])) if data["topics_seen"] else "",
         balance_ok=data["building_balance"] is None or data["building_balance"]["within_tolerance"],
         summary=t("status.summary", total=len(data["devices"]), live=states.get("live", 0),
                   stale=states.get("stale", 0), offline=states.get("offline", 0)),

@@ -44,6 +44,8 @@ _OWN = (
                 "quarantined (other_site)", list),
         Setting("meters", None, "ingest: the meter registry, a TOML file of [[meter]] tables saying each real meter's "
                 "kind, names, site, building, parent, place and rating (docs/meters.md); re-read when it changes"),
+        Setting("survey_every_s", 600.0, "ingest: how often a survey lists the broker's topics that no route takes, "
+                "for the engineer view (a window of up to a minute or 20,000 messages on #, QoS 0); 0 for none", float),
         Setting("state_dir", "$XDG_STATE_HOME/energy-expo/ingest", "ingest's own directory (made absolute at start; "
                 "a folder in it per MQTT client id): the counter memory and the spool"),
         Setting("spool_max_mb", 512, "largest the spool may grow while the store is away, in MiB", int),

@@ -95,10 +95,13 @@ class Batch:
     states: list["DeviceState"] = field(default_factory=list)  # what meters said of themselves (a last will)
     sites: list[SiteMeta] = field(default_factory=list)  # site descriptions (``expo.places``)
     buildings: list[BuildingMeta] = field(default_factory=list)
+    discovered: list["Discovered"] = field(default_factory=list)  # meters that announced themselves
+    # a survey of the topics no route takes, whole (it replaces the one before; [] found none), None: no survey
+    topics: list["TopicSeen"] | None = None
 
     def __len__(self) -> int:
         return (len(self.readings) + len(self.metas) + len(self.rejected) + len(self.sites) + len(self.buildings)
-                + len(self.states))
+                + len(self.states) + len(self.discovered) + (len(self.topics) or 1 if self.topics is not None else 0))
 
 
 @dataclass(frozen=True)
@@ -110,6 +113,39 @@ class DeviceState:
     device: str
     state: str  # "online" | "offline"
     since_s: float
+
+
+@dataclass(frozen=True)
+class Discovered:
+    """A meter that announced itself (Tasmota's discovery, a Shelly's announce, online or full status), before
+    anyone described it: the engineer view lists it as "discovered, not yet placed" with what it said.
+
+    Keyed by (site, family, key): ``key`` is the family's own hardware id (a Tasmota's MAC, a Shelly's id), as
+    announcements arrive in parts (Tasmota's ``config`` names the meter, its ``sensors`` what it measures). An
+    empty field says nothing, so a later part never blanks what an earlier one said. ``device`` is the id its
+    readings carry (their prefix, for a Shelly of several channels: ``<id>-relay0``)."""
+
+    site: str
+    family: str  # the decoder that read it
+    key: str
+    device: str = ""
+    name: str = ""
+    model: str = ""
+    address: str = ""  # its IP address on the hall's network
+    measures: str = ""  # what it says it measures (Tasmota's sensors: "ENERGY", "SML")
+    seen_s: float = 0.0
+
+
+@dataclass(frozen=True)
+class TopicSeen:
+    """A topic on the broker that no route takes, from ingest's survey: how many messages in ``window_s``, and
+    the start of the last one, so an engineer sees what is there before writing its route."""
+
+    topic: str
+    messages: int
+    window_s: float
+    seen_s: float
+    sample: bytes = b""
 
 
 UNNAMED_PROCESS = "ingest"  # the process of counters written without a name (an older ingest, a test's batch)
@@ -198,6 +234,12 @@ class Store(Protocol):
     def states(self, site: str | None = None) -> list[DeviceState]:
         """Each device's newest self-reported state, since it changed to it (a state said again keeps its first
         ``since_s``), of ``site`` or of every site."""
+
+    def discovered(self, site: str | None = None) -> list[Discovered]:
+        """Every meter that announced itself, each part merged (an empty field keeps what was said before)."""
+
+    def topics_seen(self) -> list[TopicSeen]:
+        """The newest survey of topics that no route takes, most messages first."""
 
     def ingest_health(self) -> list[ProcessHealth]:
         """Each ingest process's newest counters and when it wrote them (a process writes them with each batch

@@ -27,7 +27,7 @@ from expo.errors import Refused
 from expo.logthrottle import LogThrottle
 from expo.metadata import DeviceMeta
 from expo.places import TOTALS_DEVICE, BuildingMeta, SiteMeta
-from expo.store import Batch, DeviceState, Rejected
+from expo.store import Batch, DeviceState, Discovered, Rejected
 from ingest.checks import Checks
 from ingest.counters import CounterState
 from ingest.decoders import DecodeContext, Decoded, registry
@@ -69,6 +69,9 @@ class Processor:
         self.registered: set[tuple[str, str]] = set()
         # A family meter's messages carry no site: those the registry places in another site are moved there.
         self._placed: dict[str, str] = {}
+        self._announced: dict[tuple[str, str, str], tuple[tuple, float]] = {}
+        self._under_index: dict[tuple[str, str], list[str]] | None = None
+        self._under_size = 0
         self._base_routes = routes
         # Descriptions as stored: a retained one delivered again (each reconnect) is not written again.
         self.sites: dict[str, SiteMeta] = {}
@@ -110,7 +113,7 @@ class Processor:
         decoded = decoder.decode(message.topic, message.payload, DecodeContext(self.site, message.received_s,
                                                                                route.options))
         if not (decoded.readings or decoded.metas or decoded.status or decoded.sites or decoded.buildings
-                or decoded.replaced):
+                or decoded.replaced or decoded.discovered):
             self._decoded_nothing(message, route, batch)
             return
         if self._placed and route.decoder != "native":  # native topics name their site themselves
@@ -142,10 +145,15 @@ class Processor:
                 self.buildings[(building.site, building.building)] = building
                 batch.buildings.append(building)
         for device, state in decoded.status.items():  # a change is stored, with when: a retained will said again is not
-            key = (self._placed.get(device, self.site), device)
-            if self.status.get(key) != state:
-                self.status[key] = state
-                batch.states.append(DeviceState(self.site, device, state, message.received_s))
+            site = self._placed.get(device, self.site)
+            # a family device's will speaks for each meter in it too (a Shelly's channels, a Tasmota's SML meter)
+            under = self._under(site, device) if route.decoder != "native" else ()
+            for key in ((site, device), *((site, d) for d in under)):
+                if self.status.get(key) != state:
+                    self.status[key] = state
+                    batch.states.append(DeviceState(key[0], key[1], state, message.received_s))
+        for found in decoded.discovered:
+            self._announce(found, batch)
         for device, replaced_s in decoded.replaced.items():
             site = next((m.site for m in decoded.metas if m.device == device), self._placed.get(device, self.site))
             self.counters.declare_replaced(site, device, replaced_s)
@@ -180,6 +188,31 @@ class Processor:
         if routes != self.routes:
             self.routes = routes
             self._route_cache.clear()
+
+    def _under(self, site: str, device: str) -> list[str]:
+        """The known devices whose ids extend ``device`` by ``-...`` in ``site``: the meters inside a device
+        whose will or ``online`` names the hardware. The index is rebuilt only when devices were added."""
+        if self._under_index is None or self._under_size != len(self.metas):
+            index: dict[tuple[str, str], list[str]] = {}
+            for s, d in self.metas:
+                for i, c in enumerate(d):
+                    if c == "-":
+                        index.setdefault((s, d[:i]), []).append(d)
+            self._under_index, self._under_size = index, len(self.metas)
+        return self._under_index.get((site, device), [])
+
+    def _announce(self, found: Discovered, batch: Batch) -> None:
+        """An announcement is written when it says something new, else once an hour (when it was last seen):
+        a Shelly repeating its full status on every change does not rewrite it each time."""
+        key = (found.site, found.family, found.key)
+        said = (found.device, found.name, found.model, found.address, found.measures)
+        last = self._announced.get(key)
+        if last is not None and last[0] == said and found.seen_s - last[1] < NOTHING_KEPT_EVERY_S:
+            return
+        if len(self._announced) >= ROUTE_CACHE_SIZE:
+            self._announced.clear()
+        self._announced[key] = (said, found.seen_s)
+        batch.discovered.append(found)
 
     def _place(self, decoded: Decoded) -> Decoded:
         """The decoded message with each registry-placed device in the registry's site instead of the default."""

@@ -33,10 +33,11 @@ from ingest.decoders import is_guess
 from ingest.health import HealthServer, figures
 from ingest.meter_registry import EMPTY, Registry, RegistryFile
 from ingest.process import Incoming, Processor
-from ingest.routes import build_routes, subscriptions
+from ingest.routes import build_routes, route_for, subscriptions
 from ingest.spool import Spool, SpoolFull
 from ingest.state import DEFAULT_STATE_DIR, OLD_DEFAULT_STATE_DIR, Saved, StateFolder, resolve_state_dir, store_key
 from ingest.subscriber import QUEUE_MAX_MESSAGES, Subscriber, default_client_id
+from ingest.survey import TopicSurvey
 from ingest.writer import Writer
 
 __all__ = ["IngestService", "QUEUE_MAX_MESSAGES"]
@@ -75,6 +76,9 @@ class IngestService:
                                     max_new_devices_per_minute=cfg.max_new_devices_per_minute,
                                     sites=frozenset(cfg.sites) if cfg.sites else None), clock)
         self.health_server = HealthServer(cfg.health, self.health, client_id) if cfg.health else None
+        self.survey = TopicSurvey(self.broker, client_id, self._taken_by_a_route, cfg.survey_every_s,
+                                  cfg.mqtt_protocol, cfg.mqtt_ca_file, clock)
+        self.topics_undecoded = 0
         self.store = self.spool = self.processor = self.writer = None
         self._clock = clock
         self._monotonic = monotonic
@@ -135,11 +139,13 @@ class IngestService:
         self._sender.start()
         self._thread.start()
         self.subscriber.start()
+        self.survey.start()
         log.info("ingesting %s into %s; subscribed filters: %s", self.broker, self.cfg.store, ", ".join(self.filters))
 
     def stop(self, timeout_s: float = 30.0) -> dict[str, float]:
         """Write and acknowledge what was taken, then close; returns the final counters (empty if never started)."""
         self.subscriber.stop_taking()
+        self.survey.stop()
         self._stop.set()
         deadline = self._monotonic() + timeout_s
         for thread in (self._thread, self._sender):
@@ -171,6 +177,9 @@ class IngestService:
                 batch = Batch()
                 self._follow_registry(batch, first)  # before the batch's messages: they are read by it
                 first = False
+                surveyed = self.survey.take()
+                if surveyed is not None:
+                    batch.topics, self.topics_undecoded = surveyed, len(surveyed)
                 taken = self._collect(batch, flush_s if not stopping else 0.0)
                 # the counters go with every batch, and at least every INGEST_HEARTBEAT_S on a quiet broker: a
                 # process whose counters stop is silent (the engineer view says since when), not merely idle
@@ -269,6 +278,11 @@ class IngestService:
             log.warning("store %s now has identity %s, not %s: it was re-created while ingest ran; the counter "
                         "memory is checked against it at the next start", self.store_key, identity, self._binding[1])
 
+    def _taken_by_a_route(self, topic: str) -> bool:
+        """For the survey (its own thread): whether ingest takes this topic now (the registry may add routes)."""
+        routes = self.processor.routes if self.processor is not None else self.routes
+        return route_for(topic, routes) is not None
+
     def _filters(self, routes) -> list[str]:
         filters = subscriptions(routes)
         if self.cfg.shared_group:
@@ -300,6 +314,7 @@ class IngestService:
 
     def health(self) -> dict[str, float]:
         table = figures(self.subscriber, self.processor, self.writer, self.spool, self._clock())
+        table["topics_undecoded"] = self.topics_undecoded  # in the newest survey (the engineer view lists them)
         if self.meter_file is not None:  # the engineer view's line on the registry; its error text is in the log
             table["registry_meters"] = len(self.meter_file.current)
             table["registry_errors"] = self.meter_file.errors

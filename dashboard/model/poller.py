@@ -79,6 +79,7 @@ class ExhibitModel:
         self._states: dict = {}  # (site, device) -> expo.store.DeviceState: a meter's own word on its state
         self._states_at = -math.inf
         self._engineer_at = -math.inf
+        self._found: tuple[tuple, tuple] = ((), ())
         self._version = 0
         self._watching: dict[str, float] = {}  # site -> wall clock of the last ``watch``
         self._watch_lock = threading.Lock()
@@ -234,14 +235,32 @@ class ExhibitModel:
         if wall - self._engineer_at >= ENGINEER_EVERY_S:
             self._engineer = (store.health(), tuple(store.rejected(REJECTED_KEPT)))
             self._ingest = tuple(store.ingest_health())
+            self._found = self._announced(store)
             self._engineer_at = wall
         self._version += 1
         return Snapshot(
             self._version, wall, clock, day_start, s.timezone, True, "", newest, replay_speed,
             tuple(d for d in devices if d.site in shown), flows_now, flows_today, curve, yesterday, readings_today,
             building, s.co2_kg_per_kwh, s.live_s, *self._engineer, city=city, home_site=home, watched=tuple(shown),
-            ingest=self._ingest,
+            ingest=self._ingest, discovered=self._found[0], topics_seen=self._found[1],
         )
+
+    def _announced(self, store: Store) -> tuple[tuple, tuple]:
+        """Meters that announced themselves, each with whether a meta places it, and the newest topic survey
+        (a backend of one's own may keep neither). A meter is placed when a meta of its device, or of a meter
+        inside it (``<device>-...``: a Shelly's channels), puts it on the plan, under a parent or in a building."""
+        found = tuple(getattr(store, "discovered", lambda: [])())
+        surveyed = tuple(getattr(store, "topics_seen", lambda: [])())
+        metas_of: dict[str, dict] = {}
+        out = []
+        for d in found:
+            if d.site not in metas_of:
+                metas_of[d.site] = self._metas.get(d.site) or {(m.site, m.device): m for m in store.devices(site=d.site)}
+            placed = bool(d.device) and any(
+                (m.x_m or m.y_m or m.parent or m.building) for (_, device), m in metas_of[d.site].items()
+                if device == d.device or device.startswith(d.device + "-"))
+            out.append((d, placed))
+        return tuple(out), surveyed
 
     def _city(self, devices, by_site, totals, known, clock, day_start):
         """Every district from its totals, or from its meters where it keeps none; the city is their sum."""

@@ -176,6 +176,10 @@ class Snapshot:
     home_site: str | None = None
     watched: tuple = ()  # the sites whose devices are in ``devices``: the home site and those being watched
     ingest: tuple = ()  # each ingest process's newest counters and when it wrote them (expo.store.ProcessHealth)
+    # meters that announced themselves, each with whether a meta places it (on the plan, under a parent or in a
+    # building): (expo.store.Discovered, placed); and the newest survey of topics no route takes (TopicSeen)
+    discovered: tuple = ()
+    topics_seen: tuple = ()
 
     @property
     def provenance(self) -> str | None:

@@ -22,7 +22,7 @@ log = logging.getLogger("expo.ingest")
 
 _FLAGS = (
     "broker", *settings.MQTT_CREDENTIALS, "mqtt_client_id", "mqtt_protocol", "store", *settings.STORE_CREDENTIALS,
-    "site", "sites", "meters",
+    "site", "sites", "meters", "survey_every_s",
     "state_dir", "spool_max_mb", "store_retry_max_s", "shared_group", "session_expiry_s", "max_payload_bytes", "max_future_s",
     "max_new_devices_per_minute", "batch_size", "flush_interval_ms", "health",
 )

@@ -28,10 +28,10 @@ from expo.places import BuildingMeta, SiteMeta
 from expo.reading import Reading, format_ts
 from expo.setting import Setting
 from expo.store import (
-    Batch, DeviceState, ProcessHealth, Rejected, RollupRow, StoreError, StoreUnavailable, refused_meta,
-    refused_reading,
+    Batch, DeviceState, Discovered, ProcessHealth, Rejected, RollupRow, StoreError, StoreUnavailable, TopicSeen,
+    refused_meta, refused_reading,
 )
-from expo.stores._influx import last_values, places, reads
+from expo.stores._influx import discovery, last_values, places, reads
 from expo.stores._influx.line_protocol import health_line, meta_line, reading_line, rejected_line, state_line
 from expo.stores._influx.refusals import write_isolating
 from expo.stores._influx.rollups import Rollups
@@ -175,6 +175,12 @@ class InfluxStore:
         for x in batch.states:
             lines.append(state_line(x.site, x.device, x.state, _ms(x.since_s)))
             sources.append(None)
+        for d in batch.discovered:
+            lines.append(discovery.discovered_line(d))
+            sources.append(None)
+        survey = discovery.topic_lines(batch.topics, now_s)
+        lines += survey
+        sources += [None] * len(survey)
         if batch.health:
             lines.append(health_line(batch.health, _ms(now_s), batch.health_from))
             sources.append(None)
@@ -327,6 +333,12 @@ class InfluxStore:
 
     def states(self, site: str | None = None) -> list[DeviceState]:
         return reads.states(self._query, site)
+
+    def discovered(self, site: str | None = None) -> list[Discovered]:
+        return discovery.discovered(self._query, site)
+
+    def topics_seen(self) -> list[TopicSeen]:
+        return discovery.topics_seen(self._query)
 
     def identity(self) -> str:
         """A random id kept in the database itself (measurement ``store_identity``): a new or re-created

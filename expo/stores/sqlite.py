@@ -28,8 +28,8 @@ from expo.metadata import DeviceMeta
 from expo.places import BuildingMeta, SiteMeta
 from expo.reading import Reading
 from expo.store import (
-    FORGET_PROCESS_S, ROLLUPS_S, UNNAMED_PROCESS, Batch, DeviceState, ProcessHealth, Rejected, RollupRow, StoreError,
-    StoreUnavailable,
+    FORGET_PROCESS_S, ROLLUPS_S, UNNAMED_PROCESS, Batch, DeviceState, Discovered, ProcessHealth, Rejected, RollupRow,
+    StoreError, StoreUnavailable, TopicSeen,
 )
 from expo.stores._places import read_back
 from expo.stores._sqlite.schema import (ADD_CHANGED, CHANGED_INTO, NOTE_FINER_WAS, ROLLUP_FROM_READINGS,
@@ -39,6 +39,7 @@ SCHEMES = ("sqlite",)
 ADDRESS = "sqlite:///relative.db or sqlite:////absolute.db"
 SETTINGS = ()  # a file needs no credentials
 
+_ANNOUNCED = ("device", "name", "model", "address", "measures")  # a meter's announcement: merged field by field
 KEEP_REJECTED = 10_000  # newest quarantined messages kept; older ones are counted in health, not kept
 
 
@@ -170,6 +171,18 @@ class SQLiteStore:
                 "ON CONFLICT (site, device) DO UPDATE SET state = excluded.state, since_ms = excluded.since_ms "
                 "WHERE excluded.state != device_state.state AND excluded.since_ms >= device_state.since_ms",
                 [(x.site, x.device, x.state, round(x.since_s * 1000)) for x in batch.states])
+        if batch.discovered:  # parts of one announcement merge: an empty field keeps what was said
+            db.executemany(
+                "INSERT INTO discovered VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (site, family, key) DO UPDATE "
+                "SET " + ", ".join(f"{c} = coalesce(nullif(excluded.{c}, ''), discovered.{c})" for c in _ANNOUNCED)
+                + ", seen_ms = max(excluded.seen_ms, discovered.seen_ms)",
+                [(d.site, d.family, d.key, d.device, d.name, d.model, d.address, d.measures, round(d.seen_s * 1000))
+                 for d in batch.discovered])
+        if batch.topics is not None:  # a survey replaces the one before
+            db.execute("DELETE FROM topics_seen")
+            db.executemany("INSERT OR REPLACE INTO topics_seen VALUES (?, ?, ?, ?, ?)",
+                           [(t.topic, t.messages, round(t.window_s * 1000), round(t.seen_s * 1000), t.sample)
+                            for t in batch.topics])
         if batch.health:
             now_ms = round(time.time() * 1000)
             db.executemany(
@@ -297,6 +310,18 @@ class SQLiteStore:
         where, args = ("WHERE site = ?", (site,)) if site is not None else ("", ())
         return [DeviceState(s, d, state, since_ms / 1000.0) for s, d, state, since_ms in self._db.execute(
             f"SELECT site, device, state, since_ms FROM device_state {where} ORDER BY site, device", args)]
+
+    def discovered(self, site: str | None = None) -> list[Discovered]:
+        rows = self._db.execute(
+            "SELECT site, family, key, device, name, model, address, measures, seen_ms FROM discovered "
+            "WHERE ?1 IS NULL OR site = ?1 ORDER BY site, family, key", (site,))
+        return [Discovered(*row[:8], seen_s=row[8] / 1000.0) for row in rows]
+
+    def topics_seen(self) -> list[TopicSeen]:
+        rows = self._db.execute("SELECT topic, messages, window_ms, seen_ms, sample FROM topics_seen "
+                                "ORDER BY messages DESC, topic")
+        return [TopicSeen(topic, n, window_ms / 1000.0, seen_ms / 1000.0, bytes(sample))
+                for topic, n, window_ms, seen_ms, sample in rows]
 
     def ingest_health(self) -> list[ProcessHealth]:
         found: dict[str, ProcessHealth] = {}

@@ -28,6 +28,7 @@ from expo.metadata import DeviceMeta
 from expo.places import BuildingMeta, SiteMeta
 from expo.plugins import discover
 from expo.reading import EARLIEST_TS_S, LATEST_TS_S, Reading
+from expo.store import Discovered
 from expo.topics import is_valid_id
 
 
@@ -51,6 +52,7 @@ class Decoded:
     announced: bool = False
     sites: list[SiteMeta] = field(default_factory=list)  # a site's own description (native ``site``)
     buildings: list[BuildingMeta] = field(default_factory=list)
+    discovered: list[Discovered] = field(default_factory=list)  # a meter announcing itself (discovery topics)
 
 
 @cache
@@ -128,6 +130,17 @@ def route_kind(ctx: DecodeContext, default: str, option: str = "kind") -> str:
         raise Refused("bad_route",
                       f"route option {option} = {kind!r} is not a device kind ({', '.join(sorted(KINDS))})")
     return kind
+
+
+def text(value: Any, longest: int = 120) -> str:
+    """A field of an announcement as text for the engineer view ("" when absent or not text), cut to ``longest``."""
+    return value.strip()[:longest] if isinstance(value, str) else ""
+
+
+def online_state(payload: bytes) -> str | None:
+    """A Shelly's ``online`` (``true``/``false``): its state, or None for any other payload (another family's
+    ``<x>/online`` topic that happens to match): nothing to say, not an error."""
+    return {b"true": "online", b"false": "offline"}.get(bytes(payload).strip().lower())
 
 
 def meter_meta(ctx: DecodeContext, device: str, kind: str, name: str) -> DeviceMeta:

@@ -14,6 +14,10 @@ Two ways a device publishes under its MQTT prefix (by default its id, e.g.
   families' topics and those should be counted, not guessed at; components a
   Shelly publishes that measure nothing (``status/sys``) decode to nothing.
 
+``<prefix>/online`` (the device's last will, ``true``/``false``) is the state
+of each of its components, and ``NotifyFullStatus`` also says who the device
+is (``Discovered``: its id, model from the id, address from ``wifi``/``eth``).
+
 Each measuring component is its own device: ``<src or prefix>-<component>``
 with the colon dropped (``shellypro3em-a8032ab12345-em0``), except that a
 meter's counter store is the meter itself: ``emdata:0`` is device ``...-em0``
@@ -42,13 +46,14 @@ from typing import Any
 
 from expo.errors import Refused
 from expo.reading import Reading
+from expo.store import Discovered
 from ingest.decoders import (
     DecodeContext, Decoded, device_id, energy_counters, epoch_seconds, load_json_object, meter_meta, number,
-    route_kind,
+    online_state, route_kind, text,
 )
 from ingest.units import normalise
 
-DEFAULT_TOPICS = ["+/events/rpc", "+/status/+"]
+DEFAULT_TOPICS = ["+/events/rpc", "+/status/+", "+/online"]
 
 FORWARD, REVERSE = "forward", "reverse"  # energy counters, named by the device's kind (energy_counters)
 _PHASES = (("a", "l1"), ("b", "l2"), ("c", "l3"))
@@ -109,6 +114,8 @@ def decode(topic: str, payload: bytes, ctx: DecodeContext) -> Decoded:
         return _notification(levels[:-2], payload, ctx)
     if len(levels) >= 3 and levels[-2] == "status":
         return _status(levels[:-2], levels[-1], payload, ctx)
+    if len(levels) >= 2 and levels[-1] == "online":
+        return _online(levels[:-1], payload, ctx)
     raise Refused("unknown_topic", f"{topic!r} is not <prefix>/events/rpc or <prefix>/status/<component>")
 
 
@@ -126,7 +133,25 @@ def _notification(prefix: list[str], payload: bytes, ctx: DecodeContext) -> Deco
     ts_s = epoch_seconds(params["ts"], "params.ts") if params.get("ts") is not None else ctx.received_s
     measured = [_measure(base, match, status, ctx) for key, status in params.items()
                 if (match := _COMPONENT.match(key)) and match.group(1) in COMPONENTS]
-    return _decoded(measured, ts_s, ctx)
+    decoded = _decoded(measured, ts_s, ctx)
+    if body["method"] == "NotifyFullStatus":  # who it is, as a Gen2 device says it on connect
+        wifi, eth = (params.get(k) if isinstance(params.get(k), dict) else {} for k in ("wifi", "eth"))
+        decoded.discovered.append(Discovered(ctx.site, "shelly_gen2", base, device=base, name=base,
+                                             model=base.rsplit("-", 1)[0] if "-" in base else "",
+                                             address=text(wifi.get("sta_ip")) or text(eth.get("ip")),
+                                             seen_s=ctx.received_s))
+    return decoded
+
+
+def _online(prefix: list[str], payload: bytes, ctx: DecodeContext) -> Decoded:
+    """``<prefix>/online``, the device's last will (``true``/``false``, retained): the state of each of its
+    components, and a sign of life for the engineer view. Another payload on a matching topic says nothing."""
+    state = online_state(payload)
+    if state is None:
+        return Decoded()
+    base = device_id("-".join(prefix), "Shelly MQTT prefix")
+    return Decoded(status={base: state}, discovered=[Discovered(ctx.site, "shelly_gen2", base, device=base,
+                                                                name=base, seen_s=ctx.received_s)])
 
 
 def _status(prefix: list[str], component: str, payload: bytes, ctx: DecodeContext) -> Decoded:

@@ -30,6 +30,10 @@ otherwise. That is the building's grid connection, not the plug, so it
 becomes a second device ``<topic>-<object>`` of kind grid_connection (route
 option ``sml_kind`` to change it; ``kind`` is the plug's).
 
+Tasmota's discovery topics (``tasmota/discovery/<mac>/config`` and ``/sensors``)
+say who the device is before anyone described it; they become a ``Discovered``
+for the engineer view's "discovered, not yet placed".
+
 Both of Tasmota's full-topic orders are subscribed: ``tele/<topic>/SENSOR``
 (``%prefix%/%topic%/``, its default) and ``<topic>/tele/SENSOR``
 (``%topic%/%prefix%/``, which Home Assistant set-ups often use).
@@ -48,12 +52,14 @@ from typing import Any
 
 from expo.errors import Refused
 from expo.reading import Reading
+from expo.store import Discovered
 from ingest.decoders import (
-    DecodeContext, Decoded, device_id, energy_counters, load_json_object, meter_meta, number, route_kind,
+    DecodeContext, Decoded, device_id, energy_counters, load_json_object, meter_meta, number, route_kind, text,
 )
 from ingest.units import normalise
 
-DEFAULT_TOPICS = ["tele/+/SENSOR", "tele/+/LWT", "+/tele/SENSOR", "+/tele/LWT"]
+DEFAULT_TOPICS = ["tele/+/SENSOR", "tele/+/LWT", "+/tele/SENSOR", "+/tele/LWT", "tasmota/discovery/+/config",
+                  "tasmota/discovery/+/sensors"]
 
 # ENERGY field -> (quantity, unit Tasmota reports it in, whether phases add up to a total)
 ENERGY_FIELDS = {
@@ -86,6 +92,8 @@ LWT_STATES = {"online": "online", "offline": "offline"}
 
 def decode(topic: str, payload: bytes, ctx: DecodeContext) -> Decoded:
     levels = topic.split("/")
+    if len(levels) == 4 and levels[:2] == ["tasmota", "discovery"] and levels[3] in ("config", "sensors"):
+        return _discovery(levels[2], levels[3], payload, ctx)
     if len(levels) < 2 or levels[-1] not in ("SENSOR", "LWT"):
         raise Refused("unknown_topic", f"{topic!r} is not tele/<topic>/SENSOR or tele/<topic>/LWT")
     # %prefix%/%topic%/ (tele/plug/SENSOR) or %topic%/%prefix%/ (plug/tele/SENSOR): the topic is the level
@@ -120,6 +128,26 @@ def decode(topic: str, payload: bytes, ctx: DecodeContext) -> Decoded:
             decoded.readings.append(Reading(ctx.site, meter, ctx.received_s, metrics))
             decoded.metas.append(meter_meta(ctx, meter, kind, f"{name} {key}"))
     return decoded
+
+
+def _discovery(mac: str, part: str, payload: bytes, ctx: DecodeContext) -> Decoded:
+    """Tasmota's own discovery (``SetOption19 0``, the default since 9.2), retained: ``config`` says the device's
+    name (``dn``, else its first friendly name), model (``md``), address (``ip``) and topic (``t``: the id its
+    readings carry); ``sensors`` what it measures (``sn``). Both keyed by the MAC in the topic."""
+    body = load_json_object(payload)
+    key = device_id(mac, "Tasmota discovery MAC")
+    if part == "sensors":
+        sensors = body.get("sn")
+        measures = ",".join(sorted(k for k, v in sensors.items() if isinstance(v, dict))) if isinstance(
+            sensors, dict) else ""
+        return Decoded(discovered=[Discovered(ctx.site, "tasmota", key, measures=measures[:120],
+                                              seen_s=ctx.received_s)])
+    names = body.get("fn") if isinstance(body.get("fn"), list) else []
+    name = text(body.get("dn")) or next((text(n) for n in names if text(n)), "")
+    topic = text(body.get("t"))
+    return Decoded(discovered=[Discovered(ctx.site, "tasmota", key, device=device_id(topic, "Tasmota topic")
+                                          if topic else "", name=name, model=text(body.get("md")),
+                                          address=text(body.get("ip")), seen_s=ctx.received_s)])
 
 
 def _energy_metrics(energy: dict, kind: str) -> dict[str, float]:

@@ -217,3 +217,37 @@ def test_a_meter_that_says_it_is_offline_is_offline_at_once_and_after_a_restart(
         assert now.state == "offline" and now.offline_since_s == gone_s
         page = create_app(model, KioskSettings()).server.test_client().get("/status?lang=en").get_data(as_text=True)
         assert f"offline since {time.strftime('%H:%M', time.localtime(gone_s))}" in page
+
+
+def test_meters_that_announced_themselves_are_listed_until_placed_and_so_are_topics_nobody_routes(filled_sqlite):
+    """A Tasmota nobody described is "discovered, not yet placed" with its name, model and address; a Shelly
+    whose channel a meta puts on the plan is counted as placed, not listed; the survey's topics are listed with
+    their counts and payloads, escaped."""
+    import time
+
+    from expo.store import Discovered, TopicSeen
+
+    store = filled_sqlite.open()
+    placed = next(m for m in store.devices() if m.x_m or m.y_m)
+    now = time.time()
+    store.write(Batch(discovered=[
+        Discovered(placed.site, "tasmota", "a4cf12b3c4d5", "heatpump-plug", "Heat pump", "Sonoff Pow R2",
+                   "192.168.10.31", "ENERGY", now - 30),
+        Discovered(placed.site, "shelly_gen1", placed.device.split("-")[0], placed.device.split("-")[0],
+                   seen_s=now - 5)],
+        topics=[TopicSeen("zigbee2mqtt/kitchen plug", 7, 60.0, now - 120, b'{"power": "<b>42</b>"}')]))
+    store.close()
+    m = ExhibitModel(filled_sqlite.open, ModelSettings(), clock=FakeClock(now))
+    m.poll()
+    client = create_app(m, KioskSettings()).server.test_client()
+    data = client.get("/status.json").get_json()
+    assert {(d["device"], d["placed"]) for d in data["discovered"]} == {
+        ("heatpump-plug", False), (placed.device.split("-")[0], True)}
+    page = client.get("/status?lang=en").get_data(as_text=True)
+    listed = page.split("Discovered, not yet placed")[1].split("Topics no route takes")[0]
+    assert "heatpump-plug" in listed and "Sonoff Pow R2" in listed and "192.168.10.31" in listed
+    assert f"<code>{placed.device.split('-')[0]}</code>" not in listed and "1 more announced themselves" in listed
+    topics = page.split("Topics no route takes")[1]
+    assert "zigbee2mqtt/kitchen plug" in topics and "&lt;b&gt;42&lt;/b&gt;" in topics and "<b>42</b>" not in topics
+    assert "60 s, 2 min ago" in topics
+    assert "已发现，尚未登记位置" in client.get("/status?lang=zh").get_data(as_text=True)

@@ -123,6 +123,28 @@ def test_each_role_can_do_its_job_and_nothing_else(stack_broker):
             c.close()
 
 
+def test_meters_announce_themselves_and_ingests_survey_hears_every_topic(stack_broker):
+    """The families' other topics (Tasmota's %topic%/%prefix% order and discovery, a Shelly's online) are open
+    to meters; ingest's survey session on # hears them and a topic no route takes, the simulator hears nothing."""
+    survey, meters, simulator = (Client(stack_broker, u) for u in ("ingest", "meters", "simulator"))
+    try:
+        assert survey.subscribe("#") == [GRANTED_QOS1]
+        simulator.subscribe("#")
+        said = {"tasmota_49a3bc/tele/SENSOR": b"1", "tasmota/discovery/A4CF12B3C4D5/config": b"2",
+                "shellyplus1pm-a8032ab12345/online": b"true", "shellies/announce": b"3"}
+        for topic, payload in said.items():
+            assert meters.publish(topic, payload) == 0, topic
+        assert meters.publish("zigbee2mqtt/plug", b"4") == NOT_AUTHORISED  # not a meter family's topic
+        deadline = time.monotonic() + 10
+        while len(survey.messages) < len(said) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert dict(survey.messages) == said
+        assert [t for t, _ in simulator.messages] == []
+    finally:
+        for c in (survey, meters, simulator):
+            c.close()
+
+
 def test_the_healthcheck_user_reads_uptime_only(stack_broker):
     health = Client(stack_broker, "healthcheck")
     try:

@@ -38,6 +38,13 @@ CREATE TABLE IF NOT EXISTS health (name TEXT PRIMARY KEY, value REAL NOT NULL, t
 CREATE TABLE IF NOT EXISTS device_state (
     site TEXT NOT NULL, device TEXT NOT NULL, state TEXT NOT NULL, since_ms INTEGER NOT NULL,
     PRIMARY KEY (site, device)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS discovered (
+    site TEXT NOT NULL, family TEXT NOT NULL, key TEXT NOT NULL, device TEXT NOT NULL, name TEXT NOT NULL,
+    model TEXT NOT NULL, address TEXT NOT NULL, measures TEXT NOT NULL, seen_ms INTEGER NOT NULL,
+    PRIMARY KEY (site, family, key)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS topics_seen (
+    topic TEXT PRIMARY KEY, messages INTEGER NOT NULL, window_ms INTEGER NOT NULL, seen_ms INTEGER NOT NULL,
+    sample BLOB NOT NULL) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS process_health (
     process TEXT NOT NULL, name TEXT NOT NULL, value REAL NOT NULL, ts_ms INTEGER NOT NULL,
     PRIMARY KEY (process, name)) WITHOUT ROWID;

@@ -224,3 +224,43 @@ def test_a_meters_own_word_on_its_state_is_kept_with_when_it_changed(new_store):
         ("binhai", "offline", T0 + 60), ("eco", "online", T0 + 65)]
     store.write(Batch(states=[DeviceState("binhai", "plug-7", "online", T0 + 300)]))
     assert [(x.state, x.since_s) for x in store.states("binhai")] == [("online", T0 + 300)]
+
+
+def test_an_announcement_in_parts_is_merged_and_a_part_never_blanks_what_another_said(new_store):
+    """Tasmota's config names the meter, its sensors say what it measures; a Shelly's online says its id only.
+    Each part is kept by (site, family, key), every backend merges them field by field."""
+    from expo.store import Discovered
+
+    store = new_store()
+    store.write(Batch(discovered=[Discovered("binhai", "tasmota", "aabbccddeeff", "heatpump-plug", "Heat pump",
+                                             "Sonoff Pow R2", "192.168.10.31", "", T0)]))
+    store.write(Batch(discovered=[Discovered("binhai", "tasmota", "aabbccddeeff", measures="ENERGY", seen_s=T0 + 5),
+                                  Discovered("eco", "shelly_gen2", "shellyplus1pm-a8032ab1", seen_s=T0 + 7)]))
+    (plug,) = store.discovered("binhai")
+    assert (plug.device, plug.name, plug.model, plug.address, plug.measures, plug.seen_s) == (
+        "heatpump-plug", "Heat pump", "Sonoff Pow R2", "192.168.10.31", "ENERGY", T0 + 5)
+    assert [(d.site, d.family, d.key) for d in store.discovered()] == [
+        ("binhai", "tasmota", "aabbccddeeff"), ("eco", "shelly_gen2", "shellyplus1pm-a8032ab1")]
+
+
+def test_a_topic_survey_replaces_the_one_before(new_store):
+    from expo.store import TopicSeen
+
+    store = new_store()
+    store.write(Batch(topics=[TopicSeen("zigbee2mqtt/plug 1", 12, 60.0, T0, b'{"power": 3}'),
+                              TopicSeen("cmnd/x/POWER", 1, 60.0, T0, b"ON")]))
+    store.write(Batch(topics=[TopicSeen("home/boiler,temp=x", 40, 60.0, T0 + 600, b"55.5"),
+                              TopicSeen("zigbee2mqtt/plug 1", 9, 60.0, T0 + 600, b"\xff\x00")]))
+    assert [(t.topic, t.messages, t.window_s, t.seen_s, t.sample) for t in store.topics_seen()] == [
+        ("home/boiler,temp=x", 40, 60.0, T0 + 600, b"55.5"), ("zigbee2mqtt/plug 1", 9, 60.0, T0 + 600, b"\xff\x00")]
+
+
+def test_a_survey_that_found_nothing_clears_the_one_before_and_no_survey_keeps_it(new_store):
+    from expo.store import TopicSeen
+
+    store = new_store()
+    store.write(Batch(topics=[TopicSeen("zigbee2mqtt/plug", 12, 60.0, T0, b"{}")]))
+    store.write(Batch(readings=[]))  # a batch without a survey says nothing of topics
+    assert [t.topic for t in store.topics_seen()] == ["zigbee2mqtt/plug"]
+    store.write(Batch(topics=[]))
+    assert store.topics_seen() == []

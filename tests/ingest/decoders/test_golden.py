@@ -2,8 +2,9 @@
 
 A case folder holds ``topic`` (one line), ``payload`` (the exact bytes),
 optional ``options.json`` (the route's options) and ``expected.json``: either
-``{"error": "<reason>"}`` or ``{"readings": [...], "metas": [...], "status": {...}}``,
-where a meta lists only the fields the case is about. Adding a case is adding
+``{"error": "<reason>"}`` or ``{"readings": [...], "metas": [...], "status": {...}}``
+and, for an announcement, ``"discovered": [...]``, where a meta or an announcement lists only the fields
+the case is about. Adding a case is adding
 a folder; no code changes.
 """
 
@@ -56,6 +57,10 @@ def test_decodes_as_expected(folder: Path):
         assert {key: getattr(meta, key) for key in want} == want
 
     assert decoded.status == expected["status"]
+    found = sorted(decoded.discovered, key=lambda d: d.key)
+    wanted_found = sorted(expected.get("discovered", []), key=lambda d: d["key"])
+    assert [{key: getattr(d, key) for key in want} for d, want in zip(found, wanted_found)] == wanted_found
+    assert len(found) == len(wanted_found)
 
 
 def test_every_decoder_has_accepted_and_rejected_cases():
