@@ -209,6 +209,7 @@ TEXT: dict[str, tuple[str, str]] = {  # key: (English, 简体中文)
     "status.discovered.placed": ("{n} more announced themselves and are placed.", "另有 {n} 台已自报并已登记位置。"),
     "status.discovered.hint": ("Describe a meter in the meter registry with the device id shown (docs/meters.md).",
                                "请按所示设备编号在电表登记文件中登记（见 docs/meters.md）。"),
+    "status.discovered.readings_as": ("readings as", "读数设备编号"),
     "status.col.family": ("family", "类别"),
     "status.col.model": ("model", "型号"),
     "status.col.address": ("address", "地址"),

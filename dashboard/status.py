@@ -125,8 +125,9 @@ def status_data(model, site: str | None = None) -> dict:
         ],
         "discovered": [
             {"site": d.site, "family": d.family, "key": d.key, "device": d.device, "name": d.name, "model": d.model,
-             "address": d.address, "measures": d.measures, "seen_s": d.seen_s, "placed": placed}
-            for d, placed in snapshot.discovered
+             "address": d.address, "measures": d.measures, "seen_s": d.seen_s, "placed": placed,
+             "readings_as": list(ids)}
+            for d, placed, ids in snapshot.discovered
         ],
         "topics_seen": [
             {"topic": x.topic, "messages": x.messages, "window_s": x.window_s, "seen_s": x.seen_s,

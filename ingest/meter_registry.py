@@ -133,6 +133,16 @@ def _line_of_key(text: str, key: str, start: int, end: int | None) -> int:
     return max(start, 1)
 
 
+def path_of(meters: str, origin: str, config_file: str | None) -> Path:
+    """The registry's path: as given on the command line or in the environment; from a settings file,
+    relative to that file's folder, so ``meters = "meters.toml"`` names the file beside it wherever ingest
+    runs from."""
+    path = Path(meters).expanduser()
+    if not path.is_absolute() and origin.startswith("file ") and config_file:
+        return Path(config_file).parent / path
+    return path
+
+
 class RegistryFile:
     """The registry file as ingest keeps it: read at start, re-read when its size or time changes.
 

@@ -31,7 +31,7 @@ from ingest.checks import Checks, Limits
 from ingest.counters import CounterState
 from ingest.decoders import is_guess
 from ingest.health import HealthServer, figures
-from ingest.meter_registry import EMPTY, Registry, RegistryFile
+from ingest.meter_registry import EMPTY, Registry, RegistryFile, path_of
 from ingest.process import Incoming, Processor
 from ingest.routes import build_routes, route_for, subscriptions
 from ingest.spool import Spool, SpoolFull
@@ -61,7 +61,8 @@ class IngestService:
         self.cfg = cfg
         self.broker = broker_address(cfg)
         self.routes = build_routes(cfg.routes, cfg.default_routes, cfg.file or "config", cfg.sites, cfg.site)
-        self.meter_file = RegistryFile(cfg.meters, cfg.site) if cfg.meters else None
+        self.meter_file = RegistryFile(path_of(cfg.meters, cfg.origins.get("meters", ""), cfg.file),
+                                       cfg.site) if cfg.meters else None
         meters = self.meter_file.load() if self.meter_file else EMPTY  # a broken registry stops the start here
         self.filters = self._filters([*meters.routes, *self.routes])
         if cfg.shared_group and cfg.mqtt_protocol != "5":

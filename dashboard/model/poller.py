@@ -246,7 +246,8 @@ class ExhibitModel:
         )
 
     def _announced(self, store: Store) -> tuple[tuple, tuple]:
-        """Meters that announced themselves, each with whether a meta places it, and the newest topic survey
+        """Meters that announced themselves, each with whether a meta places it and the ids its readings carry
+        (the device's own, or its meters' inside it), and the newest topic survey
         (a backend of one's own may keep neither). A meter is placed when a meta of its device, or of a meter
         inside it (``<device>-...``: a Shelly's channels), puts it on the plan, under a parent or in a building."""
         found = tuple(getattr(store, "discovered", lambda: [])())
@@ -256,10 +257,10 @@ class ExhibitModel:
         for d in found:
             if d.site not in metas_of:
                 metas_of[d.site] = self._metas.get(d.site) or {(m.site, m.device): m for m in store.devices(site=d.site)}
-            placed = bool(d.device) and any(
-                (m.x_m or m.y_m or m.parent or m.building) for (_, device), m in metas_of[d.site].items()
-                if device == d.device or device.startswith(d.device + "-"))
-            out.append((d, placed))
+            inside = [m for (_, device), m in metas_of[d.site].items()
+                      if d.device and (device == d.device or device.startswith(d.device + "-"))]
+            placed = any(m.x_m or m.y_m or m.parent or m.building for m in inside)
+            out.append((d, placed, tuple(sorted(m.device for m in inside))))
         return tuple(out), surveyed
 
     def _city(self, devices, by_site, totals, known, clock, day_start):

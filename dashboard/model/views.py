@@ -177,7 +177,8 @@ class Snapshot:
     watched: tuple = ()  # the sites whose devices are in ``devices``: the home site and those being watched
     ingest: tuple = ()  # each ingest process's newest counters and when it wrote them (expo.store.ProcessHealth)
     # meters that announced themselves, each with whether a meta places it (on the plan, under a parent or in a
-    # building): (expo.store.Discovered, placed); and the newest survey of topics no route takes (TopicSeen)
+    # building) and the device ids its readings carry: (expo.store.Discovered, placed, ids); and the newest
+    # survey of topics no route takes (TopicSeen)
     discovered: tuple = ()
     topics_seen: tuple = ()
 

@@ -107,10 +107,10 @@ def check_store(cfg) -> bool:
 
 def check_registry(cfg) -> bool:
     """The meter registry ingest would read: how many meters it describes, or the one line that is wrong in it."""
-    from ingest.meter_registry import RegistryFile
+    from ingest.meter_registry import RegistryFile, path_of
 
     try:
-        meters = RegistryFile(cfg.meters, cfg.site).load()
+        meters = RegistryFile(path_of(cfg.meters, cfg.origins.get("meters", ""), cfg.file), cfg.site).load()
     except UserError as exc:
         return say(False, "meter registry", str(exc))
     sites = sorted({site for site, _ in meters.metas})

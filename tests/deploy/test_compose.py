@@ -143,3 +143,19 @@ def test_docker_compose_config_accepts_the_file(tmp_path):
     result = subprocess.run(["docker", "compose", "--env-file", str(tmp_path / ".env"), "-f",
                              str(ROOT / "docker-compose.yml"), "config", "--quiet"], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
+
+
+def test_ingest_reads_the_shipped_meter_registry_through_a_folder_mount():
+    """EXPO_METERS names a file inside a mounted folder (an editor's save replaces the file, which a file mount
+    would never show), and the shipped registry is valid: ingest starts with it, empty."""
+    from ingest.meter_registry import parse
+
+    for name, service in SERVICES.items():
+        if "ingest" not in service.get("command", []):
+            continue
+        meters = env_of(name)["EXPO_METERS"]
+        mounts = {target: source for source, target, *_ in (v.split(":") for v in service["volumes"])}
+        folder = str(Path(meters).parent)
+        assert folder in mounts and mounts[folder].startswith("./"), f"{name}: mount the folder of {meters}"
+        shipped = ROOT / mounts[folder] / Path(meters).name
+        assert len(parse(shipped.read_text(encoding="utf-8"), str(shipped), "binhai")) == 0
