@@ -25,18 +25,25 @@ DEPLOY = Path(__file__).resolve().parents[2] / "deploy" / "mosquitto"
 PASSWORDS = {"simulator": "sim-pw-1", "meters": "met-pw-2", "ingest": "ing-pw-3", "healthcheck": "hc-pw-4"}
 
 
-@pytest.fixture
-def stack_broker(tmp_path):
-    env = {**os.environ, "PASSWD_FILE": str(tmp_path / "passwd"),
-           **{f"MQTT_{role.upper()}_PASSWORD": pw for role, pw in PASSWORDS.items()}}
-    subprocess.run(["sh", str(DEPLOY / "init.sh")], env=env, check=True, capture_output=True)
-    port = free_port()
+def stack_config(tmp_path: Path, port: int) -> str:
+    """The compose stack's mosquitto.conf on a free loopback port, its files (passwords, conf.d, data) in
+    ``tmp_path`` as init.sh wrote them there."""
     conf = (DEPLOY / "mosquitto.conf").read_text()
     conf = re.sub(r"^listener 1883$", f"listener {port} 127.0.0.1", conf, flags=re.M)
     conf = conf.replace("/mosquitto/secrets/passwd", str(tmp_path / "passwd"))
     conf = conf.replace("/mosquitto/config/acl", str(DEPLOY / "acl"))
     conf = conf.replace("/mosquitto/data/", f"{tmp_path}/")
-    broker = Mosquitto(tmp_path, port, config=conf).start()
+    return conf.replace("/mosquitto/secrets/conf.d", str(tmp_path / "conf.d"))
+
+
+@pytest.fixture
+def stack_broker(tmp_path):
+    env = {**os.environ, "PASSWD_FILE": str(tmp_path / "passwd"), "TLS_SOURCE": str(tmp_path / "no-tls"),
+           "CONF_D": str(tmp_path / "conf.d"),
+           **{f"MQTT_{role.upper()}_PASSWORD": pw for role, pw in PASSWORDS.items()}}
+    subprocess.run(["sh", str(DEPLOY / "init.sh")], env=env, check=True, capture_output=True)
+    port = free_port()
+    broker = Mosquitto(tmp_path, port, config=stack_config(tmp_path, port)).start()
     yield port
     broker.stop()
 
