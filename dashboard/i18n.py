@@ -99,6 +99,7 @@ TEXT: dict[str, tuple[str, str]] = {  # key: (English, 简体中文)
     "legend.uses": ("uses power", "用电"),
     "legend.makes": ("makes power", "发电"),
     "legend.offline": ("offline", "离线"),
+    "legend.lit": ("street lights on", "路灯亮起"),
     "landmark.grid": ("Grid connection", "电网关口"),
     "landmark.building": ("Zero-energy building", "零能耗建筑"),
     "landmark.wind": ("Wind farm", "风电场"),

@@ -37,7 +37,12 @@ from dashboard.scenes._parts import metres as _m
 
 SCENE = SceneInfo("city", 10, "scene.city")
 GRAPH = "city-graph"
-COLOURSCALE = [[0.0, theme.GENERATION], [0.5, theme.IDLE], [1.0, theme.CONSUMPTION]]
+# -1 making power .. 0 idle .. +1 using power; LIT (beyond the flows) a street light that is on: at dusk the
+# town's lights come on warm, not in the blue of every other load
+LIT = 2.0
+COLOURSCALE = [[0.0, theme.GENERATION], [1 / 3, theme.IDLE], [2 / 3, theme.CONSUMPTION], [1.0, theme.LAMP]]
+CMIN, CMAX = -1.0, LIT
+LIT_FRACTION = 0.05  # of its rated power: a circuit drawing more is on (a dimmed lamp at night is still lit)
 RIM = "rgba(242,244,248,0.45)"  # a gathered mark's outline: an idle (dark) area still shows on the dark plan
 # a shape a kind, so a town reads as a town and colour is never the only sign: homes square, shops and offices
 # pentagons, rooftop PV a diamond-tall panel, the wind turbine a triangle, street lights stars, chargers bowties
@@ -53,6 +58,7 @@ def layout():
             html.Div([
                 html.Span([html.I(className="dot dot-makes"), bilingual("legend.makes")]),
                 html.Span([html.I(className="dot dot-uses"), bilingual("legend.uses")]),
+                html.Span([html.I(className="dot dot-lit"), bilingual("legend.lit")]),
                 html.Span([html.I(className="dot dot-offline"), bilingual("legend.offline")]),
             ], className="legend"),
             html.Div(id="city-detail", className="detail"),
@@ -100,9 +106,11 @@ def place(snapshot, focus: str | None = None) -> dict:
 
 
 def colour_value(device) -> float:
-    """-1 (making its rated power) .. 0 (idle) .. +1 (using its rated power)."""
+    """-1 (making its rated power) .. 0 (idle) .. +1 (using its rated power); ``LIT`` for a lit street light."""
     if device.load_w is None or device.state == "offline":
         return 0.0
+    if device.kind == "street_light":
+        return LIT if lit(device) else 0.0
     rated = device.rated_w or max(abs(device.load_w), 1.0)
     return max(-1.0, min(1.0, device.load_w / rated))
 
@@ -126,26 +134,30 @@ def zero_energy(snapshot, site: str | None) -> str | None:
     return b.id if b is not None and b.site == site_of(snapshot, site) else None
 
 
-def meter_trace(devices, lang: str, scale: float) -> go.Scattergl:
-    """One mark per meter: the town as it is drawn below ``gather.MAX_METERS``."""
+def meter_trace(devices, lang: str, scale: float) -> go.Scatter:
+    """One mark per meter: the town as it is drawn below ``gather.MAX_METERS``.
+
+    SVG, not WebGL: a plan of at most a few hundred marks draws as fast either way, and a WebGL trace in a
+    scene that is hidden and shown again kept 16 more GPU buffers at every showing (regl's buffer count in a
+    kiosk rotation), which a page running for weeks must not."""
     sizes = [round(scale * ((14 + 30 * math.sqrt(min(d.rated_w, 2e6) / 2e6)) if d.rated_w else 16), 1)
              for d in devices]
-    return go.Scattergl(
+    return go.Scatter(
         x=[_m(d.x_m) for d in devices], y=[_m(d.y_m) for d in devices], mode="markers",
-        marker=dict(size=sizes, color=[round(colour_value(d), 2) for d in devices], cmin=-1, cmax=1,
+        marker=dict(size=sizes, color=[round(colour_value(d), 2) for d in devices], cmin=CMIN, cmax=CMAX,
                     colorscale=COLOURSCALE, symbol=[_symbol(d) for d in devices],
                     line=dict(width=scale, color=theme.BACKGROUND)),
         text=[hover(d, lang) for d in devices], hoverinfo="text", customdata=[d.key for d in devices],
     )
 
 
-def gathered_trace(marks, lang: str, scale: float, zeb: str | None) -> go.Scattergl:
+def gathered_trace(marks, lang: str, scale: float, zeb: str | None) -> go.Scatter:
     """Gathered marks: one template for the hover, per mark only its id and its count (a tap says what it holds:
     its kinds, its power, its biggest meters; a string per mark would be most of the draw)."""
-    return go.Scattergl(
+    return go.Scatter(
         x=[m.x_m for m in marks], y=[m.y_m for m in marks], mode="markers",
         marker=dict(size=gather.sizes(marks, scale, zeb), color=[round(gather.colour_value(m), 2) for m in marks],
-                    cmin=-1, cmax=1, colorscale=COLOURSCALE, symbol=[gather.symbol(m, zeb) for m in marks],
+                    cmin=CMIN, cmax=CMAX, colorscale=COLOURSCALE, symbol=[gather.symbol(m, zeb) for m in marks],
                     line=dict(width=round(1.5 * scale, 1), color=RIM)),
         customdata=[[m.id, len(m.meters)] for m in marks], hovertemplate=text("plan.hover", lang),
     )
@@ -215,9 +227,17 @@ def landmarks(snapshot, lang: str, site: str | None = None) -> list[tuple[float,
     return out
 
 
+def lit(device) -> bool:
+    """A street light circuit is on: it draws more than ``LIT_FRACTION`` of its rating (or 10 W, unrated)."""
+    threshold_w = LIT_FRACTION * device.rated_w if device.rated_w else 10.0
+    return device.state != "offline" and device.load_w is not None and device.load_w > threshold_w
+
+
 def _symbol(device) -> str:
     if device.state == "offline":
         return "x"
+    if device.kind == "street_light" and not lit(device):
+        return "star-open"  # a light that is off is an outline: its shape says it, not the colour alone
     return SYMBOLS.get(device.kind, "circle")
 
 

@@ -9,7 +9,7 @@ import pytest
 from dash import Patch, no_update
 from hypothesis import given, strategies as st
 
-from dashboard import scenes
+from dashboard import scenes, theme
 from dashboard.categories import SOURCES, USES
 from dashboard.model import ExhibitModel, ModelSettings
 from dashboard.scenes import _wiring as wiring
@@ -105,9 +105,27 @@ def test_city_colours_generation_and_load_apart(snapshot):
     shown = city.shown(snapshot)
     for d in shown:
         value = city.colour_value(d)
+        if d.kind == "street_light":
+            assert value in (0.0, city.LIT)
+            continue
         assert -1.0 <= value <= 1.0
         if d.state != "offline" and d.load_w:
             assert (value < 0) == (d.load_w < 0)
+
+
+@given(st.floats(0, 5000), st.floats(0, 5000), st.sampled_from(["live", "stale", "offline"]))
+def test_a_street_light_is_lit_warm_and_starred_exactly_while_it_draws_power(load_w, rated_w, state):
+    """At dusk the town's light circuits come on: warm (the colour scale's top, not the blue of loads) and a
+    filled star; off, an outline star at the idle colour; offline, the grey cross like any meter."""
+    from dashboard.model.views import DeviceNow
+
+    light = DeviceNow("binhai", "lights-01", "street_light", "x", "x", 0.0, 0.0, rated_w, "simulated", None, True,
+                      load_w, 0.0, state)  # a consumer: power_w is its load
+    on = state != "offline" and load_w > (0.05 * rated_w if rated_w else 10.0)
+    assert city.colour_value(light) == (city.LIT if on else 0.0)
+    assert city._symbol(light) == ("x" if state == "offline" else "star" if on else "star-open")
+    scale = dict((round(stop, 6), colour) for stop, colour in city.COLOURSCALE)
+    assert scale[1.0] == theme.LAMP and theme.LAMP not in (theme.CONSUMPTION, theme.GENERATION)
 
 
 def test_flow_links_carry_all_of_the_smaller_side():

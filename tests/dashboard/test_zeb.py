@@ -66,7 +66,8 @@ def test_a_residual_beyond_the_tolerance_is_reported_not_hidden(error):
     data = balance_data(Building("zeb", "ZEB", "零能耗", [], [], 0, 0, None, 0, 0, 0, 0, site="binhai", balance=b))
     page = render({"generated_s": 0, "store_ok": True, "store_error": None, "newest_reading_s": None,
                    "replay_speed": None, "devices": [], "sites": [], "health": {}, "rejected_by_reason": {},
-                   "rejected": [], "building_balance": data, "ingest_processes": []}, "en")
+                   "rejected": [], "building_balance": data, "ingest_processes": [], "discovered": [],
+                   "topics_seen": []}, "en")
     assert ("does not add up" in page) == (not b.within_tolerance)
     assert ("it adds up" in page) == b.within_tolerance
 

@@ -72,6 +72,7 @@ def test_mosquitto_restarted_mid_stream_loses_nothing(tmp_path, two_minutes):
     assert stored == two_minutes  # every value, none missing, none extra
 
 
+@pytest.mark.slow  # the default run kills InfluxDB for a few seconds (tests/ingest/test_ingest_influxdb.py)
 def test_influxdb_killed_for_30_s_at_2000_readings_a_second(tmp_path, forty_five_minutes):
     """45 s of stream: 3 s stored, 30 s with the database gone, 12 s more after it is back, so the spool's
     replay (when ingest's next retry comes due, here at most 5 s after the restart) meets live readings."""
