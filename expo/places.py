@@ -77,9 +77,9 @@ class SiteMeta:
 
     @classmethod
     def from_payload(cls, site: str, payload: bytes | str | dict) -> "SiteMeta":
-        body = _versioned(payload, "site")
+        body = versioned_body(payload, "site")
         kind = _choice(body.get("kind"), SITE_KINDS, "site kind")
-        name_en, name_zh = _names(body.get("name"), "site")
+        name_en, name_zh = bilingual_names(body.get("name"), "site")
         place = body.get("place") or {}
         if not isinstance(place, dict):
             raise ContractError("wrong_type", 'site place must be {"x_km": ..., "y_km": ...}')
@@ -115,9 +115,9 @@ class BuildingMeta:
 
     @classmethod
     def from_payload(cls, site: str, building: str, payload: bytes | str | dict) -> "BuildingMeta":
-        body = _versioned(payload, "building")
+        body = versioned_body(payload, "building")
         kind = _choice(body.get("kind"), BUILDING_KINDS, "building kind")
-        name_en, name_zh = _names(body.get("name"), "building")
+        name_en, name_zh = bilingual_names(body.get("name"), "building")
         role = _choice(body.get("role", "ordinary"), BUILDING_ROLES, "building role")
         position = body.get("position") or {}
         if not isinstance(position, dict):
@@ -126,7 +126,7 @@ class BuildingMeta:
                    _number(position.get("y_m", 0.0), "position.y_m"))
 
 
-def _versioned(payload: bytes | str | dict, what: str) -> dict:
+def versioned_body(payload: bytes | str | dict, what: str) -> dict:
     body = load_json_object(payload)
     if body.get("v") != PAYLOAD_VERSION:
         raise ContractError("unsupported_version",
@@ -140,7 +140,7 @@ def _choice(value: object, allowed: tuple[str, ...], what: str) -> str:
     return value  # type: ignore[return-value]
 
 
-def _names(name: object, what: str) -> tuple[str, str]:
+def bilingual_names(name: object, what: str) -> tuple[str, str]:
     if not isinstance(name, dict) or not isinstance(name.get("en"), str) or not isinstance(name.get("zh"), str):
         raise ContractError("invalid", f'{what} needs name: {{"en": "...", "zh": "..."}}')
     return name["en"], name["zh"]

@@ -45,6 +45,7 @@ from expo.addresses import StoreAddress, split_url
 from expo.errors import UserError
 from expo.metadata import DeviceMeta
 from expo.places import BuildingMeta, SiteMeta
+from expo.whatif import WhatIfSpan
 from expo.plugins import discover
 from expo.reading import Reading
 
@@ -96,12 +97,14 @@ class Batch:
     sites: list[SiteMeta] = field(default_factory=list)  # site descriptions (``expo.places``)
     buildings: list[BuildingMeta] = field(default_factory=list)
     discovered: list["Discovered"] = field(default_factory=list)  # meters that announced themselves
+    whatifs: list[WhatIfSpan] = field(default_factory=list)  # spans of visitors' what-ifs (expo.whatif)
     # a survey of the topics no route takes, whole (it replaces the one before; [] found none), None: no survey
     topics: list["TopicSeen"] | None = None
 
     def __len__(self) -> int:
         return (len(self.readings) + len(self.metas) + len(self.rejected) + len(self.sites) + len(self.buildings)
-                + len(self.states) + len(self.discovered) + (len(self.topics) or 1 if self.topics is not None else 0))
+                + len(self.states) + len(self.discovered) + len(self.whatifs)
+                + (len(self.topics) or 1 if self.topics is not None else 0))
 
 
 @dataclass(frozen=True)
@@ -240,6 +243,10 @@ class Store(Protocol):
 
     def topics_seen(self) -> list[TopicSeen]:
         """The newest survey of topics that no route takes, most messages first."""
+
+    def whatifs(self, site: str | None = None) -> list[WhatIfSpan]:
+        """Every what-if span, by site and start, each as last said (in force, or ended): readings in one were
+        made by a visitor's question, not by the town."""
 
     def ingest_health(self) -> list[ProcessHealth]:
         """Each ingest process's newest counters and when it wrote them (a process writes them with each batch

@@ -113,7 +113,7 @@ class Processor:
         decoded = decoder.decode(message.topic, message.payload, DecodeContext(self.site, message.received_s,
                                                                                route.options))
         if not (decoded.readings or decoded.metas or decoded.status or decoded.sites or decoded.buildings
-                or decoded.replaced or decoded.discovered):
+                or decoded.replaced or decoded.discovered or decoded.whatifs):
             self._decoded_nothing(message, route, batch)
             return
         if self._placed and route.decoder != "native":  # native topics name their site themselves
@@ -154,6 +154,7 @@ class Processor:
                     batch.states.append(DeviceState(key[0], key[1], state, message.received_s))
         for found in decoded.discovered:
             self._announce(found, batch)
+        batch.whatifs.extend(decoded.whatifs)  # rare (a visitor's press), and stored as said: no memory kept
         for device, replaced_s in decoded.replaced.items():
             site = next((m.site for m in decoded.metas if m.device == device), self._placed.get(device, self.site))
             self.counters.declare_replaced(site, device, replaced_s)

@@ -74,7 +74,7 @@ def _defaults(decoders: dict, include: bool | None, sites: tuple[str, ...] | Non
         raise UserError(f"{source}: default_routes = true with sites takes the meter families' topics, whose "
                         f"readings belong to site {site!r} (the site setting), which is not in sites "
                         f"({', '.join(sites)}): add it, or leave the families to the process that has it")
-    native = [topics.subscription(s) for s in sites] + [topics.subscription(s, MessageType.SITE) for s in sites]
+    native = [topics.subscription(s, m) for s in sites for m in (None, MessageType.SITE, MessageType.WHATIF)]
     routes = [Route(t, "native", {"topic": t}) for t in native]
     if include is True:
         routes += [Route(t, name, {"topic": t}) for name, module in decoders.items() if name != "native"

@@ -119,3 +119,13 @@ def weather(epoch_s, climate: Climate, seed: int, cloud_delay_s: float = 0.0, wi
 def _season_day(epoch_s) -> np.ndarray:
     """Day of the tropical year since 1970, 0 near 1 January: enough for climate cycles."""
     return np.mod(np.asarray(epoch_s, dtype=np.float64) / DAY_S, YEAR_DAYS)
+
+
+def overcast(w: Weather, epoch_s, cover: float, clear_sky_factor: float) -> Weather:
+    """The same instants under at least ``cover`` of cloud: irradiance from the clear-sky model and the
+    Kasten & Czeplak index, as ``weather`` computes it (a cloud passing over, or a forecast's cover)."""
+    t = np.asarray(epoch_s, dtype=np.float64)
+    thicker = np.maximum(w.cloud_cover, cover)
+    ghi = solar.clearsky_ghi_haurwitz(w.zenith_deg) * clear_sky_factor * clear_sky_index(thicker)
+    dni, dhi = solar.split_ghi(ghi, w.zenith_deg, t)
+    return Weather(w.zenith_deg, w.azimuth_deg, thicker, ghi, dni, dhi, w.temp_air_c, w.wind_speed_10m_mps)

@@ -24,6 +24,7 @@ from simulators.models import MODELS
 from physics import battery
 from simulators.scenario import Scenario
 from simulators.site import Site, build_site
+from simulators import whatif
 
 SUBSAMPLE_S = 60.0
 NOMINAL_PHASE_V = 220.0
@@ -68,6 +69,7 @@ class Simulation:
         self.step_s = float(step_s)
         self.start_s = float(start_s)
         self.site: Site = build_site(scenario, seed)
+        self.whatif: whatif.WhatIf | None = None  # a visitor's what-if in force (simulators.whatif), set by control
         self.steps_done = 0
         self._cache = DayCache()
         self._parents = self.site.parent_rows()
@@ -163,22 +165,23 @@ class Simulation:
         subs = max(1, math.ceil(self.step_s / SUBSAMPLE_S))
         offsets = -self.step_s + (np.arange(subs) + 0.5) * self.step_s / subs
         instants = (times[:, None] + offsets[None, :]).ravel()
-        ctx = Context.at(instants, self.scenario.climate, self.seed, self._cache, self.weather_seed,
-                         self._cloud_delay_s, self._wind_factor)
+        what = self.whatif  # read once: the control thread may change it between two steps, never within one
+        ctx = whatif.weather(Context.at(instants, self.scenario.climate, self.seed, self._cache, self.weather_seed,
+                                        self._cloud_delay_s, self._wind_factor), what, self.scenario.climate)
 
         metrics: dict[str, np.ndarray] = {"power_w": np.zeros((n, k))}
         for group, rows in self.site.rows.items():
             fn = MODELS.get(group)
             if fn is None:
                 continue
-            for name, values in fn(ctx, self.site).items():
+            for name, values in whatif.outputs(group, fn(ctx, self.site), self.site, what).items():
                 mean = np.asarray(values, dtype=np.float64).reshape(len(rows), k, subs).mean(axis=2)
                 if name not in metrics:
                     metrics[name] = np.full((n, k), np.nan)
                 metrics[name][rows] = mean
 
         power = metrics["power_w"]
-        self._run_battery(power, metrics)
+        self._run_battery(power, metrics, whatif.battery_on(what))
         self._sum_children(power)
         self._electrical(power, metrics)
         self._count_energy(power, metrics)
@@ -186,9 +189,15 @@ class Simulation:
         self.steps_done += k
         return frame
 
-    def _run_battery(self, power: np.ndarray, metrics: dict[str, np.ndarray]) -> None:
+    def _run_battery(self, power: np.ndarray, metrics: dict[str, np.ndarray], on: bool = True) -> None:
         rows = self.site.group("building_battery")
         if len(rows) == 0:
+            return
+        if not on:  # switched off: no power either way, its charge as it was
+            power[rows] = 0.0
+            capacity_wh = self.scenario.building.battery_kwh * 1000.0
+            metrics.setdefault("soc_pct", np.full(power.shape, np.nan))
+            metrics["soc_pct"][rows] = 100.0 * self._soc_wh[0] / capacity_wh if capacity_wh > 0 else 0.0
             return
         b = self.scenario.building
         capacity_wh = b.battery_kwh * 1000.0

@@ -13,6 +13,7 @@ import logging
 import threading
 import time
 from dataclasses import dataclass
+from typing import Callable
 
 from paho.mqtt.enums import MQTTErrorCode
 
@@ -79,9 +80,17 @@ class Publisher:
         self._client.on_disconnect = self._on_disconnect
         self._client.on_connect_fail = self._on_connect_fail
         self._client.on_publish = self._on_publish
+        self._listen: list[str] = []
 
     def _status(self, state: str) -> str:
         return json.dumps({"v": 1, "state": state, "ts": format_ts(time.time())})
+
+    def listen(self, filters: list[str], on_message: Callable[[str, bytes], object]) -> None:
+        """Also take messages on ``filters`` (the sites' control topics), subscribed at every connect, handed to
+        ``on_message(topic, payload)`` on paho's thread. Before ``start``."""
+        self._listen = list(filters)
+        self._client.on_message = lambda client, userdata, message: on_message(message.topic,
+                                                                               bytes(message.payload))
 
     def _on_connect(self, client, userdata, flags, reason_code, properties) -> None:
         self._first_attempt.set()
@@ -92,6 +101,8 @@ class Publisher:
         self.stats.connects += 1
         self._connected.set()
         client.publish(self._status_topic, self._status("online"), qos=1, retain=True)
+        if self._listen:
+            client.subscribe([(f, 1) for f in self._listen])
         log.info("connected to %s", self.broker)
 
     def _on_connect_fail(self, client, userdata) -> None:

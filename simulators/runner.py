@@ -29,6 +29,7 @@ from simulators import encode
 from simulators.engine import Simulation
 from simulators.faults import FaultInjector, FaultRates
 from simulators.publish import Publisher
+from simulators.whatif_driver import WhatIfDriver
 
 log = logging.getLogger("expo.simulate")
 
@@ -114,9 +115,22 @@ def run_realtime(
     stop: threading.Event,
     report_every_s: float = 30.0,
     clocks: Clocks | None = None,
+    whatifs: WhatIfDriver | None = None,
 ) -> RunStats:
-    """Publish descriptions and metadata (retained), then each step's phases when due, until ``steps`` or ``stop``."""
+    """Publish descriptions and metadata (retained), then each step's phases when due, until ``steps`` or ``stop``.
+
+    ``whatifs``: visitors' what-ifs are put in force before a step and their spans published (retained)."""
     clocks = clocks or Clocks()
+    try:
+        return _run_realtime(sim, publisher, speed, steps, faults, stop, report_every_s, clocks, whatifs)
+    finally:
+        for topic_name, payload in whatifs.finish() if whatifs else ():
+            publisher.publish(topic_name, payload, retain=True)
+
+
+def _run_realtime(sim, publisher: Publisher, speed: float, steps: int | None, faults: FaultRates,
+                  stop: threading.Event, report_every_s: float, clocks: Clocks,
+                  whatifs: WhatIfDriver | None) -> RunStats:
     stats = RunStats()
     phases = encode.phases(encode.kind_groups(sim.metas, sim.offsets_s))
     for topic_name, payload in sim.descriptions() + encode.meta_messages(sim.metas):
@@ -145,6 +159,8 @@ def run_realtime(
             elif wait > 0 and clocks.wait(stop, wait):
                 return stats
             if p == 0:
+                for topic_name, payload in whatifs.step(step_time_s) if whatifs else ():
+                    publisher.publish(topic_name, payload, retain=True)
                 frame = sim.advance(1)  # every phase of the step at once; each is sent when it is due
             time_s = float(frame.times_s[0]) + offset_s
             for row, topic_name, payload in encode.messages(frame, groups, 0):

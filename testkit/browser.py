@@ -15,8 +15,12 @@ from selenium import webdriver
 from selenium.common.exceptions import TimeoutException as ScriptTimeoutException
 from selenium.webdriver.chrome.service import Service
 
+# A kiosk's page is always in front; a test that opens two screens as two windows must not have Chromium slow
+# the one behind (its timers throttled, its rotation a slot late: seen on a loaded machine).
 FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-         "--disable-dev-shm-usage", "--hide-scrollbars", "--force-device-scale-factor=1")
+         "--disable-dev-shm-usage", "--hide-scrollbars", "--force-device-scale-factor=1",
+         "--disable-background-timer-throttling", "--disable-renderer-backgrounding",
+         "--disable-backgrounding-occluded-windows")
 
 
 SCRIPT_TIMEOUT_S = 5

@@ -136,6 +136,7 @@ def _jsonl(sim, steps: int, faults, with_meta: bool) -> int:
 def _mqtt(args, cfg, sim, steps: int | None, faults) -> int:
     from simulators.publish import Publisher
     from simulators.runner import run_realtime
+    from simulators.whatif_driver import WhatIfDriver, sims_by_site
 
     broker = settings.broker_address(cfg)
     publisher = Publisher(
@@ -146,6 +147,8 @@ def _mqtt(args, cfg, sim, steps: int | None, faults) -> int:
         queue_limit=cfg.publish_queue,
         qos=args.qos,
     )
+    whatifs = WhatIfDriver(sims_by_site(sim), args.speed)  # visitors' what-ifs on expo/<site>/control
+    publisher.listen(whatifs.filters, whatifs.command)
     drain_s = parse_duration_s(args.drain, "--drain")
     stop = threading.Event()
     previous = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGINT, signal.SIGTERM)}
@@ -156,7 +159,7 @@ def _mqtt(args, cfg, sim, steps: int | None, faults) -> int:
     try:
         publisher.start(wait_s=5.0)
         report_s = parse_duration_s(args.report_every, "--report-every")
-        stats = run_realtime(sim, publisher, args.speed, steps, faults, stop, report_s)
+        stats = run_realtime(sim, publisher, args.speed, steps, faults, stop, report_s, whatifs=whatifs)
     finally:
         unsent = publisher.stop(drain_s)
         for sig, handler in previous.items():
@@ -168,6 +171,9 @@ def _mqtt(args, cfg, sim, steps: int | None, faults) -> int:
         stats.steps, stats.readings, p.acknowledged, p.dropped, unsent, stats.late_steps, stats.max_lag_s, stats.faults,
         p.queued, p.connects, p.disconnects,
     )
+    if whatifs.control.accepted or whatifs.control.refused:
+        log.info("what-if commands: %d taken, refused %s", whatifs.control.accepted,
+                 dict(whatifs.control.refused) or "none")
     if p.dropped or unsent:
         log.error(
             "%d messages were not delivered to %s (%d dropped from the full queue, %d unsent at exit)",

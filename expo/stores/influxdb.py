@@ -27,6 +27,7 @@ from expo.metadata import DeviceMeta
 from expo.places import BuildingMeta, SiteMeta
 from expo.reading import Reading, format_ts
 from expo.setting import Setting
+from expo.whatif import WhatIfSpan
 from expo.store import (
     Batch, DeviceState, Discovered, ProcessHealth, Rejected, RollupRow, StoreError, StoreUnavailable, TopicSeen,
     refused_meta, refused_reading,
@@ -174,6 +175,9 @@ class InfluxStore:
             sources.append(place)
         for x in batch.states:
             lines.append(state_line(x.site, x.device, x.state, _ms(x.since_s)))
+            sources.append(None)
+        for w in batch.whatifs:
+            lines.append(places.whatif_line(w))
             sources.append(None)
         for d in batch.discovered:
             lines.append(discovery.discovered_line(d))
@@ -339,6 +343,9 @@ class InfluxStore:
 
     def topics_seen(self) -> list[TopicSeen]:
         return discovery.topics_seen(self._query)
+
+    def whatifs(self, site: str | None = None) -> list[WhatIfSpan]:
+        return places.whatifs_stored(self._query, site)
 
     def identity(self) -> str:
         """A random id kept in the database itself (measurement ``store_identity``): a new or re-created

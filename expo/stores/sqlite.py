@@ -32,6 +32,7 @@ from expo.store import (
     StoreError, StoreUnavailable, TopicSeen,
 )
 from expo.stores._places import read_back
+from expo.whatif import WhatIfSpan
 from expo.stores._sqlite.schema import (ADD_CHANGED, CHANGED_INTO, NOTE_FINER_WAS, ROLLUP_FROM_READINGS,
                                         ROLLUP_FROM_ROLLUP, SCHEMA, SCHEMA_VERSION, TO_RECOMPUTE)
 
@@ -178,6 +179,9 @@ class SQLiteStore:
                 + ", seen_ms = max(excluded.seen_ms, discovered.seen_ms)",
                 [(d.site, d.family, d.key, d.device, d.name, d.model, d.address, d.measures, round(d.seen_s * 1000))
                  for d in batch.discovered])
+        if batch.whatifs:  # a span said again (in force, then ended) replaces what it said before
+            db.executemany("INSERT OR REPLACE INTO whatif (site, start_ms, description) VALUES (?, ?, ?)",
+                           [(w.site, round(w.start_s * 1000), w.to_json()) for w in batch.whatifs])
         if batch.topics is not None:  # a survey replaces the one before
             db.execute("DELETE FROM topics_seen")
             db.executemany("INSERT OR REPLACE INTO topics_seen VALUES (?, ?, ?, ?, ?)",
@@ -316,6 +320,11 @@ class SQLiteStore:
             "SELECT site, family, key, device, name, model, address, measures, seen_ms FROM discovered "
             "WHERE ?1 IS NULL OR site = ?1 ORDER BY site, family, key", (site,))
         return [Discovered(*row[:8], seen_s=row[8] / 1000.0) for row in rows]
+
+    def whatifs(self, site: str | None = None) -> list[WhatIfSpan]:
+        rows = self._db.execute("SELECT site, description FROM whatif WHERE ?1 IS NULL OR site = ?1 "
+                                "ORDER BY site, start_ms", (site,))
+        return [w for w in (read_back(WhatIfSpan.from_payload, *row) for row in rows) if w]
 
     def topics_seen(self) -> list[TopicSeen]:
         rows = self._db.execute("SELECT topic, messages, window_ms, seen_ms, sample FROM topics_seen "

@@ -29,6 +29,7 @@ from expo.places import BuildingMeta, SiteMeta
 from expo.plugins import discover
 from expo.reading import EARLIEST_TS_S, LATEST_TS_S, Reading
 from expo.store import Discovered
+from expo.whatif import WhatIfSpan
 from expo.topics import is_valid_id
 
 
@@ -53,6 +54,7 @@ class Decoded:
     sites: list[SiteMeta] = field(default_factory=list)  # a site's own description (native ``site``)
     buildings: list[BuildingMeta] = field(default_factory=list)
     discovered: list[Discovered] = field(default_factory=list)  # a meter announcing itself (discovery topics)
+    whatifs: list[WhatIfSpan] = field(default_factory=list)  # a what-if's span (native ``whatif``)
 
 
 @cache

@@ -1,5 +1,5 @@
 """The native contract (docs/telemetry.md): ``expo/<site>/<device>/reading|meta|status``, a building's
-``expo/<site>/<building>/building`` and a site's ``expo/<site>/site``.
+``expo/<site>/<building>/building``, a site's ``expo/<site>/site`` and its what-ifs' ``expo/<site>/whatif``.
 
 The contract's own parsers validate readings, metadata and descriptions and refuse with a
 countable reason themselves; this module only adds what ingest reads from a
@@ -18,9 +18,11 @@ from expo.metadata import DeviceMeta
 from expo.places import BuildingMeta, SiteMeta
 from expo.reading import Reading, load_json_object
 from expo.topics import MessageType
+from expo.whatif import WhatIfSpan
 from ingest.decoders import DecodeContext, Decoded, epoch_seconds
 
-DEFAULT_TOPICS = [topics.subscription(), topics.subscription(message=MessageType.SITE)]
+DEFAULT_TOPICS = [topics.subscription(), topics.subscription(message=MessageType.SITE),
+                  topics.subscription(message=MessageType.WHATIF)]
 
 
 def decode(topic: str, payload: bytes, ctx: DecodeContext) -> Decoded:
@@ -32,6 +34,10 @@ def decode(topic: str, payload: bytes, ctx: DecodeContext) -> Decoded:
         return Decoded(readings=[Reading.from_payload(parts.site, parts.device, payload)])
     if parts.message is MessageType.SITE:
         return Decoded(sites=[SiteMeta.from_payload(parts.site, payload)])
+    if parts.message is MessageType.WHATIF:
+        return Decoded(whatifs=[WhatIfSpan.from_payload(parts.site, payload)])
+    if parts.message is MessageType.CONTROL:  # a command to a simulator: not ingest's to store
+        raise Refused("unknown_topic", "a control topic is the simulator's (simulators.control), not data")
     if parts.message is MessageType.BUILDING:
         return Decoded(buildings=[BuildingMeta.from_payload(parts.site, parts.device, payload)])
     if parts.message is MessageType.META:

@@ -58,6 +58,9 @@ def test_screens_on_one_server_show_the_same_scene_at_the_same_moment(town, brow
     browser.open(f"{dash.url}?role=wall&lang=en")
     active_scene_ready(browser)
     browser.js("window.expoKiosk.clock = function () { return Date.now() - 420000; };")  # 7 minutes slow
+    # its offset to the server's clock is learnt again from the answers after the change (as on a screen whose
+    # clock was set wrong while it ran): every read of the wall below waits for two of them
+    wall_answers = browser.js("return window.expoKiosk.answers")
     wall = driver.current_window_handle
     driver.switch_to.new_window("window")
     try:
@@ -70,6 +73,7 @@ def test_screens_on_one_server_show_the_same_scene_at_the_same_moment(town, brow
             browser.wait_for("window.expoKiosk.answers >= 3 && window.expoKiosk.slot !== null", 15)
             on_touch = browser.wait_for(SHOWING, 5)
             driver.switch_to.window(wall)
+            browser.wait_for(f"window.expoKiosk.answers >= {wall_answers + 2}", 15)
             on_wall = browser.wait_for(SHOWING, 5)
             driver.switch_to.window(touch)
             seen.append((on_wall, on_touch))

@@ -235,7 +235,7 @@ def test_meters_that_announced_themselves_are_listed_until_placed_and_so_are_top
                    "192.168.10.31", "ENERGY", now - 30),
         Discovered(placed.site, "shelly_gen1", placed.device.split("-")[0], placed.device.split("-")[0],
                    seen_s=now - 5)],
-        topics=[TopicSeen("zigbee2mqtt/kitchen plug", 7, 60.0, now - 120, b'{"power": "<b>42</b>"}')]))
+        topics=[TopicSeen("zigbee2mqtt/kitchen plug", 7, 60.0, now - 300, b'{"power": "<b>42</b>"}')]))
     store.close()
     m = ExhibitModel(filled_sqlite.open, ModelSettings(), clock=FakeClock(now))
     m.poll()
@@ -249,5 +249,5 @@ def test_meters_that_announced_themselves_are_listed_until_placed_and_so_are_top
     assert f"<code>{placed.device.split('-')[0]}</code>" not in listed and "1 more announced themselves" in listed
     topics = page.split("Topics no route takes")[1]
     assert "zigbee2mqtt/kitchen plug" in topics and "&lt;b&gt;42&lt;/b&gt;" in topics and "<b>42</b>" not in topics
-    assert "60 s, 2 min ago" in topics
+    assert "60 s, 5 min ago" in topics
     assert "已发现，尚未登记位置" in client.get("/status?lang=zh").get_data(as_text=True)

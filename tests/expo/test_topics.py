@@ -7,7 +7,7 @@ from expo.topics import MessageType
 ids = st.from_regex(r"\A[a-z0-9][a-z0-9_-]{0,63}\Z")
 
 
-@given(ids, ids, st.sampled_from([m for m in MessageType if m is not MessageType.SITE]))
+@given(ids, ids, st.sampled_from([m for m in MessageType if m not in topics.SITE_LEVEL]))
 def test_topic_round_trips(site, device, message):
     parts = topics.parse(topics.topic(site, device, message))
     assert (parts.site, parts.device, parts.message) == (site, device, message)
@@ -25,16 +25,17 @@ def test_parse_accepts_only_native_topics(text):
         parts = topics.parse(text)
     except ValueError:
         return
-    if parts.message is MessageType.SITE:
-        assert text == topics.site_topic(parts.site)
+    if parts.message in topics.SITE_LEVEL:
+        assert text == topics.site_topic(parts.site, parts.message)
     else:
         assert text == topics.topic(parts.site, parts.device, parts.message)
 
 
-@given(ids)
-def test_a_sites_description_has_a_topic_without_a_device_level(site):
-    parts = topics.parse(topics.site_topic(site))
-    assert (parts.site, parts.device, parts.message) == (site, "", MessageType.SITE)
+@given(ids, st.sampled_from(topics.SITE_LEVEL))
+def test_a_sites_own_messages_have_topics_without_a_device_level(site, message):
+    parts = topics.parse(topics.site_topic(site, message))
+    assert (parts.site, parts.device, parts.message) == (site, "", message)
+    assert topics.subscription(site, message) == topics.site_topic(site, message)
     with pytest.raises(ValueError, match="no device level"):
         topics.topic(site, "home-1", MessageType.SITE)
     with pytest.raises(ValueError, match="unknown message type"):

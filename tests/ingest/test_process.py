@@ -143,3 +143,16 @@ def test_a_last_will_is_stored_as_a_change_of_state_with_its_time_and_not_again_
     processor.add(Incoming("tele/plug-7/LWT", b"Online", NOW + 600), batch)
     assert [(x.device, x.state, x.since_s) for x in batch.states] == [
         ("plug-7", "online", NOW), ("plug-7", "offline", NOW + 60), ("plug-7", "online", NOW + 600)]
+
+
+def test_a_what_ifs_span_goes_to_the_store_and_a_command_is_not_data():
+    processor = Processor(build_routes([], True), "binhai", Checks(clock=lambda: NOW), CounterState())
+    span = {"v": 1, "action": "cloud", "name": {"en": "a cloud passes", "zh": "云层飘过"}, "start": TS, "end": None,
+            "until": "2026-11-25T05:00:00Z", "ends_at": "2026-11-25T04:01:00Z"}
+    batch = Batch()
+    processor.add(Incoming("expo/binhai/whatif", json.dumps(span).encode(), NOW), batch)
+    processor.add(Incoming("expo/binhai/whatif", json.dumps({**span, "end": "2026-11-25T03:00:00Z"}).encode(), NOW),
+                  batch)
+    processor.add(Incoming("expo/binhai/control", b'{"v": 1, "action": "cloud"}', NOW), batch)
+    assert [(w.action, w.in_force) for w in batch.whatifs] == [("cloud", True)]
+    assert [q.reason for q in batch.rejected] == ["invalid", "unknown_topic"]  # an end before its start; a command

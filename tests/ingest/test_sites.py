@@ -50,8 +50,8 @@ def test_any_sites_text_is_a_tuple_of_valid_ids_or_one_error(text):
 
 def test_with_sites_only_those_sites_native_topics_are_subscribed():
     routes = build_routes([], None, sites=("eco-city", "port"), site="binhai")
-    assert sorted(subscriptions(routes)) == ["expo/eco-city/+/+", "expo/eco-city/site", "expo/port/+/+",
-                                             "expo/port/site"]
+    assert sorted(subscriptions(routes)) == ["expo/eco-city/+/+", "expo/eco-city/site", "expo/eco-city/whatif",
+                                             "expo/port/+/+", "expo/port/site", "expo/port/whatif"]
     assert route_for("expo/port/meter-1/reading", routes).decoder == "native"
     assert route_for("expo/port/site", routes).decoder == "native"  # the site's own description
     assert route_for("expo/port/crane-depot/building", routes).decoder == "native"

@@ -1,4 +1,5 @@
-"""Site and building descriptions in InfluxDB: measurements ``site`` and ``building`` (docs/data-model.md).
+"""Site and building descriptions in InfluxDB: measurements ``site`` and ``building`` (docs/data-model.md);
+and what-if spans (``whatif``), kept the same way: the contract's JSON in one field.
 
 Kept like a device's metadata: written at the time it is stored (inside any
 retention policy), the newest point is the description, and the writer
@@ -13,6 +14,7 @@ from __future__ import annotations
 from typing import Callable
 
 from expo.places import BuildingMeta, SiteMeta
+from expo.whatif import WhatIfSpan
 from expo.store import REFUSED, Rejected
 from expo.stores._influx.line_protocol import escape_tag, string_field
 from expo.stores._influx.reads import quote_literal
@@ -63,3 +65,19 @@ def buildings_stored(query: Query, site: str | None = None) -> list[tuple[Buildi
         if meta is not None:
             out.append((meta, t / 1000))
     return sorted(out, key=lambda item: (item[0].site, item[0].building))
+
+
+def whatif_line(w: WhatIfSpan) -> str:
+    """At the span's start: said again when it ends, the point is overwritten (same series, same instant)."""
+    return f"whatif,site={escape_tag(w.site)} {FIELD}={string_field(w.to_json())} {round(w.start_s * 1000)}"
+
+
+def whatifs_stored(query: Query, site: str | None = None) -> list[WhatIfSpan]:
+    where = f' WHERE "site" = {quote_literal(site)}' if site else ""
+    out = []
+    for series in query(f'SELECT "{FIELD}" FROM "whatif"{where} GROUP BY "site"'):
+        for _, text in series["values"]:
+            span = read_back(WhatIfSpan.from_payload, series["tags"]["site"], text)
+            if span is not None:
+                out.append(span)
+    return sorted(out, key=lambda w: (w.site, w.start_s))

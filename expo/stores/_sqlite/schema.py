@@ -45,6 +45,9 @@ CREATE TABLE IF NOT EXISTS discovered (
 CREATE TABLE IF NOT EXISTS topics_seen (
     topic TEXT PRIMARY KEY, messages INTEGER NOT NULL, window_ms INTEGER NOT NULL, seen_ms INTEGER NOT NULL,
     sample BLOB NOT NULL) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS whatif (
+    site TEXT NOT NULL, start_ms INTEGER NOT NULL, description TEXT NOT NULL,
+    PRIMARY KEY (site, start_ms)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS process_health (
     process TEXT NOT NULL, name TEXT NOT NULL, value REAL NOT NULL, ts_ms INTEGER NOT NULL,
     PRIMARY KEY (process, name)) WITHOUT ROWID;

@@ -264,3 +264,21 @@ def test_a_survey_that_found_nothing_clears_the_one_before_and_no_survey_keeps_i
     assert [t.topic for t in store.topics_seen()] == ["zigbee2mqtt/plug"]
     store.write(Batch(topics=[]))
     assert store.topics_seen() == []
+
+
+def test_a_what_ifs_span_is_kept_as_last_said_by_site_and_start(new_store):
+    """In force, then ended: the span said again replaces what it said (a retained message redelivered is the
+    same span); another site's and a later one are kept apart."""
+    from expo.whatif import WhatIfSpan
+
+    store = new_store()
+    cloud = WhatIfSpan("binhai", "cloud", "a cloud passes", "云层飘过", T0, None, T0 + 3600, T0 + 60)
+    store.write(Batch(whatifs=[cloud]))
+    store.write(Batch(whatifs=[WhatIfSpan("eco", "calm", "a calm day", "无风", T0 + 5, None, T0 + 65, T0 + 65)]))
+    assert [(w.site, w.action, w.in_force) for w in store.whatifs()] == [("binhai", "cloud", True),
+                                                                        ("eco", "calm", True)]
+    ended = WhatIfSpan("binhai", "cloud", "a cloud passes", "云层飘过", T0, T0 + 1800, T0 + 3600, T0 + 30)
+    later = WhatIfSpan("binhai", "ev_rush", "the evening EV rush", "晚间充电高峰", T0 + 1810, None, T0 + 5000, T0 + 90)
+    store.write(Batch(whatifs=[ended, later]))
+    assert store.whatifs("binhai") == [ended, later]
+    assert ended.covers(T0 + 900) and not ended.covers(T0 + 1801) and later.covers(T0 + 99_999)
