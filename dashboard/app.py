@@ -29,6 +29,8 @@ from dash import ALL, ClientsideFunction, Input, Output, State, dcc, html
 from dashboard import scenes as scene_plugins
 from dashboard.i18n import TEXT, bilingual, both, text
 from dashboard.model import ExhibitModel
+from dashboard.control import Commander
+from dashboard.scenes import _whatif as whatif
 from dashboard.scenes._parts import digest, place
 
 ASSETS = Path(__file__).parent / "assets"
@@ -69,6 +71,7 @@ def frame(scenes, settings: KioskSettings, timezone: str):
         dcc.Store(id="beat", data=None),
         dcc.Store(id="bigdata-focus"),  # the district a visitor tapped on the city's map (None: the home town)
         dcc.Store(id="screen", data=1.0),  # the screen against 1080p (kiosk.js): figures' marks in px grow with it
+        dcc.Store(id="whatif-sent"),  # the last what-if this page sent (scenes/_whatif.py)
         dcc.Interval(id="tick", interval=settings.refresh_ms),
         dcc.Interval(id="clock", interval=1000),
         html.Header(className="topbar", children=[
@@ -89,6 +92,7 @@ def frame(scenes, settings: KioskSettings, timezone: str):
         ]),
         html.Div([bilingual("banner.server", "banner-server"), bilingual("banner.store", "banner-store")],
                  id="banner", className="banner"),
+        html.Div(id="whatif-banner", className="whatif-banner"),  # "what-if: a cloud passes · 0:42" while in force
         html.Main(className="scenes", children=[
             html.Section(
                 [html.H1([bilingual(m.SCENE.title), scale_ladder(m.SCENE.scale)], className="scene-title"),
@@ -112,7 +116,9 @@ def scale_ladder(scale: str) -> html.Span:
 
 
 def create_app(model: ExhibitModel, settings: KioskSettings = KioskSettings(), status_password: str | None = None,
-               ) -> dash.Dash:
+               commander: Commander | None = None) -> dash.Dash:
+    """``commander``: where a visitor's what-if goes (the simulator's control topic); None offers none."""
+    commander = commander or Commander(None)
     scenes = scene_plugins.story(scene_plugins.discover(), settings.rotation)
     app = dash.Dash(
         __name__,
@@ -125,7 +131,7 @@ def create_app(model: ExhibitModel, settings: KioskSettings = KioskSettings(), s
     app.layout = lambda: frame(scenes, settings, model.settings.timezone)
     by_id = {m.SCENE.id: m for m in scenes}
     outputs = [Output("beat", "data"), Output("sent", "data"), Output("subtitle", "children"),
-               Output("provenance", "children")]
+               Output("provenance", "children"), Output("whatif-banner", "children")]
     takes = {m.SCENE.id: set(inspect.signature(m.update).parameters) & {"focus", "scale"} for m in scenes}
     slices = {}
     for m in scenes:
@@ -149,15 +155,22 @@ def create_app(model: ExhibitModel, settings: KioskSettings = KioskSettings(), s
         values[start:end] = scene_values
         # a scene not on screen forgets what it showed, so it is drawn in full when it comes back
         sent_place, sent_provenance = sent.get("_place"), sent.get("_provenance", "")
-        sent = {module.SCENE.id: fresh}
+        sent = {module.SCENE.id: fresh, "_whatif": sent.get("_whatif")}
         where = subtitle(snapshot, module, focus)
         sent["_place"] = digest(where)
         values[2] = dash.no_update if sent_place == sent["_place"] else both(where["en"], where["zh"])
         sent["_provenance"] = snapshot.provenance
         values[3] = dash.no_update if sent_provenance == sent["_provenance"] else provenance(snapshot.provenance)
+        now = time.time()
+        banner = whatif.banner(snapshot, now)
+        sent_banner = sent.get("_whatif")
+        sent["_whatif"] = digest(repr(banner))
+        values[4] = dash.no_update if sent_banner == sent["_whatif"] else banner
         values[1] = sent
         return values
 
+    if any(m.SCENE.id in whatif.OFFERED for m in scenes):  # a rotation without them has no button to press
+        whatif.register_callbacks(app, model, commander)
     for m in scenes:  # a scene's own callbacks (the town plan's tap), registered with no special case here
         register = getattr(m, "register_callbacks", None)
         if register is not None:

@@ -68,6 +68,11 @@ _OWN = (
         Setting("dashboard_port", 8050, "port the dashboard listens on", int),
         Setting("dashboard_password", None, "password of the engineer view /status (open when unset); the kiosk "
                 "scenes stay open", str),
+        Setting("whatif", False, "dashboard: offer what-if buttons on the town and building scenes of a touch screen, "
+                "sent to the simulator over the broker setting's broker (expo/<site>/control; docs/dashboard.md)",
+                bool),
+        Setting("whatif_s", 60.0, "dashboard: how long a visitor's what-if lasts before the town returns to normal "
+                "by itself, in seconds (10-600)", float),
         Setting("kiosk", False, "rotate the scenes (also ?kiosk=1 in the page address)", bool),
         Setting("rotate_s", 20.0, "seconds each scene shows in kiosk mode", float),
         Setting("rotation", None, "kiosk: the scenes in rotation order, comma-separated scene ids (e.g. "

@@ -244,9 +244,9 @@ class Store(Protocol):
     def topics_seen(self) -> list[TopicSeen]:
         """The newest survey of topics that no route takes, most messages first."""
 
-    def whatifs(self, site: str | None = None) -> list[WhatIfSpan]:
-        """Every what-if span, by site and start, each as last said (in force, or ended): readings in one were
-        made by a visitor's question, not by the town."""
+    def whatifs(self, site: str | None = None, since_s: float | None = None) -> list[WhatIfSpan]:
+        """Every what-if span (that started at or after ``since_s``), by site and start, each as last said (in
+        force, or ended): readings in one were made by a visitor's question, not by the town."""
 
     def ingest_health(self) -> list[ProcessHealth]:
         """Each ingest process's newest counters and when it wrote them (a process writes them with each batch

@@ -1,4 +1,9 @@
-"""A what-if's span: which readings of a site a visitor's question made, so nobody takes them for the town's own.
+"""What-ifs in the contract: the actions a command may ask for, and the span that says which readings one made.
+
+The actions (``ACTIONS``): names, both languages' labels and each one's bounded
+parameter, shared by the simulator that checks a command and the screen that
+offers it. The span: which readings of a site a visitor's question made, so
+nobody takes them for the town's own.
 
 Retained on ``expo/<site>/whatif`` by the simulator that runs the site,
 while the what-if is in force and once more when it ends::
@@ -23,6 +28,35 @@ from dataclasses import dataclass
 from expo.places import bilingual_names, versioned_body
 from expo.reading import ContractError, PAYLOAD_VERSION, format_ts, parse_ts
 from expo.topics import check_id
+
+
+DEFAULT_DURATION_S = 60.0
+MIN_DURATION_S, MAX_DURATION_S = 10.0, 600.0
+
+
+@dataclass(frozen=True)
+class Action:
+    """A what-if a command may ask for (``expo/<site>/control``): its labels, and its one parameter's name,
+    default and bounds (inclusive). What it does to the simulation is ``simulators.whatif``'s."""
+
+    name: str
+    label_en: str
+    label_zh: str
+    param: str | None = None
+    default: float = 0.0
+    low: float = 0.0
+    high: float = 0.0
+
+
+ACTIONS = {a.name: a for a in (
+    Action("cloud", "a cloud passes", "云层飘过", "cover", 0.95, 0.5, 1.0),
+    Action("double_pv", "twice the rooftop PV", "屋顶光伏翻倍", "factor", 2.0, 1.0, 3.0),
+    Action("ev_rush", "the evening EV rush", "晚间充电高峰"),
+    Action("heat_wave", "a heat wave", "热浪来袭", "temp_c", 36.0, 30.0, 42.0),
+    Action("battery_off", "the battery switched off", "储能关闭"),
+    Action("calm", "a calm day, no wind", "无风的一天", "wind_factor", 0.0, 0.0, 0.5),
+)}
+STOP = "stop"  # the command that ends the what-if in force
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,7 @@ A command (JSON, QoS 1, not retained)::
     {"v": 1, "action": "stop"}
 
 is taken only if every part of it is known and within bounds: the action
-(``simulators.whatif.ACTIONS`` or ``stop``), its one parameter, a duration of
+(``expo.whatif.ACTIONS`` or ``stop``), its one parameter, a duration of
 10-600 s, and the site's rate (``MIN_INTERVAL_S`` between commands, at most
 ``MAX_PER_WINDOW`` in ``WINDOW_S``: a child pressing a button ten times a
 second changes the town once). Anything else is refused with a reason, logged
@@ -26,7 +26,8 @@ from dataclasses import dataclass
 from typing import Callable
 
 from expo.logthrottle import LogThrottle
-from simulators.whatif import ACTIONS, DEFAULT_DURATION_S, MAX_DURATION_S, MIN_DURATION_S, WhatIf
+from expo.whatif import ACTIONS, DEFAULT_DURATION_S, MAX_DURATION_S, MIN_DURATION_S, STOP
+from simulators.whatif import WhatIf
 
 log = logging.getLogger("expo.simulate")
 
@@ -34,7 +35,6 @@ VERSION = 1
 MAX_COMMAND_BYTES = 1024
 MIN_INTERVAL_S = 3.0
 WINDOW_S, MAX_PER_WINDOW = 600.0, 30
-STOP = "stop"
 
 
 def control_topic(site: str) -> str:

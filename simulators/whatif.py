@@ -8,8 +8,9 @@ other, and the simulator says, retained on ``expo/<site>/whatif``, which
 simulated span it covered, so the store can tell them apart
 (docs/telemetry.md).
 
-An action is data: its labels, one bounded parameter, and how it changes the
-step (``weather``, ``outputs``, ``battery_on``). The engine asks the active
+The actions themselves (names, labels, bounded parameters) are the
+contract's (``expo.whatif.ACTIONS``); here is how each changes the step
+(``weather``, ``outputs``, ``battery_on``). The engine asks the active
 what-if at those three points; the physics stays in ``physics/``.
 """
 
@@ -20,31 +21,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from expo.whatif import ACTIONS, Action
 from physics import weather as wx
 
-DEFAULT_DURATION_S = 60.0
-MIN_DURATION_S, MAX_DURATION_S = 10.0, 600.0
-
-
-@dataclass(frozen=True)
-class Action:
-    name: str
-    label_en: str
-    label_zh: str
-    param: str | None = None  # its one parameter: name, default and bounds (inclusive)
-    default: float = 0.0
-    low: float = 0.0
-    high: float = 0.0
-
-
-ACTIONS = {a.name: a for a in (
-    Action("cloud", "a cloud passes", "云层飘过", "cover", 0.95, 0.5, 1.0),
-    Action("double_pv", "twice the rooftop PV", "屋顶光伏翻倍", "factor", 2.0, 1.0, 3.0),
-    Action("ev_rush", "the evening EV rush", "晚间充电高峰"),
-    Action("heat_wave", "a heat wave", "热浪来袭", "temp_c", 36.0, 30.0, 42.0),
-    Action("battery_off", "the battery switched off", "储能关闭"),
-    Action("calm", "a calm day, no wind", "无风的一天", "wind_factor", 0.0, 0.0, 0.5),
-)}
 EV_GROUPS = ("public_ev", "building_ev")
 ROOFTOP_PV_GROUPS = ("rooftop_pv",)
 

@@ -150,7 +150,7 @@
         // plotly sizes a graph when it becomes visible; tell it the window may have changed
         setTimeout(function () { watchCanvases(); window.dispatchEvent(new Event('resize')); }, 50);
         document.documentElement.lang = lang === 'zh' ? 'zh-CN' : 'en';
-        return [sections, dots, 'lang-' + lang + ' scene-' + scene];
+        return [sections, dots, 'lang-' + lang + ' scene-' + scene + (role() ? ' role-' + role() : '')];
       },
 
       // The town plan back at the home town (bigdata-focus cleared): by its back button, when the scene changes,

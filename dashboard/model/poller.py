@@ -41,6 +41,9 @@ from expo.store import Store, StoreUnavailable
 log = logging.getLogger("expo.dashboard")
 
 METADATA_EVERY_S = 30.0  # device metadata and site descriptions change rarely (a meter added); re-read this often
+# a what-if in force started within this on the data's clock (a fast simulator makes hours of a visitor's minute)
+WHATIF_LOOKBACK_S = 86_400.0
+WHATIF_GRACE_S = 5.0  # past its wall-clock end, a span still said to be in force is a simulator that went away
 ENGINEER_EVERY_S = 5.0  # ingest counters and quarantine, for the engineer view
 REJECTED_KEPT = 50
 WATCH_S = 300.0  # a site's meters are read this long after a page last asked for them (``watch``)
@@ -243,7 +246,19 @@ class ExhibitModel:
             tuple(d for d in devices if d.site in shown), flows_now, flows_today, curve, yesterday, readings_today,
             building, s.co2_kg_per_kwh, s.live_s, *self._engineer, city=city, home_site=home, watched=tuple(shown),
             ingest=self._ingest, discovered=self._found[0], topics_seen=self._found[1],
+            whatif=self._whatif_in_force(store, home, clock, wall),
         )
+
+    def _whatif_in_force(self, store: Store, home: str | None, clock: float, wall: float):
+        """The home site's what-if in force, by its span as stored: the screen says "what-if" only once the
+        simulator's word has come back through ingest, like the readings it changed. A span whose wall-clock
+        end has passed (its simulator gone without ending it) is not shown."""
+        spans = getattr(store, "whatifs", None)
+        if home is None or spans is None:
+            return None
+        live = [w for w in spans(home, since_s=clock - WHATIF_LOOKBACK_S)
+                if w.in_force and w.ends_at_s > wall - WHATIF_GRACE_S]
+        return max(live, key=lambda w: w.start_s, default=None)
 
     def _announced(self, store: Store) -> tuple[tuple, tuple]:
         """Meters that announced themselves, each with whether a meta places it and the ids its readings carry

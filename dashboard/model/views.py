@@ -181,6 +181,7 @@ class Snapshot:
     # survey of topics no route takes (TopicSeen)
     discovered: tuple = ()
     topics_seen: tuple = ()
+    whatif: object = None  # the home site's what-if in force (expo.whatif.WhatIfSpan), as the store has it
 
     @property
     def provenance(self) -> str | None:

@@ -31,6 +31,7 @@ from dashboard.model import WATCH_S
 from dashboard.scenes import SceneInfo
 from dashboard.scenes import _gather as gather
 from dashboard.scenes import _parts
+from dashboard.scenes import _whatif as whatif
 from dashboard.scenes import _wiring as wiring
 from dashboard.scenes._parts import changed, digest, kpi
 from dashboard.scenes._parts import metres as _m
@@ -66,6 +67,7 @@ def layout():
             html.Button(id="city-back", n_clicks=0, className="city-back", style={"display": "none"}),
             html.Span(id="city-rotor", hidden=True),  # the rotors' turns a minute, read by assets/kiosk.js
         ], className="visual"),
+        whatif.buttons(SCENE.id),
         html.Div(id="city-kpis", className="kpis"),
         html.Div(id="city-caption", className="caption"),
         dcc.Interval(id="city-rewatch", interval=WATCH_AGAIN_MS),
@@ -189,6 +191,9 @@ def make_figure(snapshot, lang: str, site: str | None = None, scale: float = 1.0
             template=theme.LEAN_TEMPLATE,
             xaxis=dict(visible=False), yaxis=dict(visible=False, scaleanchor="x", scaleratio=1, range=_y_range(devices)),
             margin=dict(l=10, r=10, t=10, b=10), showlegend=False, dragmode=False,
+            # no easing: an SVG mark whose symbol changes (a light on, a meter offline) would be morphed path to
+            # path, flags and all, into shapes the browser refuses ("Expected arc flag"); colours step each second
+            transition=dict(duration=0),
             shapes=wiring.trunk_shapes(devices, scale) if own is None else [],
             images=wiring.rotor_images(devices) if own is None else [],
             hoverlabel=dict(font=dict(size=round(scale * theme.TICK_PX), family=theme.FONT)),

@@ -28,6 +28,7 @@ from dashboard.model.balance import SOURCES_FIRST
 from dashboard.model.slots import SLOT_S, slot_times
 from dashboard.scenes import SceneInfo
 from dashboard.scenes import _building as drawing
+from dashboard.scenes import _whatif as whatif
 from dashboard.scenes._parts import asset_url, behind_note, changed, data_until, digest, kpi, rounded
 
 SCENE = SceneInfo("zeb", 30, "scene.zeb", scale="building")
@@ -50,6 +51,7 @@ def layout():
                       dcc.Graph(id=GRAPH, figure=theme.placeholder(), config=theme.GRAPH_CONFIG, className="bd-graph")],
                      className="bd-panel zb-chart"),
         ]), className="visual bd-visual"),
+        whatif.buttons(SCENE.id),
         html.Div(id="zeb-kpis", className="kpis"),
         html.Div(id="zeb-caption", className="caption"),
     ]

@@ -6,7 +6,7 @@ set -eu
 file=${PASSWD_FILE:-/mosquitto/secrets/passwd}
 umask 077
 : > "$file.new"
-for role in simulator meters ingest healthcheck; do
+for role in simulator meters ingest healthcheck dashboard; do
     var=$(echo "MQTT_${role}_PASSWORD" | tr '[:lower:]' '[:upper:]')
     eval "password=\${$var:-}"
     if [ -z "$password" ]; then
@@ -17,7 +17,7 @@ for role in simulator meters ingest healthcheck; do
 done
 chown 1883:1883 "$file.new" 2>/dev/null || true
 mv "$file.new" "$file"
-echo "mqtt-init: wrote users simulator, meters, ingest, healthcheck"
+echo "mqtt-init: wrote users simulator, meters, ingest, healthcheck, dashboard"
 
 # TLS: the broker reads its certificate as user mosquitto (uid 1883), after dropping root; the files are
 # copied into the secrets volume with that owner, the key readable by it alone.

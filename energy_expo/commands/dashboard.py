@@ -22,11 +22,11 @@ HELP = "serve the kiosk dashboard (scenes at /, engineer view at /status)"
 log = logging.getLogger("expo.dashboard")
 
 _FLAGS = ("store", *settings.STORE_CREDENTIALS, "dashboard_host", "dashboard_port", "rotate_s", "rotation", "home_site", "idle_s",
-          "language", "timezone", "co2_kg_per_kwh")
+          "language", "timezone", "co2_kg_per_kwh", "broker", *settings.MQTT_CREDENTIALS, "whatif_s")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    settings.add_flags(parser, _FLAGS + ("kiosk", "alternate_languages"))
+    settings.add_flags(parser, _FLAGS + ("kiosk", "alternate_languages", "whatif"))
     parser.add_argument("--host", dest="dashboard_host", help="same as --dashboard-host")
     parser.add_argument("--port", dest="dashboard_port", help="same as --dashboard-port")
 
@@ -84,6 +84,18 @@ def model_settings(cfg):
     return ModelSettings(timezone=cfg.timezone, co2_kg_per_kwh=cfg.co2_kg_per_kwh, home_site=cfg.home_site)
 
 
+def commander(cfg):
+    """Where the what-if buttons send their commands: the broker, when ``whatif`` is on; else none are offered."""
+    from dashboard.control import Commander
+    from expo.whatif import MAX_DURATION_S, MIN_DURATION_S
+
+    if not cfg.whatif:
+        return Commander(None)
+    if not MIN_DURATION_S <= cfg.whatif_s <= MAX_DURATION_S:
+        raise UserError(f"whatif_s must be from {MIN_DURATION_S:g} to {MAX_DURATION_S:g} seconds, got {cfg.whatif_s:g}")
+    return Commander(settings.broker_address(cfg), "energy-expo-dashboard", cfg.mqtt_ca_file, cfg.whatif_s)
+
+
 def run(args: argparse.Namespace) -> int:
     from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -107,7 +119,7 @@ def run(args: argparse.Namespace) -> int:
     options = settings.store_options(cfg)
     open_store(cfg.store, **options).close()  # a wrong address fails here, with its message; not in the poller
     model = ExhibitModel(lambda: open_store(cfg.store, **options), model_settings(cfg))
-    app = create_app(model, kiosk, cfg.dashboard_password)
+    app = create_app(model, kiosk, cfg.dashboard_password, commander(cfg))
     model.start()
     url = f"http://{cfg.dashboard_host}:{cfg.dashboard_port}/"
     log.info("dashboard on %s (kiosk: %s?kiosk=1, engineer view: %sstatus%s) reading %s", url, url, url,

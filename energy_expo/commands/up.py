@@ -70,6 +70,10 @@ class Exhibit:
         self.mqtt_protocol = "5"
         self.notes: list[str] = []  # said to the user with the address once everything is up
 
+    def _whatif_args(self) -> list[str]:
+        """The simulated town takes visitors' what-ifs: the dashboard offers them, through up's broker."""
+        return [] if self.args.no_simulate else ["--whatif", "--broker", self.broker_url]
+
     # -- start -------------------------------------------------------------------------------------
 
     def start(self) -> None:
@@ -97,7 +101,7 @@ class Exhibit:
         self.children["dashboard"] = Child("dashboard", energy_expo_args(
             *common, "dashboard", *config, "--store", cfg.store, "--host", cfg.dashboard_host, "--port",
             str(self.dashboard_port), "--kiosk", "--rotate-s", str(cfg.rotate_s), "--language", cfg.language,
-            "--timezone", cfg.timezone), self.log_dir, env)
+            "--timezone", cfg.timezone, *self._whatif_args()), self.log_dir, env)
         if not self.args.no_simulate:
             pace = self.pace()
             sim = ["simulate", *config, "--broker", self.broker_url, "--scenario", cfg.scenario, "--seed", str(cfg.seed),

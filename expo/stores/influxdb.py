@@ -344,8 +344,8 @@ class InfluxStore:
     def topics_seen(self) -> list[TopicSeen]:
         return discovery.topics_seen(self._query)
 
-    def whatifs(self, site: str | None = None) -> list[WhatIfSpan]:
-        return places.whatifs_stored(self._query, site)
+    def whatifs(self, site: str | None = None, since_s: float | None = None) -> list[WhatIfSpan]:
+        return places.whatifs_stored(self._query, site, since_s)
 
     def identity(self) -> str:
         """A random id kept in the database itself (measurement ``store_identity``): a new or re-created

@@ -321,9 +321,10 @@ class SQLiteStore:
             "WHERE ?1 IS NULL OR site = ?1 ORDER BY site, family, key", (site,))
         return [Discovered(*row[:8], seen_s=row[8] / 1000.0) for row in rows]
 
-    def whatifs(self, site: str | None = None) -> list[WhatIfSpan]:
-        rows = self._db.execute("SELECT site, description FROM whatif WHERE ?1 IS NULL OR site = ?1 "
-                                "ORDER BY site, start_ms", (site,))
+    def whatifs(self, site: str | None = None, since_s: float | None = None) -> list[WhatIfSpan]:
+        since_ms = None if since_s is None else round(since_s * 1000)
+        rows = self._db.execute("SELECT site, description FROM whatif WHERE (?1 IS NULL OR site = ?1) "
+                                "AND (?2 IS NULL OR start_ms >= ?2) ORDER BY site, start_ms", (site, since_ms))
         return [w for w in (read_back(WhatIfSpan.from_payload, *row) for row in rows) if w]
 
     def topics_seen(self) -> list[TopicSeen]:

@@ -48,6 +48,8 @@ def test_kiosk_rotates_and_a_touch_pauses_it(town, browser):
 
 SHOWING = ("(() => { const k = window.expoKiosk; return [k.slot, JSON.parse(document.querySelector('.scene.active').id)"
            ".id, document.getElementById('root').className]; })()")
+# the page shows the slot its (server-corrected) clock says is now: its rotation has caught up with its offset
+SETTLED = "window.expoKiosk.slot === Math.floor(window.expoKiosk.showTime() / window.expoKiosk.cfg.rotate_ms)"
 
 
 def test_screens_on_one_server_show_the_same_scene_at_the_same_moment(town, browser):
@@ -67,13 +69,14 @@ def test_screens_on_one_server_show_the_same_scene_at_the_same_moment(town, brow
         browser.open(f"{dash.url}?role=touch&lang=en&scene=rank")
         active_scene_ready(browser)
         browser.js("window.expoKiosk.clock = function () { return Date.now() + 180000; };")  # 3 minutes fast
+        touch_answers = browser.js("return window.expoKiosk.answers")
         touch = driver.current_window_handle
         seen = []
         for _ in range(3):  # a rotation boundary between the two reads shows as different slots: read again
-            browser.wait_for("window.expoKiosk.answers >= 3 && window.expoKiosk.slot !== null", 15)
+            browser.wait_for(f"window.expoKiosk.answers >= {touch_answers + 2} && {SETTLED}", 15)
             on_touch = browser.wait_for(SHOWING, 5)
             driver.switch_to.window(wall)
-            browser.wait_for(f"window.expoKiosk.answers >= {wall_answers + 2}", 15)
+            browser.wait_for(f"window.expoKiosk.answers >= {wall_answers + 2} && {SETTLED}", 15)
             on_wall = browser.wait_for(SHOWING, 5)
             driver.switch_to.window(touch)
             seen.append((on_wall, on_touch))

@@ -79,10 +79,11 @@ def test_mosquitto_configuration_is_locked_down():
         int(re.search(r"^max_queued_messages (\d+)$", conf, re.M).group(1)) >= 100_000
     acl = (ROOT / "deploy" / "mosquitto" / "acl").read_text()
     users = re.findall(r"^user (\S+)", acl, re.M)
-    assert set(users) == {"simulator", "meters", "ingest", "healthcheck"}
-    assert "dashboard" not in users  # it needs no MQTT
+    assert set(users) == {"simulator", "meters", "ingest", "healthcheck", "dashboard"}
     ingest_rules = acl.split("user ingest")[1].split("user ")[0]
     assert "topic write" not in ingest_rules and "topic readwrite" not in ingest_rules
+    dashboard_rules = acl.split("user dashboard")[1].split("user ")[0]  # it sends what-ifs, reads nothing
+    assert re.findall(r"^topic .*$", dashboard_rules, re.M) == ["topic write expo/+/control"]
 
 
 def test_profiles_demo_and_meters():

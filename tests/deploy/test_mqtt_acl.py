@@ -22,7 +22,8 @@ from testkit.ports import free_port
 from testkit.servers import Mosquitto
 
 DEPLOY = Path(__file__).resolve().parents[2] / "deploy" / "mosquitto"
-PASSWORDS = {"simulator": "sim-pw-1", "meters": "met-pw-2", "ingest": "ing-pw-3", "healthcheck": "hc-pw-4"}
+PASSWORDS = {"simulator": "sim-pw-1", "meters": "met-pw-2", "ingest": "ing-pw-3", "healthcheck": "hc-pw-4",
+             "dashboard": "dash-pw-5"}
 
 
 def stack_config(tmp_path: Path, port: int) -> str:
@@ -92,6 +93,7 @@ class Client:
 
 
 GRANTED_QOS1, NOT_AUTHORISED = 1, 0x87
+ALLOWED = (0, 0x10)  # success, or "no matching subscribers" (MQTT 5): taken, nobody listening
 
 
 def test_no_anonymous_and_no_wrong_password(stack_broker):
@@ -149,6 +151,28 @@ def test_meters_announce_themselves_and_ingests_survey_hears_every_topic(stack_b
         assert [t for t, _ in simulator.messages] == []
     finally:
         for c in (survey, meters, simulator):
+            c.close()
+
+
+def test_only_the_dashboard_may_send_a_what_if_and_only_the_simulator_hears_it(stack_broker):
+    """The control path: the dashboard writes expo/<site>/control and nothing else; the demo site's simulator
+    reads its own control topic and says the span on expo/binhai/whatif; a meter cannot command the town."""
+    dashboard, simulator, meters, ingest = (Client(stack_broker, u) for u in ("dashboard", "simulator", "meters",
+                                                                               "ingest"))
+    try:
+        assert simulator.subscribe("expo/binhai/control") == [GRANTED_QOS1]
+        command = b'{"v": 1, "action": "cloud"}'
+        assert dashboard.publish("expo/binhai/control", command) == 0
+        assert meters.publish("expo/binhai/control", b'{"v": 1, "action": "calm"}') == NOT_AUTHORISED
+        assert ingest.publish("expo/binhai/control", b'{"v": 1, "action": "calm"}') == NOT_AUTHORISED
+        assert dashboard.publish("expo/binhai/home-1/reading", b"{}") == NOT_AUTHORISED  # commands only
+        assert simulator.publish("expo/binhai/whatif", b"{}") in ALLOWED and simulator.publish("expo/binhai/site") in ALLOWED
+        deadline = time.monotonic() + 10
+        while not simulator.messages and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert simulator.messages == [("expo/binhai/control", command)]
+    finally:
+        for c in (dashboard, simulator, meters, ingest):
             c.close()
 
 

@@ -72,12 +72,14 @@ def whatif_line(w: WhatIfSpan) -> str:
     return f"whatif,site={escape_tag(w.site)} {FIELD}={string_field(w.to_json())} {round(w.start_s * 1000)}"
 
 
-def whatifs_stored(query: Query, site: str | None = None) -> list[WhatIfSpan]:
-    where = f' WHERE "site" = {quote_literal(site)}' if site else ""
+def whatifs_stored(query: Query, site: str | None = None, since_s: float | None = None) -> list[WhatIfSpan]:
+    conditions = ([f'"site" = {quote_literal(site)}'] if site else []) + (
+        [f"time >= {round(since_s * 1000)}ms"] if since_s is not None else [])
+    where = f" WHERE {' AND '.join(conditions)}" if conditions else ""
     out = []
-    for series in query(f'SELECT "{FIELD}" FROM "whatif"{where} GROUP BY "site"'):
-        for _, text in series["values"]:
-            span = read_back(WhatIfSpan.from_payload, series["tags"]["site"], text)
+    for series in query(f'SELECT "{FIELD}", "site" FROM "whatif"{where}'):  # no GROUP BY: a dashboard reads it
+        for _, text, span_site in series["values"]:                              # every second
+            span = read_back(WhatIfSpan.from_payload, span_site, text)
             if span is not None:
                 out.append(span)
     return sorted(out, key=lambda w: (w.site, w.start_s))

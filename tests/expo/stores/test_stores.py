@@ -281,4 +281,5 @@ def test_a_what_ifs_span_is_kept_as_last_said_by_site_and_start(new_store):
     later = WhatIfSpan("binhai", "ev_rush", "the evening EV rush", "晚间充电高峰", T0 + 1810, None, T0 + 5000, T0 + 90)
     store.write(Batch(whatifs=[ended, later]))
     assert store.whatifs("binhai") == [ended, later]
+    assert store.whatifs(since_s=T0 + 1) == [later, store.whatifs("eco")[0]]  # started since then, by site
     assert ended.covers(T0 + 900) and not ended.covers(T0 + 1801) and later.covers(T0 + 99_999)

@@ -1,0 +1,68 @@
+"""What-if buttons for the scenes that offer them, and the banner that says a what-if is in force.
+
+A scene offers what it can show: the town the sky, its rooftops, its
+chargers and its wind; the building its sky, the heat, its battery and its
+chargers. A press sends a command (``dashboard.control``) and nothing else:
+the figures change when the readings made under it arrive, and the banner
+appears when the simulator's span does, both through ingest and the store.
+The buttons show only on a screen that can be touched (not ``?role=wall``),
+for a town the simulator makes, and when the dashboard has a broker.
+"""
+
+from __future__ import annotations
+
+from dash import ALL, Input, Output, State, ctx, html, no_update
+
+from dashboard.i18n import both, text
+from expo.whatif import ACTIONS
+
+OFFERED = {
+    "city": ("cloud", "double_pv", "ev_rush", "calm"),
+    "zeb": ("cloud", "heat_wave", "battery_off", "ev_rush"),
+}
+SIMULATED = ("simulated", "mixed")  # a town with a simulator behind it (Snapshot.provenance)
+
+
+def buttons(scene: str) -> html.Div:
+    return html.Div(
+        [html.Span(both("What if…", "如果…"), className="whatif-ask")] + [
+            html.Button(both(ACTIONS[name].label_en, ACTIONS[name].label_zh), n_clicks=0, className="whatif-button",
+                        id={"type": "whatif", "scene": scene, "action": name})
+            for name in OFFERED[scene]],
+        id={"type": "whatif-row", "scene": scene}, className="whatif-buttons", style={"display": "none"})
+
+
+def offered(snapshot, commander) -> bool:
+    return commander.available and snapshot.provenance in SIMULATED and snapshot.home_site is not None
+
+
+def banner(snapshot, now_s: float):
+    """'what-if: a cloud passes · 假设：云层飘过 · 0:42', both languages, the page's own first; None when none."""
+    span = snapshot.whatif
+    if span is None:
+        return None
+    left_s = max(0, round(span.ends_at_s - now_s))
+    left = f"{left_s // 60}:{left_s % 60:02d}"
+    en = text("whatif.banner", "en", what=span.name_en, left=left)
+    zh = text("whatif.banner", "zh", what=span.name_zh, left=left)
+    return both(f"{en} · {zh}", f"{zh} · {en}")
+
+
+def register_callbacks(app, model, commander) -> None:
+    scenes = list(OFFERED)
+
+    @app.callback(Output({"type": "whatif-row", "scene": ALL}, "style"), Input("tick", "n_intervals"),
+                  State({"type": "whatif-row", "scene": ALL}, "style"))
+    def show(_tick, styles):
+        wanted = {} if offered(model.snapshot, commander) else {"display": "none"}
+        return [no_update if style == wanted else wanted for style in styles]
+
+    @app.callback(Output("whatif-sent", "data"), Input({"type": "whatif", "scene": ALL, "action": ALL}, "n_clicks"),
+                  prevent_initial_call=True)
+    def press(clicks):
+        pressed = ctx.triggered_id
+        if not pressed or not any(clicks) or not offered(model.snapshot, commander):
+            return no_update
+        site = model.snapshot.home_site
+        sent = commander.send(site, pressed["action"])
+        return {"site": site, "action": pressed["action"], "sent": sent, "scenes": scenes}
