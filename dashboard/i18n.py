@@ -100,7 +100,7 @@ TEXT: dict[str, tuple[str, str]] = {  # key: (English, 简体中文)
     "legend.makes": ("makes power", "发电"),
     "legend.offline": ("offline", "离线"),
     "legend.lit": ("street lights on", "路灯亮起"),
-    "whatif.banner": ("what-if: {what}, {left} left", "假设：{what}，剩余 {left}"),
+    "whatif.banner": ("what-if: {what}", "假设：{what}"),
     "landmark.grid": ("Grid connection", "电网关口"),
     "landmark.building": ("Zero-energy building", "零能耗建筑"),
     "landmark.wind": ("Wind farm", "风电场"),

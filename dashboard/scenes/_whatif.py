@@ -37,15 +37,14 @@ def offered(snapshot, commander) -> bool:
 
 
 def banner(snapshot, now_s: float):
-    """'what-if: a cloud passes · 假设：云层飘过 · 0:42', both languages, the page's own first; None when none."""
+    """'what-if: a cloud passes · 假设：云层飘过 · 0:42' (the time left), the page's language first; None when none."""
     span = snapshot.whatif
     if span is None:
         return None
     left_s = max(0, round(span.ends_at_s - now_s))
     left = f"{left_s // 60}:{left_s % 60:02d}"
-    en = text("whatif.banner", "en", what=span.name_en, left=left)
-    zh = text("whatif.banner", "zh", what=span.name_zh, left=left)
-    return both(f"{en} · {zh}", f"{zh} · {en}")
+    en, zh = text("whatif.banner", "en", what=span.name_en), text("whatif.banner", "zh", what=span.name_zh)
+    return both(f"{en} · {zh} · {left}", f"{zh} · {en} · {left}")
 
 
 def register_callbacks(app, model, commander) -> None:
