@@ -62,6 +62,7 @@ class ZeroEnergyBuilding:
         self._ytd: tuple[float, float] = (0.0, 0.0)
         self._ytd_at = -math.inf
         self._ytd_of: Key | None = None
+        self._whatif_wh: dict[tuple, tuple[float, float]] = {}  # an ended what-if's (made, used) share, kept
 
     def now(self, store: Store, key: Key | None, devices: list[DeviceNow], metas: dict[Key, DeviceMeta],
             minutes: dict[int, tuple[float, float]], day_start: float, clock: float,
@@ -105,14 +106,47 @@ class ZeroEnergyBuilding:
                                  site=site):
             first[row.device] = min(first.get(row.device, math.inf), row.min)
             last[row.device] = max(last.get(row.device, -math.inf), row.last)
-        produced = used = 0.0
-        for device in first:
-            meta = metas.get((site, device))
-            if meta is None or meta.kind not in KINDS:
-                continue
-            flow = KINDS[meta.kind].flow
-            if flow is Flow.PRODUCES:
-                produced += last[device] - first[device]
-            elif flow is Flow.CONSUMES:
-                used += last[device] - first[device]
-        return produced, used
+        produced, used = _by_flow({d: last[d] - first[d] for d in first}, site, metas)
+        made_in_whatifs, used_in_whatifs = self._in_whatifs(store, site, devices, metas,
+                                                            year_start_s(clock, self.timezone), clock)
+        return max(produced - made_in_whatifs, 0.0), max(used - used_in_whatifs, 0.0)
+
+    def _in_whatifs(self, store: Store, site: str, devices: list[str], metas: dict[Key, DeviceMeta],
+                    since_s: float, clock: float) -> tuple[float, float]:
+        """Energy made and used this year under visitors' what-ifs (Wh), to the minute: "made ÷ used" is the
+        building's own year, not what a cloud or a heat wave someone asked for did to it. An ended span's share
+        is computed once; one in force, every re-read."""
+        spans = getattr(store, "whatifs", None)  # a backend of one's own may keep none
+        if spans is None:
+            return 0.0, 0.0
+        made = used = 0.0
+        for span in spans(site, since_s=since_s):
+            key = (site, span.start_s, tuple(devices))
+            share = self._whatif_wh.get(key)
+            if share is None:
+                end_s = span.end_s if span.end_s is not None else clock
+                first: dict[str, float] = {}
+                last: dict[str, float] = {}
+                for row in store.rollups("1m", span.start_s - 60, end_s + 60, "energy_wh", devices, site=site):
+                    first[row.device] = min(first.get(row.device, math.inf), row.min)
+                    last[row.device] = max(last.get(row.device, -math.inf), row.last)
+                share = _by_flow({d: last[d] - first[d] for d in first}, site, metas)
+                if span.end_s is not None:
+                    self._whatif_wh[key] = share
+            made, used = made + share[0], used + share[1]
+        return made, used
+
+
+def _by_flow(delta_wh: dict[str, float], site: str, metas: dict[Key, DeviceMeta]) -> tuple[float, float]:
+    """(made, used) Wh: each device's energy by its kind's direction."""
+    produced = used = 0.0
+    for device, wh in delta_wh.items():
+        meta = metas.get((site, device))
+        if meta is None or meta.kind not in KINDS:
+            continue
+        flow = KINDS[meta.kind].flow
+        if flow is Flow.PRODUCES:
+            produced += wh
+        elif flow is Flow.CONSUMES:
+            used += wh
+    return produced, used

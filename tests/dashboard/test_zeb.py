@@ -196,3 +196,47 @@ def test_a_chart_whose_own_data_fell_behind_says_so_on_its_panel(lag_s, says):
     note = {o.component_id: v for o, v in zip(zeb.outputs(), values)}["zeb-behind"]
     until = shot.local(end_s).strftime("%H:%M")
     assert (note is not None and f"data up to {until}" in str(note) and f"数据截至 {until}" in str(note)) == says
+
+
+def test_the_year_leaves_out_what_visitors_asked_for(filled_sqlite):
+    """An hour under a what-if (a heat wave someone pressed) is not the building's own year: made ÷ used drops
+    exactly what its meters counted in that hour, to the minute, checked against the raw counters."""
+    from dashboard.model import ExhibitModel, ModelSettings
+    from expo.kinds import KINDS, Flow
+    from expo.store import Batch
+    from expo.whatif import WhatIfSpan
+    from tests.dashboard.conftest import raw
+
+    def year():
+        model = ExhibitModel(filled_sqlite.open, ModelSettings())
+        model.poll()
+        b = model.snapshot.building
+        return b, {(m.device): m for m in filled_sqlite.open().devices() if m.building == b.id}
+
+    before, metas = year()
+    start_s = filled_sqlite.start_s + 3600
+    end_s = start_s + 3600
+    store = filled_sqlite.open()
+    store.write(Batch(whatifs=[WhatIfSpan("binhai", "heat_wave", "a heat wave", "热浪来袭", start_s, end_s,
+                                          end_s, end_s)]))
+    store.close()
+    after, _ = year()
+
+    def counted(flow):  # the span's energy from the raw counters: last reading in it less the last before it
+        total = 0.0
+        for device, meta in metas.items():
+            if KINDS[meta.kind].flow is not flow:
+                continue
+            series = sorted((ts, v) for d, ts, v in raw(filled_sqlite.url, "energy_wh", 0) if d == device)
+            inside = [v for ts, v in series if start_s <= ts <= end_s]
+            earlier = [v for ts, v in series if ts < start_s]
+            if inside and earlier:
+                total += inside[-1] - earlier[-1]
+        return total
+
+    for flow, was, now in ((Flow.CONSUMES, before.used_ytd_wh, after.used_ytd_wh),
+                           (Flow.PRODUCES, before.produced_ytd_wh, after.produced_ytd_wh)):
+        hour = counted(flow)
+        slack = 2 * hour / 60 + 1.0  # a minute of slack each side
+        assert was - now == pytest.approx(hour, abs=slack), flow
+    assert before.used_ytd_wh - after.used_ytd_wh > 0  # the building used energy in that hour: it was left out
