@@ -214,6 +214,7 @@ SAMPLES, EVERY_S = 18, 2.5  # 45 s: a simulated 9 hours
 WARMUP_S = 15.0  # a simulated 3 hours: the day's tables and the store's caches have their shape
 
 
+@pytest.mark.slow  # a minute of the whole exhibit; the hours-long figures are bench/soak.py's (docs/performance.md)
 def test_memory_of_every_process_levels_off(tmp_path):
     soak = Soak(tmp_path, free_port(), speed=SPEED, scenario=SMALL).start()
     try:
