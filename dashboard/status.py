@@ -123,6 +123,10 @@ def status_data(model, site: str | None = None) -> dict:
              "silent": now - p.written_s > INGEST_SILENT_S, "figures": p.figures}
             for p in snapshot.ingest
         ],
+        "alarms": [
+            {"kind": a.kind, "site": a.site, "subject": a.subject, "since_s": a.since_s, "detail": a.detail}
+            for a in snapshot.alarms
+        ],
         "discovered": [
             {"site": d.site, "family": d.family, "key": d.key, "device": d.device, "name": d.name, "model": d.model,
              "address": d.address, "measures": d.measures, "seen_s": d.seen_s, "placed": placed,
@@ -219,6 +223,9 @@ def render(data: dict, lang: str = "en") -> str:
         balance=_balance_text(data["building_balance"], t), processes=processes,
         discovered=[dict(d, age=age(data["generated_s"] - d["seen_s"])) for d in data["discovered"] if not d["placed"]],
         placed_n=sum(d["placed"] for d in data["discovered"]), topics=data["topics_seen"],
+        alarms=[dict(a, what=t(f"status.alarm.{a['kind']}"),
+                     since=time.strftime("%Y-%m-%d %H:%M", time.localtime(a["since_s"])))
+                for a in data.get("alarms", [])],
         topics_window=t("status.topics.window", window=f"{data['topics_seen'][0]['window_s']:.0f}",
                         ago=age(data["generated_s"] - data["topics_seen"][0]["seen_s"])) if data["topics_seen"] else "",
         balance_ok=data["building_balance"] is None or data["building_balance"]["within_tolerance"],

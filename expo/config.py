@@ -73,6 +73,8 @@ _OWN = (
                 bool),
         Setting("whatif_s", 60.0, "dashboard: how long a visitor's what-if lasts before the town returns to normal "
                 "by itself, in seconds (10-600)", float),
+        Setting("publish_alarms", False, "dashboard: publish the engineer view's alarms, retained, on "
+                "expo/<site>/alarms of the broker setting's broker, for other systems to pick up", bool),
         Setting("kiosk", False, "rotate the scenes (also ?kiosk=1 in the page address)", bool),
         Setting("rotate_s", 20.0, "seconds each scene shows in kiosk mode", float),
         Setting("rotation", None, "kiosk: the scenes in rotation order, comma-separated scene ids (e.g. "

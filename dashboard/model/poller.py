@@ -19,6 +19,7 @@ sleeping; the poller's own pacing uses the monotonic clock.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import math
 import threading
@@ -26,6 +27,7 @@ import time
 from collections.abc import Callable
 from zoneinfo import ZoneInfo
 
+from dashboard.model.alarms import AlarmWatch
 from dashboard.model.building import ZeroEnergyBuilding, building_key
 from dashboard.model.latest import LatestValues, ReplayDetector, devices_now
 from dashboard.model.minutes import MinuteRollups, readings_per_s
@@ -83,6 +85,9 @@ class ExhibitModel:
         self._states_at = -math.inf
         self._engineer_at = -math.inf
         self._found: tuple[tuple, tuple] = ((), ())
+        self._alarms = AlarmWatch()
+        self._alarms_said: tuple | None = None
+        self.alarm_sink = None  # (alarms, home site), whenever the alarms change: the dashboard publishes them
         self._version = 0
         self._watching: dict[str, float] = {}  # site -> wall clock of the last ``watch``
         self._watch_lock = threading.Lock()
@@ -141,6 +146,14 @@ class ExhibitModel:
         except Exception as exc:  # e.g. sqlite3.OperationalError on a locked or vanished file
             log.warning("store query failed: %s: %s", type(exc).__name__, exc)
             self._fail(f"{type(exc).__name__}: {exc}")
+        alarms = self._alarms.update(self.snapshot, self.clock(), self.settings.offline_s)
+        self.snapshot = dataclasses.replace(self.snapshot, alarms=alarms)
+        if self.alarm_sink is not None and alarms != self._alarms_said:
+            self._alarms_said = alarms
+            try:
+                self.alarm_sink(alarms, self.snapshot.home_site)
+            except Exception:  # noqa: BLE001 - telling other systems must never stop the screen
+                log.exception("publishing the alarms failed")
         return self.snapshot
 
     def _fail(self, error: str) -> None:

@@ -182,6 +182,7 @@ class Snapshot:
     discovered: tuple = ()
     topics_seen: tuple = ()
     whatif: object = None  # the home site's what-if in force (expo.whatif.WhatIfSpan), as the store has it
+    alarms: tuple = ()  # what needs an engineer, and since when (model.alarms.Alarm), most urgent first
 
     @property
     def provenance(self) -> str | None:

@@ -26,7 +26,7 @@ _FLAGS = ("store", *settings.STORE_CREDENTIALS, "dashboard_host", "dashboard_por
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    settings.add_flags(parser, _FLAGS + ("kiosk", "alternate_languages", "whatif"))
+    settings.add_flags(parser, _FLAGS + ("kiosk", "alternate_languages", "whatif", "publish_alarms"))
     parser.add_argument("--host", dest="dashboard_host", help="same as --dashboard-host")
     parser.add_argument("--port", dest="dashboard_port", help="same as --dashboard-port")
 
@@ -85,15 +85,16 @@ def model_settings(cfg):
 
 
 def commander(cfg):
-    """Where the what-if buttons send their commands: the broker, when ``whatif`` is on; else none are offered."""
+    """The dashboard's broker: where what-ifs go (``whatif``) and alarms are published (``publish_alarms``)."""
     from dashboard.control import Commander
     from expo.whatif import MAX_DURATION_S, MIN_DURATION_S
 
-    if not cfg.whatif:
+    if not cfg.whatif and not cfg.publish_alarms:
         return Commander(None)
     if not MIN_DURATION_S <= cfg.whatif_s <= MAX_DURATION_S:
         raise UserError(f"whatif_s must be from {MIN_DURATION_S:g} to {MAX_DURATION_S:g} seconds, got {cfg.whatif_s:g}")
-    return Commander(settings.broker_address(cfg), "energy-expo-dashboard", cfg.mqtt_ca_file, cfg.whatif_s)
+    return Commander(settings.broker_address(cfg), "energy-expo-dashboard", cfg.mqtt_ca_file, cfg.whatif_s,
+                     offer_whatifs=cfg.whatif)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -119,7 +120,10 @@ def run(args: argparse.Namespace) -> int:
     options = settings.store_options(cfg)
     open_store(cfg.store, **options).close()  # a wrong address fails here, with its message; not in the poller
     model = ExhibitModel(lambda: open_store(cfg.store, **options), model_settings(cfg))
-    app = create_app(model, kiosk, cfg.dashboard_password, commander(cfg))
+    sender = commander(cfg)
+    app = create_app(model, kiosk, cfg.dashboard_password, sender)
+    if cfg.publish_alarms:
+        model.alarm_sink = sender.publish_alarms
     model.start()
     url = f"http://{cfg.dashboard_host}:{cfg.dashboard_port}/"
     log.info("dashboard on %s (kiosk: %s?kiosk=1, engineer view: %sstatus%s) reading %s", url, url, url,

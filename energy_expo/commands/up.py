@@ -71,8 +71,8 @@ class Exhibit:
         self.notes: list[str] = []  # said to the user with the address once everything is up
 
     def _whatif_args(self) -> list[str]:
-        """The simulated town takes visitors' what-ifs: the dashboard offers them, through up's broker."""
-        return [] if self.args.no_simulate else ["--whatif", "--broker", self.broker_url]
+        """The dashboard's alarms go to up's broker, and the simulated town takes visitors' what-ifs through it."""
+        return ["--publish-alarms", "--broker", self.broker_url] + ([] if self.args.no_simulate else ["--whatif"])
 
     # -- start -------------------------------------------------------------------------------------
 

@@ -74,6 +74,8 @@ USES = (  # where the sources use a key by name: the table's helpers, the templa
     re.compile(rf"""\bt\[['"]({KEY})['"]\]"""),
     re.compile(rf"""\bSceneInfo\([^)]*["']({KEY})["']\)"""),
 )
+from dashboard.model.alarms import KINDS as ALARM_KINDS  # noqa: E402
+
 DYNAMIC = {  # keys built at run time: how the sources build them, and every value they are built from
     "cat.": (re.compile(r"""["']cat\.["']\s*\+"""), "CATEGORIES"),
     "status.": (re.compile(r"""f["']status\.\{"""), ("live", "stale", "offline", "simulated", "meter")),
@@ -82,6 +84,7 @@ DYNAMIC = {  # keys built at run time: how the sources build them, and every val
                   ("pv_roof", "pv_facade", "grid", "battery", "heat_pump", "lighting", "plugs", "ev")),
     "provenance.": (re.compile(r"""f["']provenance\.\{"""), ("simulated", "mixed")),  # Snapshot.provenance
     "zeb.way.": (re.compile(r"""f["']zeb\.way\.\{"""), ("charging", "discharging", "buying", "selling")),
+    "status.alarm.": (re.compile(r"""f["']status\.alarm\.\{"""), ALARM_KINDS),  # dashboard.model.alarms
 }
 
 

@@ -82,8 +82,9 @@ def test_mosquitto_configuration_is_locked_down():
     assert set(users) == {"simulator", "meters", "ingest", "healthcheck", "dashboard"}
     ingest_rules = acl.split("user ingest")[1].split("user ")[0]
     assert "topic write" not in ingest_rules and "topic readwrite" not in ingest_rules
-    dashboard_rules = acl.split("user dashboard")[1].split("user ")[0]  # it sends what-ifs, reads nothing
-    assert re.findall(r"^topic .*$", dashboard_rules, re.M) == ["topic write expo/+/control"]
+    dashboard_rules = acl.split("user dashboard")[1].split("user ")[0]  # it sends what-ifs and alarms, reads nothing
+    assert re.findall(r"^topic .*$", dashboard_rules, re.M) == ["topic write expo/+/control",
+                                                               "topic write expo/+/alarms"]
 
 
 def test_profiles_demo_and_meters():
