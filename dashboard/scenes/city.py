@@ -136,15 +136,16 @@ def zero_energy(snapshot, site: str | None) -> str | None:
     return b.id if b is not None and b.site == site_of(snapshot, site) else None
 
 
-def meter_trace(devices, lang: str, scale: float) -> go.Scatter:
+def meter_trace(devices, lang: str, scale: float, trace=go.Scatter) -> go.Scatter:
     """One mark per meter: the town as it is drawn below ``gather.MAX_METERS``.
 
     SVG, not WebGL: a plan of at most a few hundred marks draws as fast either way, and a WebGL trace in a
     scene that is hidden and shown again kept 16 more GPU buffers at every showing (regl's buffer count in a
-    kiosk rotation), which a page running for weeks must not."""
+    kiosk rotation), which a page running for weeks must not. ``trace``: the district scale's WebGL beside its
+    gathered marks (``gathered_trace``)."""
     sizes = [round(scale * ((14 + 30 * math.sqrt(min(d.rated_w, 2e6) / 2e6)) if d.rated_w else 16), 1)
              for d in devices]
-    return go.Scatter(
+    return trace(
         x=[_m(d.x_m) for d in devices], y=[_m(d.y_m) for d in devices], mode="markers",
         marker=dict(size=sizes, color=[round(colour_value(d), 2) for d in devices], cmin=CMIN, cmax=CMAX,
                     colorscale=COLOURSCALE, symbol=[_symbol(d) for d in devices],
@@ -153,10 +154,13 @@ def meter_trace(devices, lang: str, scale: float) -> go.Scatter:
     )
 
 
-def gathered_trace(marks, lang: str, scale: float, zeb: str | None) -> go.Scatter:
+def gathered_trace(marks, lang: str, scale: float, zeb: str | None) -> go.Scattergl:
     """Gathered marks: one template for the hover, per mark only its id and its count (a tap says what it holds:
-    its kinds, its power, its biggest meters; a string per mark would be most of the draw)."""
-    return go.Scatter(
+    its kinds, its power, its biggest meters; a string per mark would be most of the draw).
+
+    WebGL, unlike the town's marks: drawn in SVG, a district's plan opened at 4K got its point groups scaled by
+    NaN (console errors) when shown; it is drawn when a visitor taps a district, not at every rotation."""
+    return go.Scattergl(
         x=[m.x_m for m in marks], y=[m.y_m for m in marks], mode="markers",
         marker=dict(size=gather.sizes(marks, scale, zeb), color=[round(gather.colour_value(m), 2) for m in marks],
                     cmin=CMIN, cmax=CMAX, colorscale=COLOURSCALE, symbol=[gather.symbol(m, zeb) for m in marks],
@@ -183,8 +187,8 @@ def make_figure(snapshot, lang: str, site: str | None = None, scale: float = 1.0
                              mode="text", textposition=[m[3] for m in names],
                              textfont=dict(size=round(scale * (theme.LABEL_PX - 2)), color=theme.TEXT),
                              hoverinfo="skip"))
-    if own is not None:
-        traces.append(meter_trace(own, lang, scale))
+    if own is not None:  # at district scale, beside the gathered marks and drawn like them (gathered_trace)
+        traces.append(meter_trace(own, lang, scale, go.Scattergl))
     fig = go.Figure(
         traces,
         layout=theme.layout(

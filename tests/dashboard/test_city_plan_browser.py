@@ -7,7 +7,7 @@ import pytest
 
 from testkit.browser import available
 from tests.dashboard.test_bigdata import binhai, snapshot_of
-from tests.dashboard.test_bigdata_browser import SHOTS, SIZES, browser, served  # noqa: F401
+from tests.dashboard.test_bigdata_browser import SCREENS, SHOTS, browser, served  # noqa: F401
 from tests.dashboard.test_city_plan import city_devices, city_snapshot  # noqa: F401
 from tests.dashboard.test_district_browser import until
 
@@ -32,8 +32,7 @@ def plan_drawn(browser):  # noqa: F811
                    "document.fonts.status === 'loaded'", 20)
 
 
-@pytest.mark.parametrize("lang", ["zh", "en"])
-@pytest.mark.parametrize("width, height", SIZES, ids=[f"{w}x{h}" for w, h in SIZES])
+@pytest.mark.parametrize("width, height, lang", SCREENS)
 def test_the_eco_citys_plan_is_gathered_on_every_screen(eco_city, browser, width, height, lang):  # noqa: F811
     _, url = eco_city
     browser.resize(width, height)

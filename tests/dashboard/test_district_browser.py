@@ -14,7 +14,7 @@ from tests.dashboard.test_bigdata import binhai, snapshot_of
 from tests.dashboard.test_bigdata_browser import (  # noqa: F401
     BOXES,
     SHOTS,
-    SIZES,
+    SCREENS,
     browser,
     drawn,
     overlaps,
@@ -126,8 +126,7 @@ def test_the_subtitle_names_the_building_the_town_or_the_city(districts, browser
     assert browser.console_errors() == []
 
 
-@pytest.mark.parametrize("lang", ["zh", "en"])
-@pytest.mark.parametrize("width, height", SIZES, ids=[f"{w}x{h}" for w, h in SIZES])
+@pytest.mark.parametrize("width, height, lang", SCREENS)
 def test_a_districts_plan_fits_every_screen_in_both_languages(districts, browser, width, height, lang):
     _, url = districts
     browser.resize(width, height)
