@@ -193,7 +193,7 @@ def make_figure(snapshot, lang: str, site: str | None = None, scale: float = 1.0
         traces,
         layout=theme.layout(
             template=theme.LEAN_TEMPLATE,
-            xaxis=dict(visible=False, range=_x_range(devices)),
+            xaxis=dict(visible=False),
             yaxis=dict(visible=False, scaleanchor="x", scaleratio=1, range=_y_range(devices)),
             margin=dict(l=10, r=10, t=10, b=10), showlegend=False, dragmode=False,
             # no easing: an SVG mark whose symbol changes (a light on, a meter offline) would be morphed path to
@@ -205,16 +205,6 @@ def make_figure(snapshot, lang: str, site: str | None = None, scale: float = 1.0
         ),
     )
     return fig
-
-
-def _x_range(devices) -> list[float] | None:
-    """Room left of the plan for the building's name, which stands left of it and which plotly does not count
-    either: a portrait screen cut it at its first letters."""
-    if not devices:
-        return None
-    low, high = min(d.x_m for d in devices), max(d.x_m for d in devices)
-    pad = max(20.0, 0.06 * (high - low))
-    return [low - 4 * pad, high + pad]
 
 
 def _y_range(devices) -> list[float] | None:
