@@ -75,7 +75,7 @@ def parse(text: str, path: str, site: str) -> Registry:
         raise UserError(f"{path}: meter must be [[meter]] tables")
     headers = [i + 1 for i, line in enumerate(text.splitlines()) if _HEADER.match(line)]
     metas: dict[tuple[str, str], DeviceMeta] = {}
-    routes: list[dict] = []
+    routes: list[Route] = []
     for n, entry in enumerate(entries):
         start = headers[n] if n < len(headers) else 1
         end = headers[n + 1] if n + 1 < len(headers) else None
@@ -86,12 +86,9 @@ def parse(text: str, path: str, site: str) -> Registry:
         metas[key] = meta
         if route is not None:
             line = _line_of_key(text, "route", start, end)
-            routes.append({**route, "kind": route.get("kind", meta.kind), "_line": line})
-    built = []
-    for table in routes:
-        line = table.pop("_line")
-        built.extend(build_routes([table], include_defaults=False, source=f"{path}:{line}: meter"))
-    return Registry(metas, tuple(built))
+            routes += build_routes([{**route, "kind": route.get("kind", meta.kind)}], include_defaults=False,
+                                   source=f"{path}:{line}: meter")
+    return Registry(metas, tuple(routes))
 
 
 def _entry(entry, site: str, where) -> tuple[DeviceMeta, dict | None]:

@@ -154,7 +154,8 @@ class Processor:
                     batch.states.append(DeviceState(key[0], key[1], state, message.received_s))
         for found in decoded.discovered:
             self._announce(found, batch)
-        batch.whatifs.extend(decoded.whatifs)  # rare (a visitor's press), and stored as said: no memory kept
+        if decoded.whatifs:  # rare (a visitor's press), and stored as said: no memory kept
+            batch.whatifs.extend(decoded.whatifs)
         for device, replaced_s in decoded.replaced.items():
             site = next((m.site for m in decoded.metas if m.device == device), self._placed.get(device, self.site))
             self.counters.declare_replaced(site, device, replaced_s)

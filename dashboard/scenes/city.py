@@ -35,21 +35,12 @@ from dashboard.scenes import _whatif as whatif
 from dashboard.scenes import _wiring as wiring
 from dashboard.scenes._parts import changed, digest, kpi
 from dashboard.scenes._parts import metres as _m
+from dashboard.scenes._marks import CMAX, CMIN, COLOURSCALE, LIT, colour_value, symbol as _symbol  # noqa: F401
 
 SCENE = SceneInfo("city", 10, "scene.city")
 GRAPH = "city-graph"
-# -1 making power .. 0 idle .. +1 using power; LIT (beyond the flows) a street light that is on: at dusk the
-# town's lights come on warm, not in the blue of every other load
-LIT = 2.0
-COLOURSCALE = [[0.0, theme.GENERATION], [1 / 3, theme.IDLE], [2 / 3, theme.CONSUMPTION], [1.0, theme.LAMP]]
-CMIN, CMAX = -1.0, LIT
-LIT_FRACTION = 0.05  # of its rated power: a circuit drawing more is on (a dimmed lamp at night is still lit)
 RIM = "rgba(242,244,248,0.45)"  # a gathered mark's outline: an idle (dark) area still shows on the dark plan
-# a shape a kind, so a town reads as a town and colour is never the only sign: homes square, shops and offices
-# pentagons, rooftop PV a diamond-tall panel, the wind turbine a triangle, street lights stars, chargers bowties
-SYMBOLS = {"feeder": "hexagram", "grid_connection": "diamond", "wind": "triangle-up", "battery": "hexagon",
-           "weather_station": "star", "household": "square", "commercial": "pentagon", "pv": "diamond-tall",
-           "street_light": "star", "ev_charger": "bowtie", "heat_pump": "circle-cross"}
+
 
 
 def layout():
@@ -105,16 +96,6 @@ def loading(snapshot, site: str | None) -> bool:
 def place(snapshot, focus: str | None = None) -> dict:
     """The frame's subtitle on this scene: the name of the town on the plan."""
     return _parts.place(snapshot, "town", site_of(snapshot, focus))
-
-
-def colour_value(device) -> float:
-    """-1 (making its rated power) .. 0 (idle) .. +1 (using its rated power); ``LIT`` for a lit street light."""
-    if device.load_w is None or device.state == "offline":
-        return 0.0
-    if device.kind == "street_light":
-        return LIT if lit(device) else 0.0
-    rated = device.rated_w or max(abs(device.load_w), 1.0)
-    return max(-1.0, min(1.0, device.load_w / rated))
 
 
 def kind_label(device, lang: str) -> str:
@@ -235,20 +216,6 @@ def landmarks(snapshot, lang: str, site: str | None = None) -> list[tuple[float,
         out.append((sum(d.x_m for d in wind) / len(wind), max(d.y_m for d in wind) + (gap or wiring.ROTOR_M + 15),
                     text("landmark.wind", lang), "top center"))  # above its rotor (at town scale)
     return out
-
-
-def lit(device) -> bool:
-    """A street light circuit is on: it draws more than ``LIT_FRACTION`` of its rating (or 10 W, unrated)."""
-    threshold_w = LIT_FRACTION * device.rated_w if device.rated_w else 10.0
-    return device.state != "offline" and device.load_w is not None and device.load_w > threshold_w
-
-
-def _symbol(device) -> str:
-    if device.state == "offline":
-        return "x"
-    if device.kind == "street_light" and not lit(device):
-        return "star-open"  # a light that is off is an outline: its shape says it, not the colour alone
-    return SYMBOLS.get(device.kind, "circle")
 
 
 def kpis(snapshot, site: str | None = None):
