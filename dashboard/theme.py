@@ -46,7 +46,7 @@ def layout(**overrides) -> dict:
         uirevision="keep",  # updates never reset a visitor's zoom or hidden traces
     )
     base.update(overrides)
-    return base
+    return {k: v for k, v in base.items() if v is not None}  # None: leave it out (transition=None: none at all)
 
 
 # Instead of plotly's own template (7 KB in every first draw; the layout above sets every colour) for the figures

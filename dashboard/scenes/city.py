@@ -177,9 +177,10 @@ def make_figure(snapshot, lang: str, site: str | None = None, scale: float = 1.0
             xaxis=dict(visible=False),
             yaxis=dict(visible=False, scaleanchor="x", scaleratio=1, range=_y_range(devices)),
             margin=dict(l=10, r=10, t=10, b=10), showlegend=False, dragmode=False,
-            # no easing: an SVG mark whose symbol changes (a light on, a meter offline) would be morphed path to
-            # path, flags and all, into shapes the browser refuses ("Expected arc flag"); colours step each second
-            transition=dict(duration=0),
+            # no transition at all: eased, an SVG mark whose symbol changes (a light on, a meter offline) is morphed
+            # path to path, flags and all, into shapes the browser refuses ("Expected arc flag"); and one of no
+            # duration scales the names' groups by 0/0 when the screen's scale redraws them ("scale(NaN,NaN)")
+            transition=None,
             shapes=wiring.trunk_shapes(devices, scale) if own is None else [],
             images=wiring.rotor_images(devices) if own is None else [],
             hoverlabel=dict(font=dict(size=round(scale * theme.TICK_PX), family=theme.FONT)),
