@@ -118,6 +118,7 @@ def status_data(model, site: str | None = None) -> dict:
             for s in city_sites
         ],
         "building_balance": balance_data(snapshot.building),
+        "forecast": forecast_data(snapshot.forecast, snapshot.forecast_score),
         "ingest_processes": [
             {"process": p.process, "written_s": p.written_s, "age_s": round(now - p.written_s, 1),
              "silent": now - p.written_s > INGEST_SILENT_S, "figures": p.figures}
@@ -158,6 +159,45 @@ def balance_data(building) -> dict | None:
             "storage_w": round(b.storage_w, 1), "loads_w": round(b.loads_w, 1),
             "residual_w": None if b.residual_w is None else round(b.residual_w, 1),
             "tolerance_w": round(b.tolerance_w, 1), "within_tolerance": b.within_tolerance, "daylight": b.daylight}
+
+
+def forecast_data(forecast, score) -> dict | None:
+    """Today's forecast (how it was made) and the morning's against what happened (``model.forecast``)."""
+    if forecast is None:
+        return None
+    out = {"made_s": forecast.made_s, "solar_basis": forecast.solar_basis, "load_basis": forecast.load_basis,
+           "cover": None if forecast.cover is None else round(forecast.cover, 3), "score": None}
+    if score is not None:
+        out["score"] = {
+            "made_s": score.made_s, "slots": score.slots,
+            "solar_mae_w": None if score.solar_mae_w is None else round(score.solar_mae_w, 1),
+            "load_mae_w": None if score.load_mae_w is None else round(score.load_mae_w, 1),
+            "solar_rated_w": round(score.solar_rated_w, 1), "load_peak_w": round(score.load_peak_w, 1)}
+    return out
+
+
+def _forecast_text(data: dict | None, t) -> list[str]:
+    """The forecast's lines in the page's language: how it is made, then the morning's error."""
+    if data is None:
+        return [t("status.forecast.none")]
+    at = lambda s: time.strftime("%H:%M", time.localtime(s))  # noqa: E731
+    cover = "—" if data["cover"] is None else f"{data['cover'] * 100:.0f}%"
+    lines = [t("status.forecast.how", made=at(data["made_s"]), solar=t(f"status.forecast.basis.{data['solar_basis']}"),
+               load=t(f"status.forecast.basis.{data['load_basis']}"), cover=cover)]
+    score = data["score"]
+    if score is None:
+        lines.append(t("status.forecast.no_score"))
+        return lines
+
+    def error(mae, of) -> str:
+        if mae is None:
+            return "—"
+        share = f" ({mae / of * 100:.1f}%)" if of > 0 else ""
+        return f"{mae / 1000:,.1f} kW{share}"
+    lines.append(t("status.forecast.score", made=at(score["made_s"]), slots=str(score["slots"]),
+                   solar=error(score["solar_mae_w"], score["solar_rated_w"]),
+                   load=error(score["load_mae_w"], score["load_peak_w"])))
+    return lines
 
 
 def _balance_text(data: dict | None, t) -> tuple[str, str] | None:
@@ -221,6 +261,7 @@ def render(data: dict, lang: str = "en") -> str:
         t=t, lang=lang, other_lang="en" if lang == "zh" else "zh", html_lang="zh-CN" if lang == "zh" else "en",
         store_ok=data["store_ok"], store_error=data["store_error"], devices=devices, sites=data["sites"],
         balance=_balance_text(data["building_balance"], t), processes=processes,
+        forecast=_forecast_text(data.get("forecast"), t),
         discovered=[dict(d, age=age(data["generated_s"] - d["seen_s"])) for d in data["discovered"] if not d["placed"]],
         placed_n=sum(d["placed"] for d in data["discovered"]), topics=data["topics_seen"],
         alarms=[dict(a, what=t(f"status.alarm.{a['kind']}"),

@@ -16,6 +16,7 @@ MUTED = "#B8C2D6"
 IDLE = "#3A4560"
 GENERATION = "#E69F00"  # a meter making power (solar's colour: most generation in town is solar)
 LAMP = "#FFE9A8"  # a street light that is on: warm light, paler than generation's amber
+FORECAST = "#FF7EB6"  # the rest of today as forecast: dotted, and a colour no category has
 CONSUMPTION = "#4DA3FF"  # a meter using power: Okabe-Ito blue #0072B2, lightened to read on the dark ground
 FONT = '"Expo Sans SC", "Noto Sans CJK SC", "Microsoft YaHei", sans-serif'
 

@@ -10,12 +10,15 @@ from the devices (a site of its id, no place on the city plan).
 Site, retained on ``expo/<site>/site``::
 
     {"v": 1, "kind": "eco_city", "name": {"en": "Sino-Singapore Eco-City", "zh": "中新生态城"},
-     "place": {"x_km": 12.0, "y_km": 20.5},
+     "place": {"x_km": 12.0, "y_km": 20.5, "latitude_deg": 39.1, "longitude_deg": 117.8},
      "outline_km": [[9.0, 18.0], [15.0, 18.0], [15.0, 23.0], [9.0, 23.0]],
      "timezone": "Asia/Shanghai", "city": {"en": "Binhai New Area", "zh": "滨海新区"}}
 
 ``place`` is the district's centre on the city plan in km east and north of
-the city's origin; ``outline_km`` its boundary (at least three corners, or
+the city's origin, and optionally on the globe (``latitude_deg``, north
+positive; ``longitude_deg``, east positive): where the sun is, for the
+forecast of its solar power (without them the forecast repeats yesterday's
+sun); ``outline_km`` its boundary (at least three corners, or
 none). ``timezone`` is an IANA name (the site's "today" starts at its local
 midnight).
 
@@ -63,11 +66,16 @@ class SiteMeta:
     timezone: str = DEFAULT_TIMEZONE
     city_en: str = ""
     city_zh: str = ""
+    latitude_deg: float | None = None
+    longitude_deg: float | None = None
 
     def to_payload(self) -> dict:
+        place = {"x_km": self.x_km, "y_km": self.y_km}
+        if self.latitude_deg is not None and self.longitude_deg is not None:
+            place.update(latitude_deg=self.latitude_deg, longitude_deg=self.longitude_deg)
         return {
             "v": PAYLOAD_VERSION, "kind": self.kind, "name": {"en": self.name_en, "zh": self.name_zh},
-            "place": {"x_km": self.x_km, "y_km": self.y_km},
+            "place": place,
             "outline_km": [[x, y] for x, y in self.outline_km],
             "timezone": self.timezone, "city": {"en": self.city_en, "zh": self.city_zh},
         }
@@ -84,6 +92,7 @@ class SiteMeta:
         if not isinstance(place, dict):
             raise ContractError("wrong_type", 'site place must be {"x_km": ..., "y_km": ...}')
         x_km, y_km = _number(place.get("x_km", 0.0), "place.x_km"), _number(place.get("y_km", 0.0), "place.y_km")
+        latitude, longitude = _globe(place)
         outline = _outline(body.get("outline_km") or [])
         timezone = body.get("timezone", DEFAULT_TIMEZONE)
         if not isinstance(timezone, str) or not _known_zone(timezone):
@@ -92,7 +101,7 @@ class SiteMeta:
         if not isinstance(city, dict) or not all(isinstance(city.get(k, ""), str) for k in ("en", "zh")):
             raise ContractError("invalid", 'site city must be {"en": "...", "zh": "..."}')
         return cls(site, kind, name_en, name_zh, x_km, y_km, outline, timezone, city.get("en", ""),
-                   city.get("zh", ""))
+                   city.get("zh", ""), latitude, longitude)
 
 
 @dataclass(frozen=True)
@@ -132,6 +141,18 @@ def versioned_body(payload: bytes | str | dict, what: str) -> dict:
         raise ContractError("unsupported_version",
                             f"{what} version {body.get('v')!r} is not supported; expected v={PAYLOAD_VERSION}")
     return body
+
+
+def _globe(place: dict) -> tuple[float | None, float | None]:
+    """(latitude, longitude) of a site's place, both or neither."""
+    if "latitude_deg" not in place and "longitude_deg" not in place:
+        return None, None
+    latitude = _number(place.get("latitude_deg"), "place.latitude_deg")
+    longitude = _number(place.get("longitude_deg"), "place.longitude_deg")
+    if not (-90.0 <= latitude <= 90.0 and -180.0 <= longitude <= 180.0):
+        raise ContractError("invalid", f"site place latitude_deg {latitude:g} / longitude_deg {longitude:g} is off "
+                                       "the globe (-90..90, -180..180)")
+    return latitude, longitude
 
 
 def _choice(value: object, allowed: tuple[str, ...], what: str) -> str:

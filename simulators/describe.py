@@ -18,11 +18,12 @@ _BUILDING_KIND = {"household": "residential", "commercial": "commercial", "proce
 
 
 def site_meta(site: Site) -> SiteMeta:
-    spec, place = site.scenario.site, site.scenario.district
+    spec, place, climate = site.scenario.site, site.scenario.district, site.scenario.climate
+    globe = dict(latitude_deg=climate.latitude_deg, longitude_deg=climate.longitude_deg)  # where its sun is
     if place is None:
-        return SiteMeta(site.site_id, spec.kind, spec.name_en, spec.name_zh, timezone=spec.timezone)
+        return SiteMeta(site.site_id, spec.kind, spec.name_en, spec.name_zh, timezone=spec.timezone, **globe)
     return SiteMeta(site.site_id, spec.kind, spec.name_en, spec.name_zh, place.x_km, place.y_km, place.outline_km,
-                    spec.timezone, place.city_en, place.city_zh)
+                    spec.timezone, place.city_en, place.city_zh, **globe)
 
 
 def building_metas(site: Site) -> list[BuildingMeta]:

@@ -29,6 +29,7 @@ from zoneinfo import ZoneInfo
 
 from dashboard.model.alarms import AlarmWatch
 from dashboard.model.building import ZeroEnergyBuilding, building_key
+from dashboard.model.forecast import Forecaster
 from dashboard.model.latest import LatestValues, ReplayDetector, devices_now
 from dashboard.model.minutes import MinuteRollups, readings_per_s
 from dashboard.model.sites import (city_minutes, city_now, descriptions, flows_by_site, guessed_home, minutes_today_wh,
@@ -79,6 +80,7 @@ class ExhibitModel:
         self._minutes: dict[str, MinuteRollups] = {}  # the home site's, and those of sites without totals
         self._totals_minutes = TotalsMinutes()
         self._building = ZeroEnergyBuilding(settings.timezone)
+        self._forecaster = Forecaster(settings.timezone)
         self._engineer: tuple[dict, tuple] = ({}, ())
         self._ingest: tuple = ()  # each ingest process's newest counters (expo.store.ProcessHealth)
         self._states: dict = {}  # (site, device) -> expo.store.DeviceState: a meter's own word on its state
@@ -248,6 +250,7 @@ class ExhibitModel:
         building = self._building.now(store, zeb, devices, home_metas, town.building if town else {}, day_start,
                                       clock, self._buildings.get(zeb) if zeb else None)
         city = self._city(devices, by_site, totals, known, clock, day_start)
+        forecast, score = self._forecast(store, clock, day_start, home, devices, curve, yesterday, town, building, zeb)
         if wall - self._engineer_at >= ENGINEER_EVERY_S:
             self._engineer = (store.health(), tuple(store.rejected(REJECTED_KEPT)))
             self._ingest = tuple(store.ingest_health())
@@ -259,8 +262,23 @@ class ExhibitModel:
             tuple(d for d in devices if d.site in shown), flows_now, flows_today, curve, yesterday, readings_today,
             building, s.co2_kg_per_kwh, s.live_s, *self._engineer, city=city, home_site=home, watched=tuple(shown),
             ingest=self._ingest, discovered=self._found[0], topics_seen=self._found[1],
-            whatif=self._whatif_in_force(store, home, clock, wall),
+            whatif=self._whatif_in_force(store, home, clock, wall), forecast=forecast, forecast_score=score,
         )
+
+    def _forecast(self, store, clock, day_start, home, devices, curve, yesterday, town, building, zeb):
+        """The rest of today and the morning's score (``model.forecast``); a forecast that fails is logged and
+        left out, never the reason a screen stops (a failed store read still fails the poll, as any other)."""
+        if town is None:
+            return None, None
+        try:
+            return self._forecaster.update(store, clock, day_start, self._sites.get(home),
+                                           [d for d in devices if d.site == home], curve, yesterday, town, building,
+                                           zeb)
+        except (StoreUnavailable, OSError):
+            raise
+        except Exception:  # noqa: BLE001 - an extra for the visitor; the figures measured come first
+            log.exception("the forecast failed; the scenes show none")
+            return None, None
 
     def _whatif_in_force(self, store: Store, home: str | None, clock: float, wall: float):
         """The home site's what-if in force, by its span as stored: the screen says "what-if" only once the

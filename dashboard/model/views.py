@@ -183,6 +183,8 @@ class Snapshot:
     topics_seen: tuple = ()
     whatif: object = None  # the home site's what-if in force (expo.whatif.WhatIfSpan), as the store has it
     alarms: tuple = ()  # what needs an engineer, and since when (model.alarms.Alarm), most urgent first
+    forecast: object = None  # the rest of today (model.forecast.Forecast) for the home site; None: none yet
+    forecast_score: object = None  # the morning's forecast against what happened (model.forecast.ForecastScore)
 
     @property
     def provenance(self) -> str | None:

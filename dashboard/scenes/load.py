@@ -2,8 +2,9 @@
 
 Stacked areas by sector (homes, shops and offices, cars, heat pumps, street
 lights, building services) in 5-minute means; yesterday's total as a dashed
-line for comparison; the day's peak as a labelled marker. Each tick patches
-only the slots that changed (usually the last one or two).
+line for comparison; the rest of today forecast (``model.forecast``) as a
+dotted line from now on; the day's peak as a labelled marker. Each tick
+patches only the slots that changed (usually the last one or two).
 """
 
 from __future__ import annotations
@@ -57,6 +58,14 @@ def total_kw(series: dict[str, list]) -> list:
     return out
 
 
+def forecast_kw(snapshot) -> list:
+    """The rest of today's use as forecast, kW per slot (None where it says nothing: the day so far)."""
+    f = snapshot.forecast
+    if f is None or f.day_start_s != snapshot.day_start_s:
+        return []
+    return [None if v is None else round(v / 1000, 1) for v in f.load_w]
+
+
 def peak(totals: list) -> tuple[int, float] | None:
     best = None
     for i, v in enumerate(totals):
@@ -81,6 +90,9 @@ def make_figure(snapshot, lang: str) -> go.Figure:
     traces.append(go.Scatter(**even, y=yesterday, name=text("chart.yesterday", lang), mode="lines",
                              line=dict(color=theme.TEXT, width=3, dash="dash"),
                              hovertemplate=f"{text('chart.yesterday', lang)} %{{y:.0f}} kW<extra></extra>"))
+    traces.append(go.Scatter(**even, y=forecast_kw(snapshot), name=text("chart.forecast", lang), mode="lines",
+                             line=dict(color=theme.FORECAST, width=4, dash="dot"),
+                             hovertemplate=f"{text('chart.forecast', lang)} %{{y:.0f}} kW<extra></extra>"))
     top = peak(total_kw(series))
     traces.append(go.Scatter(
         x=[x[top[0]]] if top else [], y=[top[1]] if top else [], name=text("chart.peak", lang),
@@ -107,6 +119,8 @@ def update(snapshot, lang: str, sent: dict):
         fresh["s:" + k] = [digest(v) for v in _chunks(series[k])]
     fresh["peak"] = digest(top)
     fresh["yesterday"] = digest([None if v is None else round(v) for v in snapshot.curve_yesterday_w])
+    ahead = forecast_kw(snapshot)
+    fresh["forecast"] = digest(ahead)
     if sent.get("structure") != structure or sent.get("yesterday") != fresh["yesterday"]:
         figure = make_figure(snapshot, lang)
     else:
@@ -120,11 +134,14 @@ def update(snapshot, lang: str, sent: dict):
                     for offset, value in enumerate(chunk):
                         figure["data"][index]["y"][start + offset] = value
                     touched = True
+        if sent.get("forecast") != fresh["forecast"]:  # once a minute at most (model.forecast)
+            figure["data"][len(keys) + 1]["y"] = ahead
+            touched = True
         if sent.get("peak") != fresh["peak"] and top:
             x = slot_times(snapshot.day_start_s, snapshot.timezone)
-            figure["data"][len(keys) + 1]["x"] = [x[top[0]]]
-            figure["data"][len(keys) + 1]["y"] = [top[1]]
-            figure["data"][len(keys) + 1]["text"] = [f"{text('chart.peak', lang)} {numbers.power(top[1] * 1000)[lang]}"]
+            figure["data"][len(keys) + 2]["x"] = [x[top[0]]]
+            figure["data"][len(keys) + 2]["y"] = [top[1]]
+            figure["data"][len(keys) + 2]["text"] = [f"{text('chart.peak', lang)} {numbers.power(top[1] * 1000)[lang]}"]
             touched = True
         if not touched:
             figure = no_update

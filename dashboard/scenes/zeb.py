@@ -149,12 +149,17 @@ def make_figure(snapshot, lang: str) -> go.Figure:
     x = slot_times(snapshot.day_start_s, snapshot.timezone)
     slot = dict(x0=x[0], dx=SLOT_S * 1000)  # slots by start and step, not 288 time strings a curve
     gen, use = series(b)
+    sun_ahead, use_ahead = ahead(snapshot)
     return go.Figure(
         [
             go.Scatter(y=gen, name=text("chart.generation", lang), mode="lines", fill="tozeroy", **slot,
                        line=dict(color=CATEGORIES["pv"].colour, width=3), hoverinfo="skip"),
             go.Scatter(y=use, name=text("chart.consumption", lang), mode="lines", **slot,
                        line=dict(color=theme.CONSUMPTION, width=3), hoverinfo="skip"),
+            go.Scatter(y=sun_ahead, name=text("chart.forecast_sun", lang), mode="lines", **slot,
+                       line=dict(color=CATEGORIES["pv"].colour, width=3, dash="dot"), hoverinfo="skip"),
+            go.Scatter(y=use_ahead, name=text("chart.forecast_use", lang), mode="lines", **slot,
+                       line=dict(color=theme.CONSUMPTION, width=3, dash="dot"), hoverinfo="skip"),
         ],
         layout=theme.layout(
             template=theme.LEAN_TEMPLATE,
@@ -174,18 +179,30 @@ def series(b) -> tuple[list, list]:
     return gen, use
 
 
+def ahead(snapshot) -> tuple[list, list]:
+    """The rest of today's sun and use as forecast for the building (``model.forecast``), kW per slot."""
+    f = snapshot.forecast
+    if f is None or f.day_start_s != snapshot.day_start_s or snapshot.building is None:
+        return [], []
+    return tuple(rounded([None if v is None else v / 1000 for v in values], 2)  # type: ignore[return-value]
+                 for values in (f.building_solar_w, f.building_use_w))
+
+
 def figure_update(snapshot, lang: str, sent: dict, fresh: dict):
     b = snapshot.building
-    gen, use = series(b)
+    lines = [*series(b), *ahead(snapshot)]  # in the figure's trace order
     structure = digest([lang, snapshot.day_start_s, b is not None])
-    fresh["structure"], fresh["gen"], fresh["use"] = structure, digest(gen), digest(use)
+    fresh["structure"] = structure
+    fresh["lines"] = [digest(v) for v in lines]
     if sent.get("structure") != structure:
         return make_figure(snapshot, lang)
-    if sent.get("gen") == fresh["gen"] and sent.get("use") == fresh["use"]:
+    before = sent.get("lines") or []
+    if before == fresh["lines"]:
         return no_update
     figure = Patch()
-    figure["data"][0]["y"] = gen
-    figure["data"][1]["y"] = use
+    for i, values in enumerate(lines):
+        if i >= len(before) or before[i] != fresh["lines"][i]:
+            figure["data"][i]["y"] = values
     return figure
 
 

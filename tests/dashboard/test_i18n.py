@@ -75,6 +75,7 @@ USES = (  # where the sources use a key by name: the table's helpers, the templa
     re.compile(rf"""\bSceneInfo\([^)]*["']({KEY})["']\)"""),
 )
 from dashboard.model.alarms import KINDS as ALARM_KINDS  # noqa: E402
+from dashboard.model.forecast import BASES  # noqa: E402
 
 DYNAMIC = {  # keys built at run time: how the sources build them, and every value they are built from
     "cat.": (re.compile(r"""["']cat\.["']\s*\+"""), "CATEGORIES"),
@@ -85,6 +86,7 @@ DYNAMIC = {  # keys built at run time: how the sources build them, and every val
     "provenance.": (re.compile(r"""f["']provenance\.\{"""), ("simulated", "mixed")),  # Snapshot.provenance
     "zeb.way.": (re.compile(r"""f["']zeb\.way\.\{"""), ("charging", "discharging", "buying", "selling")),
     "status.alarm.": (re.compile(r"""f["']status\.alarm\.\{"""), ALARM_KINDS),  # dashboard.model.alarms
+    "status.forecast.basis.": (re.compile(r"""f["']status\.forecast\.basis\.\{"""), BASES),  # model.forecast
 }
 
 

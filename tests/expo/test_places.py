@@ -11,10 +11,13 @@ names = st.text(max_size=40)
 outlines = st.one_of(st.just(()), st.lists(st.tuples(finite, finite), min_size=3, max_size=20).map(tuple))
 
 
+globes = st.one_of(st.just((None, None)), st.tuples(st.floats(-90, 90), st.floats(-180, 180)))
+
+
 @given(st.sampled_from(SITE_KINDS), names, names, finite, finite, outlines,
-       st.sampled_from(["Asia/Shanghai", "UTC", "Europe/Berlin"]), names, names)
-def test_a_site_round_trips(kind, en, zh, x, y, outline, zone, city_en, city_zh):
-    site = SiteMeta("binhai-port", kind, en, zh, x, y, outline, zone, city_en, city_zh)
+       st.sampled_from(["Asia/Shanghai", "UTC", "Europe/Berlin"]), names, names, globes)
+def test_a_site_round_trips(kind, en, zh, x, y, outline, zone, city_en, city_zh, globe):
+    site = SiteMeta("binhai-port", kind, en, zh, x, y, outline, zone, city_en, city_zh, *globe)
     assert SiteMeta.from_payload("binhai-port", site.to_json()) == site
 
 
@@ -38,6 +41,9 @@ GOOD_SITE = {"v": 1, "kind": "port", "name": {"en": "Port", "zh": "港区"}}
     ({"outline_km": [[0, 0]] * 300}, "invalid", "at most 256"),
     ({"timezone": "Mars/Olympus"}, "invalid", "not an IANA time zone"),
     ({"city": "Binhai"}, "invalid", "site city"),
+    ({"place": {"latitude_deg": 39.0}}, "wrong_type", "place.longitude_deg must be a finite number"),
+    ({"place": {"latitude_deg": 91.0, "longitude_deg": 117.7}}, "invalid", "off the globe"),
+    ({"place": {"latitude_deg": 39.0, "longitude_deg": "117E"}}, "wrong_type", "place.longitude_deg"),
 ])
 def test_a_wrong_site_is_refused_saying_what(change, reason, words):
     with pytest.raises(ContractError) as caught:
@@ -48,6 +54,8 @@ def test_a_wrong_site_is_refused_saying_what(change, reason, words):
 def test_a_site_says_only_what_it_must():
     site = SiteMeta.from_payload("port", GOOD_SITE)
     assert (site.x_km, site.y_km, site.outline_km, site.timezone) == (0.0, 0.0, (), "Asia/Shanghai")
+    assert (site.latitude_deg, site.longitude_deg) == (None, None)  # nowhere on the globe: no sun to forecast
+    assert "latitude_deg" not in site.to_json()
 
 
 @pytest.mark.parametrize("change, words", [
