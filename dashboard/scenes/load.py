@@ -66,6 +66,18 @@ def forecast_kw(snapshot) -> list:
     return [None if v is None else round(v / 1000, 1) for v in f.load_w]
 
 
+PEAK_HEADROOM = 1.18  # the axis reaches this far above the peak, so its label above the marker stays inside
+
+
+def peak_mark(x: list, top, lang: str) -> dict:
+    """The peak's marker and label, and an unseen point above it that the axis range takes in (plotly's
+    autorange does not count a label: at 720p the legend covered it)."""
+    if not top:
+        return dict(x=[], y=[], text=[])
+    label = f"{text('chart.peak', lang)} {numbers.power(top[1] * 1000)[lang]}"
+    return dict(x=[x[top[0]]] * 2, y=[top[1], round(top[1] * PEAK_HEADROOM, 1)], text=[label, ""])
+
+
 def peak(totals: list) -> tuple[int, float] | None:
     best = None
     for i, v in enumerate(totals):
@@ -95,9 +107,8 @@ def make_figure(snapshot, lang: str) -> go.Figure:
                              hovertemplate=f"{text('chart.forecast', lang)} %{{y:.0f}} kW<extra></extra>"))
     top = peak(total_kw(series))
     traces.append(go.Scatter(
-        x=[x[top[0]]] if top else [], y=[top[1]] if top else [], name=text("chart.peak", lang),
-        mode="markers+text", marker=dict(size=22, color=theme.TEXT, symbol="triangle-down"),
-        text=[f"{text('chart.peak', lang)} {numbers.power(top[1] * 1000)[lang]}"] if top else [],
+        **peak_mark(x, top, lang), name=text("chart.peak", lang),
+        mode="markers+text", marker=dict(size=[22, 0], color=theme.TEXT, symbol="triangle-down"),
         textposition="top center", textfont=dict(size=theme.LABEL_PX), hoverinfo="skip", showlegend=False))
     return go.Figure(traces, layout=theme.layout(
         template=theme.LEAN_TEMPLATE,
@@ -138,10 +149,9 @@ def update(snapshot, lang: str, sent: dict):
             figure["data"][len(keys) + 1]["y"] = ahead
             touched = True
         if sent.get("peak") != fresh["peak"] and top:
-            x = slot_times(snapshot.day_start_s, snapshot.timezone)
-            figure["data"][len(keys) + 2]["x"] = [x[top[0]]]
-            figure["data"][len(keys) + 2]["y"] = [top[1]]
-            figure["data"][len(keys) + 2]["text"] = [f"{text('chart.peak', lang)} {numbers.power(top[1] * 1000)[lang]}"]
+            mark = peak_mark(slot_times(snapshot.day_start_s, snapshot.timezone), top, lang)
+            for key, values in mark.items():
+                figure["data"][len(keys) + 2][key] = values
             touched = True
         if not touched:
             figure = no_update
