@@ -6,7 +6,11 @@ chargers. A press sends a command (``dashboard.control``) and nothing else:
 the figures change when the readings made under it arrive, and the banner
 appears when the simulator's span does, both through ingest and the store.
 The buttons show only on a screen that can be touched (not ``?role=wall``),
-for a town the simulator makes, and when the dashboard has a broker.
+for a town the simulator makes, and when the dashboard has a broker. A
+what-if about the sun or the wind shows only while the town's arrays or
+turbines make something: a cloud passing at night changes nothing a visitor
+could see, and a button that does nothing teaches that none of them does
+(Home Assistant's flow drawing the sun at night is the lesson).
 """
 
 from __future__ import annotations
@@ -21,6 +25,8 @@ OFFERED = {
     "zeb": ("cloud", "heat_wave", "battery_off", "ev_rush"),
 }
 SIMULATED = ("simulated", "mixed")  # a town with a simulator behind it (Snapshot.provenance)
+NEEDS = {"cloud": "pv", "double_pv": "pv", "calm": "wind"}  # a what-if shown only while this kind makes power
+AT_WORK = 0.02  # ... at least this share of its meters' rated power
 
 
 def buttons(scene: str) -> html.Div:
@@ -34,6 +40,17 @@ def buttons(scene: str) -> html.Div:
 
 def offered(snapshot, commander) -> bool:
     return commander.available and snapshot.provenance in SIMULATED and snapshot.home_site is not None
+
+
+def meaningful(snapshot, action: str) -> bool:
+    """Whether the what-if would change something on screen now: the home town's meters of the kind it acts on
+    make at least ``AT_WORK`` of their rated power (the sun is up, the wind blows)."""
+    kind = NEEDS.get(action)
+    if kind is None:
+        return True
+    meters = [d for d in snapshot.devices if d.kind == kind and d.site == snapshot.home_site and d.state == "live"]
+    rated = sum(d.rated_w for d in meters)
+    return rated > 0 and sum(max(d.power_w or 0.0, 0.0) for d in meters) >= AT_WORK * rated
 
 
 def banner(snapshot, now_s: float):
@@ -56,11 +73,19 @@ def register_callbacks(app, model, commander) -> None:
         wanted = {} if offered(model.snapshot, commander) else {"display": "none"}
         return [no_update if style == wanted else wanted for style in styles]
 
+    @app.callback(Output({"type": "whatif", "scene": ALL, "action": ALL}, "style"), Input("tick", "n_intervals"),
+                  State({"type": "whatif", "scene": ALL, "action": ALL}, "style"))
+    def each(_tick, styles):
+        ids = [o["id"] for o in ctx.outputs_list]
+        wanted = [{} if meaningful(model.snapshot, i["action"]) else {"display": "none"} for i in ids]
+        return [no_update if (style or {}) == want else want for style, want in zip(styles, wanted)]
+
     @app.callback(Output("whatif-sent", "data"), Input({"type": "whatif", "scene": ALL, "action": ALL}, "n_clicks"),
                   prevent_initial_call=True)
     def press(clicks):
         pressed = ctx.triggered_id
-        if not pressed or not any(clicks) or not offered(model.snapshot, commander):
+        if not pressed or not any(clicks) or not offered(model.snapshot, commander) or not meaningful(
+                model.snapshot, pressed["action"]):
             return no_update
         site = model.snapshot.home_site
         sent = commander.send(site, pressed["action"])
