@@ -182,18 +182,21 @@ def test_kiosk_heap_stays_flat_over_rotations(town, browser, rotations_n, answer
 
 
 def show_each_scene(browser, rounds: int) -> None:
-    """Every scene of the rotation on screen ``rounds`` times, in the show's order: the kiosk clock is set into
-    each one's next slot and the page shows it on its next tick."""
+    """Every scene of the rotation on screen ``rounds`` times more, in the show's order from the one after the
+    scene on screen (a scene called while it is on screen is not drawn again): the kiosk clock is set into each
+    one's next slot and the page shows it on its next tick."""
     t = browser.js("return window.expoKiosk.showTime()")
-    for _ in range(rounds):
-        for scene in SCENES:
-            t = browser.js("""var k = window.expoKiosk, t = arguments[0];
-                              do { t += k.cfg.rotate_ms; } while (k.scheduled(t, k.cfg.scenes, k.cfg).scene !== arguments[1]);
-                              return t;""", t, scene)
-            shown = browser.js("return window.expoKiosk.shown[arguments[0]] || 0", scene)
-            set_kiosk_clock(browser, t)
-            browser.wait_for(f"(window.expoKiosk.shown[{json.dumps(scene)}] || 0) > {shown} && "
-                             f"document.getElementById('root').className.includes('scene-{scene}')", 20)
+    current = browser.js("return JSON.parse(document.querySelector('.scene.active').id).id")
+    first = (SCENES.index(current) + 1) % len(SCENES)
+    for i in range(rounds * len(SCENES)):
+        scene = SCENES[(first + i) % len(SCENES)]
+        t = browser.js("""var k = window.expoKiosk, t = arguments[0];
+                          do { t += k.cfg.rotate_ms; } while (k.scheduled(t, k.cfg.scenes, k.cfg).scene !== arguments[1]);
+                          return t;""", t, scene)
+        shown = browser.js("return window.expoKiosk.shown[arguments[0]] || 0", scene)
+        set_kiosk_clock(browser, t)
+        browser.wait_for(f"(window.expoKiosk.shown[{json.dumps(scene)}] || 0) > {shown} && "
+                         f"document.getElementById('root').className.includes('scene-{scene}')", 20)
 
 
 def quiet_heap_mb(browser) -> float:

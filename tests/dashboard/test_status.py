@@ -202,14 +202,17 @@ def test_a_meter_that_says_it_is_offline_is_offline_at_once_and_after_a_restart(
 
     from expo.store import DeviceState
 
-    m = ExhibitModel(filled_sqlite.open, ModelSettings(), clock=FakeClock(time.time()))
+    # the clock a few seconds after the town's last readings (they end a minute or two before the fixture ran,
+    # and on a loaded machine "now" was past the 120 s that make a meter stale: no meter was live)
+    newest_s = filled_sqlite.start_s + 3 * 3600
+    m = ExhibitModel(filled_sqlite.open, ModelSettings(), clock=FakeClock(newest_s + 5))
     m.poll()
     device = next(d for d in m.snapshot.devices if d.state == "live")
     gone_s = device.ts_s + 5  # said a moment after its last reading
     store = filled_sqlite.open()
     store.write(Batch(states=[DeviceState(device.site, device.device, "offline", gone_s)]))
     store.close()
-    clock = FakeClock(time.time() + ENGINEER_EVERY_S)
+    clock = FakeClock(newest_s + 5 + ENGINEER_EVERY_S)
     for model in (m, ExhibitModel(filled_sqlite.open, ModelSettings(), clock=clock)):  # running, then a new one
         model.clock = clock
         model.poll()
