@@ -164,6 +164,7 @@ def make_figure(snapshot, lang: str, site: str | None = None, scale: float = 1.0
     else:
         own = None
         traces = [meter_trace(devices, lang, scale)]
+    names = names + _room_left_of(names, devices)
     traces.append(go.Scatter(x=[m[0] for m in names], y=[m[1] for m in names], text=[m[2] for m in names],
                              mode="text", textposition=[m[3] for m in names],
                              textfont=dict(size=round(scale * (theme.LABEL_PX - 2)), color=theme.TEXT),
@@ -187,6 +188,21 @@ def make_figure(snapshot, lang: str, site: str | None = None, scale: float = 1.0
         ),
     )
     return fig
+
+
+LABEL_ROOM = 0.3  # of the plan's width: what a name written leftwards of its place takes at most (portrait)
+
+
+def _room_left_of(names, devices) -> list[tuple[float, float, str, str]]:
+    """A nameless point as far left of a leftward name as the name runs, for the axis to take in: plotly fits
+    the axes to places, not to the text beside them, and in portrait, where the plan's width sets its scale,
+    the building's name ran off the left edge. (A set x range would do it too, but with the equal scale
+    plotly scaled the names' groups by NaN when a 4K screen first drew them.)"""
+    leftward = [m for m in names if m[3] == "middle left"]
+    if not leftward or not devices:
+        return []
+    width = max(d.x_m for d in devices) - min(d.x_m for d in devices)
+    return [(m[0] - LABEL_ROOM * max(width, 100.0), m[1], "", "middle left") for m in leftward]
 
 
 def _y_range(devices) -> list[float] | None:

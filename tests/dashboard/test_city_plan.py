@@ -128,7 +128,7 @@ def test_a_big_site_is_a_few_hundred_marks_that_add_up_to_its_meters(city_snapsh
 
 def test_the_eco_citys_landmarks_stay_findable(city_snapshot):
     figure = city.make_figure(city_snapshot, "en")
-    assert set(figure.data[1].text) == {"Grid connection", "Zero-energy building", "Wind farm"}
+    assert set(figure.data[1].text) - {""} == {"Grid connection", "Zero-energy building", "Wind farm"}
     marks, _ = gather.split(city.shown(city_snapshot), "zeb")
     zeb = next(i for i, m in enumerate(marks) if m.building == "zeb")
     assert figure.data[0].marker.symbol[zeb] == "star" and len(marks[zeb].meters) == 11
