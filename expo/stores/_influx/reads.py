@@ -32,10 +32,20 @@ def quote_identifier(value: str) -> str:
     return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
+_NOT_LITERAL = re.compile(r"[^A-Za-z0-9_-]")  # escaped in an expression (the contract's ids have none; '/' ends it)
+NAMED_DEVICES = 50  # up to this many devices a filter names each; more, one regular expression for them all
+
+
 def device_filter(devices: list[str] | None) -> str:
+    """`` AND (...)`` narrowing a query to these device ids ('' for none). Beyond ``NAMED_DEVICES`` one regular
+    expression: InfluxDB parsed a thousand ORs into a tree that cost it 5.4 s, the same thousand in one
+    expression 3.7 s (a rollup read-back, measured)."""
     if not devices:
         return ""
-    return " AND (" + " OR ".join(f'"device" = {quote_literal(d)}' for d in devices) + ")"
+    if len(devices) <= NAMED_DEVICES:
+        return " AND (" + " OR ".join(f'"device" = {quote_literal(d)}' for d in devices) + ")"
+    alternatives = "|".join(_NOT_LITERAL.sub(r"\\\g<0>", d) for d in devices)
+    return f' AND ("device" =~ /^(?:{alternatives})$/)'
 
 
 def latest(query: Query, site: str | None = None, since_s: float | None = None,

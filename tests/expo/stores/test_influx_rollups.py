@@ -409,3 +409,71 @@ def test_a_burst_is_counted_into_its_buckets_in_the_pause_after_it_exactly_and_w
     now[0] += rollups_module.COUNT_DEFER_S  # ... and none waits longer than COUNT_DEFER_S in a stream
     store([Reading("binhai", "home-2", T0 + 4, {"power_w": 1.0})])
     assert rollups.uncounted == 0
+
+
+stamps = st.lists(st.lists(st.integers(0, 40 * 3600), min_size=1, max_size=40), min_size=1, max_size=6)
+
+
+@given(stamps, st.integers(0, 40 * 3600), st.sampled_from([60, 3600]))
+def test_what_the_writer_knows_held_never_misses_a_stored_point(batches, start, width):
+    """Spans and the gaps inside them, after any order of batches: a bucket holding a stored point is never
+    judged empty (a bucket judged empty is written from the writer's count alone, over what the store holds)."""
+    from expo.stores._influx.held import Held
+
+    held, stored = Held(), []
+    for batch in batches:
+        held.extend([Reading("binhai", "home-001", float(t), {"power_w": 1.0}) for t in batch])
+        stored += batch
+    start -= start % width
+    if any(start <= t < start + width for t in stored):
+        assert held.may_hold(("binhai", "home-001"), start, start + width)
+
+
+def test_a_week_backfilled_before_the_live_hour_is_counted_without_reading_back(server):
+    """History filled day by day into the stretch before the hour already live: every bucket of it lies in a
+    gap the writer knows is empty, so the server is asked nothing (the city's week asked it for every
+    device's every minute, in queries longer than the timeout)."""
+    name = f"gaps{next(_names)}"
+    store = open_new(server, name)
+    devices = [f"home-{d:03d}" for d in range(30)]
+    store.write(Batch(readings=[Reading("binhai", d, T0 + 10 * 3600 + s, {"power_w": 1.0})
+                                for s in range(0, 3600, 300) for d in devices]))  # the live hour first
+    queries = asked(store)
+    truth: dict[float, float] = {}
+    for hour in range(3):  # then the history before it, a segment at a time, as backfill writes it
+        part = {T0 + hour * 3600 + s: float((hour * 3600 + s) % 89) for s in range(0, 3600, 60)}
+        store.write(Batch(readings=[Reading("binhai", d, t, {"power_w": v}) for t, v in part.items()
+                                    for d in devices]))
+        store.maintain(force=True)
+        truth.update(part)
+    assert [q for q in queries if 'FROM "reading"' in q] == []
+    check(store, truth)
+    store.close()
+
+
+def test_a_read_back_names_at_most_a_thousand_devices_and_finds_them_by_one_expression(server):
+    """After a restart every device's minute is unsure: read back in queries of at most READ_BACK_DEVICES
+    devices, named by one regular expression each, and exact."""
+    from expo.stores._influx.rollups import READ_BACK_DEVICES, windows
+
+    keys = [("binhai", f"m-{d:05d}", T0) for d in range(2 * READ_BACK_DEVICES + 500)]
+    parts = list(windows(keys, 60))
+    assert [len(devices) for _, _, devices, _ in parts] == [READ_BACK_DEVICES, READ_BACK_DEVICES, 500]
+    assert sorted(k for _, _, _, items in parts for k in items) == sorted(keys)
+
+    name = f"wide{next(_names)}"
+    store = open_new(server, name)
+    devices = [f"home-{d:03d}" for d in range(80)]  # more than a filter names one by one
+    store.write(Batch(readings=[Reading("binhai", d, T0 + 10, {"power_w": 10.0}) for d in devices]))
+    store.maintain(force=True)
+    store.close()
+    store = open_new(server, name)  # a new process: every minute of these devices is unsure
+    queries = asked(store)
+    store.write(Batch(readings=[Reading("binhai", d, T0 + 40, {"power_w": 30.0}) for d in devices]))
+    store.maintain(force=True)
+    read_backs = [q for q in queries if 'FROM "reading"' in q]
+    assert read_backs and all('"device" =~ /^(?:home-000|' in q for q in read_backs)
+    for d in devices[::13]:
+        [row] = store.rollups("1m", T0, T0 + 60, "power_w", [d])
+        assert (row.count, row.mean, row.min, row.max, row.last) == (2, 20.0, 10.0, 30.0, 30.0)
+    store.close()
