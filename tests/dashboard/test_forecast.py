@@ -4,9 +4,10 @@ The accuracy bound. Over a simulated week the noon-to-20:00 solar forecast's mea
 within 5 % of the arrays' rated power, and below that of "the same as yesterday". Why 5 %: the forecast holds
 the last hour's cloud cover, so what it cannot know is how the cover drifts over the eight hours ahead; in the
 simulator that drift is a weather system of a day and a half (cover swinging ±0.38) under passing clouds of
-20 minutes (±0.12). Measured on weeks of four seasons and three weather seeds the week's error was 0.5-4.2 %
-of rating (the worst a summer week of monsoon cloud); 5 % is that worst with a margin, and the bound a
-day-ahead service is commonly held to for a single site (5-10 %) without one's weather model.
+20 minutes (±0.12). Measured as this test does on twelve weeks (four seasons, three weather seeds) the
+week's error was 0.5-3.9 % of rating (the worst a summer week of monsoon cloud) against 0.6-8.2 % for the
+same as yesterday; 5 % is that worst with a margin, and the low end of what a day-ahead service is commonly
+held to for a single site (5-10 %), here without a weather model.
 """
 
 from __future__ import annotations
