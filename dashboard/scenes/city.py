@@ -164,7 +164,8 @@ def make_figure(snapshot, lang: str, site: str | None = None, scale: float = 1.0
     else:
         own = None
         traces = [meter_trace(devices, lang, scale)]
-    names = names + _room_left_of(names, devices)
+    if own is None:  # the town's plan (a district's stands off by half a cell, and keeps its three names)
+        names = names + _room_left_of(names, devices)
     traces.append(go.Scatter(x=[m[0] for m in names], y=[m[1] for m in names], text=[m[2] for m in names],
                              mode="text", textposition=[m[3] for m in names],
                              textfont=dict(size=round(scale * (theme.LABEL_PX - 2)), color=theme.TEXT),
