@@ -28,7 +28,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from expo.categories import CATEGORIES, LOADS
-from dashboard.model.slots import SLOT_S, SLOTS, local_midnight_s
+from dashboard.model.slots import SLOT_S, SLOTS, local_midnight_s, slot_means
 from expo.places import TOTALS_DEVICE
 from physics.pv_forecast import ac_per_rated_w, calibration
 
@@ -273,12 +273,4 @@ def _covers(store, site: str, stations: list[str], start: float, end: float) -> 
 
 def _yesterday(table: dict, day_start: float, pick) -> list:
     """Yesterday per slot from a minute table, ``pick`` choosing the value of a minute's row."""
-    sums, ns = [0.0] * SLOTS, [0] * SLOTS
-    for bucket, row in table.items():
-        i = int((bucket - (day_start - 86400)) // SLOT_S)
-        value = pick(row)
-        if 0 <= i < SLOTS and value is not None:
-            sums[i] += value
-            ns[i] += 1
-    return [sums[i] / ns[i] if ns[i] else None for i in range(SLOTS)]
-
+    return slot_means(((b, v) for b, row in table.items() if (v := pick(row)) is not None), day_start - 86400)
