@@ -282,7 +282,7 @@ class Kiosk:
             {"id": "tick", "property": "n_intervals", "value": self.tick},
             {"id": "scene", "property": "data", "value": scene},
             {"id": "lang", "property": "data", "value": "zh"},
-            {"id": "bigdata-focus", "property": "data", "value": None}, {"id": "screen", "property": "data", "value": 1}],
+            {"id": "bigdata-focus", "property": "data", "value": None}],
             "state": [{"id": "sent", "property": "data", "value": self.sent}], "changedPropIds": [changed]}
         self.sent = self._ask("POST", "/_dash-update-component", body)["response"]["sent"]["data"]
 

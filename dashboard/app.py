@@ -70,7 +70,6 @@ def frame(scenes, settings: KioskSettings, timezone: str):
         dcc.Store(id="sent", data={}),
         dcc.Store(id="beat", data=None),
         dcc.Store(id="bigdata-focus"),  # the district a visitor tapped on the city's map (None: the home town)
-        dcc.Store(id="screen", data=1.0),  # the screen against 1080p (kiosk.js): figures' marks in px grow with it
         dcc.Store(id="whatif-sent"),  # the last what-if this page sent (scenes/_whatif.py)
         dcc.Interval(id="tick", interval=settings.refresh_ms),
         dcc.Interval(id="clock", interval=1000),
@@ -132,7 +131,7 @@ def create_app(model: ExhibitModel, settings: KioskSettings = KioskSettings(), s
     by_id = {m.SCENE.id: m for m in scenes}
     outputs = [Output("beat", "data"), Output("sent", "data"), Output("subtitle", "children"),
                Output("provenance", "children"), Output("whatif-banner", "children")]
-    takes = {m.SCENE.id: set(inspect.signature(m.update).parameters) & {"focus", "scale"} for m in scenes}
+    takes = {m.SCENE.id: set(inspect.signature(m.update).parameters) & {"focus"} for m in scenes}
     slices = {}
     for m in scenes:
         start = len(outputs)
@@ -140,16 +139,15 @@ def create_app(model: ExhibitModel, settings: KioskSettings = KioskSettings(), s
         slices[m.SCENE.id] = (start, len(outputs))
 
     @app.callback(outputs, Input("tick", "n_intervals"), Input("scene", "data"), Input("lang", "data"),
-                  Input("bigdata-focus", "data"), Input("screen", "data"), State("sent", "data"))
-    def refresh(_tick, scene, lang, focus, screen, sent):
+                  Input("bigdata-focus", "data"), State("sent", "data"))
+    def refresh(_tick, scene, lang, focus, sent):
         snapshot = model.snapshot
         values = [dash.no_update] * len(outputs)
         values[0] = beat(snapshot)
         sent = dict(sent or {})
         module = by_id.get(scene) or scenes[0]
         lang = lang if lang in ("zh", "en") else "zh"
-        given = {"focus": focus, "scale": screen_scale(screen)}
-        extra = {k: v for k, v in given.items() if k in takes[module.SCENE.id]}
+        extra = {"focus": focus} if "focus" in takes[module.SCENE.id] else {}
         scene_values, fresh = module.update(snapshot, lang, (sent.get(module.SCENE.id) or {}), **extra)
         start, end = slices[module.SCENE.id]
         values[start:end] = scene_values
@@ -198,15 +196,6 @@ def create_app(model: ExhibitModel, settings: KioskSettings = KioskSettings(), s
 
     status.register(app.server, model, status_password, settings.language)
     return app
-
-
-def screen_scale(value) -> float:
-    """The page's screen against the 1080p design (1 at 1080p and below, 2 at 2160p), from 1 to 4 in quarters."""
-    try:
-        k = float(value)
-    except (TypeError, ValueError):
-        return 1.0
-    return min(4.0, max(1.0, round(k * 4) / 4)) if k == k else 1.0
 
 
 def subtitle(snapshot, module, focus=None) -> dict:

@@ -59,7 +59,20 @@
     return asked.length ? asked : cfg.scenes;
   }
 
-  // A fixed design canvas (class "fit", its size in the CSS variables --design-w/--design-h) scaled uniformly
+  // The page is one design canvas (#root: --page-w x --page-h, 1080x1920 on a portrait screen, in expo.css) scaled
+  // uniformly to the window, contain. Set on the document's root element, so it holds from the first frame, before
+  // Dash has drawn #root, and a window resized (or a screen turned) rescales at once.
+  function fitPage() {
+    var style = getComputedStyle(document.documentElement);
+    var w = parseFloat(style.getPropertyValue('--page-w')), h = parseFloat(style.getPropertyValue('--page-h'));
+    if (!w || !h) { return; }
+    document.documentElement.style.setProperty('--page-fit',
+      Math.min(window.innerWidth / w, window.innerHeight / h).toFixed(4));
+  }
+  fitPage();
+  window.addEventListener('resize', fitPage);
+
+  // A fixed design canvas within a scene (class "fit", its size in the CSS variables --design-w/--design-h) scaled uniformly
   // to its parent, contain: every screen shows the same composition. One observer per canvas, made once.
   var fitted = new WeakSet();
   function fit(el) {
@@ -174,10 +187,6 @@
         var now = state.clock();
         var t = cfg.text;
         watchCanvases();  // a canvas drawn since the last tick gets its observer (once)
-        // the screen against the 1080p design, in quarters (1 at 1080p and below): the server draws the marks a
-        // figure sizes in px (the town plan's meters and names) that much larger, as CSS grows text with vh
-        var k = Math.max(1, Math.round(Math.min(window.innerWidth / 1920, window.innerHeight / 1080) * 4) / 4);
-        if (k !== state.screen) { state.screen = k; window.dash_clientside.set_props('screen', { data: k }); }
         if (beat && beat.sent_s !== state.lastSent) {  // a new answer from the server
           state.lastSent = beat.sent_s;
           state.lastBeatAt = now;

@@ -12,8 +12,8 @@ A scene module defines:
   ``sent``. That is how only what changed is sent: the digest lives in the
   browser (one per page), the data in the server's snapshot. An ``update``
   that also names ``focus`` gets the district a visitor tapped on the city's
-  map (``bigdata-focus``; None: the home town), one that names ``scale`` the
-  screen against 1080p (1 to 4), for marks a figure sizes in px;
+  map (``bigdata-focus``; None: the home town). Sizes are design px: the page
+  is one canvas the browser scales to the screen;
 - optionally ``place(snapshot, focus)``: the place the frame's subtitle names
   on this scene (default: the building, the home town or the city, by scale);
 - optionally ``register_callbacks(app, model)``: callbacks of its own (a tap on

@@ -122,13 +122,13 @@ def colour_value(mark: Mark) -> float:
     return max(-1.0, min(1.0, power / rated))
 
 
-def sizes(marks, scale: float, zero_energy: str | None = None) -> list[float]:
+def sizes(marks, zero_energy: str | None = None) -> list[float]:
     """12..34 px at 1080p by the square root of the rated power held, against the biggest mark's: the cells are
-    about 50 px apart at 1080p (36 at 720p), so neighbours do not run into each other. The zero-energy building is
+    about 50 px apart on the design canvas, so neighbours do not run into each other. The zero-energy building is
     at least 36 px, findable."""
     top = max((m.rated_w for m in marks), default=0.0) or 1.0
-    return [round(scale * max(12 + 22 * math.sqrt(max(m.rated_w, 0.0) / top),
-                              36 if zero_energy and m.building == zero_energy else 0)) for m in marks]
+    return [round(max(12 + 22 * math.sqrt(max(m.rated_w, 0.0) / top),
+                      36 if zero_energy and m.building == zero_energy else 0)) for m in marks]
 
 
 def symbol(mark: Mark, zero_energy: str | None) -> str:

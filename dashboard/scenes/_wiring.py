@@ -25,7 +25,7 @@ def feeders_up(devices) -> tuple[list, list]:
     return ([d for d in feeders if (d.load_w or 0.0) >= 0], [d for d in feeders if (d.load_w or 0.0) < 0])
 
 
-def trunk_shapes(devices, scale: float) -> list[dict]:
+def trunk_shapes(devices) -> list[dict]:
     """The town's feeders as lines from the grid connection to their streets, under the meters (layout shapes,
     layer "below"), dashed, each drawn the way its power goes: from the grid to a feeder it feeds, from a feeder
     to the grid while its rooftop PV sends power up. ``assets/expo.css`` moves the dashes along the line's own
@@ -41,7 +41,7 @@ def trunk_shapes(devices, scale: float) -> list[dict]:
             ends = ((top, f) if colour == TRUNK_IN else (f, top))
             shapes.append(dict(type="line", layer="below", x0=metres(ends[0].x_m), y0=metres(ends[0].y_m),
                                x1=metres(ends[1].x_m), y1=metres(ends[1].y_m),
-                               line=dict(color=colour, width=round(scale * (4 + 2 * round(4 * share ** 0.5))),
+                               line=dict(color=colour, width=4 + 2 * round(4 * share ** 0.5),
                                          dash=TRUNK_DASH)))
     return shapes
 

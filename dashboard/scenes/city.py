@@ -117,25 +117,25 @@ def zero_energy(snapshot, site: str | None) -> str | None:
     return b.id if b is not None and b.site == site_of(snapshot, site) else None
 
 
-def meter_trace(devices, lang: str, scale: float, trace=go.Scatter) -> go.Scatter:
+def meter_trace(devices, lang: str, trace=go.Scatter) -> go.Scatter:
     """One mark per meter: the town as it is drawn below ``gather.MAX_METERS``.
 
     SVG, not WebGL: a plan of at most a few hundred marks draws as fast either way, and a WebGL trace in a
     scene that is hidden and shown again kept 16 more GPU buffers at every showing (regl's buffer count in a
     kiosk rotation), which a page running for weeks must not. ``trace``: the district scale's WebGL beside its
     gathered marks (``gathered_trace``)."""
-    sizes = [round(scale * ((14 + 30 * math.sqrt(min(d.rated_w, 2e6) / 2e6)) if d.rated_w else 16), 1)
+    sizes = [round((14 + 30 * math.sqrt(min(d.rated_w, 2e6) / 2e6)) if d.rated_w else 16, 1)
              for d in devices]
     return trace(
         x=[_m(d.x_m) for d in devices], y=[_m(d.y_m) for d in devices], mode="markers",
         marker=dict(size=sizes, color=[round(colour_value(d), 2) for d in devices], cmin=CMIN, cmax=CMAX,
                     colorscale=COLOURSCALE, symbol=[_symbol(d) for d in devices],
-                    line=dict(width=scale, color=theme.BACKGROUND)),
+                    line=dict(width=1, color=theme.BACKGROUND)),
         text=[hover(d, lang) for d in devices], hoverinfo="text", customdata=[d.key for d in devices],
     )
 
 
-def gathered_trace(marks, lang: str, scale: float, zeb: str | None) -> go.Scattergl:
+def gathered_trace(marks, lang: str, zeb: str | None) -> go.Scattergl:
     """Gathered marks: one template for the hover, per mark only its id and its count (a tap says what it holds:
     its kinds, its power, its biggest meters; a string per mark would be most of the draw).
 
@@ -143,15 +143,15 @@ def gathered_trace(marks, lang: str, scale: float, zeb: str | None) -> go.Scatte
     NaN (console errors) when shown; it is drawn when a visitor taps a district, not at every rotation."""
     return go.Scattergl(
         x=[m.x_m for m in marks], y=[m.y_m for m in marks], mode="markers",
-        marker=dict(size=gather.sizes(marks, scale, zeb), color=[round(gather.colour_value(m), 2) for m in marks],
+        marker=dict(size=gather.sizes(marks, zeb), color=[round(gather.colour_value(m), 2) for m in marks],
                     cmin=CMIN, cmax=CMAX, colorscale=COLOURSCALE, symbol=[gather.symbol(m, zeb) for m in marks],
-                    line=dict(width=round(1.5 * scale, 1), color=RIM)),
+                    line=dict(width=1.5, color=RIM)),
         customdata=[[m.id, len(m.meters)] for m in marks], hovertemplate=text("plan.hover", lang),
     )
 
 
-def make_figure(snapshot, lang: str, site: str | None = None, scale: float = 1.0) -> go.Figure:
-    """``scale``: the screen against 1080p (``app.screen_scale``); plotly sizes marks in screen px.
+def make_figure(snapshot, lang: str, site: str | None = None) -> go.Figure:
+    """Marks and names in design px: the page's canvas scales them with the screen.
 
     Traces: 0 the meters (or, at district scale, the gathered marks), 1 the landmarks' names, 2 at district
     scale the meters kept as their own marks (grid connections, feeders, wind turbines)."""
@@ -160,18 +160,18 @@ def make_figure(snapshot, lang: str, site: str | None = None, scale: float = 1.0
     if gather.gathered(devices):
         zeb = zero_energy(snapshot, site)
         marks, own = gather.split(devices, zeb)
-        traces = [gathered_trace(marks, lang, scale, zeb)]
+        traces = [gathered_trace(marks, lang, zeb)]
     else:
         own = None
-        traces = [meter_trace(devices, lang, scale)]
+        traces = [meter_trace(devices, lang)]
     if own is None:  # the town's plan (a district's stands off by half a cell, and keeps its three names)
         names = names + _room_left_of(names, devices)
     traces.append(go.Scatter(x=[m[0] for m in names], y=[m[1] for m in names], text=[m[2] for m in names],
                              mode="text", textposition=[m[3] for m in names],
-                             textfont=dict(size=round(scale * (theme.LABEL_PX - 2)), color=theme.TEXT),
+                             textfont=dict(size=theme.LABEL_PX - 2, color=theme.TEXT),
                              hoverinfo="skip"))
     if own is not None:  # at district scale, beside the gathered marks and drawn like them (gathered_trace)
-        traces.append(meter_trace(own, lang, scale, go.Scattergl))
+        traces.append(meter_trace(own, lang, go.Scattergl))
     fig = go.Figure(
         traces,
         layout=theme.layout(
@@ -183,9 +183,9 @@ def make_figure(snapshot, lang: str, site: str | None = None, scale: float = 1.0
             # path to path, flags and all, into shapes the browser refuses ("Expected arc flag"); and one of no
             # duration scales the names' groups by 0/0 when the screen's scale redraws them ("scale(NaN,NaN)")
             transition=None,
-            shapes=wiring.trunk_shapes(devices, scale) if own is None else [],
+            shapes=wiring.trunk_shapes(devices) if own is None else [],
             images=wiring.rotor_images(devices) if own is None else [],
-            hoverlabel=dict(font=dict(size=round(scale * theme.TICK_PX), family=theme.FONT)),
+            hoverlabel=dict(font=dict(size=theme.TICK_PX, family=theme.FONT)),
         ),
     )
     return fig
@@ -291,21 +291,21 @@ def note(snapshot, site: str | None):
     return bilingual("city.loading", "city-loading", town=_parts.site_name(snapshot, site))
 
 
-def update(snapshot, lang: str, sent: dict, focus: str | None = None, scale: float = 1.0):
+def update(snapshot, lang: str, sent: dict, focus: str | None = None):
     site = site_of(snapshot, focus)
     home = _parts.home_site(snapshot)
     waiting = loading(snapshot, site)
     devices = [] if waiting else shown(snapshot, site)
-    structure = {"lang": lang, "site": site, "waiting": waiting, "scale": scale,
+    structure = {"lang": lang, "site": site, "waiting": waiting,
                  "devices": [(d.key, d.x_m, d.y_m, d.rated_w) for d in devices],
                  "up": [f.key for f in wiring.feeders_up(devices)[1]] if not gather.gathered(devices) else []}
     colours, symbols = marks_now(snapshot, devices, site)
-    trunks = wiring.trunk_shapes(devices, scale) if devices and not gather.gathered(devices) else []
+    trunks = wiring.trunk_shapes(devices) if devices and not gather.gathered(devices) else []
     fresh = {"structure": digest(structure), "colours": digest(colours), "symbols": digest(symbols),
              "trunks": digest(trunks)}
     if sent.get("structure") != fresh["structure"]:
         figure = go.Figure(layout=theme.layout(xaxis=dict(visible=False), yaxis=dict(visible=False))) if waiting \
-            else make_figure(snapshot, lang, site, scale)
+            else make_figure(snapshot, lang, site)
     elif all(sent.get(k) == fresh[k] for k in ("colours", "symbols", "trunks")):
         figure = no_update
     else:  # only the part that changed: colours most ticks, symbols when a meter goes offline or returns

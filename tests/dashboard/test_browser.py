@@ -95,9 +95,54 @@ def test_a_reading_published_over_mqtt_is_on_screen_within_3_s(town, browser, mo
         ingest.stop()
 
 
-@pytest.mark.parametrize("width, height", [(1280, 720), (1080, 1920)])
-def test_smaller_and_portrait_screens_keep_every_part(town, browser, width, height):
+# the page's parts in design px: where each lies on the canvas (#root) and its size, the screen's scale taken out
+COMPOSITION = """
+const page = document.getElementById('root'), box = page.getBoundingClientRect(), k = box.width / page.offsetWidth;
+return {k: k, page: [box.left, box.top, box.right, box.bottom],
+        scroll: [document.documentElement.scrollWidth, document.documentElement.scrollHeight],
+        parts: [...document.querySelectorAll(arguments[0])].filter(e => e.getClientRects().length).map(e => {
+          const r = e.getBoundingClientRect();
+          return [e.id || e.className.split(' ')[0], (r.left - box.left) / k, (r.top - box.top) / k, r.width / k, r.height / k]; })};
+"""
+PARTS = (".topbar, .title, .nav-dot, .lang-toggle, .scene.active .scene-title, .scene.active .visual, "
+         ".scene.active .kpis, .scene.active .caption, .scene.active .js-plotly-plot, .scene.active .fit")
+
+
+def test_every_screen_shows_the_same_composition(town, browser):
+    """One 1920x1080 design canvas scaled to the screen, contain: at 720p and 4K every part lies where it lies at
+    1080p, to the design px; a screen of another shape (5:4) gets the same page, centred, with bars; nothing is
+    cropped and nothing scrolls."""
     _, dash, _ = town
+    for scene in SCENES:
+        browser.resize(1920, 1080)
+        browser.open(f"{dash.url}?scene={scene}&lang=zh")
+        active_scene_ready(browser)
+        scene_settled(browser)
+        design = browser.js(COMPOSITION, PARTS)
+        assert design["k"] == pytest.approx(1.0, abs=0.001) and len(design["parts"]) >= 8, scene
+        for width, height in [(1280, 720), (3840, 2160), (1280, 1024)]:
+            browser.resize(width, height)
+            k = min(width / 1920, height / 1080)
+            browser.wait_for(f"Math.abs(document.getElementById('root').getBoundingClientRect().width - {1920 * k})"
+                             " < 1", 5)
+            seen = browser.js(COMPOSITION, PARTS)
+            left, top, right, bottom = seen["page"]
+            assert left == pytest.approx((width - 1920 * k) / 2, abs=1) and top == pytest.approx(
+                (height - 1080 * k) / 2, abs=1), (scene, width, height, seen["page"])  # centred: contain
+            assert seen["scroll"][0] <= width and seen["scroll"][1] <= height, (scene, width, height)
+            assert [p[0] for p in seen["parts"]] == [p[0] for p in design["parts"]], scene
+            moved = [(a, b) for a, b in zip(design["parts"], seen["parts"])
+                     if any(abs(x - y) > 1.5 for x, y in zip(a[1:], b[1:]))]
+            assert not moved, (scene, width, height, moved[:3])
+            if (width, height) == (3840, 2160):
+                browser.screenshot(SHOTS / f"{scene}-zh-3840x2160.png")
+    browser.resize(1920, 1080)
+
+
+def test_a_portrait_screen_keeps_every_part(town, browser):
+    """The portrait canvas (1080x1920) is a composition of its own: the same parts, stacked."""
+    _, dash, _ = town
+    width, height = 1080, 1920
     browser.resize(width, height)
     try:
         for scene in SCENES:

@@ -65,7 +65,7 @@ def refresh(snapshot, scene: str, lang: str, sent: dict, focus: str | None = Non
     key = next(k for k in app.callback_map if k.startswith("..beat.data"))
     declared = app.callback_map[key]
     values = {("tick", "n_intervals"): 1, ("scene", "data"): scene, ("lang", "data"): lang, ("sent", "data"): sent,
-              ("bigdata-focus", "data"): focus, ("screen", "data"): 1}
+              ("bigdata-focus", "data"): focus}
     body = {"output": key,
             "outputs": [{"id": p.rsplit(".", 1)[0], "property": p.rsplit(".", 1)[1]} for p in key.strip(".").split("...")],
             "inputs": [{**i, "value": values.get((i["id"], i["property"]))} for i in declared["inputs"]],

@@ -85,7 +85,7 @@ def test_city_sends_only_colours_when_power_changes(snapshot):
     halved = changed_power(snapshot, 0.5)
     values, _ = city.update(halved, "en", sent)
     paths = {tuple(op["location"]) for op in values[0].to_plotly_json()["operations"]}
-    stepped = wiring.trunk_shapes(city.shown(snapshot), 1.0) != wiring.trunk_shapes(city.shown(halved), 1.0)
+    stepped = wiring.trunk_shapes(city.shown(snapshot)) != wiring.trunk_shapes(city.shown(halved))
     assert paths == {("data", 0, "marker", "color")} | ({("layout", "shapes")} if stepped else set())
 
 
@@ -430,8 +430,7 @@ def test_the_subtitle_is_sent_when_the_scene_changes_and_not_every_tick():
                 "inputs": [{"id": "tick", "property": "n_intervals", "value": 1},
                            {"id": "scene", "property": "data", "value": scene},
                            {"id": "lang", "property": "data", "value": "en"},
-                           {"id": "bigdata-focus", "property": "data", "value": focus},
-                           {"id": "screen", "property": "data", "value": 1}],
+                           {"id": "bigdata-focus", "property": "data", "value": focus}],
                 "state": [{"id": "sent", "property": "data", "value": sent}], "changedPropIds": ["tick.n_intervals"]}
         response = app.server.test_client().post("/_dash-update-component", json=body)
         assert response.status_code == 200, response.get_data(as_text=True)[:300]
@@ -541,20 +540,6 @@ def test_every_callback_of_a_chosen_rotation_finds_its_components(rotation):
             name = output.split("@")[0].rsplit(".", 1)[0]
             if not name.startswith("{"):
                 assert name in ids, (key, name)
-
-
-def test_the_town_plan_grows_its_marks_with_the_screen():
-    """Plotly sizes markers and text in screen px: at 2160p (the page says 2) they are drawn twice as large, and a
-    change of screen redraws the plan."""
-    from dashboard.app import screen_scale
-
-    shot = district_snapshot()
-    small, sent = city.update(shot, "en", {}, scale=1.0)
-    large, _ = city.update(shot, "en", sent, scale=2.0)
-    assert isinstance(large[0], go.Figure)
-    assert [2 * s for s in small[0].data[0].marker.size] == pytest.approx(large[0].data[0].marker.size, abs=0.11)
-    assert large[0].data[1].textfont.size == 2 * small[0].data[1].textfont.size
-    assert [screen_scale(v) for v in (None, "x", float("nan"), 0.5, 1, 1.4, 2, 9)] == [1, 1, 1, 1, 1, 1.5, 2, 4]
 
 
 def test_the_home_site_is_a_setting_and_a_wrong_one_is_one_clear_error(tmp_path):

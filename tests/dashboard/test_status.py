@@ -70,8 +70,7 @@ def test_refresh_callback_answers_without_the_password(model):
                for part in key.strip(".").split("...")]
     body = {"output": key, "outputs": outputs, "inputs": [
         {"id": "tick", "property": "n_intervals", "value": 1}, {"id": "scene", "property": "data", "value": "city"},
-        {"id": "lang", "property": "data", "value": "en"}, {"id": "bigdata-focus", "property": "data", "value": None},
-        {"id": "screen", "property": "data", "value": 1}],
+        {"id": "lang", "property": "data", "value": "en"}, {"id": "bigdata-focus", "property": "data", "value": None}],
         "state": [{"id": "sent", "property": "data", "value": {}}],
         "changedPropIds": ["tick.n_intervals"]}
     response = client.post("/_dash-update-component", json=body)

@@ -119,9 +119,8 @@ def test_dashboard_routes_ignore_hostile_parameters(tmp_path):
         body = {"output": key, "outputs": outputs, "inputs": [
             {"id": "tick", "property": "n_intervals", "value": 1}, {"id": "scene", "property": "data", "value": scene},
             {"id": "lang", "property": "data", "value": lang},
-            {"id": "bigdata-focus", "property": "data", "value": scene},
-            {"id": "screen", "property": "data", "value": scene}], "state": [{"id": "sent", "property": "data",
-                                                                             "value": {}}],
+            {"id": "bigdata-focus", "property": "data", "value": scene}],
+            "state": [{"id": "sent", "property": "data", "value": {}}],
             "changedPropIds": ["tick.n_intervals"]}
         response = client.post("/_dash-update-component", json=body)
         assert response.status_code == 200
