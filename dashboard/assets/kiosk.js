@@ -62,13 +62,29 @@
   // The page is one design canvas (#root: --page-w x --page-h, 1080x1920 on a portrait screen, in expo.css) scaled
   // uniformly to the window, contain. Set on the document's root element, so it holds from the first frame, before
   // Dash has drawn #root, and a window resized (or a screen turned) rescales at once.
+  // The page also orbits: every ORBIT_MS it moves one step around a small square (ORBIT_PX at 1080p, a slow
+  // 2 s glide), so no still word or edge (the title, a frame) stands on the same pixels all day and burns in. The
+  // fit leaves that margin on every side, so the page never leaves the screen. The step is the show's clock's
+  // (all screens in step; a test moves the clock instead of waiting).
+  var ORBIT_MS = 60000, ORBIT_PX = 4, ORBIT = [[0, 0], [1, 0], [1, 1], [0, 1], [-1, 1], [-1, 0], [-1, -1], [0, -1]];
+  state.orbit = [0, 0];
+  var placed = '';
   function fitPage() {
     var style = getComputedStyle(document.documentElement);
     var w = parseFloat(style.getPropertyValue('--page-w')), h = parseFloat(style.getPropertyValue('--page-h'));
     if (!w || !h) { return; }
-    document.documentElement.style.setProperty('--page-fit',
-      Math.min(window.innerWidth / w, window.innerHeight / h).toFixed(4));
+    var px = ORBIT_PX * Math.min(window.innerWidth, window.innerHeight) / 1080;  // the orbit's step on this screen
+    var k = Math.min((window.innerWidth - 2 * px) / w, (window.innerHeight - 2 * px) / h);
+    var step = ORBIT[((Math.floor(state.showTime() / ORBIT_MS) % 8) + 8) % 8];
+    var set = [k.toFixed(4), (step[0] * px).toFixed(1) + 'px', (step[1] * px).toFixed(1) + 'px'];
+    if (set.join() === placed) { return; }  // a style written again, unchanged, would still be a recalculation
+    placed = set.join();
+    state.orbit = [step[0] * px, step[1] * px];
+    ['--page-fit', '--orbit-x', '--orbit-y'].forEach(function (name, i) {
+      document.documentElement.style.setProperty(name, set[i]);
+    });
   }
+  state.fitPage = fitPage;
   fitPage();
   window.addEventListener('resize', fitPage);
 
@@ -186,6 +202,7 @@
       watch: function (_n, beat, lang, cfg) {
         var now = state.clock();
         var t = cfg.text;
+        fitPage();  // the orbit's step, once a second
         watchCanvases();  // a canvas drawn since the last tick gets its observer (once)
         if (beat && beat.sent_s !== state.lastSent) {  // a new answer from the server
           state.lastSent = beat.sent_s;

@@ -15,7 +15,7 @@ import time
 import pytest
 
 from testkit.browser import available, screenshot_dir
-from testkit.dashboard import SCENES, active_scene_ready, layout_problems, scene_settled
+from testkit.dashboard import SCENES, active_scene_ready, layout_problems, scene_settled, set_kiosk_clock
 
 pytestmark = pytest.mark.skipif(available() is not None, reason=available() or "")
 SHOTS = screenshot_dir()
@@ -108,27 +108,42 @@ PARTS = (".topbar, .title, .nav-dot, .lang-toggle, .scene.active .scene-title, .
          ".scene.active .kpis, .scene.active .caption, .scene.active .js-plotly-plot, .scene.active .fit")
 
 
+def page_placed(browser, width: int, height: int, step: tuple[int, int]) -> tuple[float, list]:
+    """The canvas's scale on a ``width`` x ``height`` screen, and where the page lies once it has glided to the
+    orbit's ``step``: contain, leaving the orbit's margin (4 px at 1080p) on every side, centred, moved by the step."""
+    px = 4 * min(width, height) / 1080
+    k = min((width - 2 * px) / 1920, (height - 2 * px) / 1080)
+    left, top = (width - 1920 * k) / 2 + step[0] * px, (height - 1080 * k) / 2 + step[1] * px
+    browser.wait_for(f"(r => Math.abs(r.width - {1920 * k}) < 1 && Math.abs(r.left - {left}) < 1 && "
+                     f"Math.abs(r.top - {top}) < 1)(document.getElementById('root').getBoundingClientRect())", 6)
+    return k, [left, top, left + 1920 * k, top + 1080 * k]
+
+
 def test_every_screen_shows_the_same_composition(town, browser):
     """One 1920x1080 design canvas scaled to the screen, contain: at 720p and 4K every part lies where it lies at
     1080p, to the design px; a screen of another shape (5:4) gets the same page, centred, with bars; nothing is
-    cropped and nothing scrolls."""
+    cropped and nothing scrolls. The page orbits a few px a minute against burn-in, by the show's clock, and never
+    leaves the screen."""
     _, dash, _ = town
+    orbit = "return [1, 2].map(i => getComputedStyle(document.documentElement).getPropertyValue(['', '--orbit-x', " \
+            "'--orbit-y'][i]).trim())"
     for scene in SCENES:
         browser.resize(1920, 1080)
         browser.open(f"{dash.url}?scene={scene}&lang=zh")
         active_scene_ready(browser)
         scene_settled(browser)
+        set_kiosk_clock(browser, 2 * 60_000 + 5_000)  # the orbit's third step: right and down
+        browser.js("document.getElementById('root').style.transition = 'none'; window.expoKiosk.fitPage()")
+        page_placed(browser, 1920, 1080, (1, 1))
         design = browser.js(COMPOSITION, PARTS)
-        assert design["k"] == pytest.approx(1.0, abs=0.001) and len(design["parts"]) >= 8, scene
+        assert len(design["parts"]) >= 8, scene
         for width, height in [(1280, 720), (3840, 2160), (1280, 1024)]:
             browser.resize(width, height)
-            k = min(width / 1920, height / 1080)
-            browser.wait_for(f"Math.abs(document.getElementById('root').getBoundingClientRect().width - {1920 * k})"
-                             " < 1", 5)
+            k, placed = page_placed(browser, width, height, (1, 1))
             seen = browser.js(COMPOSITION, PARTS)
-            left, top, right, bottom = seen["page"]
-            assert left == pytest.approx((width - 1920 * k) / 2, abs=1) and top == pytest.approx(
-                (height - 1080 * k) / 2, abs=1), (scene, width, height, seen["page"])  # centred: contain
+            assert seen["k"] == pytest.approx(k, abs=0.001)
+            assert seen["page"] == pytest.approx(placed, abs=1)
+            assert 0 <= placed[0] and 0 <= placed[1] and placed[2] <= width and placed[3] <= height
             assert seen["scroll"][0] <= width and seen["scroll"][1] <= height, (scene, width, height)
             assert [p[0] for p in seen["parts"]] == [p[0] for p in design["parts"]], scene
             moved = [(a, b) for a, b in zip(design["parts"], seen["parts"])
@@ -137,6 +152,13 @@ def test_every_screen_shows_the_same_composition(town, browser):
             if (width, height) == (3840, 2160):
                 browser.screenshot(SHOTS / f"{scene}-zh-3840x2160.png")
     browser.resize(1920, 1080)
+    steps = []
+    for minute in range(9):  # once round the square and back to the start, a step a minute
+        set_kiosk_clock(browser, minute * 60_000 + 30_000)
+        browser.js("window.expoKiosk.fitPage()")
+        steps.append(tuple(browser.js(orbit)))
+    assert [tuple(float(v.removesuffix("px")) for v in step) for step in steps] == [
+        (0, 0), (4, 0), (4, 4), (0, 4), (-4, 4), (-4, 0), (-4, -4), (0, -4), (0, 0)]
 
 
 def test_a_portrait_screen_keeps_every_part(town, browser):
