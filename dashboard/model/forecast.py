@@ -96,9 +96,11 @@ def solar_slots(day_start: float, from_slot: int, rated_w: float, latitude: floa
 
 
 def learnt_factor(observed: dict, covers: dict, rated_w: float, latitude: float, longitude: float,
-                  temp_c: float) -> float | None:
+                  temp_c: float, spans=()) -> float | None:
     """What the arrays made (minute bucket -> W) against the model under each minute's cover (0 where the
-    station said nothing: the factor then also holds the days' mean cloudiness)."""
+    station said nothing: the factor then also holds the days' mean cloudiness). A minute inside a what-if
+    (``spans``: expo.whatif.WhatIfSpan) teaches nothing: a visitor's cloud or twice the PV is not the arrays."""
+    observed = {b: w for b, w in observed.items() if not any(s.covers(b) or s.covers(b + 59.999) for s in spans)}
     if rated_w <= 0 or not observed:
         return None
     buckets = np.array(sorted(observed), dtype=np.float64)
@@ -162,6 +164,7 @@ class Forecaster:
         self._covers: dict[int, float] = {}
         self._covers_at = -math.inf
         self._last_week: tuple[float, list] | None = None  # (day start it is for, use per slot)
+        self._spans: tuple = ()  # the home site's what-ifs of the two days, read with each forecast
 
     def update(self, store, clock: float, day_start: float, site, devices: list, curve: dict, yesterday_use: list,
                minutes, building, building_key) -> tuple[Forecast | None, ForecastScore | None]:
@@ -195,6 +198,8 @@ class Forecaster:
         if cover is not None:
             lately = [c for b, c in self._covers.items() if b >= clock - COVER_MEAN_S] + [cover]
             cover = sum(lately) / len(lately)
+        spans = getattr(store, "whatifs", None)
+        self._spans = tuple(spans(home, since_s=day_start - 86400)) if spans is not None else ()
         arrays = [d for d in devices if d.kind == "pv" and d.counted]
         use, load_basis = from_history([yesterday_use, self._week_ago(store, home, day_start)], total_use(curve),
                                        now_slot)
@@ -217,7 +222,7 @@ class Forecaster:
         located = site is not None and site.latitude_deg is not None and site.longitude_deg is not None
         if located and rated > 0:
             factor = learnt_factor(observed, self._covers if cover is not None else {}, rated, site.latitude_deg,
-                                   site.longitude_deg, temp) or DEFAULT_CALIBRATION
+                                   site.longitude_deg, temp, self._spans) or DEFAULT_CALIBRATION
             return solar_slots(day_start, now_slot, rated, site.latitude_deg, site.longitude_deg,
                                0.0 if cover is None else cover, temp, factor), "physics"
         if any(v is not None for v in yesterday):  # nowhere on the globe: yesterday's sun again

@@ -84,6 +84,22 @@ def test_the_learnt_factor_is_the_arrays_own(factor, cover):
     assert learnt == pytest.approx(factor, rel=1e-9)
 
 
+def test_a_what_if_teaches_the_factor_nothing():
+    """A visitor's "twice the PV" for an hour at noon is not the arrays: the factor learnt around it is theirs."""
+    from expo.whatif import WhatIfSpan
+
+    day = dt.datetime(2026, 6, 1, tzinfo=TZ).timestamp()
+    buckets = day + 60 * np.arange(1440)
+    made = 0.8 * 10_000 * ac_per_rated_w(buckets + 30, LAT, LON, 0.0)
+    noon = (buckets >= day + 12 * 3600) & (buckets < day + 13 * 3600)
+    made[noon] *= 2
+    observed = dict(zip(buckets.astype(int), made))
+    doubled = WhatIfSpan("town", "double_pv", "twice the PV", "光伏翻倍", day + 12 * 3600, day + 13 * 3600 - 60,
+                         day + 13 * 3600, day + 13 * 3600)
+    assert learnt_factor(observed, {}, 10_000, LAT, LON, 15.0) > 0.85  # taught by the doubled hour
+    assert learnt_factor(observed, {}, 10_000, LAT, LON, 15.0, [doubled]) == pytest.approx(0.8, rel=1e-9)
+
+
 def test_a_night_teaches_nothing():
     night = dt.datetime(2026, 6, 1, 22, tzinfo=TZ).timestamp() + 60 * np.arange(300)
     assert learnt_factor(dict.fromkeys(night.astype(int), 0.0), {}, 10_000, LAT, LON, 15.0) is None
