@@ -136,7 +136,7 @@ TEXT: dict[str, tuple[str, str]] = {  # key: (English, 简体中文)
     "bigdata.board": ("Districts by energy used today", "各片区今日用电排行"),
     "bigdata.col.energy": ("Used today", "今日用电"),
     "bigdata.col.share": ("Clean", "清洁占比"),
-    "bigdata.col.co2": ("CO₂ avoided", "减排二氧化碳"),
+    "bigdata.col.co2": ("CO₂ avoided", "减排 CO₂"),
     "bigdata.board.none": ("No district has reported yet", "尚无片区上报数据"),
     "bigdata.share": ("Clean energy today", "今日清洁能源占比"),
     "bigdata.readings": ("Readings taken in today", "今日采集数据量"),
