@@ -45,6 +45,29 @@ def changed(sent: dict, fresh: dict, key: str, data, build):
     return build(data) if sent.get(key) != d else no_update
 
 
+# A chart is patched at most this often; numbers change every tick. Each patch redraws the chart in the browser
+# (a Sankey, 288 slots of stacked areas), and at one a second the charts alone took a third of a kiosk PC's core
+# in software rendering (measured); a meter speaks every 10 s, so a visitor sees no difference.
+CHART_EVERY_S = 5.0
+
+
+def chart_held(sent: dict, fresh: dict, keys, snapshot, name: str = "chart_at") -> bool:
+    """Whether a chart's changes wait: its last patch (``name`` in the page's digests) was under
+    ``CHART_EVERY_S`` ago. While they wait, ``fresh`` keeps what the page holds for ``keys``, so the next patch
+    carries every change held back. A chart patched now: call ``chart_sent``."""
+    last = sent.get(name)
+    fresh[name] = last  # until a patch is sent (``chart_sent``), the last one's time carries on
+    if last is None or not 0 <= snapshot.taken_s - last < CHART_EVERY_S:
+        return False
+    for key in keys:
+        fresh[key] = sent.get(key)
+    return True
+
+
+def chart_sent(fresh: dict, snapshot, name: str = "chart_at") -> None:
+    fresh[name] = snapshot.taken_s
+
+
 # a chart whose newest slot ends this long before the exhibit's now says so itself: two slots and the few
 # minutes a store takes to write a minute's rollup. The badge speaks for the newest reading of any meter; a
 # panel fed by the rollups (a chart of today) can fall behind while the badge stays green.

@@ -32,7 +32,7 @@ from dashboard.i18n import bilingual, both, text
 from dashboard.model.slots import SLOT_S, slot_times
 from dashboard.scenes import SceneInfo
 from dashboard.scenes import _citymap as citymap
-from dashboard.scenes._parts import behind_note, changed, data_until, digest, kpi
+from dashboard.scenes._parts import behind_note, changed, chart_held, chart_sent, data_until, digest, kpi
 
 SCENE = SceneInfo("bigdata", 60, "scene.bigdata", scale="city")
 CHART = "bigdata-load"
@@ -345,14 +345,17 @@ def chart_update(snapshot, lang: str, sent: dict, fresh: dict):
     fresh["chart"] = digest([lang, snapshot.day_start_s, len(today), len(yesterday), chart_unit(snapshot)[0]])
     fresh["today"], fresh["yesterday"] = digest(today), digest(yesterday)
     if sent.get("chart") != fresh["chart"]:
+        chart_sent(fresh, snapshot)
         return chart(snapshot, lang)
-    if sent.get("today") == fresh["today"] and sent.get("yesterday") == fresh["yesterday"]:
+    if chart_held(sent, fresh, ["today", "yesterday"], snapshot) or (
+            sent.get("today") == fresh["today"] and sent.get("yesterday") == fresh["yesterday"]):
         return no_update
     patch = Patch()
     if sent.get("yesterday") != fresh["yesterday"]:
         patch["data"][0]["y"] = yesterday
     if sent.get("today") != fresh["today"]:
         patch["data"][1]["y"] = today
+    chart_sent(fresh, snapshot)
     return patch
 
 

@@ -17,7 +17,7 @@ from dashboard import numbers, theme
 from dashboard.categories import CATEGORIES, SOURCES, USES
 from dashboard.i18n import bilingual, text
 from dashboard.scenes import SceneInfo
-from dashboard.scenes._parts import changed, digest, kpi
+from dashboard.scenes._parts import changed, chart_held, chart_sent, digest, kpi
 
 SCENE = SceneInfo("flow", 20, "scene.flow")
 NOW, TODAY = "flow-now", "flow-today"
@@ -90,13 +90,16 @@ def _fade(hex_colour: str) -> str:
     return f"rgba({r},{g},{b},0.45)"
 
 
-def _figure_update(sent, fresh, key, amounts, lang, fmt):
+def _figure_update(sent, fresh, key, amounts, lang, fmt, held: bool):
     values = links(amounts)[2]
     structure = digest([lang, key, len(values)])  # a Sankey drawn with no links has no source/target arrays
     names = labels(amounts, lang, fmt)
     fresh[key + ":s"], fresh[key + ":v"], fresh[key + ":l"] = structure, digest(values), digest(names)
     if sent.get(key + ":s") != structure:
         return make_figure(amounts, lang, fmt)
+    if held:  # the page keeps what it shows, and so do its digests: the next patch carries every change
+        fresh[key + ":v"], fresh[key + ":l"] = sent.get(key + ":v"), sent.get(key + ":l")
+        return no_update
     if sent.get(key + ":v") == fresh[key + ":v"] and sent.get(key + ":l") == fresh[key + ":l"]:
         return no_update  # an empty Sankey unchanged too: it had been drawn again on every tick (7.8 KB)
     if not values:  # nothing to patch new names into
@@ -109,8 +112,11 @@ def _figure_update(sent, fresh, key, amounts, lang, fmt):
 
 def update(snapshot, lang: str, sent: dict):
     fresh: dict = {}
-    now = _figure_update(sent, fresh, "now", snapshot.flows_now_w, lang, numbers.power)
-    today = _figure_update(sent, fresh, "today", snapshot.flows_today_wh, lang, numbers.energy)
+    held = chart_held(sent, fresh, (), snapshot)  # the two Sankeys' changes wait together
+    now = _figure_update(sent, fresh, "now", snapshot.flows_now_w, lang, numbers.power, held)
+    today = _figure_update(sent, fresh, "today", snapshot.flows_today_wh, lang, numbers.energy, held)
+    if now is not no_update or today is not no_update:
+        chart_sent(fresh, snapshot)
     data = [numbers.energy(snapshot.renewable_today_wh), numbers.percent(snapshot.renewable_share_today),
             numbers.mass_kg(snapshot.co2_avoided_today_kg), numbers.power(snapshot.load_now_w)]
     strip = changed(sent, fresh, "kpis", data, lambda d: [

@@ -17,7 +17,7 @@ from dashboard.categories import CATEGORIES, LOADS
 from dashboard.i18n import bilingual, text
 from dashboard.model.slots import SLOT_S, slot_times
 from dashboard.scenes import SceneInfo
-from dashboard.scenes._parts import behind_note, changed, data_until, digest, kpi
+from dashboard.scenes._parts import behind_note, changed, chart_held, chart_sent, data_until, digest, kpi
 
 SCENE = SceneInfo("load", 40, "scene.load")
 GRAPH = "load-graph"
@@ -134,6 +134,9 @@ def update(snapshot, lang: str, sent: dict):
     fresh["forecast"] = digest(ahead)
     if sent.get("structure") != structure or sent.get("yesterday") != fresh["yesterday"]:
         figure = make_figure(snapshot, lang)
+        chart_sent(fresh, snapshot)
+    elif chart_held(sent, fresh, ["s:" + k for k in keys] + ["forecast", "peak"], snapshot):
+        figure = no_update
     else:
         figure = Patch()
         touched = False
@@ -153,7 +156,9 @@ def update(snapshot, lang: str, sent: dict):
             for key, values in mark.items():
                 figure["data"][len(keys) + 2][key] = values
             touched = True
-        if not touched:
+        if touched:
+            chart_sent(fresh, snapshot)
+        else:
             figure = no_update
     now_slot = int((snapshot.clock_s - snapshot.day_start_s) // SLOT_S)
     yesterday_now = snapshot.curve_yesterday_w[now_slot] if 0 <= now_slot < len(snapshot.curve_yesterday_w) else None

@@ -29,7 +29,8 @@ from dashboard.model.slots import SLOT_S, slot_times
 from dashboard.scenes import SceneInfo
 from dashboard.scenes import _building as drawing
 from dashboard.scenes import _whatif as whatif
-from dashboard.scenes._parts import asset_url, behind_note, changed, data_until, digest, kpi, rounded
+from dashboard.scenes._parts import (asset_url, behind_note, changed, chart_held, chart_sent, data_until, digest, kpi,
+                                     rounded)
 
 SCENE = SceneInfo("zeb", 30, "scene.zeb", scale="building")
 GRAPH = "zeb-graph"
@@ -195,14 +196,16 @@ def figure_update(snapshot, lang: str, sent: dict, fresh: dict):
     fresh["structure"] = structure
     fresh["lines"] = [digest(v) for v in lines]
     if sent.get("structure") != structure:
+        chart_sent(fresh, snapshot)
         return make_figure(snapshot, lang)
     before = sent.get("lines") or []
-    if before == fresh["lines"]:
+    if chart_held(sent, fresh, ["lines"], snapshot) or before == fresh["lines"]:
         return no_update
     figure = Patch()
     for i, values in enumerate(lines):
         if i >= len(before) or before[i] != fresh["lines"][i]:
             figure["data"][i]["y"] = values
+    chart_sent(fresh, snapshot)
     return figure
 
 

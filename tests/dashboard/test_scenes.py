@@ -14,6 +14,7 @@ from dashboard.categories import SOURCES, USES
 from dashboard.model import ExhibitModel, ModelSettings
 from dashboard.scenes import _wiring as wiring
 from dashboard.scenes import city, flow, load, rank, zeb
+from dashboard.scenes._parts import CHART_EVERY_S
 
 MODULES = scenes.discover()
 
@@ -146,9 +147,29 @@ def test_flow_links_never_negative_and_never_more_than_supplied(amounts):
     assert sum(val) <= supply * (1 + 1e-6) + len(val)
 
 
+def later(snapshot, seconds: float = CHART_EVERY_S):
+    """The same snapshot polled ``seconds`` later: a chart's held changes are due again."""
+    return dataclasses.replace(snapshot, taken_s=snapshot.taken_s + seconds)
+
+
+def test_a_charts_changes_wait_five_seconds_and_then_all_come_at_once(snapshot):
+    """Numbers change every tick; a chart is redrawn at most every CHART_EVERY_S, and what changed while it
+    waited is not lost: the next patch carries it."""
+    _, sent = flow.update(snapshot, "zh", {})
+    busier = changed_power(snapshot, 1.5)
+    soon, sent = flow.update(later(busier, 1.0), "zh", sent)
+    assert soon[0] is no_update and soon[2] is not no_update  # the Sankey waits, the KPIs do not
+    quiet, sent = flow.update(later(busier, 3.0), "zh", sent)
+    assert quiet[0] is no_update
+    due, _ = flow.update(later(busier), "zh", sent)
+    assert isinstance(due[0], Patch)
+    shown = {tuple(op["location"]): op["params"]["value"] for op in due[0].to_plotly_json()["operations"]}
+    assert shown[("data", 0, "link", "value")] == flow.links(busier.flows_now_w)[2]
+
+
 def test_flow_patches_only_values_and_labels(snapshot):
     _, sent = flow.update(snapshot, "zh", {})
-    values, _ = flow.update(changed_power(snapshot, 1.5), "zh", sent)
+    values, _ = flow.update(later(changed_power(snapshot, 1.5)), "zh", sent)
     patch = values[0]
     assert isinstance(patch, Patch)
     paths = {tuple(op["location"]) for op in patch.to_plotly_json()["operations"]}
@@ -170,7 +191,7 @@ def test_load_curve_patches_only_the_changed_hour(snapshot):
     key = load.sectors(snapshot)[0]
     slot = max(i for i, v in enumerate(curve[key]) if v is not None)
     curve[key][slot] = curve[key][slot] + 1000.0  # one more kW in the newest slot
-    values, _ = load.update(dataclasses.replace(snapshot, curve_today=curve), "en", sent)
+    values, _ = load.update(later(dataclasses.replace(snapshot, curve_today=curve)), "en", sent)
     patch = values[0]
     assert isinstance(patch, Patch)
     locations = [tuple(op["location"]) for op in patch.to_plotly_json()["operations"]]
