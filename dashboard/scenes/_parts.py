@@ -46,8 +46,8 @@ def changed(sent: dict, fresh: dict, key: str, data, build):
 
 
 # A chart is patched at most this often; numbers change every tick. Each patch redraws the chart in the browser
-# (a Sankey, 288 slots of stacked areas), and at one a second the charts alone took a third of a kiosk PC's core
-# in software rendering (measured); a meter speaks every 10 s, so a visitor sees no difference.
+# (a Sankey, 288 slots of stacked areas): every second, the flow scene's two Sankeys took 15 % of a core more in
+# software rendering (measured); a meter speaks every 10 s, so a visitor sees no difference.
 CHART_EVERY_S = 5.0
 
 
