@@ -306,16 +306,18 @@ def update(snapshot, lang: str, sent: dict, focus: str | None = None):
     if sent.get("structure") != fresh["structure"]:
         figure = go.Figure(layout=theme.layout(xaxis=dict(visible=False), yaxis=dict(visible=False))) if waiting \
             else make_figure(snapshot, lang, site)
-    elif all(sent.get(k) == fresh[k] for k in ("colours", "symbols", "trunks")):
-        figure = no_update
-    else:  # only the part that changed: colours most ticks, symbols when a meter goes offline or returns
-        figure = Patch()
+        _parts.chart_sent(fresh, snapshot)
+    else:  # only the part that changed: colours every 5 s at most, symbols as soon as a meter goes offline or back
+        _parts.chart_held(sent, fresh, ("colours", "trunks"), snapshot)
+        figure = Patch() if any(sent.get(k) != fresh[k] for k in ("colours", "symbols", "trunks")) else no_update
         if sent.get("trunks") != fresh["trunks"]:  # a feeder's line stepped to another width
             figure["layout"]["shapes"] = trunks
         for trace, values in colours.items() if sent.get("colours") != fresh["colours"] else ():
             figure["data"][trace]["marker"]["color"] = values
         for trace, values in symbols.items() if sent.get("symbols") != fresh["symbols"] else ():
             figure["data"][trace]["marker"]["symbol"] = values
+        if any(sent.get(k) != fresh[k] for k in ("colours", "trunks")):
+            _parts.chart_sent(fresh, snapshot)
     strip = changed(sent, fresh, "kpis", [site, _kpi_data(snapshot, site)], lambda _: kpis(snapshot, site))
     line = changed(sent, fresh, "caption", [site, _parts.site_name(snapshot, site),
                                             numbers.percent(share_now(snapshot, site))],

@@ -21,6 +21,7 @@ from dashboard.model import ExhibitModel, ModelSettings
 from dashboard.model.latest import devices_now
 from dashboard.model.views import DeviceNow
 from dashboard.scenes import _wiring as wiring
+from dashboard.scenes._parts import CHART_EVERY_S
 from dashboard.scenes import _gather as gather, city
 from tests.dashboard.test_scenes import district_snapshot
 
@@ -140,7 +141,8 @@ def test_a_tick_on_a_big_site_patches_only_the_colours_and_stays_small(city_snap
     values, sent = city.update(city_snapshot, "en", {})
     devices = tuple(dataclasses.replace(d, power_w=None if d.power_w is None else d.power_w * 0.5)
                     for d in city_snapshot.devices)
-    values, _ = city.update(dataclasses.replace(city_snapshot, devices=devices), "en", sent)
+    five_s_on = city_snapshot.taken_s + CHART_EVERY_S  # colours are patched every 5 s at most
+    values, _ = city.update(dataclasses.replace(city_snapshot, devices=devices, taken_s=five_s_on), "en", sent)
     assert isinstance(values[0], Patch)
     operations = values[0].to_plotly_json()["operations"]
     assert {tuple(op["location"]) for op in operations} == {("data", 0, "marker", "color"),

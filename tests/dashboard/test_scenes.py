@@ -75,22 +75,28 @@ def changed_power(snapshot, factor: float):
     return dataclasses.replace(snapshot, devices=devices, flows_now_w=flows)
 
 
+def later(snapshot, seconds: float = CHART_EVERY_S):
+    """The same snapshot polled ``seconds`` later: a chart's held changes are due again."""
+    return dataclasses.replace(snapshot, taken_s=snapshot.taken_s + seconds)
+
+
 def test_city_sends_only_colours_when_power_changes(snapshot):
     _, sent = city.update(snapshot, "en", {})
-    values, _ = city.update(changed_power(snapshot, 0.97), "en", sent)
+    values, _ = city.update(later(changed_power(snapshot, 0.97)), "en", sent)
     figure = values[0]
     assert isinstance(figure, Patch)
     paths = {tuple(op["location"]) for op in figure.to_plotly_json()["operations"]}
     assert paths == {("data", 0, "marker", "color")}
     # halved: the feeders' lines come with the colours when one of them stepped to another width, nothing else
     halved = changed_power(snapshot, 0.5)
-    values, _ = city.update(halved, "en", sent)
+    values, _ = city.update(later(halved), "en", sent)
     paths = {tuple(op["location"]) for op in values[0].to_plotly_json()["operations"]}
     stepped = wiring.trunk_shapes(city.shown(snapshot)) != wiring.trunk_shapes(city.shown(halved))
     assert paths == {("data", 0, "marker", "color")} | ({("layout", "shapes")} if stepped else set())
 
 
 def test_city_sends_symbols_when_a_meter_goes_offline(snapshot):
+    """At once: a meter going dark is not held back with the colours (this tick is the first one's instant)."""
     _, sent = city.update(snapshot, "en", {})
     first = city.shown(snapshot)[0]
     devices = tuple(dataclasses.replace(d, state="offline") if d.device == first.device else d
@@ -145,11 +151,6 @@ def test_flow_links_never_negative_and_never_more_than_supplied(amounts):
     assert all(v >= 0 for v in val)
     supply = sum(max(amounts.get(k, 0.0), 0.0) for k in SOURCES)
     assert sum(val) <= supply * (1 + 1e-6) + len(val)
-
-
-def later(snapshot, seconds: float = CHART_EVERY_S):
-    """The same snapshot polled ``seconds`` later: a chart's held changes are due again."""
-    return dataclasses.replace(snapshot, taken_s=snapshot.taken_s + seconds)
 
 
 def test_a_charts_changes_wait_five_seconds_and_then_all_come_at_once(snapshot):
