@@ -16,6 +16,7 @@ locked or the disk full, not at all (``StoreUnavailable``).
 
 from __future__ import annotations
 
+import logging
 import os
 import sqlite3
 import threading
@@ -42,6 +43,7 @@ ADDRESS = "sqlite:///relative.db or sqlite:////absolute.db"
 SETTINGS = ()  # a file needs no credentials
 
 _ANNOUNCED = ("device", "name", "model", "address", "measures")  # a meter's announcement: merged field by field
+log = logging.getLogger(__name__)
 KEEP_REJECTED = 10_000  # newest quarantined messages kept; older ones are counted in health, not kept
 
 
@@ -115,6 +117,9 @@ class SQLiteStore:
         try:
             row = db.execute("SELECT version FROM schema").fetchone()
             if row[0] == 1:
+                count = db.execute("SELECT count(*) FROM readings").fetchone()[0]
+                log.warning("%s: rewriting its %d raw readings time-major (store schema 1 -> 2), about a second "
+                            "a million; writers wait meanwhile (ingest spools)", self.path, count)
                 for statement in MIGRATE_1_TO_2.strip().split(";"):
                     if statement.strip():
                         db.execute(statement)
