@@ -1,8 +1,9 @@
 """Embedded store: one SQLite file in WAL mode, so ingest writes while the dashboard reads, no server needed.
 
 Layout (docs/data-model.md): a ``series`` table interns (site, device,
-metric) as an integer; ``readings`` holds (series, ts_ms, value) keyed by
-series and instant, so a redelivered reading replaces itself. Each batch
+metric) as an integer; ``readings`` holds (ts_ms, series, value) keyed by
+instant and series, so a redelivered reading replaces itself, and a batch of
+every meter's reading lands in a few pages, not a page per series. Each batch
 counts the 1-minute buckets it touched (from its own rows where a bucket is
 new, from raw rows where it held readings) and adds what changed in them to
 their 1-hour buckets, inside the same transaction: a
@@ -15,6 +16,7 @@ locked or the disk full, not at all (``StoreUnavailable``).
 
 from __future__ import annotations
 
+import logging
 import os
 import sqlite3
 import threading
@@ -33,14 +35,15 @@ from expo.store import (
 )
 from expo.stores._places import read_back
 from expo.whatif import WhatIfSpan
-from expo.stores._sqlite.schema import (ADD_CHANGED, CHANGED_INTO, NOTE_FINER_WAS, ROLLUP_FROM_READINGS,
-                                        ROLLUP_FROM_ROLLUP, SCHEMA, SCHEMA_VERSION, TO_RECOMPUTE)
+from expo.stores._sqlite.schema import (ADD_CHANGED, CHANGED_INTO, MIGRATE_1_TO_2, NOTE_FINER_WAS,
+                                        ROLLUP_FROM_READINGS, ROLLUP_FROM_ROLLUP, SCHEMA, SCHEMA_VERSION, TO_RECOMPUTE)
 
 SCHEMES = ("sqlite",)
 ADDRESS = "sqlite:///relative.db or sqlite:////absolute.db"
 SETTINGS = ()  # a file needs no credentials
 
 _ANNOUNCED = ("device", "name", "model", "address", "measures")  # a meter's announcement: merged field by field
+log = logging.getLogger(__name__)
 KEEP_REJECTED = 10_000  # newest quarantined messages kept; older ones are counted in health, not kept
 
 
@@ -94,7 +97,9 @@ class SQLiteStore:
             row = self._db.execute("SELECT version FROM schema").fetchone()
             if row is None:
                 self._db.execute("INSERT INTO schema VALUES (?)", (SCHEMA_VERSION,))
-            elif row[0] != SCHEMA_VERSION:
+            elif row[0] == 1:
+                row = self._migrate_from_1()
+            if row is not None and row[0] != SCHEMA_VERSION:
                 raise StoreError(f"{self.path} has store schema {row[0]}; this version reads schema {SCHEMA_VERSION}")
             self._make_scratch_tables()
         except sqlite3.DatabaseError as exc:
@@ -103,6 +108,26 @@ class SQLiteStore:
             raise StoreError(f"cannot open SQLite store {self.path}: {exc.strerror}") from None
         self._lock = threading.Lock()
         self._series: dict[tuple[str, str, str], int] = {}
+
+    def _migrate_from_1(self) -> tuple:
+        """A schema-1 file's raw table rewritten time-major, in one transaction: a process that opened the file
+        at the same moment waits, then finds it done. Takes about a second per million readings."""
+        db = self._db
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            row = db.execute("SELECT version FROM schema").fetchone()
+            if row[0] == 1:
+                count = db.execute("SELECT count(*) FROM readings").fetchone()[0]
+                log.warning("%s: rewriting its %d raw readings time-major (store schema 1 -> 2), about a second "
+                            "a million; writers wait meanwhile (ingest spools)", self.path, count)
+                for statement in MIGRATE_1_TO_2.strip().split(";"):
+                    if statement.strip():
+                        db.execute(statement)
+            db.execute("COMMIT")
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        return db.execute("SELECT version FROM schema").fetchone()
 
     # -- writing ---------------------------------------------------------------------------------
 
@@ -206,6 +231,7 @@ class SQLiteStore:
         touched, each level's touched buckets as they were before it, and what changed in a finer level."""
         db = self._db
         db.execute("CREATE TEMP TABLE IF NOT EXISTS touched (series INTEGER, bucket_ms INTEGER)")
+        db.execute("CREATE INDEX IF NOT EXISTS temp.touched_key ON touched (series, bucket_ms)")
         db.execute("CREATE TEMP TABLE IF NOT EXISTS changed (series INTEGER, bucket_ms INTEGER, dn INTEGER, "
                    "dtotal REAL, lo REAL, hi REAL, last_ts_ms INTEGER, shrank INTEGER)")
         for name in ROLLUPS_S:

@@ -8,16 +8,19 @@ it gets it the first time it is opened, and an older version simply does not
 read it (``sites``, ``buildings``).
 """
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS schema (version INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS series (
     id INTEGER PRIMARY KEY, site TEXT NOT NULL, device TEXT NOT NULL, metric TEXT NOT NULL,
     UNIQUE (site, device, metric));
+-- raw readings time-major: a batch (one reading of every meter) lands in a few contiguous pages, not in one page
+-- per series (series-major, schema 1, wrote a page per series and batch once a series' rows filled a page: a
+-- batch's cost grew for the first hours of a city's run). Nothing reads raw rows by series over time.
 CREATE TABLE IF NOT EXISTS readings (
-    series INTEGER NOT NULL, ts_ms INTEGER NOT NULL, value REAL NOT NULL,
-    PRIMARY KEY (series, ts_ms)) WITHOUT ROWID;
+    ts_ms INTEGER NOT NULL, series INTEGER NOT NULL, value REAL NOT NULL,
+    PRIMARY KEY (ts_ms, series)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS latest (series INTEGER PRIMARY KEY, ts_ms INTEGER NOT NULL, value REAL NOT NULL);
 CREATE TABLE IF NOT EXISTS rollup_1m (
     series INTEGER NOT NULL, bucket_ms INTEGER NOT NULL, n INTEGER NOT NULL, total REAL NOT NULL,
@@ -58,17 +61,31 @@ CREATE TABLE IF NOT EXISTS buildings (
     PRIMARY KEY (site, building));
 """
 
+# Schema 1's raw table was series-major; a file of it is rewritten time-major when it is first opened.
+MIGRATE_1_TO_2 = """
+CREATE TABLE readings_by_time (
+    ts_ms INTEGER NOT NULL, series INTEGER NOT NULL, value REAL NOT NULL,
+    PRIMARY KEY (ts_ms, series)) WITHOUT ROWID;
+INSERT INTO readings_by_time (ts_ms, series, value) SELECT ts_ms, series, value FROM readings ORDER BY ts_ms, series;
+DROP TABLE readings;
+ALTER TABLE readings_by_time RENAME TO readings;
+UPDATE schema SET version = 2;
+"""
+
 # Recompute the touched buckets of one rollup from its source: raw readings, or the finer rollup (for the buckets
-# the finer rollup's changes cannot be added to: ``CHANGED_INTO`` below).
+# the finer rollup's changes cannot be added to: ``CHANGED_INTO`` below). Raw rows are read a bucket at a time,
+# every series' rows in it in one range of the time-major table (CROSS JOIN keeps that loop outside), and kept
+# for the touched series.
 ROLLUP_FROM_READINGS = """
-WITH agg AS (
-    SELECT t.series, t.bucket_ms, count(*) AS n, sum(r.value) AS total, min(r.value) AS lo, max(r.value) AS hi,
+WITH buckets AS (SELECT DISTINCT bucket_ms FROM touched),
+agg AS (
+    SELECT r.series, b.bucket_ms, count(*) AS n, sum(r.value) AS total, min(r.value) AS lo, max(r.value) AS hi,
            max(r.ts_ms) AS last_ts_ms
-    FROM touched t JOIN readings r
-      ON r.series = t.series AND r.ts_ms >= t.bucket_ms AND r.ts_ms < t.bucket_ms + {width_ms}
-    GROUP BY t.series, t.bucket_ms)
+    FROM buckets b CROSS JOIN readings r ON r.ts_ms >= b.bucket_ms AND r.ts_ms < b.bucket_ms + {width_ms}
+    WHERE EXISTS (SELECT 1 FROM touched t WHERE t.series = r.series AND t.bucket_ms = b.bucket_ms)
+    GROUP BY r.series, b.bucket_ms)
 INSERT OR REPLACE INTO rollup_{name} (series, bucket_ms, n, total, lo, hi, last_ts_ms, last)
-SELECT agg.*, (SELECT value FROM readings x WHERE x.series = agg.series AND x.ts_ms = agg.last_ts_ms) FROM agg
+SELECT agg.*, (SELECT value FROM readings x WHERE x.ts_ms = agg.last_ts_ms AND x.series = agg.series) FROM agg
 """
 ROLLUP_FROM_ROLLUP = """
 WITH agg AS (
