@@ -69,10 +69,14 @@
   var ORBIT_MS = 60000, ORBIT_PX = 4, ORBIT = [[0, 0], [1, 0], [1, 1], [0, 1], [-1, 1], [-1, 0], [-1, -1], [0, -1]];
   state.orbit = [0, 0];
   var placed = '';
-  function fitPage() {
-    var style = getComputedStyle(document.documentElement);
-    var w = parseFloat(style.getPropertyValue('--page-w')), h = parseFloat(style.getPropertyValue('--page-h'));
-    if (!w || !h) { return; }
+  var page = null;  // the canvas's size, read from the CSS when the window changes, not on every tick
+  function fitPage(event) {
+    if (event || !page) {
+      var style = getComputedStyle(document.documentElement);
+      page = [parseFloat(style.getPropertyValue('--page-w')), parseFloat(style.getPropertyValue('--page-h'))];
+    }
+    var w = page[0], h = page[1];
+    if (!w || !h) { page = null; return; }
     var px = ORBIT_PX * Math.min(window.innerWidth, window.innerHeight) / 1080;  // the orbit's step on this screen
     var k = Math.min((window.innerWidth - 2 * px) / w, (window.innerHeight - 2 * px) / h);
     var step = ORBIT[((Math.floor(state.showTime() / ORBIT_MS) % 8) + 8) % 8];
