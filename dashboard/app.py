@@ -62,7 +62,9 @@ def frame(scenes, settings: KioskSettings, timezone: str):
         "language": settings.language,
         "text": _client_text(),
     }
-    return html.Div(id="root", className=f"lang-{settings.language}", children=[
+    # the classes kiosk.js's ``show`` sets, from the first frame: when the page opens on the first scene the
+    # rotation changes nothing, and Dash then never calls ``show`` until the scene changes
+    return html.Div(id="root", className=f"lang-{settings.language} scene-{first}", children=[
         dcc.Location(id="url", refresh=False),
         dcc.Store(id="config", data=config),
         dcc.Store(id="scene", data=first),

@@ -111,23 +111,41 @@
   }
   window.addEventListener('resize', function () { document.querySelectorAll('.fit').forEach(fit); });
 
-  // The town's feeder lines: their dashes move one period (_wiring.TRUNK_DASH, 24 px) every 1.2 s, set from the
-  // clock each frame while the town is on screen, so plotly redrawing its shapes (every tick) never restarts
-  // them. Along each line's own direction, which the server draws the way its power goes.
-  // The wind turbines' rotors (the plan's layout images) turn as fast as #city-rotor says (turns a minute, from
-  // their live power), each frame from where they were, so a new speed never makes them jump.
-  // A step every TOWN_STEP_MS (12 a second), not every frame: each step repaints the plan's lines, and at 60 a
-  // second in a kiosk's software rendering that was 40 % of a core for the town alone (measured); at 12 the
-  // dashes still glide (2 px a step). The offset is set on the lines' own layer, so only they are restyled, not
-  // every meter of the plan (a property set on the graph is inherited by all of its elements).
-  var TOWN_STEP_MS = 80;
-  var rotor = { angle: 0, at: null }, stepped = -Infinity;
-  function moveTown(t) {
-    window.requestAnimationFrame(moveTown);
+  // The scenes' motion, stepped by one timer (STEP_MS, 12 steps a second) that runs only while a scene with motion
+  // is shown: not CSS animations, which a browser draws 60 times a second. In a kiosk's software rendering the
+  // building's moving dots took about 25 % of a core as CSS animations and the town's lines 40 % at every frame,
+  // measured; at 12 steps the dots and dashes still glide (1-2 px a step). A step sets one custom property on
+  // each moving part, which its CSS turns into a transform (no layout, no repaint of anything else):
+  // - the building's wires and the big-data map's flow lines: --p, where each one's dots or dashes are in their
+  //   period (0-1), from the clock and the part's own --dur (seconds a period) and --dir (reverse: the other way);
+  // - the building's sun: --turn, its rays' angle (a turn in SUN_TURN_S);
+  // - the town's feeder lines: --trunk-offset on the lines' own layer (plotly redraws its shapes every tick, which
+  //   would restart an animation; the offset from the clock never does), one dash period (_wiring.TRUNK_DASH,
+  //   24 px) every 1.2 s along each line's own direction, which the server draws the way its power goes;
+  // - the town's wind turbine rotors (the plan's layout images): turned as fast as #city-rotor says (turns a
+  //   minute, from their live power), each step from where they were, so a new speed never makes them jump.
+  var STEP_MS = 80, SUN_TURN_S = 90, MOVING = ['scene-city', 'scene-zeb', 'scene-bigdata'];
+  var rotor = { angle: 0, at: null }, stepTimer = null;
+  function movingScene() {
     var root = document.getElementById('root');
-    if (!root || root.className.indexOf('scene-city') < 0) { rotor.at = null; return; }
-    if (t - stepped < TOWN_STEP_MS) { return; }
-    stepped = t;
+    var cls = root ? root.className : '';
+    return MOVING.some(function (name) { return cls.indexOf(name) >= 0; }) ? cls : null;
+  }
+  function period(el, t) {  // where in its period a part's motion is at t (s)
+    var f = (t / (parseFloat(el.style.getPropertyValue('--dur')) || 2)) % 1;
+    return (el.style.getPropertyValue('--dir') === 'reverse' ? 1 - f : f).toFixed(3);
+  }
+  function step() {
+    var cls = movingScene();
+    if (!cls) { stepTimer = null; rotor.at = null; return; }
+    stepTimer = setTimeout(step, STEP_MS);
+    var t = performance.now();
+    document.querySelectorAll('.scene.active .zb-wires .on i, .scene.active .bd-flows > div').forEach(function (el) {
+      el.style.setProperty('--p', period(el, t / 1000));
+    });
+    var sun = document.querySelector('.scene.active .zb-sky.day .zb-sun');
+    if (sun) { sun.style.setProperty('--turn', ((t / 1000 / SUN_TURN_S * 360) % 360).toFixed(1) + 'deg'); }
+    if (cls.indexOf('scene-city') < 0) { rotor.at = null; return; }
     document.querySelectorAll('#city-graph .shapelayer').forEach(function (layer) {
       layer.style.setProperty('--trunk-offset', (-(t % 1200) / 50).toFixed(1) + 'px');
     });
@@ -138,7 +156,10 @@
       img.style.transform = 'rotate(' + rotor.angle.toFixed(1) + 'deg)';
     });
   }
-  window.requestAnimationFrame(moveTown);
+  function startMotion() {  // when a scene comes on screen (after Dash has set #root's class), and once a second
+    if (stepTimer === null && movingScene()) { stepTimer = setTimeout(step, 0); }
+  }
+  state.motionRunning = function () { return stepTimer !== null; };
 
   function fill(template, fields) {
     return template.replace(/\{(\w+)\}/g, function (_, k) { return fields[k] === undefined ? '' : fields[k]; });
@@ -189,6 +210,7 @@
         var dots = cfg.scenes.map(function (id) { return id === scene ? 'nav-dot active' : 'nav-dot'; });
         // plotly sizes a graph when it becomes visible; tell it the window may have changed
         setTimeout(function () { watchCanvases(); window.dispatchEvent(new Event('resize')); }, 50);
+        setTimeout(startMotion, 100);
         document.documentElement.lang = lang === 'zh' ? 'zh-CN' : 'en';
         return [sections, dots, 'lang-' + lang + ' scene-' + scene + (role() ? ' role-' + role() : '')];
       },
@@ -215,6 +237,7 @@
         var t = cfg.text;
         fitPage();  // the orbit's step, once a second
         watchCanvases();  // a canvas drawn since the last tick gets its observer (once)
+        startMotion();  // should the scene's class have come after its first look
         if (beat && beat.sent_s !== state.lastSent) {  // a new answer from the server
           state.lastSent = beat.sent_s;
           state.lastBeatAt = now;

@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import threading
+import time
 
 import pytest
 from werkzeug.serving import make_server
@@ -159,6 +160,12 @@ def test_live_updates_change_styles_and_text_never_the_number_of_elements(served
     drawn(browser)
     count = "return document.querySelector('.scene.active').getElementsByTagName('*').length"
     before = browser.js(count)
+    # the flow lines' dashes move: kiosk.js steps each line's transform, the way the line's --dir says
+    dashes = "return [...document.querySelectorAll('.scene.active .bd-flows > div:not([hidden])')]" \
+             ".map(e => getComputedStyle(e, '::before').transform)"
+    first = browser.js(dashes)
+    time.sleep(0.25)
+    assert first and browser.js(dashes) != first
     try:
         for step in range(1, 6):
             city = binhai(readings_today=123_456_789 + step * 20_000, readings_per_s=2_000 + step)
