@@ -140,3 +140,76 @@ def test_the_lean_client_hands_qos_0_and_1_to_one_function_and_acknowledges_only
     assert got.get(timeout=10)[:2] == ("lean/q1", b"next")  # the acknowledged one did not come again
     assert got.empty()
     stop(client)
+
+
+def lean_client(protocol=mqtt.MQTTv5) -> tuple[LeanReceiveClient, list]:
+    got: list = []
+    client = LeanReceiveClient(mqtt.CallbackAPIVersion.VERSION2, client_id="lean-parse", protocol=protocol)
+    client.manual_ack_set(True)
+    client.on_publish_received = lambda topic, payload, mid, qos: got.append((topic, payload, mid, qos))
+    client.on_message = lambda c, u, m: got.append(("paho", m.topic, m.payload, m.mid, m.qos))
+    return client, got
+
+
+def publish_packet(topic: bytes, payload: bytes, qos: int, mid: int, props: bytes | None) -> tuple[int, bytes]:
+    """(fixed header's first byte, the rest after the remaining length), as a broker sends a PUBLISH."""
+    body = struct.pack("!H", len(topic)) + topic + (struct.pack("!H", mid) if qos else b"")
+    return 0x30 | (qos << 1), body + (props if props is not None else b"") + payload
+
+
+@given(topic=text.filter(bool), payload=st.binary(max_size=64), qos=st.integers(0, 1), mid=st.integers(1, 65_535),
+       values=publish_properties, v5=st.booleans())
+def test_a_publish_read_by_index_is_what_pahos_decoder_reads(topic, payload, qos, mid, values, v5):
+    """The lean parse against paho's own, on any QoS 0/1 PUBLISH; one with properties takes paho's path whole."""
+    protocol = mqtt.MQTTv5 if v5 else mqtt.MQTTv311
+    header, body = publish_packet(topic.encode(), payload, qos, mid, packed(values) if v5 else None)
+    theirs = _packet.decode_publish(header, body, protocol)
+    client, got = lean_client(protocol)
+    client._in_packet = {**client._in_packet, "command": header, "packet": body}
+    client._handle_publish()
+    if v5 and values:
+        assert got[0][0] == "paho" and got[0][1:3] == (topic, payload)  # paho's path, properties and all
+    else:
+        assert got == [(theirs.topic.decode(), theirs.payload, theirs.mid if qos else 0, theirs.qos)]
+
+
+@given(cut=st.integers(0, 17), qos=st.integers(0, 1), v5=st.booleans())
+def test_a_short_publish_is_refused_as_paho_refuses_it(cut, qos, v5):
+    """Cut inside its topic: never handed on with a part of its topic."""
+    header, body = publish_packet(b"expo/t/d/reading", b"{}", qos, 9, b"\x00" if v5 else None)
+    client, got = lean_client(mqtt.MQTTv5 if v5 else mqtt.MQTTv311)
+    client._in_packet = {**client._in_packet, "command": header, "packet": body[:cut]}
+    try:
+        client._handle_publish()
+    except _packet.MalformedPacket:
+        pass
+    assert all(g[0] == "paho" for g in got)  # never a half-read message handed on by the lean parse
+
+
+def test_packets_already_read_from_the_socket_are_all_handled_before_waiting_again():
+    """One socket read holds many packets; each is handed on in the same wake-up, and a packet cut across two
+    reads is whole when its rest arrives."""
+    import socket
+
+    client, got = lean_client()
+    ours, broker = socket.socketpair()
+    try:
+        ours.setblocking(False)
+        client._sock = ours
+        packets = []
+        for i in range(300):
+            header, body = publish_packet(f"expo/t/m{i}/reading".encode(), b'{"power_w": %d}' % i, 1, i + 1, b"\x00")
+            packets.append(bytes([header, len(body)]) + body)
+        stream = b"".join(packets)
+        cut = len(stream) - 7  # the last packet's end comes later
+        broker.sendall(stream[:cut])
+        assert client.loop_read() == mqtt.MQTT_ERR_SUCCESS
+        assert [g[2] for g in got] == list(range(1, 300))  # all but the cut one, in one call
+        broker.sendall(stream[cut:])
+        assert client.loop_read() == mqtt.MQTT_ERR_SUCCESS
+        assert got[-1] == ("expo/t/m299/reading", b'{"power_w": 299}', 300, 1) and len(got) == 300
+        client._sock_close()
+        assert client._at >= len(client._held)  # nothing of a closed connection is kept for the next
+    finally:
+        broker.close()
+        ours.close()
