@@ -73,6 +73,7 @@ def frame(scenes, settings: KioskSettings, timezone: str):
         dcc.Store(id="beat", data=None),
         dcc.Store(id="bigdata-focus"),  # the district a visitor tapped on the city's map (None: the home town)
         dcc.Store(id="whatif-sent"),  # the last what-if this page sent (scenes/_whatif.py)
+        dcc.Interval(id="whatif-tick", interval=whatif.CHECK_MS),  # whether what-ifs are offered, now
         dcc.Interval(id="tick", interval=settings.refresh_ms),
         dcc.Interval(id="clock", interval=1000),
         html.Header(className="topbar", children=[
@@ -192,7 +193,7 @@ def create_app(model: ExhibitModel, settings: KioskSettings = KioskSettings(), s
         ClientsideFunction("expo", "watch"),
         Output("badge", "children"), Output("badge", "className"), Output("banner", "className"),
         Output("local-clock", "children"),
-        Input("clock", "n_intervals"), Input("beat", "data"), State("lang", "data"), State("config", "data"),
+        Input("clock", "n_intervals"), State("beat", "data"), State("lang", "data"), State("config", "data"),
     )
     from dashboard import status
 

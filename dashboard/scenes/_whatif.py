@@ -64,21 +64,27 @@ def banner(snapshot, now_s: float):
     return both(f"{en} · {zh} · {left}", f"{zh} · {en} · {left}")
 
 
+CHECK_MS = 3_000  # how often a page asks whether what-ifs are offered and which mean something now
+
+
 def register_callbacks(app, model, commander) -> None:
     scenes = list(OFFERED)
 
-    @app.callback(Output({"type": "whatif-row", "scene": ALL}, "style"), Input("tick", "n_intervals"),
-                  State({"type": "whatif-row", "scene": ALL}, "style"))
-    def show(_tick, styles):
-        wanted = {} if offered(model.snapshot, commander) else {"display": "none"}
-        return [no_update if style == wanted else wanted for style in styles]
-
-    @app.callback(Output({"type": "whatif", "scene": ALL, "action": ALL}, "style"), Input("tick", "n_intervals"),
+    # Whether what-ifs are offered at all, and which of them mean something now (a cloud at night does not): asked
+    # every CHECK_MS on an interval of its own, in one request, not with every second's refresh. They change with
+    # the hour, the weather and the what-if in force, and every callback on the page's one-second tick costs the
+    # kiosk's browser a round of Dash's work each second.
+    @app.callback(Output({"type": "whatif-row", "scene": ALL}, "style"),
+                  Output({"type": "whatif", "scene": ALL, "action": ALL}, "style"),
+                  Input("whatif-tick", "n_intervals"),
+                  State({"type": "whatif-row", "scene": ALL}, "style"),
                   State({"type": "whatif", "scene": ALL, "action": ALL}, "style"))
-    def each(_tick, styles):
-        ids = [o["id"] for o in ctx.outputs_list]
+    def show(_tick, rows, buttons):
+        row = {} if offered(model.snapshot, commander) else {"display": "none"}
+        ids = [o["id"] for o in ctx.outputs_list[1]]
         wanted = [{} if meaningful(model.snapshot, i["action"]) else {"display": "none"} for i in ids]
-        return [no_update if (style or {}) == want else want for style, want in zip(styles, wanted)]
+        return ([no_update if style == row else row for style in rows],
+                [no_update if (style or {}) == want else want for style, want in zip(buttons, wanted)])
 
     @app.callback(Output("whatif-sent", "data"), Input({"type": "whatif", "scene": ALL, "action": ALL}, "n_clicks"),
                   prevent_initial_call=True)
