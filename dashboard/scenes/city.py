@@ -176,8 +176,12 @@ def make_figure(snapshot, lang: str, site: str | None = None) -> go.Figure:
         traces,
         layout=theme.layout(
             template=theme.LEAN_TEMPLATE,
-            xaxis=dict(visible=False),
-            yaxis=dict(visible=False, scaleanchor="x", scaleratio=1, range=_y_range(devices)),
+            # one scale both ways by shrinking the plot area to the plan's shape ("domain"), not by widening an axis's
+            # range ("range", plotly's default): a widened range is written back into the figure, and the next
+            # redraw (a resize, a turned screen) widens it again from there, so the plan only ever shrank: a
+            # third of a portrait screen's width
+            xaxis=dict(visible=False, constrain="domain"),
+            yaxis=dict(visible=False, scaleanchor="x", scaleratio=1, range=_y_range(devices), constrain="domain"),
             margin=dict(l=10, r=10, t=10, b=10), showlegend=False, dragmode=False,
             # no transition at all: eased, an SVG mark whose symbol changes (a light on, a meter offline) is morphed
             # path to path, flags and all, into shapes the browser refuses ("Expected arc flag"); and one of no

@@ -136,6 +136,9 @@ def test_every_screen_shows_the_same_composition(town, browser):
         browser.open(f"{dash.url}?scene={scene}&lang=zh")
         active_scene_ready(browser)
         scene_settled(browser)
+        # a word's width is its font's, and the top bar's parts share its width: the badge says what it will say
+        browser.wait_for("document.fonts.status === 'loaded' && "
+                         "document.getElementById('badge').className.includes('badge-live')", 15)
         set_kiosk_clock(browser, 2 * 60_000 + 5_000)  # the orbit's third step: right and down
         browser.js("document.getElementById('root').style.transition = 'none'; window.expoKiosk.fitPage()")
         page_placed(browser, 1920, 1080, (1, 1))

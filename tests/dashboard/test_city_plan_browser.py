@@ -57,7 +57,7 @@ def test_a_tap_on_a_gathered_mark_opens_what_it_holds(eco_city, browser):  # noq
     x, y, n = browser.js(f"""const p = {PLOT}, f = p._fullLayout, d = p.data[0];
         let i = 0; d.customdata.forEach((c, k) => {{ if (c[1] > d.customdata[i][1]) i = k; }});
         const box = p.getBoundingClientRect();
-        return [box.left + f._size.l + f.xaxis.l2p(d.x[i]), box.top + f._size.t + f.yaxis.l2p(d.y[i]),
+        return [box.left + f.xaxis._offset + f.xaxis.l2p(d.x[i]), box.top + f.yaxis._offset + f.yaxis.l2p(d.y[i]),
                 d.customdata[i][1]];""")
     ActionChains(browser.driver).move_to_element_with_offset(
         browser.driver.find_element("tag name", "body"), 0, 0).perform()  # from the page's centre

@@ -173,8 +173,8 @@ def test_at_4k_the_canvas_draws_the_plan_twice_as_large_and_a_tap_on_a_meter_sti
         x, y, key = browser.js("""const p = document.querySelector('#city-graph .js-plotly-plot'), f = p._fullLayout;
             const i = p.data[0].customdata.indexOf('eco-city/home-04'), box = p.getBoundingClientRect();
             const k = box.width / p.offsetWidth;
-            return [box.left + k * (f._size.l + f.xaxis.l2p(p.data[0].x[i])),
-                    box.top + k * (f._size.t + f.yaxis.l2p(p.data[0].y[i])), p.data[0].customdata[i]];""")
+            return [box.left + k * (f.xaxis._offset + f.xaxis.l2p(p.data[0].x[i])),
+                    box.top + k * (f.yaxis._offset + f.yaxis.l2p(p.data[0].y[i])), p.data[0].customdata[i]];""")
         ActionChains(browser.driver).move_to_element_with_offset(
             browser.driver.find_element("tag name", "body"), 0, 0).perform()  # from the page's centre
         ActionChains(browser.driver).move_by_offset(round(x - 1920), round(y - 1080)).click().perform()
