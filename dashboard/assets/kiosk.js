@@ -161,6 +161,19 @@
   }
   state.motionRunning = function () { return stepTimer !== null; };
 
+  // Dash keeps each change of an input that no callback made (every tick of an Interval) as undo history: an array
+  // that grows by two or three entries a second and is copied whole at each, so a kiosk's page would hold some
+  // 200,000 of them after a day and copy them all on every tick, slower and larger until it fails (as Grafana's
+  // kiosk tabs do). This page has no undo: once a second the history is cut back to its newest HISTORY_KEEP.
+  var HISTORY_KEEP = 20, HISTORY_MAX = 200;
+  function trimHistory() {
+    var store = window.store, history = store && store.getState && store.getState().history;
+    if (history && history.past && history.past.length > HISTORY_MAX) {
+      history.past.splice(0, history.past.length - HISTORY_KEEP);
+    }
+  }
+  state.trimHistory = trimHistory;
+
   function fill(template, fields) {
     return template.replace(/\{(\w+)\}/g, function (_, k) { return fields[k] === undefined ? '' : fields[k]; });
   }
@@ -238,6 +251,7 @@
         fitPage();  // the orbit's step, once a second
         watchCanvases();  // a canvas drawn since the last tick gets its observer (once)
         startMotion();  // should the scene's class have come after its first look
+        trimHistory();
         if (beat && beat.sent_s !== state.lastSent) {  // a new answer from the server
           state.lastSent = beat.sent_s;
           state.lastBeatAt = now;

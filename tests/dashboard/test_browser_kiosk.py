@@ -46,6 +46,19 @@ def test_kiosk_rotates_and_a_touch_pauses_it(town, browser):
     assert not browser.js("return document.body.classList.contains('paused')")
 
 
+def test_the_pages_undo_history_stays_short_however_long_it_runs(town, browser):
+    """Dash records every tick of an Interval as undo history, copied whole at each tick: unbounded, a kiosk's page
+    grows and slows by the day. kiosk.js cuts it back; here the page runs 20 times faster, some 600 ticks."""
+    _, dash, _ = town
+    browser.open(f"{dash.url}?lang=en")
+    active_scene_ready(browser)
+    run_page_faster(browser, 20)
+    ticks = browser.js("return window.expoKiosk.ticks")
+    browser.wait_for(f"window.expoKiosk.ticks >= {ticks + 300}", 40)
+    past = browser.js("return window.store.getState().history.past.length")
+    assert 0 < past <= 200  # without the cut, at least one entry a tick of either interval: 600 and more
+
+
 def test_server_loss_shows_a_banner_and_the_page_recovers_by_itself(tmp_path, browser):
     filled = Filled(f"sqlite:///{tmp_path / 'expo.db'}", hours=1)
     with LiveWriter(filled):
