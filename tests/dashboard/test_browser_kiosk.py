@@ -48,15 +48,16 @@ def test_kiosk_rotates_and_a_touch_pauses_it(town, browser):
 
 def test_the_pages_undo_history_stays_short_however_long_it_runs(town, browser):
     """Dash records every tick of an Interval as undo history, copied whole at each tick: unbounded, a kiosk's page
-    grows and slows by the day. kiosk.js cuts it back; here the page runs 20 times faster, some 600 ticks."""
+    grows and slows by the day. kiosk.js cuts it back; here the page runs 20 times faster, some 300 ticks of its
+    two timers (a loaded machine runs them slower than asked: it is the count that matters, not the time)."""
     _, dash, _ = town
     browser.open(f"{dash.url}?lang=en")
     active_scene_ready(browser)
     run_page_faster(browser, 20)
     ticks = browser.js("return window.expoKiosk.ticks")
-    browser.wait_for(f"window.expoKiosk.ticks >= {ticks + 300}", 40)
+    browser.wait_for(f"window.expoKiosk.ticks >= {ticks + 150}", 90)
     past = browser.js("return window.store.getState().history.past.length")
-    assert 0 < past <= 200  # without the cut, at least one entry a tick of either interval: 600 and more
+    assert 0 < past <= 200  # without the cut, an entry a tick of either timer: 300 and more (measured: 2.1 a tick)
 
 
 def test_server_loss_shows_a_banner_and_the_page_recovers_by_itself(tmp_path, browser):
