@@ -164,8 +164,7 @@ def make_figure(snapshot, lang: str, site: str | None = None) -> go.Figure:
     else:
         own = None
         traces = [meter_trace(devices, lang)]
-    if own is None:  # the town's plan (a district's stands off by half a cell, and keeps its three names)
-        names = names + _room_left_of(names, devices)
+    names = names + _room_left_of(names, devices)  # a town's plan and a district's (its names stand off half a cell)
     traces.append(go.Scatter(x=[m[0] for m in names], y=[m[1] for m in names], text=[m[2] for m in names],
                              mode="text", textposition=[m[3] for m in names],
                              textfont=dict(size=theme.LABEL_PX - 2, color=theme.TEXT),

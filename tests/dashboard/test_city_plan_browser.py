@@ -27,7 +27,7 @@ def eco_city(served, city_snapshot):  # noqa: F811
 def plan_drawn(browser):  # noqa: F811
     until(browser, "document.querySelector('.scene.active').id.includes('\"city\"') && "
                    f"{PLOT}.data.length === 3 && {PLOT}.data[0].customdata[0][0].startsWith('eco-city/@') && "
-                   "document.querySelectorAll('.scene.active #city-graph .textpoint').length === 3 && "
+                   "[...document.querySelectorAll('.scene.active #city-graph .textpoint')].filter(t => t.textContent).length === 3 && "
                    "getComputedStyle(document.querySelector('.scene.active')).opacity === '1' && "
                    "document.fonts.status === 'loaded'", 20)
 
