@@ -172,7 +172,6 @@
       history.past.splice(0, history.past.length - HISTORY_KEEP);
     }
   }
-  state.trimHistory = trimHistory;
 
   function fill(template, fields) {
     return template.replace(/\{(\w+)\}/g, function (_, k) { return fields[k] === undefined ? '' : fields[k]; });
