@@ -179,6 +179,10 @@ def print_result(r: dict, args) -> None:
     trend = report.slope_per_min([(seen, d) for seen, d, _ in lags if seen - start >= 60])
     print("  lag trend after minute 1: " + (f"{trend:+.3f} s per minute (least squares, timestamp -> store)"
                                           if math.isfinite(trend) else "none yet (a run longer than a minute)"))
+    if args.duration_s >= 20 * 60:  # a cold store's first half hour creeps as its tables grow; what of the run's end
+        late = [(seen, d) for seen, d, _ in lags if seen - start >= args.duration_s - 600]
+        print(f"  lag over the last 10 minutes: {report.lag_line([d for _, d in late])}, "
+              f"trend {report.slope_per_min(late):+.3f} s per minute")
     negatives = sum(1 for lag in published if lag < 0)
     polls = r["poll_s"]
     print(f"  resolution: poll every {args.poll_s:g} s, a poll took p50 {report.percentile(polls, 50) * 1000:.0f} ms, "

@@ -7,6 +7,8 @@ numerals 72 px and up, labels 28 px, nothing on a visitor scene below 20 px
 
 from __future__ import annotations
 
+import math
+
 from dashboard.model.slots import SLOT_S
 
 BACKGROUND = "#0B1020"
@@ -70,3 +72,29 @@ def day_axis(x: list, every_h: int) -> dict:
     no tick (00:00) sits in the corner on the power axis's 0."""
     step = every_h * 3600 // SLOT_S
     return dict(layout()["xaxis"], type="date", tickformat="%H:%M", range=[x[0], x[-1]], tickvals=x[step::step])
+
+
+# The power axis's top: a round number at or above the highest value shown, so the axis stands still while the
+# curves move under it. Left to plotly's autorange the top followed every new slot: the tick labels slid a pixel
+# at a time and were measured again at each new place, and plotly keeps every measurement (10,000 before it
+# starts over), so a kiosk's heap grew by megabytes between its resets. A still axis is also calmer to watch.
+NICE_STEPS = (1.0, 1.2, 1.5, 2.0, 2.5, 3.0, 4.0, 5.0, 6.0, 8.0, 10.0)
+
+
+def nice_top(highest: float | None) -> float | None:
+    """The smallest of NICE_STEPS x 10^k at or above ``highest`` (None for nothing to show: plotly's own)."""
+    if highest is None or not highest > 0 or highest == float("inf"):
+        return None
+    scale = 10.0 ** math.floor(math.log10(highest))
+    for step in NICE_STEPS:
+        top = float(f"{step * scale:.12g}")  # 1.2 x 0.1 is 0.12, not 0.12000000000000001
+        if top >= highest:
+            return top
+    return float(f"{10 * scale:.12g}")
+
+
+def power_axis(values, title: str, **more) -> dict:
+    """A power axis from 0 to the nice top of ``values`` (any iterable, None skipped), tick labels and all."""
+    top = nice_top(max((v for v in values if v is not None), default=None))
+    axis = dict(layout()["yaxis"], title=dict(text=title), **more)
+    return dict(axis, range=[0, top], autorange=False) if top else dict(axis, rangemode="tozero")

@@ -68,6 +68,16 @@ def chart_sent(fresh: dict, snapshot, name: str = "chart_at") -> None:
     fresh[name] = snapshot.taken_s
 
 
+def axis_patched(figure, sent: dict, top: float | None) -> bool:
+    """The power axis's new top (``theme.nice_top``) into a chart's patch, once the curves outgrew the page's;
+    whether it went in. The page's is ``sent["axis"]``: a scene keeps its chart's top there."""
+    if not top or sent.get("axis") == top:
+        return False
+    figure["layout"]["yaxis"]["range"] = [0, top]
+    figure["layout"]["yaxis"]["autorange"] = False
+    return True
+
+
 # a chart whose newest slot ends this long before the exhibit's now says so itself: two slots and the few
 # minutes a store takes to write a minute's rollup. The badge speaks for the newest reading of any meter; a
 # panel fed by the rollups (a chart of today) can fall behind while the badge stays green.

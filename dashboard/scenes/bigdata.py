@@ -32,7 +32,7 @@ from dashboard.i18n import bilingual, both, text
 from dashboard.model.slots import SLOT_S, slot_times
 from dashboard.scenes import SceneInfo
 from dashboard.scenes import _citymap as citymap
-from dashboard.scenes._parts import behind_note, changed, chart_held, chart_sent, data_until, digest, kpi
+from dashboard.scenes._parts import axis_patched, behind_note, changed, chart_held, chart_sent, data_until, digest, kpi
 
 SCENE = SceneInfo("bigdata", 60, "scene.bigdata", scale="city")
 CHART = "bigdata-load"
@@ -334,23 +334,31 @@ def chart(snapshot, lang: str) -> go.Figure:
                    line=dict(color=theme.CONSUMPTION, width=4), fillcolor="rgba(77,163,255,0.18)", hoverinfo="skip"),
     ], layout=theme.layout(template="none",  # the theme sets every colour; plotly's template is 7 KB a draw
         xaxis=theme.day_axis(x, 6),
-        yaxis=dict(theme.layout()["yaxis"], title=dict(text=chart_unit(snapshot)[0]), rangemode="tozero", nticks=4),
+        yaxis=theme.power_axis([axis_top(snapshot)], chart_unit(snapshot)[0], nticks=4),
         hoverlabel=None, margin=dict(l=10, r=20, t=44, b=10), legend=dict(theme.layout()["legend"], y=1.0, font=dict(size=theme.TICK_PX)),
         dragmode=False, transition=dict(duration=0),  # a patched curve moves a slot at a time: nothing to ease
     ))
 
 
+def axis_top(snapshot) -> float | None:
+    """The load axis's top, in the chart's unit: the nice number above today's and yesterday's curves."""
+    return theme.nice_top(max((v for line in chart_series(snapshot) for v in line if v is not None), default=None))
+
+
 def chart_update(snapshot, lang: str, sent: dict, fresh: dict):
     today, yesterday = chart_series(snapshot)
+    top = fresh["axis"] = axis_top(snapshot)
     fresh["chart"] = digest([lang, snapshot.day_start_s, len(today), len(yesterday), chart_unit(snapshot)[0]])
     fresh["today"], fresh["yesterday"] = digest(today), digest(yesterday)
     if sent.get("chart") != fresh["chart"]:
         chart_sent(fresh, snapshot)
         return chart(snapshot, lang)
-    if chart_held(sent, fresh, ["today", "yesterday"], snapshot) or (
-            sent.get("today") == fresh["today"] and sent.get("yesterday") == fresh["yesterday"]):
+    if chart_held(sent, fresh, ["today", "yesterday", "axis"], snapshot) or (
+            sent.get("today") == fresh["today"] and sent.get("yesterday") == fresh["yesterday"]
+            and sent.get("axis") == top):
         return no_update
     patch = Patch()
+    axis_patched(patch, sent, top)
     if sent.get("yesterday") != fresh["yesterday"]:
         patch["data"][0]["y"] = yesterday
     if sent.get("today") != fresh["today"]:

@@ -17,7 +17,7 @@ from dashboard.categories import CATEGORIES, LOADS
 from dashboard.i18n import bilingual, text
 from dashboard.model.slots import SLOT_S, slot_times
 from dashboard.scenes import SceneInfo
-from dashboard.scenes._parts import behind_note, changed, chart_held, chart_sent, data_until, digest, kpi
+from dashboard.scenes._parts import axis_patched, behind_note, changed, chart_held, chart_sent, data_until, digest, kpi
 
 SCENE = SceneInfo("load", 40, "scene.load")
 GRAPH = "load-graph"
@@ -86,6 +86,14 @@ def peak(totals: list) -> tuple[int, float] | None:
     return best
 
 
+def axis_top_kw(snapshot, series: dict[str, list]) -> float | None:
+    """The power axis's top: the nice number above everything drawn, the peak's label included."""
+    top = peak(total_kw(series))
+    yesterday = [None if v is None else v / 1000 for v in snapshot.curve_yesterday_w]
+    return theme.nice_top(max((v for v in [*total_kw(series), *yesterday, *forecast_kw(snapshot),
+                                           top[1] * PEAK_HEADROOM if top else None] if v is not None), default=None))
+
+
 def make_figure(snapshot, lang: str) -> go.Figure:
     x = slot_times(snapshot.day_start_s, snapshot.timezone)
     series = series_kw(snapshot)
@@ -113,8 +121,9 @@ def make_figure(snapshot, lang: str) -> go.Figure:
     return go.Figure(traces, layout=theme.layout(
         template=theme.LEAN_TEMPLATE,
         xaxis=theme.day_axis(x, 3),
-        yaxis=dict(theme.layout()["yaxis"], title=dict(text=text("chart.power_kw", lang)), rangemode="tozero"),
+        yaxis=theme.power_axis([axis_top_kw(snapshot, series)], text("chart.power_kw", lang)),
         margin=dict(l=20, r=20, t=70, b=20),
+        transition=dict(duration=0),  # eased, every frame of a redraw measured its tick labels anew at each place
     ))
 
 
@@ -132,10 +141,12 @@ def update(snapshot, lang: str, sent: dict):
     fresh["yesterday"] = digest([None if v is None else round(v) for v in snapshot.curve_yesterday_w])
     ahead = forecast_kw(snapshot)
     fresh["forecast"] = digest(ahead)
+    axis_top = axis_top_kw(snapshot, series)
+    fresh["axis"] = axis_top
     if sent.get("structure") != structure or sent.get("yesterday") != fresh["yesterday"]:
         figure = make_figure(snapshot, lang)
         chart_sent(fresh, snapshot)
-    elif chart_held(sent, fresh, ["s:" + k for k in keys] + ["forecast", "peak"], snapshot):
+    elif chart_held(sent, fresh, ["s:" + k for k in keys] + ["forecast", "peak", "axis"], snapshot):
         figure = no_update
     else:
         figure = Patch()
@@ -156,6 +167,7 @@ def update(snapshot, lang: str, sent: dict):
             for key, values in mark.items():
                 figure["data"][len(keys) + 2][key] = values
             touched = True
+        touched = axis_patched(figure, sent, axis_top) or touched
         if touched:
             chart_sent(fresh, snapshot)
         else:

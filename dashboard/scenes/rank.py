@@ -61,7 +61,10 @@ def make_figure(devices, lang: str, colour: str) -> go.Figure:
                textfont=dict(size=theme.LABEL_PX - 2), insidetextanchor="end", hoverinfo="skip"),
         layout=theme.layout(xaxis=dict(visible=False), yaxis=dict(theme.layout()["yaxis"], range=[len(devices) - TOP - 0.5, len(devices) - 0.5],
                             tickfont=dict(size=theme.TICK_PX + 2, color=theme.TEXT)), bargap=0.25,
-                            margin=dict(l=20, r=30, t=10, b=10)),
+                            margin=dict(l=20, r=30, t=10, b=10),
+                            # drawn at once when the scene comes on: eased from the board as it was minutes ago, every
+                            # frame's names were measured anew at each place (plotly keeps every measurement)
+                            transition=dict(duration=0)),
     )
 
 
@@ -75,6 +78,7 @@ def _update_bars(sent, fresh, key, devices, lang, colour):
         return no_update
     patch = Patch()
     patch["data"][0]["x"], patch["data"][0]["y"], patch["data"][0]["text"] = values, names, labels
+    patch["layout"]["transition"] = theme.layout()["transition"]  # a live change of places is eased
     return patch
 
 

@@ -29,8 +29,9 @@ from dashboard.model.slots import SLOT_S, slot_times
 from dashboard.scenes import SceneInfo
 from dashboard.scenes import _building as drawing
 from dashboard.scenes import _whatif as whatif
-from dashboard.scenes._parts import (asset_url, behind_note, changed, chart_held, chart_sent, data_until, digest, kpi,
-                                     rounded)
+from dashboard.scenes._parts import (asset_url, axis_patched, behind_note, changed, chart_held, chart_sent, data_until,
+                                     digest, kpi, rounded)
+
 
 SCENE = SceneInfo("zeb", 30, "scene.zeb", scale="building")
 GRAPH = "zeb-graph"
@@ -165,7 +166,7 @@ def make_figure(snapshot, lang: str) -> go.Figure:
         layout=theme.layout(
             template=theme.LEAN_TEMPLATE,
             xaxis=theme.day_axis(x, 6),
-            yaxis=dict(theme.layout()["yaxis"], title=dict(text="kW"), rangemode="tozero", nticks=4),
+            yaxis=theme.power_axis([axis_top_kw(snapshot)], "kW", nticks=4),
             margin=dict(l=10, r=20, t=44, b=10), dragmode=False, hoverlabel=None,
             legend=dict(theme.layout()["legend"], y=1.0, font=dict(size=theme.TICK_PX)),
             transition=dict(duration=0),
@@ -189,19 +190,28 @@ def ahead(snapshot) -> tuple[list, list]:
                  for values in (f.building_solar_w, f.building_use_w))
 
 
+def axis_top_kw(snapshot) -> float | None:
+    """The power axis's top: the nice number above today's curves and the rest of the day's forecast."""
+    return theme.nice_top(max((v for line in (*series(snapshot.building), *ahead(snapshot)) for v in line
+                               if v is not None), default=None))
+
+
 def figure_update(snapshot, lang: str, sent: dict, fresh: dict):
     b = snapshot.building
     lines = [*series(b), *ahead(snapshot)]  # in the figure's trace order
     structure = digest([lang, snapshot.day_start_s, b is not None])
     fresh["structure"] = structure
     fresh["lines"] = [digest(v) for v in lines]
+    axis_top = fresh["axis"] = axis_top_kw(snapshot)
     if sent.get("structure") != structure:
         chart_sent(fresh, snapshot)
         return make_figure(snapshot, lang)
     before = sent.get("lines") or []
-    if chart_held(sent, fresh, ["lines"], snapshot) or before == fresh["lines"]:
+    if chart_held(sent, fresh, ["lines", "axis"], snapshot) or (before == fresh["lines"]
+                                                                 and sent.get("axis") == axis_top):
         return no_update
     figure = Patch()
+    axis_patched(figure, sent, axis_top)
     for i, values in enumerate(lines):
         if i >= len(before) or before[i] != fresh["lines"][i]:
             figure["data"][i]["y"] = values

@@ -21,7 +21,7 @@ import pytest
 from dash import Patch, no_update
 from hypothesis import given, settings, strategies as st
 
-from dashboard import numbers
+from dashboard import numbers, theme
 from dashboard.model import CityNow, ModelSettings, SiteNow, empty_snapshot
 from dashboard.model.slots import SLOTS, local_midnight_s
 from dashboard.scenes import _citymap as citymap, bigdata
@@ -344,3 +344,25 @@ def test_a_tick_sends_a_few_kilobytes_and_the_whole_board_about_30():
                       for i, s in enumerate(city.sites))
         values, sent = bigdata.update(snapshot_of(dataclasses.replace(city, sites=sites)), "zh", sent)
         assert size(values) < 8_000
+
+
+def test_the_load_charts_axis_stands_still_until_todays_load_outgrows_it():
+    """A round number above both curves, fixed; sent again only when today's load rises above it."""
+    now = time.time()
+    values, sent = bigdata.update(snapshot_of(binhai(), now), "en", {})
+    figure = values_by_output(values)["bigdata-load.figure"]
+    axis = figure.layout.yaxis
+    drawn = max(v for trace in figure.data for v in trace.y if v is not None)
+    assert axis.autorange is False and axis.range[0] == 0 and drawn <= axis.range[1] == theme.nice_top(axis.range[1])
+    today = list(binhai().load_today_w)
+    slot = max(i for i, v in enumerate(today) if v is not None)
+
+    def chart_after(watts: float, seconds: float):
+        load = today[:slot] + [today[slot] + watts] + today[slot + 1:]
+        values, _ = bigdata.update(snapshot_of(binhai(load_today_w=load), now + seconds), "en", sent)
+        return values_by_output(values)["bigdata-load.figure"]
+
+    assert not {loc for loc in operations(chart_after(1e6, 10)) if loc[0] == "layout"}  # 1 MW more: same axis
+    ops = {tuple(op["location"]): op["params"]["value"] for op in chart_after(3e6 * axis.range[1], 20)
+           .to_plotly_json()["operations"]}
+    assert ops[("layout", "yaxis", "range")][1] > axis.range[1] and ops[("layout", "yaxis", "autorange")] is False

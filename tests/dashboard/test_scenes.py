@@ -578,3 +578,53 @@ def test_the_home_site_is_a_setting_and_a_wrong_one_is_one_clear_error(tmp_path)
     command.add_arguments(parser)
     with pytest.raises(UserError, match="invalid home_site 'Port 1'"):
         command.run(parser.parse_args(["--store", f"sqlite:///{tmp_path / 'expo.db'}", "--home-site", "Port 1"]))
+
+
+@given(st.floats(min_value=1e-6, max_value=1e12))
+def test_a_power_axis_reaches_the_next_round_number_and_no_further(highest):
+    top = theme.nice_top(highest)
+    assert highest <= top <= highest * 4 / 3 * (1 + 1e-9)  # 3 -> 4 and 6 -> 8 are the widest steps
+    mantissa = float(f"{top:.6e}".split("e")[0])  # top as d.ddddd x 10^k
+    assert mantissa in theme.NICE_STEPS
+
+
+@pytest.mark.parametrize("nothing", [None, 0.0, -5.0, float("nan")])
+def test_a_power_axis_with_nothing_to_show_is_left_to_plotly(nothing):
+    assert theme.nice_top(nothing) is None
+    assert theme.power_axis([nothing], "kW")["rangemode"] == "tozero" and "range" not in theme.power_axis([], "kW")
+
+
+def _drawn_max(figure) -> float:
+    return max(v for trace in figure.data for v in (trace.y or ()) if v is not None)
+
+
+@pytest.mark.parametrize("module", [load, zeb])
+def test_a_charts_power_axis_stands_still_until_the_curves_outgrow_it(module, snapshot):
+    """The axis's top is a round number above every value drawn, fixed (no autorange following each new slot);
+    a patch carries a new top only when the curves rise above the old one."""
+    values, sent = module.update(snapshot, "en", {})
+    figure = next(v for v in values if isinstance(v, go.Figure))
+    axis = figure.layout.yaxis
+    assert axis.autorange is False and axis.range[0] == 0 and axis.range[1] >= _drawn_max(figure)
+    assert axis.range[1] == theme.nice_top(axis.range[1])
+    # the quietest slot a little busier (still far under the top), then far above the top
+    if module is load:
+        key = load.sectors(snapshot)[0]
+        curve = snapshot.curve_today[key]
+    else:
+        curve = snapshot.building.consumption_today
+    slot = min((i for i, v in enumerate(curve) if v is not None), key=lambda i: curve[i])
+
+    def busier(watts: float):
+        more = list(curve[:slot]) + [curve[slot] + watts] + list(curve[slot + 1:])
+        if module is load:
+            return dataclasses.replace(snapshot, curve_today=dict(snapshot.curve_today, **{key: more}))
+        return dataclasses.replace(snapshot, building=dataclasses.replace(snapshot.building, consumption_today=more))
+
+    nudged, outgrown = busier(200.0), busier(3e3 * axis.range[1])
+    patch = next(v for v in module.update(later(nudged), "en", sent)[0] if isinstance(v, Patch))
+    assert not any(op["location"][:1] == ["layout"] for op in patch.to_plotly_json()["operations"])
+    patch = next(v for v in module.update(later(outgrown), "en", sent)[0] if isinstance(v, Patch))
+    ops = {tuple(op["location"]): op["params"].get("value") for op in patch.to_plotly_json()["operations"]}
+    top = ops[("layout", "yaxis", "range")][1]
+    assert top > axis.range[1] and top == theme.nice_top(top) and ops[("layout", "yaxis", "autorange")] is False
