@@ -31,6 +31,7 @@ class Measurement:
     first_times: dict = field(default_factory=dict)  # query -> [seconds] in the first poll
     poll_times: dict = field(default_factory=dict)  # query -> [seconds] over the steady polls
     polls_s: list = field(default_factory=list)
+    poll_parts: list = field(default_factory=list)  # (seconds, {query: seconds}) of each steady poll
     full: dict = field(default_factory=dict)  # scene -> (seconds, bytes)
     patches: dict = field(default_factory=dict)  # scene -> [(seconds, bytes)]
     snapshot: str = ""
@@ -109,12 +110,25 @@ class Refresh:
 
 
 
-def timed_poll(bench, model, m) -> None:
-    """One more step of every meter written, then one poll of the model, timed: a steady poll under write load."""
+def timed_poll(bench, model, m, times: dict) -> None:
+    """One more step of every meter written, then one poll of the model, timed: a steady poll under write load.
+    What each query of this poll took is kept with it, so the slowest polls can say where their time went."""
     bench.write_now()
+    counts = {k: len(v) for k, v in times.items()}
     started = time.perf_counter()
     model.poll()
-    m.polls_s.append(time.perf_counter() - started)
+    took = time.perf_counter() - started
+    m.polls_s.append(took)
+    m.poll_parts.append((took, {k: sum(v[counts.get(k, 0):]) for k, v in times.items() if len(v) > counts.get(k, 0)}))
+
+
+def slowest_polls(m, n: int = 5) -> list[str]:
+    """The ``n`` slowest steady polls, each with its queries' time and the rest (the model's Python)."""
+    lines = []
+    for took, parts in sorted(m.poll_parts, key=lambda p: -p[0])[:n]:
+        queries = ", ".join(f"{k} {s * 1000:,.0f}" for k, s in sorted(parts.items(), key=lambda kv: -kv[1]))
+        lines.append(f"{took * 1000:,.0f} ms: {queries}, the rest {(took - sum(parts.values())) * 1000:,.0f}")
+    return lines
 
 def measure(bench: BenchStore, history: str, polls: int, calls: int, lang: str, cap_s: float) -> Measurement:
     """One point: first poll, steady polls, and each scene's full and patch refreshes; the steady loops stop
@@ -154,7 +168,7 @@ def measure(bench: BenchStore, history: str, polls: int, calls: int, lang: str, 
             if i >= 3 and time.perf_counter() - t0 > 0.2 * cap_s:
                 log(f"    time cap: {i} of {polls} steady polls")
                 break
-            timed_poll(bench, model, m)
+            timed_poll(bench, model, m, times)
         refresh = Refresh(create_app(model, KioskSettings()))
         scenes = [s.SCENE.id for s in scene_plugins.discover()]
         for scene in scenes:  # once, untimed: lazy imports and plotly's validators are a start-up cost
@@ -169,7 +183,7 @@ def measure(bench: BenchStore, history: str, polls: int, calls: int, lang: str, 
                 if i >= 3 and time.perf_counter() > slot_end:
                     log(f"    time cap: {i} of {calls} patches of {scene}")
                     break
-                timed_poll(bench, model, m)
+                timed_poll(bench, model, m, times)
                 tick += 1
                 seconds, size, sent = refresh(scene, lang, sent, tick, "tick.n_intervals")
                 m.patches[scene].append((seconds, size))
@@ -186,6 +200,8 @@ def measure(bench: BenchStore, history: str, polls: int, calls: int, lang: str, 
             f"max {max(m.polls_s) * 1000:.0f} ms")
         m.poll_times = dict(times)
         log(f"      their time: {breakdown(m.poll_times, m.polls_s)}")
+        for line in slowest_polls(m):
+            log(f"      a slowest poll, {line}")
         if not model.snapshot.store_ok:
             log(f"    the last poll failed: {model.snapshot.store_error}")
     finally:
