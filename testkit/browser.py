@@ -108,9 +108,27 @@ class Browser:
         self.driver.quit()
 
 
+# A developer's checkout collected a folder of screenshots per run, some 5 MB each, 435 MB after a few days. Older
+# runs' folders go when a new run starts: the newest KEEP_RUNS stay, and none younger than an hour (a run's
+# workers each name a folder, seconds apart, and the run still writes into them).
+KEEP_RUNS = 8
+KEEP_YOUNGER_THAN_S = 3600
+
+
 def screenshot_dir() -> Path:
     """Where this test run saves its screenshots: ``$EXPO_SCREENSHOTS`` or test-output/screenshots-<time>."""
     named = os.environ.get("EXPO_SCREENSHOTS")
     if named:
         return Path(named)
-    return Path("test-output") / time.strftime("screenshots-%Y%m%d-%H%M%S")
+    root = Path("test-output")
+    prune_runs(root, time.time())
+    return root / time.strftime("screenshots-%Y%m%d-%H%M%S")
+
+
+def prune_runs(root: Path, now_s: float, keep: int = KEEP_RUNS, younger_than_s: float = KEEP_YOUNGER_THAN_S) -> list[Path]:
+    """Remove the screenshot folders of older runs under ``root``; the ones removed."""
+    runs = sorted((p for p in root.glob("screenshots-*") if p.is_dir()), key=lambda p: p.stat().st_mtime, reverse=True)
+    gone = [p for p in runs[keep:] if now_s - p.stat().st_mtime >= younger_than_s]
+    for path in gone:
+        shutil.rmtree(path, ignore_errors=True)  # a folder another run is emptying at the same moment
+    return gone
