@@ -67,7 +67,6 @@
   // fit leaves that margin on every side, so the page never leaves the screen. The step is the show's clock's
   // (all screens in step; a test moves the clock instead of waiting).
   var ORBIT_MS = 60000, ORBIT_PX = 4, ORBIT = [[0, 0], [1, 0], [1, 1], [0, 1], [-1, 1], [-1, 0], [-1, -1], [0, -1]];
-  state.orbit = [0, 0];
   var placed = '';
   var page = null;  // the canvas's size, read from the CSS when the window changes, not on every tick
   function fitPage(event) {
@@ -83,7 +82,6 @@
     var set = [k.toFixed(4), (step[0] * px).toFixed(1) + 'px', (step[1] * px).toFixed(1) + 'px'];
     if (set.join() === placed) { return; }  // a style written again, unchanged, would still be a recalculation
     placed = set.join();
-    state.orbit = [step[0] * px, step[1] * px];
     ['--page-fit', '--orbit-x', '--orbit-y'].forEach(function (name, i) {
       document.documentElement.style.setProperty(name, set[i]);
     });
