@@ -123,7 +123,10 @@ def make_figure(snapshot, lang: str) -> go.Figure:
         xaxis=theme.day_axis(x, 3),
         yaxis=theme.power_axis([axis_top_kw(snapshot, series)], text("chart.power_kw", lang)),
         margin=dict(l=20, r=20, t=70, b=20),
-        transition=dict(duration=0),  # eased, every frame of a redraw measured its tick labels anew at each place
+        # not eased: every frame of an eased redraw measured its tick labels anew at each place. None, not a duration
+        # of 0: with one, plotly's react still ran its axis transition, and a first draw of a graph laid out while
+        # hidden scaled its plot by NaN (a console error)
+        transition=None,
     ))
 
 

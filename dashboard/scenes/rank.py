@@ -64,7 +64,7 @@ def make_figure(devices, lang: str, colour: str) -> go.Figure:
                             margin=dict(l=20, r=30, t=10, b=10),
                             # drawn at once when the scene comes on: eased from the board as it was minutes ago, every
                             # frame's names were measured anew at each place (plotly keeps every measurement)
-                            transition=dict(duration=0)),
+                            transition=None),
     )
 
 
