@@ -81,6 +81,11 @@ def day_axis(x: list, every_h: int) -> dict:
 NICE_STEPS = (1.0, 1.2, 1.5, 2.0, 2.5, 3.0, 4.0, 5.0, 6.0, 8.0, 10.0)
 
 
+def nice_top_of(*lines) -> float | None:
+    """The nice top of everything in ``lines`` (sequences of values, None where there is none)."""
+    return nice_top(max((v for line in lines for v in line if v is not None), default=None))
+
+
 def nice_top(highest: float | None) -> float | None:
     """The smallest of NICE_STEPS x 10^k at or above ``highest`` (None for nothing to show: plotly's own)."""
     if highest is None or not highest > 0 or highest == float("inf"):
@@ -93,8 +98,7 @@ def nice_top(highest: float | None) -> float | None:
     return float(f"{10 * scale:.12g}")
 
 
-def power_axis(values, title: str, **more) -> dict:
-    """A power axis from 0 to the nice top of ``values`` (any iterable, None skipped), tick labels and all."""
-    top = nice_top(max((v for v in values if v is not None), default=None))
+def power_axis(top: float | None, title: str, **more) -> dict:
+    """A power axis from 0 to ``top`` (``nice_top``'s), or plotly's own from 0 when there is nothing to show."""
     axis = dict(layout()["yaxis"], title=dict(text=title), **more)
     return dict(axis, range=[0, top], autorange=False) if top else dict(axis, rangemode="tozero")

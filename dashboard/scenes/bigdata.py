@@ -334,20 +334,15 @@ def chart(snapshot, lang: str) -> go.Figure:
                    line=dict(color=theme.CONSUMPTION, width=4), fillcolor="rgba(77,163,255,0.18)", hoverinfo="skip"),
     ], layout=theme.layout(template="none",  # the theme sets every colour; plotly's template is 7 KB a draw
         xaxis=theme.day_axis(x, 6),
-        yaxis=theme.power_axis([axis_top(snapshot)], chart_unit(snapshot)[0], nticks=4),
+        yaxis=theme.power_axis(theme.nice_top_of(today, yesterday), chart_unit(snapshot)[0], nticks=4),
         hoverlabel=None, margin=dict(l=10, r=20, t=44, b=10), legend=dict(theme.layout()["legend"], y=1.0, font=dict(size=theme.TICK_PX)),
         dragmode=False, transition=dict(duration=0),  # a patched curve moves a slot at a time: nothing to ease
     ))
 
 
-def axis_top(snapshot) -> float | None:
-    """The load axis's top, in the chart's unit: the nice number above today's and yesterday's curves."""
-    return theme.nice_top(max((v for line in chart_series(snapshot) for v in line if v is not None), default=None))
-
-
 def chart_update(snapshot, lang: str, sent: dict, fresh: dict):
     today, yesterday = chart_series(snapshot)
-    top = fresh["axis"] = axis_top(snapshot)
+    top = fresh["axis"] = theme.nice_top_of(today, yesterday)
     fresh["chart"] = digest([lang, snapshot.day_start_s, len(today), len(yesterday), chart_unit(snapshot)[0]])
     fresh["today"], fresh["yesterday"] = digest(today), digest(yesterday)
     if sent.get("chart") != fresh["chart"]:

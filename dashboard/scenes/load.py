@@ -66,16 +66,17 @@ def forecast_kw(snapshot) -> list:
     return [None if v is None else round(v / 1000, 1) for v in f.load_w]
 
 
-PEAK_HEADROOM = 1.18  # the axis reaches this far above the peak, so its label above the marker stays inside
+# the axis reaches at least this far above the peak, so the label above its marker stays inside (plotly measures
+# no label when it places an axis: at 720p the legend covered it)
+PEAK_HEADROOM = 1.18
 
 
 def peak_mark(x: list, top, lang: str) -> dict:
-    """The peak's marker and label, and an unseen point above it that the axis range takes in (plotly's
-    autorange does not count a label: at 720p the legend covered it)."""
+    """The peak's marker and its label."""
     if not top:
         return dict(x=[], y=[], text=[])
     label = f"{text('chart.peak', lang)} {numbers.power(top[1] * 1000)[lang]}"
-    return dict(x=[x[top[0]]] * 2, y=[top[1], round(top[1] * PEAK_HEADROOM, 1)], text=[label, ""])
+    return dict(x=[x[top[0]]], y=[top[1]], text=[label])
 
 
 def peak(totals: list) -> tuple[int, float] | None:
@@ -86,12 +87,15 @@ def peak(totals: list) -> tuple[int, float] | None:
     return best
 
 
-def axis_top_kw(snapshot, series: dict[str, list]) -> float | None:
+def axis_top_kw(snapshot, totals: list) -> float | None:
     """The power axis's top: the nice number above everything drawn, the peak's label included."""
-    top = peak(total_kw(series))
-    yesterday = [None if v is None else v / 1000 for v in snapshot.curve_yesterday_w]
-    return theme.nice_top(max((v for v in [*total_kw(series), *yesterday, *forecast_kw(snapshot),
-                                           top[1] * PEAK_HEADROOM if top else None] if v is not None), default=None))
+    top = peak(totals)
+    return theme.nice_top_of(totals, yesterday_kw(snapshot), forecast_kw(snapshot),
+                             [top[1] * PEAK_HEADROOM if top else None])
+
+
+def yesterday_kw(snapshot) -> list:
+    return [None if v is None else round(v / 1000, 1) for v in snapshot.curve_yesterday_w]
 
 
 def make_figure(snapshot, lang: str) -> go.Figure:
@@ -106,22 +110,21 @@ def make_figure(snapshot, lang: str) -> go.Figure:
                    hovertemplate=f"{text('cat.' + k, lang)} %{{y:.0f}} kW<extra></extra>")
         for k, values in series.items()
     ]
-    yesterday = [None if v is None else round(v / 1000, 1) for v in snapshot.curve_yesterday_w]
-    traces.append(go.Scatter(**even, y=yesterday, name=text("chart.yesterday", lang), mode="lines",
+    traces.append(go.Scatter(**even, y=yesterday_kw(snapshot), name=text("chart.yesterday", lang), mode="lines",
                              line=dict(color=theme.TEXT, width=3, dash="dash"),
                              hovertemplate=f"{text('chart.yesterday', lang)} %{{y:.0f}} kW<extra></extra>"))
     traces.append(go.Scatter(**even, y=forecast_kw(snapshot), name=text("chart.forecast", lang), mode="lines",
                              line=dict(color=theme.FORECAST, width=4, dash="dot"),
                              hovertemplate=f"{text('chart.forecast', lang)} %{{y:.0f}} kW<extra></extra>"))
-    top = peak(total_kw(series))
+    totals = total_kw(series)
     traces.append(go.Scatter(
-        **peak_mark(x, top, lang), name=text("chart.peak", lang),
-        mode="markers+text", marker=dict(size=[22, 0], color=theme.TEXT, symbol="triangle-down"),
+        **peak_mark(x, peak(totals), lang), name=text("chart.peak", lang),
+        mode="markers+text", marker=dict(size=22, color=theme.TEXT, symbol="triangle-down"),
         textposition="top center", textfont=dict(size=theme.LABEL_PX), hoverinfo="skip", showlegend=False))
     return go.Figure(traces, layout=theme.layout(
         template=theme.LEAN_TEMPLATE,
         xaxis=theme.day_axis(x, 3),
-        yaxis=theme.power_axis([axis_top_kw(snapshot, series)], text("chart.power_kw", lang)),
+        yaxis=theme.power_axis(axis_top_kw(snapshot, totals), text("chart.power_kw", lang)),
         margin=dict(l=20, r=20, t=70, b=20),
         # not eased: every frame of an eased redraw measured its tick labels anew at each place. None, not a duration
         # of 0: with one, plotly's react still ran its axis transition, and a first draw of a graph laid out while
@@ -144,8 +147,7 @@ def update(snapshot, lang: str, sent: dict):
     fresh["yesterday"] = digest([None if v is None else round(v) for v in snapshot.curve_yesterday_w])
     ahead = forecast_kw(snapshot)
     fresh["forecast"] = digest(ahead)
-    axis_top = axis_top_kw(snapshot, series)
-    fresh["axis"] = axis_top
+    axis_top = fresh["axis"] = axis_top_kw(snapshot, totals)
     if sent.get("structure") != structure or sent.get("yesterday") != fresh["yesterday"]:
         figure = make_figure(snapshot, lang)
         chart_sent(fresh, snapshot)

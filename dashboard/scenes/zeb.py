@@ -152,6 +152,7 @@ def make_figure(snapshot, lang: str) -> go.Figure:
     slot = dict(x0=x[0], dx=SLOT_S * 1000)  # slots by start and step, not 288 time strings a curve
     gen, use = series(b)
     sun_ahead, use_ahead = ahead(snapshot)
+    top = theme.nice_top_of(gen, use, sun_ahead, use_ahead)
     return go.Figure(
         [
             go.Scatter(y=gen, name=text("chart.generation", lang), mode="lines", fill="tozeroy", **slot,
@@ -166,7 +167,7 @@ def make_figure(snapshot, lang: str) -> go.Figure:
         layout=theme.layout(
             template=theme.LEAN_TEMPLATE,
             xaxis=theme.day_axis(x, 6),
-            yaxis=theme.power_axis([axis_top_kw(snapshot)], "kW", nticks=4),
+            yaxis=theme.power_axis(top, "kW", nticks=4),
             margin=dict(l=10, r=20, t=44, b=10), dragmode=False, hoverlabel=None,
             legend=dict(theme.layout()["legend"], y=1.0, font=dict(size=theme.TICK_PX)),
             transition=dict(duration=0),
@@ -190,19 +191,13 @@ def ahead(snapshot) -> tuple[list, list]:
                  for values in (f.building_solar_w, f.building_use_w))
 
 
-def axis_top_kw(snapshot) -> float | None:
-    """The power axis's top: the nice number above today's curves and the rest of the day's forecast."""
-    return theme.nice_top(max((v for line in (*series(snapshot.building), *ahead(snapshot)) for v in line
-                               if v is not None), default=None))
-
-
 def figure_update(snapshot, lang: str, sent: dict, fresh: dict):
     b = snapshot.building
     lines = [*series(b), *ahead(snapshot)]  # in the figure's trace order
     structure = digest([lang, snapshot.day_start_s, b is not None])
     fresh["structure"] = structure
     fresh["lines"] = [digest(v) for v in lines]
-    axis_top = fresh["axis"] = axis_top_kw(snapshot)
+    axis_top = fresh["axis"] = theme.nice_top_of(*lines)
     if sent.get("structure") != structure:
         chart_sent(fresh, snapshot)
         return make_figure(snapshot, lang)

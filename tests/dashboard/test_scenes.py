@@ -591,7 +591,8 @@ def test_a_power_axis_reaches_the_next_round_number_and_no_further(highest):
 @pytest.mark.parametrize("nothing", [None, 0.0, -5.0, float("nan")])
 def test_a_power_axis_with_nothing_to_show_is_left_to_plotly(nothing):
     assert theme.nice_top(nothing) is None
-    assert theme.power_axis([nothing], "kW")["rangemode"] == "tozero" and "range" not in theme.power_axis([], "kW")
+    axis = theme.power_axis(theme.nice_top_of([nothing], []), "kW")
+    assert axis["rangemode"] == "tozero" and "range" not in axis
 
 
 def _drawn_max(figure) -> float:
